@@ -1,0 +1,166 @@
+"""`tabsynth` command line: synthesize a table, or print its inferred schema."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from tabsynth.errors import TabsynthError
+from tabsynth.synthesizers import METHODS, Cancelled, ProgressEvent
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        _fail(f"{message} (see `{self.prog} --help`)")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tabsynth", description="Privacy-preserving synthetic tables with review reports.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    synth = commands.add_parser("synthesize", help="fit a synthesizer and write synthetic data")
+    synth.add_argument("input", help="CSV (optionally .gz), Parquet or .xlsx file")
+    synth.add_argument("--method", choices=METHODS, default="gaussian-copula")
+    synth.add_argument("--rows", type=int, default=None,
+                       help="rows to generate (default: as many as the train split)")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--out", required=True, help="output folder")
+    synth.add_argument("--epochs", type=int, default=None, help="GAN epochs (ctgan)")
+    synth.add_argument("--batch-size", type=int, default=None, help="GAN batch size (ctgan)")
+    synth.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    synth.add_argument("--holdout-fraction", type=float, default=0.2)
+    synth.add_argument("--target", default=None, help="column to stratify on and predict")
+    synth.add_argument("--schema", default=None, help="edited schema JSON (from `tabsynth schema`)")
+    synth.add_argument("--sheet", default=None, help="Excel sheet to read")
+    synth.add_argument("--no-escape-formulas", action="store_true",
+                       help="write cells starting with = + - @ as they are (unsafe)")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    schema = commands.add_parser("schema", help="print the inferred schema as editable JSON")
+    schema.add_argument("input")
+    schema.add_argument("--target", default=None)
+    schema.add_argument("--sheet", default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    try:
+        if args.command == "schema":
+            return _schema(args)
+        return _synthesize(args)
+    except TabsynthError as exc:
+        _fail(str(exc))
+        return EXIT_BAD_INPUT
+    except Cancelled:
+        _fail("cancelled")
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        _fail("out of memory: use fewer rows or columns, or fewer categories per column")
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        if args.debug:
+            raise
+        _fail(f"internal error ({type(exc).__name__}); rerun with --debug for details")
+        return EXIT_INTERNAL
+
+
+def _fail(message: str) -> None:
+    one_line = " ".join(message.split())
+    print(f"tabsynth: error: {one_line}", file=sys.stderr)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from tabsynth.pipeline import load_table
+    from tabsynth.schema import infer_schema
+
+    table = load_table(args.input, sheet=args.sheet)
+    print(infer_schema(table.frame, target=args.target).to_json())
+    return 0
+
+
+def _synthesize(args: argparse.Namespace) -> int:
+    from tabsynth.pipeline import RunConfig, load_table, run, write_outputs
+    from tabsynth.schema import Schema
+
+    config = RunConfig(
+        method=args.method, rows=args.rows, seed=args.seed, epochs=args.epochs,
+        batch_size=args.batch_size, device=args.device, holdout_fraction=args.holdout_fraction,
+        target=args.target, escape_formulas=not args.no_escape_formulas, sheet=args.sheet)
+    config.validate()
+    _check_out_dir(Path(args.out))
+    schema = None
+    if args.schema:
+        schema_path = Path(args.schema)
+        if not schema_path.is_file():
+            raise TabsynthError(f"schema file not found: {schema_path}")
+        schema = Schema.from_json(schema_path.read_text(encoding="utf-8"))
+    table = load_table(args.input, sheet=args.sheet)
+    bar = ProgressBar(enabled=not args.quiet)
+    result = run(table, config, schema=schema, progress=bar)
+    bar.close()
+    paths = write_outputs(result, args.out, escape_formulas=config.escape_formulas)
+    if not args.quiet:
+        print(f"wrote {paths['synthetic']} ({len(result.synthetic):,} rows) and "
+              f"{paths['report_json']}", file=sys.stderr)
+    return 0
+
+
+def _check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise TabsynthError(f"--out {out} exists and is not a folder")
+    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    if not os.access(probe, os.W_OK):
+        raise TabsynthError(f"--out {out}: folder is not writable")
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (a line per stage when stderr is not a terminal)."""
+
+    def __init__(self, enabled: bool = True, width: int = 30) -> None:
+        self.enabled, self.width = enabled, width
+        self.tty = sys.stderr.isatty()
+        self.stage: str | None = None
+        self.started = time.monotonic()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self.enabled:
+            return
+        filled = round(self.width * min(max(event.fraction, 0.0), 1.0))
+        bar = "#" * filled + "-" * (self.width - filled)
+        metrics = " ".join(f"{k}={v:.3g}" for k, v in event.metrics.items() if k != "epoch")
+        line = f"{event.stage:<10} [{bar}] {event.fraction:4.0%} {event.message} {metrics}".rstrip()
+        elapsed = time.monotonic() - self.started
+        if self.tty:
+            sys.stderr.write(f"\r{line[:110]:<110} {elapsed:6.1f}s")
+            sys.stderr.flush()
+        elif event.stage != self.stage or event.fraction >= 1.0:
+            print(f"{line} ({elapsed:.1f}s)", file=sys.stderr)
+        self.stage = event.stage
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""One path for every front end: read -> schema -> split -> fit on train -> sample -> report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tabsynth import __version__
+from tabsynth.device import device_name, resolve_device
+from tabsynth.errors import ConfigError, TableError
+from tabsynth.io import ReadLimits, read_table, write_bytes_atomic, write_csv
+from tabsynth.schema import Schema, coerce_frame, format_for_export, infer_schema
+from tabsynth.synthesizers import (
+    METHODS,
+    ProgressCallback,
+    ProgressEvent,
+    StopCheck,
+    Synthesizer,
+    make_synthesizer,
+)
+
+LIBRARIES = ("sdv", "sdmetrics", "torch", "opacus", "anonymeter", "pandas", "numpy", "faker",
+             "scikit-learn")
+
+
+@dataclass
+class RunConfig:
+    """Everything that decides a run; defaults are what the CLI uses."""
+
+    method: str = "gaussian-copula"
+    rows: int | None = None
+    seed: int = 0
+    epochs: int | None = None
+    batch_size: int | None = None
+    device: str = "auto"
+    holdout_fraction: float = 0.2
+    target: str | None = None
+    escape_formulas: bool = True
+    sheet: str | None = None
+    limits: ReadLimits = field(default_factory=ReadLimits)
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.rows is not None and not 1 <= self.rows <= 10_000_000:
+            raise ConfigError(f"--rows must be between 1 and 10,000,000 (got {self.rows})")
+        if not 0.05 <= self.holdout_fraction <= 0.5:
+            raise ConfigError(
+                f"--holdout-fraction must be between 0.05 and 0.5 (got {self.holdout_fraction})"
+            )
+        if self.epochs is not None and not 1 <= self.epochs <= 10_000:
+            raise ConfigError(f"--epochs must be between 1 and 10,000 (got {self.epochs})")
+        if self.batch_size is not None and (self.batch_size < 10 or self.batch_size % 10):
+            raise ConfigError(f"--batch-size must be a multiple of 10, at least 10 "
+                              f"(got {self.batch_size})")
+
+
+@dataclass
+class LoadedTable:
+    frame: pd.DataFrame
+    sha256: str
+    filename: str
+
+
+@dataclass
+class RunResult:
+    synthetic: pd.DataFrame
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    schema: Schema
+    synthesizer: Synthesizer
+    report: dict[str, Any]
+
+
+def load_table(source: bytes | str | Path, filename: str | None = None,
+               limits: ReadLimits | None = None, sheet: str | None = None) -> LoadedTable:
+    """Read raw bytes or a path and remember the input's SHA-256 for the audit record."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise TableError(f"input file not found: {path}")
+        data = path.read_bytes()
+        filename = filename or path.name
+    else:
+        data = bytes(source)
+    frame = read_table(data, filename=filename, limits=limits, sheet=sheet)
+    return LoadedTable(frame, hashlib.sha256(data).hexdigest(), filename or "upload")
+
+
+def split_holdout(frame: pd.DataFrame, fraction: float, seed: int,
+                  target: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cut a seeded holdout before anything is fitted; stratified on the target when given."""
+    from sklearn.model_selection import train_test_split
+
+    holdout_rows = round(len(frame) * fraction)
+    if holdout_rows < 2 or len(frame) - holdout_rows < 5:
+        raise TableError(
+            f"the table has {len(frame)} rows: too few to split off a {fraction:.0%} holdout "
+            "and still train; provide more rows"
+        )
+    strata = _strata(frame[target]) if target is not None else None
+    train, holdout = train_test_split(frame, test_size=holdout_rows, random_state=seed,
+                                      shuffle=True, stratify=strata)
+    return train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def _strata(target: pd.Series) -> pd.Series | None:
+    labels = target.astype(object).where(target.notna(), "__missing__")
+    if pd.api.types.is_numeric_dtype(target) and target.nunique() > 20:
+        labels = pd.qcut(target.rank(method="first"), 5, labels=False).astype(object)
+        labels = labels.where(target.notna(), "__missing__")
+    counts = labels.value_counts()
+    labels = labels.where(labels.map(counts) >= 2, "__rare__")
+    if labels.value_counts().min() < 2 or labels.nunique() < 2:
+        return None
+    return labels.astype(str)
+
+
+def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
+        progress: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None) -> RunResult:
+    """Fit the chosen synthesizer on a train split and sample from it."""
+    config.validate()
+    emit = progress or (lambda _event: None)
+    frame = table.frame
+    if schema is None:
+        emit(ProgressEvent("schema", 0.0, "inferring column kinds and PII"))
+        schema = infer_schema(frame, target=config.target)
+    elif config.target is not None:
+        schema.target = config.target
+    schema.check_against(frame)
+    included = [c.name for c in schema.included]
+    if not included:
+        raise TableError("every column is excluded: include at least one column")
+    typed = coerce_frame(frame, schema)
+    train, holdout = split_holdout(typed, config.holdout_fraction, config.seed, schema.target)
+    device = resolve_device(config.device)
+    synthesizer = make_synthesizer(config.method, epochs=config.epochs,
+                                   batch_size=config.batch_size, device=device)
+    started = time.perf_counter()
+    synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop)
+    fit_seconds = time.perf_counter() - started
+    rows = config.rows or len(train)
+    emit(ProgressEvent("sample", 0.0, f"sampling {rows:,} rows"))
+    started = time.perf_counter()
+    synthetic = synthesizer.sample(rows, seed=config.seed)
+    sample_seconds = time.perf_counter() - started
+    emit(ProgressEvent("sample", 1.0, "sampled"))
+    report = build_report(table, config, schema, synthesizer, device, train, holdout, synthetic,
+                          fit_seconds, sample_seconds)
+    return RunResult(synthetic, train, holdout, schema, synthesizer, report)
+
+
+def build_report(table: LoadedTable, config: RunConfig, schema: Schema,
+                 synthesizer: Synthesizer, device: str, train: pd.DataFrame,
+                 holdout: pd.DataFrame, synthetic: pd.DataFrame, fit_seconds: float,
+                 sample_seconds: float) -> dict[str, Any]:
+    """The audit part of report.json: what ran, on what, and which columns were PII."""
+    claim = synthesizer.privacy_claim
+    return {
+        "tabsynth_version": __version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run": {
+            "method": config.method,
+            "device": device,
+            "device_name": device_name(device),
+            "seed": config.seed,
+            "fit_seconds": round(fit_seconds, 3),
+            "sample_seconds": round(sample_seconds, 3),
+            "train_rows": len(train),
+            "holdout_rows": len(holdout),
+            "synthetic_rows": len(synthetic),
+            "holdout_fraction": config.holdout_fraction,
+            "target": schema.target,
+            "epochs": getattr(synthesizer, "epochs", None),
+            "batch_size": getattr(synthesizer, "batch_size", None),
+            "discloses": synthesizer.discloses,
+            "libraries": library_versions(),
+        },
+        "input": {
+            "filename": table.filename,
+            "sha256": table.sha256,
+            "rows": len(table.frame),
+            "columns": len(table.frame.columns),
+        },
+        "schema": schema.to_dict(),
+        "pii": {
+            "columns": schema.pii_columns,
+            "details": [
+                {"column": c.name, "kind": c.pii, "reason": c.reason,
+                 "faker_provider": c.faker_provider}
+                for c in schema.included if c.pii
+            ],
+            "identifiers": [c.name for c in schema.included if c.kind == "identifier"],
+            "handling": "never learned; regenerated with Faker (PII) or fresh unique keys, "
+                        "and redrawn when a made-up value equals a real one",
+        },
+        "privacy": {"dp": claim.to_dict() if claim else None},
+    }
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def write_outputs(result: RunResult, out_dir: str | Path, escape_formulas: bool = True) -> dict[
+        str, Path]:
+    """Write synthetic.csv and report.json (each atomically) into out_dir."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        csv_path = write_csv(format_for_export(result.synthetic, result.schema),
+                             out / "synthetic.csv", escape=escape_formulas)
+        json_path = out / "report.json"
+        write_bytes_atomic(json_path, json.dumps(_jsonable(result.report), indent=2).encode())
+    except OSError as exc:
+        raise ConfigError(f"cannot write to output folder {out}: {exc.strerror}") from None
+    return {"synthetic": csv_path, "report_json": json_path}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

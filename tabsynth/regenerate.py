@@ -1,0 +1,144 @@
+"""Make up values for columns that are never learned: PII (Faker), keys (fresh unique ids), text.
+
+A :class:`CollisionGuard` holds keyed hashes of the real values of those columns, in memory
+only, so that a made-up value that happens to equal a real one (a common name, say) is drawn
+again. It is never saved with a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from faker import Faker
+
+from tabsynth.schema import ColumnSpec
+
+_ID_PATTERN = re.compile(r"^([A-Za-z_\-#./]*?)(\d+)$")
+_MAX_REDRAWS = 50
+
+
+class CollisionGuard:
+    """Keyed hashes of real values per column; a fresh random key for every fit."""
+
+    def __init__(self) -> None:
+        self._key = os.urandom(16)
+        self._hashes: dict[str, set[bytes]] = {}
+
+    def _digest(self, value: object) -> bytes:
+        text = _normalize(value)
+        return hashlib.blake2b(text.encode("utf-8"), key=self._key, digest_size=16).digest()
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, columns: list[str]) -> CollisionGuard:
+        guard = cls()
+        for column in columns:
+            guard._hashes[column] = {guard._digest(v) for v in frame[column].dropna().unique()}
+        return guard
+
+    def is_real(self, column: str, value: object) -> bool:
+        hashes = self._hashes.get(column)
+        return bool(hashes) and self._digest(value) in hashes
+
+
+def _normalize(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return re.sub(r"\s+", " ", str(value)).strip().lower()
+
+
+@dataclass
+class RegenerationState:
+    """What a regenerated column keeps from training: its missing rate and, for keys, a shape."""
+
+    missing_rate: float = 0.0
+    id_prefix: str | None = None
+    id_width: int | None = None
+    id_numeric: bool = False
+
+    @classmethod
+    def learn(cls, values: pd.Series, spec: ColumnSpec) -> RegenerationState:
+        state = cls(missing_rate=float(values.isna().mean()))
+        if spec.kind == "identifier" and spec.pii is None:
+            present = values.dropna()
+            if pd.api.types.is_numeric_dtype(values):
+                state.id_numeric = True
+                state.id_width = int(present.astype("int64").astype(str).str.len().median())
+            else:
+                matches = present.astype(str).str.extract(_ID_PATTERN)
+                prefixes = matches[0].dropna()
+                if len(prefixes) == len(present) and prefixes.nunique() == 1:
+                    state.id_prefix = str(prefixes.iloc[0])
+                    state.id_width = int(matches[1].str.len().max())
+        return state
+
+
+def regenerate_column(spec: ColumnSpec, state: RegenerationState, n: int, seed: int,
+                      guard: CollisionGuard | None) -> list[object]:
+    """n fresh values for a PII, identifier or free-text column; none equal to a real one."""
+    rng = np.random.default_rng(seed)
+    if spec.pii is None and spec.kind == "identifier":
+        values = _fresh_ids(spec.name, state, n, rng, guard)
+    else:
+        values = _faker_values(spec, n, seed, guard)
+    if state.missing_rate > 0:
+        mask = rng.random(n) < state.missing_rate
+        values = [None if m else v for v, m in zip(values, mask, strict=True)]
+    return values
+
+
+def _faker_values(spec: ColumnSpec, n: int, seed: int,
+                  guard: CollisionGuard | None) -> list[object]:
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    provider = spec.faker_provider or "sentence"
+    draw = _provider_call(fake, provider)
+    values = []
+    for _ in range(n):
+        value = draw()
+        for _attempt in range(_MAX_REDRAWS):
+            if guard is None or not guard.is_real(spec.name, value):
+                break
+            value = draw()
+        else:
+            raise RuntimeError(f"could not draw a made-up value for column {spec.name!r}")
+        values.append(value)
+    return values
+
+
+def _provider_call(fake: Faker, provider: str):
+    if provider == "address":
+        return lambda: fake.address().replace("\n", ", ")
+    if provider == "date_of_birth":
+        return lambda: pd.Timestamp(fake.date_of_birth(minimum_age=0, maximum_age=100))
+    if provider == "credit_card_number":
+        return lambda: fake.credit_card_number(card_type=None)
+    return getattr(fake, provider)
+
+
+def _fresh_ids(column: str, state: RegenerationState, n: int, rng: np.random.Generator,
+               guard: CollisionGuard | None) -> list[object]:
+    if state.id_numeric or state.id_prefix is not None:
+        width = max(state.id_width or 1, len(str(2 * n)) + 1)
+        low, high = (10 ** (width - 1), 10**width) if state.id_numeric else (0, 10**width)
+        chosen: set[int] = set()
+        while len(chosen) < n:
+            draws = rng.integers(low, high, size=2 * (n - len(chosen)) + 16)
+            for value in draws:
+                text = int(value) if state.id_numeric else f"{state.id_prefix}{value:0{width}d}"
+                if guard is None or not guard.is_real(column, text):
+                    chosen.add(int(value))
+                if len(chosen) == n:
+                    break
+        ordered = sorted(chosen)
+        if state.id_numeric:
+            return ordered
+        return [f"{state.id_prefix}{v:0{width}d}" for v in ordered]
+    return [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(n)]

@@ -1,0 +1,307 @@
+"""Column kinds, PII kinds and the editable schema (JSON round-trip, no real values inside)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.errors import TableError
+from tabsynth.pii import FAKER_PROVIDERS, PII_KINDS, detect_pii, header_hint
+
+KINDS = ("numeric", "integer", "categorical", "boolean", "datetime", "identifier", "text")
+DATETIME_FORMATS = (
+    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%SZ",
+    "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y",
+    "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d.%m.%Y %H:%M", "%Y%m%d",
+    "%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y",
+)
+BOOLEAN_PAIRS = (
+    ("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"), ("1", "0"), ("on", "off"),
+)
+_ID_HEADER = re.compile(r"(^|_|\b)(id|key|uuid|guid|number|no|code)$|^id", re.I)
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class ColumnSpec:
+    """What we know about one column. Holds no real values, except a declared public domain."""
+
+    name: str
+    kind: str
+    dtype: str
+    pii: str | None = None
+    reason: str = ""
+    include: bool = True
+    datetime_format: str | None = None
+    bool_tokens: list[str] | None = None
+    public_categories: list[str] | None = None
+    public_bounds: list[float] | None = None
+
+    @property
+    def faker_provider(self) -> str | None:
+        return FAKER_PROVIDERS.get(self.pii) if self.pii else None
+
+    @property
+    def regenerated(self) -> bool:
+        """True when the column is never learned: made up from scratch at sampling time."""
+        return self.pii is not None or self.kind in ("identifier", "text")
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise TableError(f"column {self.name!r}: unknown kind {self.kind!r}; use one of {KINDS}")
+        if self.pii is not None and self.pii not in PII_KINDS:
+            raise TableError(
+                f"column {self.name!r}: unknown PII kind {self.pii!r}; use one of {PII_KINDS}"
+            )
+        if self.public_bounds is not None and (
+            len(self.public_bounds) != 2 or self.public_bounds[0] >= self.public_bounds[1]
+        ):
+            raise TableError(f"column {self.name!r}: public_bounds must be [low, high], low < high")
+
+
+@dataclass
+class Schema:
+    columns: list[ColumnSpec]
+    target: str | None = None
+    version: int = SCHEMA_VERSION
+    notes: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> ColumnSpec:
+        for spec in self.columns:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def included(self) -> list[ColumnSpec]:
+        return [c for c in self.columns if c.include]
+
+    @property
+    def pii_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.include and c.pii]
+
+    @property
+    def learned(self) -> list[ColumnSpec]:
+        """Columns whose joint distribution a synthesizer learns."""
+        return [c for c in self.included if not c.regenerated]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "target": self.target,
+                "columns": [asdict(c) for c in self.columns]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        try:
+            columns = [ColumnSpec(**c) for c in data["columns"]]
+        except (KeyError, TypeError) as exc:
+            raise TableError(f"the schema file is malformed ({exc}); regenerate it with "
+                             "`tabsynth schema INPUT`") from None
+        schema = cls(columns=columns, target=data.get("target"))
+        for spec in columns:
+            spec.validate()
+        return schema
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TableError(f"the schema file is not valid JSON (line {exc.lineno}): {exc.msg}") \
+                from None
+        if not isinstance(data, dict):
+            raise TableError("the schema file must hold a JSON object with a 'columns' list")
+        return cls.from_dict(data)
+
+    def check_against(self, frame: pd.DataFrame) -> None:
+        """Raise when the schema does not describe the frame's columns."""
+        missing = [n for n in self.names if n not in frame.columns]
+        extra = [c for c in frame.columns if c not in self.names]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"columns in the schema but not the table: {missing}")
+            if extra:
+                parts.append(f"columns in the table but not the schema: {extra}")
+            raise TableError("schema does not match the table (" + "; ".join(parts) + ")")
+        if self.target is not None:
+            if self.target not in self.names:
+                raise TableError(f"target column {self.target!r} is not in the table")
+            spec = self[self.target]
+            if spec.regenerated or not spec.include:
+                raise TableError(
+                    f"target column {self.target!r} is excluded, PII or an identifier: "
+                    "choose a learned column as target"
+                )
+
+
+def infer_schema(frame: pd.DataFrame, target: str | None = None) -> Schema:
+    """Infer kind and PII kind of every column from its header and values."""
+    columns = [infer_column(frame[c], str(c)) for c in frame.columns]
+    schema = Schema(columns=columns, target=target)
+    if target is not None:
+        schema.check_against(frame)
+    return schema
+
+
+def infer_column(values: pd.Series, name: str) -> ColumnSpec:
+    dtype = str(values.dtype)
+    present = values.dropna()
+    spec = ColumnSpec(name=name, kind="categorical", dtype=dtype)
+    if present.empty:
+        spec.kind, spec.reason = "numeric", "all values missing"
+        return spec
+    if values.dtype == bool:
+        spec.kind = "boolean"
+    elif pd.api.types.is_numeric_dtype(values):
+        spec.kind = _numeric_kind(present, name)
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        spec.kind = "datetime"
+    else:
+        _infer_text_column(spec, present.astype(str))
+    birthish = spec.kind == "datetime" and _looks_like_birth_dates(values, spec.datetime_format)
+    finding = detect_pii(values, name, is_datetime=spec.kind == "datetime",
+                         looks_like_birth_dates=birthish)
+    if finding is not None:
+        spec.pii, spec.reason = finding.kind, finding.reason
+    elif spec.kind == "text":
+        spec.pii, spec.reason = "free_text", "free text may hold personal data; regenerated"
+    elif spec.kind == "identifier":
+        spec.reason = "unique per row: treated as a key and regenerated"
+    return spec
+
+
+def _numeric_kind(present: pd.Series, name: str) -> str:
+    integral = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
+    unique = present.nunique()
+    if integral and unique == len(present) and len(present) >= 20 and _ID_HEADER.search(name):
+        return "identifier"
+    if integral and len(present) >= 20 and unique == len(present) and _is_sequence(present):
+        return "identifier"
+    return "integer" if integral else "numeric"
+
+
+def _is_sequence(present: pd.Series) -> bool:
+    ordered = np.sort(present.to_numpy(dtype=float))
+    return bool(np.all(np.diff(ordered) == 1))
+
+
+def _infer_text_column(spec: ColumnSpec, texts: pd.Series) -> None:
+    lowered = set(texts.str.lower().unique())
+    for true_token, false_token in BOOLEAN_PAIRS:
+        if lowered <= {true_token, false_token} and len(lowered) >= 1:
+            spec.kind = "boolean"
+            sample = texts.iloc[0]
+            casing = str.upper if sample.isupper() else (str.title if sample.istitle() else str)
+            spec.bool_tokens = [casing(true_token), casing(false_token)]
+            return
+    fmt = detect_datetime_format(texts)
+    if fmt is not None:
+        spec.kind, spec.datetime_format = "datetime", fmt
+        return
+    n, unique = len(texts), texts.nunique()
+    mean_words = texts.head(500).str.split().str.len().mean()
+    if unique == n and n >= 20 and (mean_words <= 1.0 or _ID_HEADER.search(spec.name)):
+        spec.kind = "identifier"
+    elif unique > 0.5 * n and unique > 50 and mean_words >= 3:
+        spec.kind = "text"
+    elif unique > 0.9 * n and unique > 50:
+        spec.kind = "identifier" if mean_words <= 1.0 else "text"
+    else:
+        spec.kind = "categorical"
+
+
+def detect_datetime_format(texts: pd.Series) -> str | None:
+    """The format that parses at least 95 % of values (the most-parsing one on ties)."""
+    sample = texts.head(1000) if len(texts) <= 1000 else texts.sample(1000, random_state=0)
+    if not sample.str.contains(r"\d", regex=True).all() or sample.str.len().max() > 40:
+        return None
+    best, best_share = None, 0.0
+    for fmt in DATETIME_FORMATS:
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        share = float(parsed.notna().mean())
+        if share > best_share:
+            best, best_share = fmt, share
+    return best if best_share >= 0.95 else None
+
+
+def _looks_like_birth_dates(values: pd.Series, fmt: str | None) -> bool:
+    if header_hint(str(values.name)) == "date_of_birth":
+        return True
+    dates = parse_datetimes(values, fmt).dropna()
+    if len(dates) < 20:
+        return False
+    today = pd.Timestamp.now().normalize()
+    has_time = bool((dates.dt.normalize() != dates).any())
+    years = (today - dates).dt.days / 365.25
+    return (not has_time and years.min() >= 0 and years.max() <= 120
+            and (years.max() - years.min()) >= 30 and years.median() >= 15)
+
+
+def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    return pd.to_datetime(values, format=fmt, errors="coerce")
+
+
+def coerce_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Give each learned column the dtype of its kind (datetime64, bool, float)."""
+    out = frame.copy()
+    for spec in schema.columns:
+        column = out[spec.name]
+        if spec.kind == "datetime":
+            parsed = parse_datetimes(column, spec.datetime_format)
+            bad = column.notna() & parsed.isna()
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+                raise TableError(
+                    f"column {spec.name!r}: {int(bad.sum())} value(s) do not match the date "
+                    f"format {spec.datetime_format} (first at row {row}); fix them or set the "
+                    "column's kind to categorical"
+                )
+            out[spec.name] = parsed
+        elif spec.kind == "boolean" and spec.bool_tokens:
+            true_token = spec.bool_tokens[0].lower()
+            out[spec.name] = column.map(
+                lambda v, t=true_token: None if pd.isna(v) else str(v).lower() == t
+            ).astype(object)
+        elif spec.kind in ("numeric", "integer") and not pd.api.types.is_numeric_dtype(column):
+            numbers = pd.to_numeric(column, errors="coerce")
+            bad = column.notna() & numbers.isna()
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+                raise TableError(
+                    f"column {spec.name!r}: {int(bad.sum())} value(s) are not numbers (first at "
+                    f"row {row}); fix them or set the column's kind to categorical"
+                )
+            out[spec.name] = numbers.astype(float)
+    return out
+
+
+def format_for_export(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Render dates, booleans and integers the way the input wrote them."""
+    out = frame.copy()
+    for spec in schema.included:
+        if spec.name not in out.columns:
+            continue
+        column = out[spec.name]
+        if spec.kind == "datetime" and spec.datetime_format and \
+                pd.api.types.is_datetime64_any_dtype(column):
+            out[spec.name] = column.dt.strftime(spec.datetime_format).where(column.notna(), None)
+        elif spec.kind == "boolean" and spec.bool_tokens:
+            yes, no = spec.bool_tokens
+            out[spec.name] = column.map(lambda v, y=yes, n=no: None if pd.isna(v) else (y if v else n))
+        elif spec.kind in ("integer", "identifier") and pd.api.types.is_float_dtype(column):
+            out[spec.name] = column.round().astype("Int64")
+    return out

@@ -1,0 +1,39 @@
+"""Synthesizers behind one interface; `make_synthesizer` builds one by method name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tabsynth.errors import ConfigError
+from tabsynth.synthesizers.base import (
+    Cancelled,
+    PrivacyClaim,
+    ProgressCallback,
+    ProgressEvent,
+    StopCheck,
+    Synthesizer,
+)
+
+METHODS = ("faker", "gaussian-copula", "ctgan")
+
+__all__ = ["METHODS", "Cancelled", "PrivacyClaim", "ProgressCallback", "ProgressEvent",
+           "StopCheck", "Synthesizer", "make_synthesizer"]
+
+
+def make_synthesizer(method: str, **options: Any) -> Synthesizer:
+    """Build a synthesizer; options that a method does not use are ignored."""
+    if method == "faker":
+        from tabsynth.synthesizers.faker_only import FakerSynthesizer
+
+        return FakerSynthesizer()
+    if method == "gaussian-copula":
+        from tabsynth.synthesizers.gaussian_copula import GaussianCopula
+
+        return GaussianCopula()
+    if method == "ctgan":
+        from tabsynth.synthesizers.ctgan import Ctgan
+
+        return Ctgan(epochs=int(options.get("epochs") or 300),
+                     batch_size=int(options.get("batch_size") or 500),
+                     device=options.get("device") or "auto")
+    raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

@@ -1,0 +1,163 @@
+"""The one small interface every synthesizer implements, plus the shared column regeneration."""
+
+from __future__ import annotations
+
+import abc
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.regenerate import CollisionGuard, RegenerationState, regenerate_column
+from tabsynth.schema import Schema
+
+
+class Cancelled(RuntimeError):
+    """Raised inside fit() when should_stop() returned True."""
+
+
+@dataclass
+class ProgressEvent:
+    """One progress report: stage name, fraction done in [0, 1], and optional metrics."""
+
+    stage: str
+    fraction: float
+    message: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+StopCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class PrivacyClaim:
+    """A formal differential-privacy guarantee, as the accountant computed it."""
+
+    epsilon: float
+    delta: float
+    accountant: str
+    epsilon_preprocessing: float
+    epsilon_training: float
+    unit: str = "one row"
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Synthesizer(abc.ABC):
+    """fit(train, schema) learns; sample(n, seed) draws rows with the original columns and dtypes.
+
+    Columns flagged PII, identifiers and free text are never given to the model: they are
+    regenerated at sampling time (Faker / fresh unique keys).
+    """
+
+    method: ClassVar[str]
+    discloses: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.schema: Schema | None = None
+        self._dtypes: dict[str, str] = {}
+        self._guard: CollisionGuard | None = None
+        self._regen_state: dict[str, RegenerationState] = {}
+        self.fit_info: dict[str, Any] = {}
+
+    @property
+    def privacy_claim(self) -> PrivacyClaim | None:
+        return None
+
+    def fit(
+        self,
+        train: pd.DataFrame,
+        schema: Schema,
+        progress: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> Synthesizer:
+        schema.check_against(train)
+        self.schema = schema
+        self._dtypes = {c: str(train[c].dtype) for c in schema.names}
+        regenerated = [c.name for c in schema.included if c.regenerated]
+        self._guard = CollisionGuard.from_frame(train, regenerated)
+        self._regen_state = {
+            name: RegenerationState.learn(train[name], schema[name]) for name in regenerated
+        }
+        learned = [c.name for c in schema.learned]
+        self._fit_learned(train[learned], progress or _ignore, should_stop or _never)
+        return self
+
+    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+        if self.schema is None:
+            raise RuntimeError("fit() must be called before sample()")
+        if n <= 0:
+            raise ValueError("the number of rows to sample must be positive")
+        rng = np.random.default_rng(seed)
+        learned = [c.name for c in self.schema.learned]
+        parts: dict[str, pd.Series] = {}
+        if learned:
+            frame = self._sample_learned(n, int(rng.integers(2**31 - 1)))
+            frame = frame.reset_index(drop=True)
+            parts.update({c: frame[c] for c in learned})
+        for spec in self.schema.included:
+            if spec.regenerated:
+                state = self._regen_state.get(spec.name, RegenerationState())
+                values = regenerate_column(spec, state, n, int(rng.integers(2**31 - 1)),
+                                           self._guard)
+                parts[spec.name] = pd.Series(values)
+        out = pd.DataFrame({c.name: parts[c.name] for c in self.schema.included})
+        return self._restore_dtypes(out)
+
+    def _restore_dtypes(self, frame: pd.DataFrame) -> pd.DataFrame:
+        for column in frame.columns:
+            wanted = self._dtypes.get(column)
+            if not wanted or str(frame[column].dtype) == wanted:
+                continue
+            try:
+                if wanted.startswith("int") and frame[column].isna().any():
+                    frame[column] = frame[column].round().astype("Int64")
+                elif wanted.startswith("int"):
+                    frame[column] = frame[column].round().astype(wanted)
+                else:
+                    frame[column] = frame[column].astype(wanted)
+            except (TypeError, ValueError):
+                continue
+        return frame
+
+    def save(self, path: str | Path) -> None:
+        """Pickle the model, leaving out the collision guard (hashes of real PII values).
+
+        Only load files you saved yourself: unpickling runs code.
+        """
+        guard, self._guard = self._guard, None
+        try:
+            Path(path).write_bytes(pickle.dumps(self))
+        finally:
+            self._guard = guard
+
+    @staticmethod
+    def load(path: str | Path) -> Synthesizer:
+        model = pickle.loads(Path(path).read_bytes())
+        if not isinstance(model, Synthesizer):
+            raise TypeError(f"{path} does not hold a tabsynth model")
+        return model
+
+    @abc.abstractmethod
+    def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
+                     should_stop: StopCheck) -> None:
+        """Learn the joint distribution of the non-PII columns."""
+
+    @abc.abstractmethod
+    def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
+        """Draw n rows of the learned columns."""
+
+
+def _ignore(_: ProgressEvent) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False

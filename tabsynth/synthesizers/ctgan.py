@@ -1,0 +1,86 @@
+"""SDV's CTGANSynthesizer behind the tabsynth interface, with per-epoch progress and cancel."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from tabsynth.device import resolve_device
+from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.synthesizers.sdv_adapter import SdvSynthesizer
+
+
+class Ctgan(SdvSynthesizer):
+    method = "ctgan"
+    discloses = ("a neural network fitted to the data (it can memorise rare rows) plus each "
+                 "numeric column's mixture model and category values; no formal privacy guarantee")
+
+    def __init__(self, epochs: int = 300, batch_size: int = 500, device: str = "auto") -> None:
+        super().__init__()
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.device = resolve_device(device)
+
+    def _build(self, metadata: Any) -> Any:
+        from sdv.single_table import CTGANSynthesizer
+
+        return CTGANSynthesizer(metadata, epochs=self.epochs, batch_size=self.batch_size,
+                                enable_gpu=self.device == "cuda", verbose=False)
+
+    def _fit_model(self, data: dict[str, pd.DataFrame], progress: ProgressCallback,
+                   should_stop: StopCheck) -> None:
+        progress(ProgressEvent("preprocess", 0.0, "fitting CTGAN's data transformer"))
+        with _epoch_hook(self._model, self.epochs, progress, should_stop):
+            self._model.fit(data)
+        progress(ProgressEvent("train", 1.0, "fitted"))
+
+
+class _EpochIterator:
+    """Stands in for ctgan's tqdm: reports each finished epoch and stops on request."""
+
+    def __init__(self, epochs: range, owner: Any, progress: ProgressCallback,
+                 should_stop: StopCheck) -> None:
+        self._epochs, self._owner = epochs, owner
+        self._progress, self._should_stop = progress, should_stop
+
+    def set_description(self, *_: Any, **__: Any) -> None:
+        return None
+
+    def __iter__(self) -> Iterator[int]:
+        total = len(self._epochs)
+        for index, epoch in enumerate(self._epochs):
+            if self._should_stop():
+                raise Cancelled(f"cancelled at epoch {index} of {total}")
+            if index:
+                self._report(index, total)
+            yield epoch
+        self._report(total, total)
+
+    def _report(self, done: int, total: int) -> None:
+        losses = getattr(getattr(self._owner, "_model", None), "loss_values", None)
+        metrics: dict[str, float] = {"epoch": float(done)}
+        if isinstance(losses, pd.DataFrame) and not losses.empty:
+            last = losses.iloc[-1]
+            metrics["generator_loss"] = float(last.iloc[1])
+            metrics["discriminator_loss"] = float(last.iloc[2])
+        self._progress(ProgressEvent("train", done / total, f"epoch {done}/{total}", metrics))
+
+
+@contextlib.contextmanager
+def _epoch_hook(owner: Any, epochs: int, progress: ProgressCallback,
+                should_stop: StopCheck) -> Iterator[None]:
+    import ctgan.synthesizers.ctgan as ctgan_module
+
+    original = ctgan_module.tqdm
+
+    def factory(iterable: range, *_: Any, **__: Any) -> _EpochIterator:
+        return _EpochIterator(iterable, owner, progress, should_stop)
+
+    ctgan_module.tqdm = factory
+    try:
+        yield
+    finally:
+        ctgan_module.tqdm = original

@@ -1,0 +1,66 @@
+"""Shared glue between our schema and an SDV 2.0 single-table synthesizer."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from tabsynth.schema import Schema
+from tabsynth.synthesizers.base import ProgressCallback, StopCheck, Synthesizer
+
+TABLE = "t"
+_SDTYPES = {"numeric": "numerical", "integer": "numerical", "categorical": "categorical",
+            "boolean": "boolean", "datetime": "datetime"}
+
+
+def sdv_metadata(schema: Schema) -> Any:
+    """SDV metadata for the learned columns only: sdtypes, no data-derived ranges or values."""
+    from sdv.metadata import Metadata
+
+    columns = {spec.name: {"sdtype": _SDTYPES[spec.kind]} for spec in schema.learned}
+    return Metadata.load_from_dict({"tables": {TABLE: {"columns": columns}}})
+
+
+def prepare_for_sdv(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """SDV rejects pandas 'category' and nullable extension dtypes: hand it plain ones."""
+    out = frame.copy()
+    for spec in schema.learned:
+        column = out[spec.name]
+        if isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(column):
+            out[spec.name] = column.astype(object)
+        elif spec.kind in ("numeric", "integer") and str(column.dtype) in ("Int64", "Float64"):
+            out[spec.name] = column.astype(float)
+    return out
+
+
+class SdvSynthesizer(Synthesizer):
+    """Base for synthesizers that delegate the learned columns to an SDV model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._model: Any = None
+
+    def _build(self, metadata: Any) -> Any:
+        raise NotImplementedError
+
+    def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
+                     should_stop: StopCheck) -> None:
+        assert self.schema is not None
+        self._model = self._build(sdv_metadata(self.schema))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._fit_model({TABLE: prepare_for_sdv(train, self.schema)}, progress, should_stop)
+
+    def _fit_model(self, data: dict[str, pd.DataFrame], progress: ProgressCallback,
+                   should_stop: StopCheck) -> None:
+        self._model.fit(data)
+
+    def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
+        self._model.reset_sampling()
+        self._model._set_random_state(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sampled = self._model.sample(num_rows=n)
+        return sampled[TABLE] if isinstance(sampled, dict) else sampled
