@@ -53,7 +53,9 @@ class ColumnSpec:
 
     def validate(self) -> None:
         if self.kind not in KINDS:
-            raise TableError(f"column {self.name!r}: unknown kind {self.kind!r}; use one of {KINDS}")
+            raise TableError(
+                f"column {self.name!r}: unknown kind {self.kind!r}; use one of {KINDS}"
+            )
         if self.pii is not None and self.pii not in PII_KINDS:
             raise TableError(
                 f"column {self.name!r}: unknown PII kind {self.pii!r}; use one of {PII_KINDS}"
@@ -301,7 +303,9 @@ def format_for_export(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             out[spec.name] = column.dt.strftime(spec.datetime_format).where(column.notna(), None)
         elif spec.kind == "boolean" and spec.bool_tokens:
             yes, no = spec.bool_tokens
-            out[spec.name] = column.map(lambda v, y=yes, n=no: None if pd.isna(v) else (y if v else n))
+            out[spec.name] = column.map(
+                lambda v, y=yes, n=no: None if pd.isna(v) else (y if v else n)
+            )
         elif spec.kind in ("integer", "identifier") and pd.api.types.is_float_dtype(column):
             out[spec.name] = column.round().astype("Int64")
     return out
