@@ -253,6 +253,8 @@ def _maybe_numeric(values: pd.Series, decimal_comma: bool) -> pd.Series:
     if present.empty:
         return pd.Series(np.nan, index=values.index, dtype=float, name=values.name)
     texts = present.astype(str)
+    if texts.map(_keep_as_text).any():
+        return values.astype(object)
     if texts.map(lambda s: bool(_NUMBER.match(s))).all():
         numbers = pd.to_numeric(values, errors="coerce")
     elif decimal_comma and texts.map(lambda s: bool(_DECIMAL_COMMA.match(s))).all():
@@ -269,6 +271,13 @@ def _maybe_numeric(values: pd.Series, decimal_comma: bool) -> pd.Series:
             and numbers.notna().all() and finite.abs().max() < 2**53:
         return numbers.astype("int64")
     return numbers.astype(float)
+
+
+def _keep_as_text(text: str) -> bool:
+    """Digit strings that numbers would corrupt: leading zeros (codes) or > 15 digits (cards)."""
+    digits = text.lstrip("+-")
+    return (len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()) or \
+        sum(ch.isdigit() for ch in digits) > 15
 
 
 def _check_frame(frame: pd.DataFrame, limits: ReadLimits) -> None:

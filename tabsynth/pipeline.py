@@ -132,7 +132,6 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     emit = progress or (lambda _event: None)
     frame = table.frame
     if schema is None:
-        emit(ProgressEvent("schema", 0.0, "inferring column kinds and PII"))
         schema = infer_schema(frame, target=config.target)
     elif config.target is not None:
         schema.target = config.target
@@ -145,6 +144,7 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     device = resolve_device(config.device)
     synthesizer = make_synthesizer(config.method, epochs=config.epochs,
                                    batch_size=config.batch_size, device=device)
+    emit(ProgressEvent("split", 1.0, f"{len(train):,} train / {len(holdout):,} holdout rows"))
     started = time.perf_counter()
     synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop)
     fit_seconds = time.perf_counter() - started

@@ -52,10 +52,10 @@ class _EpochIterator:
     def __iter__(self) -> Iterator[int]:
         total = len(self._epochs)
         for index, epoch in enumerate(self._epochs):
-            if self._should_stop():
-                raise Cancelled(f"cancelled at epoch {index} of {total}")
             if index:
                 self._report(index, total)
+            if self._should_stop():
+                raise Cancelled(f"cancelled after epoch {index} of {total}")
             yield epoch
         self._report(total, total)
 

@@ -1,0 +1,33 @@
+# One place for the set-up steps, so the README commands and CI stay the same.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench sample-data
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# the pinned CPU wheel first: an unpinned torch would pull several GB of CUDA packages
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/tabsynth synthesize sample_data/patients.csv --method gaussian-copula \
+		--target readmitted --seed 1 --out out/demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup lint
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/bench_synthesizers.py
+
+sample-data: setup
+	$(PY) scripts/make_sample_data.py

@@ -1,0 +1,159 @@
+"""The CLI as a user runs it: happy paths, the report contract, and one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import PII_COLUMNS, run_cli
+
+CONTRACT_RUN_KEYS = ("method", "device", "seed", "fit_seconds", "train_rows", "holdout_rows")
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+def test_census_gaussian_copula(census_path, tmp_path) -> None:
+    out = tmp_path / "out"
+    done = run_cli("synthesize", str(census_path), "--method", "gaussian-copula", "--rows", "5000",
+                   "--seed", "1", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    synthetic = pd.read_csv(out / "synthetic.csv")
+    real_columns = pd.read_csv(census_path, nrows=1).columns.tolist()
+    assert synthetic.shape == (5000, len(real_columns))
+    assert synthetic.columns.tolist() == real_columns
+    report = _report(out)
+    assert all(key in report["run"] for key in CONTRACT_RUN_KEYS)
+    assert report["run"]["method"] == "gaussian-copula" and report["run"]["seed"] == 1
+    assert report["run"]["train_rows"] + report["run"]["holdout_rows"] == 48842
+    assert len(report["input"]["sha256"]) == 64
+    assert report["pii"]["columns"] == []
+
+
+@pytest.mark.parametrize("method", ["faker", "gaussian-copula", "ctgan"])
+def test_pii_flagged_and_never_written(method: str, pii_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / method
+    extra = ["--epochs", "2", "--batch-size", "100"] if method == "ctgan" else []
+    done = run_cli("synthesize", str(pii_csv), "--method", method, "--rows", "300",
+                   "--seed", "2", "--out", str(out), *extra)
+    assert done.returncode == 0, done.stderr
+    assert set(_report(out)["pii"]["columns"]) == set(PII_COLUMNS)
+    real = pd.read_csv(pii_csv, dtype=str)
+    synthetic = pd.read_csv(out / "synthetic.csv", dtype=str)
+    for column in PII_COLUMNS:
+        assert not set(real[column]) & set(synthetic[column].dropna()), column
+    log = done.stdout + done.stderr
+    assert not any(value in log for value in real["who"])
+
+
+def test_same_seed_same_file(pii_csv: Path, tmp_path: Path) -> None:
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        done = run_cli("synthesize", str(pii_csv), "--method", "gaussian-copula", "--seed", "4",
+                       "--out", str(out), "--quiet")
+        assert done.returncode == 0, done.stderr
+        outs.append((out / "synthetic.csv").read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_edited_schema_is_used(pii_csv: Path, tmp_path: Path) -> None:
+    printed = run_cli("schema", str(pii_csv))
+    assert printed.returncode == 0, printed.stderr
+    schema = json.loads(printed.stdout)
+    for column in schema["columns"]:
+        if column["name"] == "segment":
+            column["pii"], column["reason"] = "username", "marked by reviewer"
+        if column["name"] == "visits":
+            column["include"] = False
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(schema))
+    out = tmp_path / "out"
+    done = run_cli("synthesize", str(pii_csv), "--schema", str(path), "--out", str(out),
+                   "--method", "faker", "--rows", "50")
+    assert done.returncode == 0, done.stderr
+    synthetic = pd.read_csv(out / "synthetic.csv")
+    assert "visits" not in synthetic.columns
+    assert not set(synthetic["segment"]) & {"retail", "corporate", "public"}
+    assert "segment" in _report(out)["pii"]["columns"]
+
+
+def test_target_stratifies_the_split(census_path: Path, tmp_path: Path) -> None:
+    from tabsynth.io import read_table
+    from tabsynth.pipeline import split_holdout
+
+    frame = read_table(census_path)
+    train, holdout = split_holdout(frame, 0.2, seed=3, target="income")
+    share = frame["income"].value_counts(normalize=True)
+    assert len(holdout) == round(len(frame) * 0.2)
+    for label, expected in share.items():
+        assert abs((holdout["income"] == label).mean() - expected) < 0.002
+        assert abs((train["income"] == label).mean() - expected) < 0.002
+
+
+GOOD = b"a,b,c\n" + b"".join(f"{i},{i % 3},x{i % 2}\n".encode() for i in range(30))
+
+# (case id, file name, file bytes or None for "use GOOD", extra CLI arguments, expected text)
+BAD_INPUTS = [
+    ("empty", "empty.csv", b"", [], "empty"),
+    ("header only", "header.csv", b"a,b\n", [], "no data rows"),
+    ("duplicate names", "dup.csv", b"a,a\n" + b"1,2\n" * 20, [], "duplicate column"),
+    ("blank name", "blank.csv", b"a,\n" + b"1,2\n" * 20, [], "blank name"),
+    ("ragged", "ragged.csv", b"a,b\n" + b"1,2\n" * 10 + b"1,2,3\n", [], "row 12 has 3 fields"),
+    ("binary", "bin.csv", bytes(range(256)) * 20, [], "binary"),
+    ("too few rows", "few.csv", b"a,b\n1,2\n", [], "only 1 data rows"),
+    ("broken xlsx", "bad.xlsx", b"PK\x03\x04" + b"\x00" * 30, [], ".xlsx"),
+    ("zero rows asked", "good.csv", None, ["--rows", "0"], "--rows"),
+    ("holdout too big", "good.csv", None, ["--holdout-fraction", "0.9"], "--holdout-fraction"),
+    ("unknown target", "good.csv", None, ["--target", "nope"], "target column 'nope'"),
+    ("unknown method", "good.csv", None, ["--method", "magic"], "invalid choice"),
+    ("zero epochs", "good.csv", None, ["--epochs", "0"], "--epochs"),
+    ("odd batch size", "good.csv", None, ["--batch-size", "7"], "--batch-size"),
+]
+
+
+@pytest.mark.parametrize(("name", "payload", "extra", "expected"),
+                         [case[1:] for case in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_exits_2_with_one_line(name: str, payload: bytes | None, extra: list[str],
+                                         expected: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_bytes(GOOD if payload is None else payload)
+    done = run_cli("synthesize", str(path), "--out", str(tmp_path / "out"), *extra)
+    _assert_one_line_error(done, expected)
+    assert not (tmp_path / "out" / "synthetic.csv").exists()
+
+
+def test_other_bad_invocations(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_bytes(GOOD)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    bad_schema = tmp_path / "s.json"
+    bad_schema.write_text("{oops")
+    cases = [
+        (["synthesize", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o")], "not found"),
+        (["synthesize", str(good), "--out", str(blocker)], "not a folder"),
+        (["synthesize", str(good), "--out", str(tmp_path / "o"), "--schema", str(bad_schema)],
+         "not valid JSON"),
+        (["synthesize", str(good)], "--out"),
+        (["schema", str(tmp_path / "missing.csv")], "not found"),
+    ]
+    import torch
+
+    if not torch.cuda.is_available():
+        cases.append((["synthesize", str(good), "--out", str(tmp_path / "o"), "--device", "cuda"],
+                      "no CUDA GPU"))
+    for args, expected in cases:
+        _assert_one_line_error(run_cli(*args), expected)
+
+
+def _assert_one_line_error(done, expected: str) -> None:
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("tabsynth: error:")
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,145 @@
+"""Reading tables: dialects, encodings, formats, and a specific error for each broken input."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+
+from tabsynth.io import ReadLimits, TableError, escape_formulas, read_table, write_csv
+
+ROWS = "".join(f"{i},{i * 1.5},cat{i % 3}\n" for i in range(20))
+GOOD = "id,value,group\n" + ROWS
+
+
+def test_reads_comma_csv_with_types() -> None:
+    frame = read_table(GOOD.encode(), "t.csv")
+    assert list(frame.columns) == ["id", "value", "group"]
+    assert frame["id"].dtype == "int64"
+    assert frame["value"].dtype == "float64"
+    assert frame["group"].dtype == object
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_sniffs_other_delimiters(delimiter: str) -> None:
+    text = GOOD.replace(",", delimiter)
+    frame = read_table(text.encode(), "t.csv")
+    assert frame.shape == (20, 3)
+    assert frame["value"].sum() == pytest.approx(sum(i * 1.5 for i in range(20)))
+
+
+def test_decimal_commas_with_semicolons() -> None:
+    text = "name;price\n" + "".join(f"item{i};{i},25\n" for i in range(12))
+    frame = read_table(text.encode(), "t.csv")
+    assert frame["price"].dtype == "float64"
+    assert frame["price"].iloc[3] == pytest.approx(3.25)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1"])
+def test_encodings(encoding: str) -> None:
+    text = "city,n\n" + "".join(f"Zürich Café {i},{i}\n" for i in range(12))
+    frame = read_table(text.encode(encoding), "t.csv")
+    assert list(frame.columns) == ["city", "n"]
+    assert frame["city"].iloc[0] == "Zürich Café 0"
+
+
+def test_missing_tokens_become_nan() -> None:
+    text = "a,b\n" + "".join(f"{i},{'NA' if i % 4 == 0 else i}\n" for i in range(12))
+    frame = read_table(text.encode(), "t.csv")
+    assert frame["b"].isna().sum() == 3
+    assert frame["b"].dtype == "float64"
+
+
+def test_codes_with_leading_zeros_and_long_digit_strings_stay_text() -> None:
+    text = "zip,card\n" + "".join(f"0{i:04d},4{i:015d}\n" for i in range(12))
+    frame = read_table(text.encode(), "t.csv")
+    assert frame["zip"].iloc[1] == "00001"
+    assert frame["card"].iloc[1] == "4000000000000001"
+
+
+def test_gzip_parquet_and_excel(tmp_path) -> None:
+    expected = read_table(GOOD.encode(), "t.csv")
+    assert read_table(gzip.compress(GOOD.encode()), "t.csv.gz").equals(expected)
+    parquet = io.BytesIO()
+    expected.to_parquet(parquet)
+    assert read_table(parquet.getvalue(), "t.parquet").equals(expected)
+    xlsx = tmp_path / "t.xlsx"
+    expected.to_excel(xlsx, index=False)
+    frame = read_table(xlsx)
+    assert frame.shape == expected.shape
+    assert frame["value"].tolist() == expected["value"].tolist()
+
+
+def test_excel_with_several_sheets_asks_which(tmp_path) -> None:
+    path = tmp_path / "book.xlsx"
+    frame = read_table(GOOD.encode(), "t.csv")
+    with pd.ExcelWriter(path) as writer:
+        frame.to_excel(writer, sheet_name="first", index=False)
+        frame.head(12).to_excel(writer, sheet_name="second", index=False)
+    with pytest.raises(TableError, match="2 sheets"):
+        read_table(path)
+    assert len(read_table(path, sheet="second")) == 12
+
+
+def _zip_bomb() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", b"<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (64 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+BROKEN = [
+    ("empty", b"", "empty"),
+    ("whitespace", b"  \n\n ", "empty"),
+    ("header only", b"a,b,c\n", "no data rows"),
+    ("duplicate names", b"a,b,a\n" + b"1,2,3\n" * 12, "duplicate column name 'a'"),
+    ("blank name", b"a,,c\n" + b"1,2,3\n" * 12, "column 2 has a blank name"),
+    ("ragged row", b"a,b,c\n" + b"1,2,3\n" * 5 + b"1,2\n" + b"1,2,3\n" * 6, "row 7 has 2 fields"),
+    ("binary", bytes(range(256)) * 40, "binary"),
+    ("too few rows", b"a,b\n1,2\n3,4\n", "only 2 data rows"),
+    ("bad gzip", b"\x1f\x8b\x08\x00garbage", "gzip"),
+    ("bad parquet", b"PAR1 not really parquet", "Parquet"),
+    ("zip not excel", b"PK\x03\x04" + b"\x00" * 40, "not a valid .xlsx"),
+    ("zip bomb", _zip_bomb(), "zip bomb"),
+]
+
+
+@pytest.mark.parametrize(("case", "payload", "expected"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_inputs_raise_specific_errors(case: str, payload: bytes, expected: str) -> None:
+    limits = ReadLimits(max_uncompressed_bytes=32 * 1024 * 1024)
+    name = "t.xlsx" if case == "zip bomb" else "t.csv"
+    with pytest.raises(TableError, match=expected):
+        read_table(payload, name, limits=limits)
+
+
+def test_limits_on_size_and_rows() -> None:
+    with pytest.raises(TableError, match="over the"):
+        read_table(GOOD.encode(), "t.csv", limits=ReadLimits(max_bytes=50))
+    with pytest.raises(TableError, match="20 rows, over the 15-row limit"):
+        read_table(GOOD.encode(), "t.csv", limits=ReadLimits(max_rows=15))
+
+
+def test_error_messages_do_not_quote_cell_values() -> None:
+    secret = "Jane Secretperson"
+    text = "a,b\n" + f"{secret},1\n" * 5 + f"{secret},1,extra\n" + f"{secret},1\n" * 6
+    with pytest.raises(TableError) as caught:
+        read_table(text.encode(), "t.csv")
+    assert secret not in str(caught.value)
+
+
+def test_formula_injection_is_escaped_unless_disabled(tmp_path) -> None:
+    frame = pd.DataFrame({"text": ["=HYPERLINK(\"x\")", "+cmd|' /C calc'!A0", "@SUM(A1)",
+                                   "-2+3", "\tTAB", "safe"], "number": [-1, 2, 3, 4, 5, 6]})
+    escaped = escape_formulas(frame)
+    assert all(v.startswith("'") for v in escaped["text"].iloc[:5])
+    assert escaped["text"].iloc[5] == "safe"
+    assert escaped["number"].tolist() == [-1, 2, 3, 4, 5, 6]
+    safe_path = write_csv(frame, tmp_path / "safe.csv")
+    raw_path = write_csv(frame, tmp_path / "raw.csv", escape=False)
+    safe_cells = pd.read_csv(safe_path)["text"].tolist()
+    assert not any(str(v).startswith(("=", "+", "@")) for v in safe_cells)
+    assert pd.read_csv(raw_path)["text"].iloc[0].startswith("=")

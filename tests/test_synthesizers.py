@@ -1,0 +1,118 @@
+"""The three synthesizers: dtypes, no real PII in output, determinism, progress, cancel."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from conftest import PII_COLUMNS, make_pii_table
+
+from tabsynth.schema import coerce_frame, infer_schema
+from tabsynth.synthesizers import Cancelled, ProgressEvent, Synthesizer, make_synthesizer
+
+FAST = {"epochs": 2, "batch_size": 100, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def typed_table() -> tuple[pd.DataFrame, object]:
+    raw = make_pii_table(rows=400, seed=11)
+    schema = infer_schema(raw)
+    return coerce_frame(raw, schema), schema
+
+
+def _normalize(value: object) -> str:
+    return re.sub(r"\s+", " ", str(value)).strip().lower()
+
+
+@pytest.fixture(scope="module", params=["faker", "gaussian-copula", "ctgan"])
+def fitted(request, typed_table) -> tuple[Synthesizer, pd.DataFrame]:
+    frame, schema = typed_table
+    model = make_synthesizer(request.param, **FAST).fit(frame, schema)
+    return model, frame
+
+
+def test_output_has_original_columns_order_and_dtypes(fitted) -> None:
+    model, frame = fitted
+    out = model.sample(250, seed=5)
+    assert len(out) == 250
+    assert list(out.columns) == list(frame.columns)
+    for column in frame.columns:
+        assert str(out[column].dtype) == str(frame[column].dtype), column
+
+
+def test_no_real_pii_value_reaches_the_output(fitted) -> None:
+    model, frame = fitted
+    out = model.sample(len(frame), seed=9)
+    for column in PII_COLUMNS:
+        real = {_normalize(v) for v in frame[column].dropna()}
+        made_up = {_normalize(v) for v in out[column].dropna()}
+        assert made_up, column
+        assert not real & made_up, column
+
+
+def test_learned_columns_keep_their_domain(fitted) -> None:
+    model, frame = fitted
+    out = model.sample(300, seed=1)
+    assert set(out["segment"].dropna()) <= set(frame["segment"])
+    assert set(out["active"].dropna()) <= {True, False}
+
+
+def test_saved_model_holds_no_pii(fitted, tmp_path) -> None:
+    model, frame = fitted
+    path = tmp_path / "model.pkl"
+    model.save(path)
+    blob = path.read_bytes()
+    for column in PII_COLUMNS:
+        for value in frame[column].head(100):
+            assert str(value).encode() not in blob, column
+    again = Synthesizer.load(path)
+    assert list(again.sample(20, seed=2).columns) == list(frame.columns)
+
+
+@pytest.mark.parametrize("method", ["faker", "gaussian-copula"])
+def test_same_seed_same_output(method: str, typed_table) -> None:
+    frame, schema = typed_table
+    first = make_synthesizer(method).fit(frame, schema).sample(200, seed=3)
+    second = make_synthesizer(method).fit(frame, schema).sample(200, seed=3)
+    other = make_synthesizer(method).fit(frame, schema).sample(200, seed=4)
+    pd.testing.assert_frame_equal(first, second)
+    assert not first.equals(other)
+
+
+def test_gaussian_copula_keeps_a_correlation(typed_table) -> None:
+    frame, schema = typed_table
+    out = make_synthesizer("gaussian-copula").fit(frame, schema).sample(2000, seed=1)
+    real = frame["spend"].corr(frame["visits"])
+    synthetic = out["spend"].corr(out["visits"])
+    independent = make_synthesizer("faker").fit(frame, schema).sample(2000, seed=1)
+    assert real > 0.3
+    assert abs(synthetic - real) < abs(independent["spend"].corr(independent["visits"]) - real)
+
+
+def test_ctgan_reports_each_epoch_and_can_be_cancelled(typed_table) -> None:
+    frame, schema = typed_table
+    events: list[ProgressEvent] = []
+    make_synthesizer("ctgan", epochs=3, batch_size=100, device="cpu").fit(
+        frame, schema, progress=events.append)
+    epochs = [e for e in events if e.stage == "train" and "epoch" in e.metrics]
+    assert [e.metrics["epoch"] for e in epochs] == [1.0, 2.0, 3.0]
+    assert all("generator_loss" in e.metrics for e in epochs)
+
+    seen: list[ProgressEvent] = []
+
+    def stop_after_first_epoch() -> bool:
+        return any(e.stage == "train" for e in seen)
+
+    with pytest.raises(Cancelled, match="after epoch 1 of 50"):
+        make_synthesizer("ctgan", epochs=50, batch_size=100, device="cpu").fit(
+            frame, schema, progress=seen.append, should_stop=stop_after_first_epoch)
+
+
+def test_unknown_method_and_bad_device_are_explained() -> None:
+    from tabsynth.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown method"):
+        make_synthesizer("tvae")
+    with pytest.raises(ConfigError, match="unknown device"):
+        make_synthesizer("ctgan", device="tpu")
