@@ -39,8 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rows to generate (default: as many as the train split)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--out", required=True, help="output folder")
-    synth.add_argument("--epochs", type=int, default=None, help="GAN epochs (ctgan)")
-    synth.add_argument("--batch-size", type=int, default=None, help="GAN batch size (ctgan)")
+    synth.add_argument("--epochs", type=int, default=None, help="GAN epochs (ctgan, dp-gan)")
+    synth.add_argument("--batch-size", type=int, default=None,
+                       help="GAN batch size (ctgan, dp-gan: expected Poisson batch)")
+    synth.add_argument("--epsilon", type=float, default=None,
+                       help="dp-gan privacy budget (default 3; inf = no DP)")
+    synth.add_argument("--delta", type=float, default=None,
+                       help="dp-gan delta (default min(1e-6, 1/(n*sqrt(n))))")
+    synth.add_argument("--public-schema", default=None,
+                       help='dp-gan: JSON {"col": {"categories": [...]} | {"bounds": [lo, hi]}}')
     synth.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     synth.add_argument("--holdout-fraction", type=float, default=0.2)
     synth.add_argument("--target", default=None, help="column to stratify on and predict")
@@ -105,7 +112,8 @@ def _synthesize(args: argparse.Namespace) -> int:
     config = RunConfig(
         method=args.method, rows=args.rows, seed=args.seed, epochs=args.epochs,
         batch_size=args.batch_size, device=args.device, holdout_fraction=args.holdout_fraction,
-        target=args.target, escape_formulas=not args.no_escape_formulas, sheet=args.sheet)
+        target=args.target, escape_formulas=not args.no_escape_formulas, sheet=args.sheet,
+        epsilon=args.epsilon, delta=args.delta)
     config.validate()
     _check_out_dir(Path(args.out))
     schema = None
@@ -114,6 +122,10 @@ def _synthesize(args: argparse.Namespace) -> int:
         if not schema_path.is_file():
             raise TabsynthError(f"schema file not found: {schema_path}")
         schema = Schema.from_json(schema_path.read_text(encoding="utf-8"))
+    if args.public_schema:
+        from tabsynth.synthesizers.dp_gan import load_public_schema
+
+        config.public_schema = load_public_schema(args.public_schema)
     table = load_table(args.input, sheet=args.sheet)
     bar = ProgressBar(enabled=not args.quiet)
     result = run(table, config, schema=schema, progress=bar)

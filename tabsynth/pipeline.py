@@ -45,6 +45,9 @@ class RunConfig:
     target: str | None = None
     escape_formulas: bool = True
     sheet: str | None = None
+    epsilon: float | None = None  # dp-gan: None -> 3; math.inf -> non-private mode
+    delta: float | None = None  # dp-gan: None -> min(1e-6, 1 / (n * sqrt(n)))
+    public_schema: dict[str, Any] | None = None  # dp-gan: column -> PublicColumn
     limits: ReadLimits = field(default_factory=ReadLimits)
 
     def validate(self) -> None:
@@ -58,6 +61,10 @@ class RunConfig:
             )
         if self.epochs is not None and not 1 <= self.epochs <= 10_000:
             raise ConfigError(f"--epochs must be between 1 and 10,000 (got {self.epochs})")
+        if self.epsilon is not None and (self.epsilon != self.epsilon or self.epsilon <= 0):
+            raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {self.epsilon})")
+        if self.delta is not None and not 0 < self.delta < 1:
+            raise ConfigError(f"--delta must be between 0 and 1 (got {self.delta})")
         if self.batch_size is not None and (self.batch_size < 10 or self.batch_size % 10):
             raise ConfigError(f"--batch-size must be a multiple of 10, at least 10 "
                               f"(got {self.batch_size})")
@@ -143,7 +150,9 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     train, holdout = split_holdout(typed, config.holdout_fraction, config.seed, schema.target)
     device = resolve_device(config.device)
     synthesizer = make_synthesizer(config.method, epochs=config.epochs,
-                                   batch_size=config.batch_size, device=device)
+                                   batch_size=config.batch_size, device=device,
+                                   epsilon=config.epsilon, delta=config.delta,
+                                   public=config.public_schema, seed=config.seed)
     emit(ProgressEvent("split", 1.0, f"{len(train):,} train / {len(holdout):,} holdout rows"))
     started = time.perf_counter()
     synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop)
@@ -181,6 +190,8 @@ def build_report(table: LoadedTable, config: RunConfig, schema: Schema,
             "holdout_fraction": config.holdout_fraction,
             "target": schema.target,
             "epochs": getattr(synthesizer, "epochs", None),
+            "epsilon_target": getattr(synthesizer, "epsilon", None),
+            "training": synthesizer.fit_info,
             "batch_size": getattr(synthesizer, "batch_size", None),
             "discloses": synthesizer.discloses,
             "libraries": library_versions(),

@@ -33,10 +33,10 @@ def test_census_gaussian_copula(census_path, tmp_path) -> None:
     assert report["pii"]["columns"] == []
 
 
-@pytest.mark.parametrize("method", ["faker", "gaussian-copula", "ctgan"])
+@pytest.mark.parametrize("method", ["faker", "gaussian-copula", "ctgan", "dp-gan"])
 def test_pii_flagged_and_never_written(method: str, pii_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / method
-    extra = ["--epochs", "2", "--batch-size", "100"] if method == "ctgan" else []
+    extra = ["--epochs", "2", "--batch-size", "100"] if "gan" in method else []
     done = run_cli("synthesize", str(pii_csv), "--method", method, "--rows", "300",
                    "--seed", "2", "--out", str(out), *extra)
     assert done.returncode == 0, done.stderr
@@ -47,6 +47,30 @@ def test_pii_flagged_and_never_written(method: str, pii_csv: Path, tmp_path: Pat
         assert not set(real[column]) & set(synthetic[column].dropna()), column
     log = done.stdout + done.stderr
     assert not any(value in log for value in real["who"])
+
+
+def test_dp_gan_report_carries_the_accountants_claim(pii_csv: Path, tmp_path: Path) -> None:
+    public = tmp_path / "public.json"
+    public.write_text(json.dumps({"segment": {"categories": ["retail", "corporate", "public"]}}))
+    out = tmp_path / "dp"
+    done = run_cli("synthesize", str(pii_csv), "--method", "dp-gan", "--epsilon", "1",
+                   "--epochs", "2", "--batch-size", "100", "--public-schema", str(public),
+                   "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    dp = _report(out)["privacy"]["dp"]
+    assert set(dp) >= {"epsilon", "delta", "accountant", "epsilon_preprocessing",
+                       "epsilon_training", "unit"}
+    assert 0 < dp["epsilon"] <= 1.0
+    assert dp["delta"] <= 1e-6
+    assert dp["epsilon_preprocessing"] > 0  # other columns were learned with DP
+    assert set(pd.read_csv(out / "synthetic.csv")["segment"].dropna()) <= {
+        "retail", "corporate", "public", "(other)"}
+
+    plain = tmp_path / "plain"
+    done = run_cli("synthesize", str(pii_csv), "--method", "dp-gan", "--epsilon", "inf",
+                   "--epochs", "2", "--batch-size", "100", "--out", str(plain), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert _report(plain)["privacy"]["dp"] is None
 
 
 def test_same_seed_same_file(pii_csv: Path, tmp_path: Path) -> None:
@@ -112,6 +136,10 @@ BAD_INPUTS = [
     ("unknown method", "good.csv", None, ["--method", "magic"], "invalid choice"),
     ("zero epochs", "good.csv", None, ["--epochs", "0"], "--epochs"),
     ("odd batch size", "good.csv", None, ["--batch-size", "7"], "--batch-size"),
+    ("zero epsilon", "good.csv", None, ["--method", "dp-gan", "--epsilon", "0"], "--epsilon"),
+    ("delta above 1", "good.csv", None, ["--method", "dp-gan", "--delta", "2"], "--delta"),
+    ("missing public schema", "good.csv", None,
+     ["--method", "dp-gan", "--public-schema", "nope.json"], "public schema file not found"),
 ]
 
 

@@ -14,7 +14,7 @@ from tabsynth.synthesizers.base import (
     Synthesizer,
 )
 
-METHODS = ("faker", "gaussian-copula", "ctgan")
+METHODS = ("faker", "gaussian-copula", "ctgan", "dp-gan")
 
 __all__ = ["METHODS", "Cancelled", "PrivacyClaim", "ProgressCallback", "ProgressEvent",
            "StopCheck", "Synthesizer", "make_synthesizer"]
@@ -36,4 +36,12 @@ def make_synthesizer(method: str, **options: Any) -> Synthesizer:
         return Ctgan(epochs=int(options.get("epochs") or 300),
                      batch_size=int(options.get("batch_size") or 500),
                      device=options.get("device") or "auto")
+    if method == "dp-gan":
+        from tabsynth.synthesizers.dp_gan import DpGan
+
+        epsilon = options.get("epsilon")
+        return DpGan(epsilon=3.0 if epsilon is None else float(epsilon),
+                     delta=options.get("delta"), epochs=options.get("epochs"),
+                     batch_size=options.get("batch_size"), device=options.get("device") or "auto",
+                     public=options.get("public"), seed=int(options.get("seed") or 0))
     raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

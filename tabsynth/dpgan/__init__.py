@@ -1,0 +1,1 @@
+"""Our differentially private GAN engine (torch + Opacus): domain, encoding, model, training."""

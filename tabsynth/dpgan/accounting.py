@@ -1,0 +1,110 @@
+"""One accountant for the whole DP-GAN: preprocessing histograms + discriminator steps.
+
+Every mechanism is a (subsampled) Gaussian with L2 sensitivity 1 after clipping, so the whole
+run is a list of (noise multiplier, sample rate, steps) entries that Opacus's RDP or PRV
+accountant composes. The reported epsilon is always what the accountant computes from the
+steps actually taken, never the target.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+from opacus.accountants import PRVAccountant, RDPAccountant
+
+from tabsynth.errors import ConfigError
+
+ACCOUNTANTS = {"rdp": RDPAccountant, "prv": PRVAccountant}
+History = list[tuple[float, float, int]]
+# Opacus's default RDP orders stop at 63, which caps how small an epsilon RDP can certify at a
+# tiny delta (epsilon >= log(1/delta) / 62); wider orders give tighter, still valid, bounds.
+RDP_ORDERS = ([1 + x / 20.0 for x in range(1, 100)] + list(range(6, 64))
+              + [80, 100, 128, 160, 200, 256, 320, 400, 512, 700, 1024, 1500, 2048, 4096])
+
+
+def spent_epsilon(accountant: object, delta: float) -> float:
+    """Epsilon an Opacus accountant has spent so far (wide RDP orders for the RDP one)."""
+    with warnings.catch_warnings():  # an extreme order only makes the bound looser, still valid
+        warnings.simplefilter("ignore")
+        if isinstance(accountant, RDPAccountant):
+            return float(accountant.get_epsilon(delta=delta, alphas=RDP_ORDERS))
+        return float(accountant.get_epsilon(delta=delta))
+
+
+def default_delta(n: int) -> float:
+    """min(1e-6, 1 / (n * sqrt(n))): well below 1/n, so no single row may leak outright."""
+    return min(1e-6, 1.0 / (n * math.sqrt(n)))
+
+
+def epsilon_of(history: History, delta: float, accountant: str = "rdp") -> float:
+    """Epsilon of a composed history at a given delta (0 for an empty history)."""
+    entries = [h for h in history if h[2] > 0]
+    if not entries:
+        return 0.0
+    account = ACCOUNTANTS[accountant]()
+    account.history = list(entries)
+    return spent_epsilon(account, delta)
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    epsilon_target: float
+    delta: float  # total: accountant delta + threshold delta
+    delta_accountant: float
+    delta_threshold: float
+    accountant: str
+    sigma_preprocessing: float
+    mechanisms: int
+    sigma_training: float
+    sample_rate: float
+    steps: int
+
+    @property
+    def preprocessing_history(self) -> History:
+        return [(self.sigma_preprocessing, 1.0, self.mechanisms)] if self.mechanisms else []
+
+    def training_history(self, steps: int) -> History:
+        return [(self.sigma_training, self.sample_rate, steps)] if steps else []
+
+
+def _search_sigma(epsilon_at, target: float, low: float = 0.2, high: float = 5000.0) -> float:
+    """Smallest sigma (within 0.5 %) whose epsilon stays at or under the target."""
+    if epsilon_at(high) > target:
+        raise ConfigError(f"epsilon {target:g} cannot be reached with this many steps: "
+                          "use fewer epochs, a smaller batch, or a larger epsilon")
+    if epsilon_at(low) <= target:
+        return low
+    while high / low > 1.005:
+        middle = math.sqrt(low * high)
+        if epsilon_at(middle) <= target:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def plan_budget(epsilon: float, delta: float, mechanisms: int, unknown_histograms: int,
+                sample_rate: float, steps: int, preprocessing_share: float = 0.2,
+                accountant: str = "rdp") -> BudgetPlan:
+    """Fix both noise multipliers up front so that preprocessing + all steps spend <= epsilon."""
+    if accountant not in ACCOUNTANTS:
+        raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
+    if not 0 < epsilon < math.inf:
+        raise ConfigError(f"epsilon must be positive and finite for a DP run (got {epsilon})")
+    if not 0 < delta < 1:
+        raise ConfigError(f"delta must be in (0, 1) (got {delta})")
+    delta_threshold = delta / 2 if unknown_histograms else 0.0
+    delta_accountant = delta - delta_threshold
+    sigma_pre = 0.0
+    if mechanisms:
+        sigma_pre = _search_sigma(
+            lambda s: epsilon_of([(s, 1.0, mechanisms)], delta_accountant, accountant),
+            preprocessing_share * epsilon)
+    pre = [(sigma_pre, 1.0, mechanisms)] if mechanisms else []
+    sigma_train = _search_sigma(
+        lambda s: epsilon_of([*pre, (s, sample_rate, steps)], delta_accountant, accountant),
+        epsilon)
+    return BudgetPlan(epsilon, delta, delta_accountant, delta_threshold, accountant, sigma_pre,
+                      mechanisms, sigma_train, sample_rate, steps)

@@ -1,0 +1,283 @@
+"""The DP-GAN's view of each column, learned with differential privacy or declared public.
+
+Every statistic the encoder and the conditional vector use comes from here, and here only from
+Gaussian-noised histograms (L2 sensitivity 1 each: a row falls in one bucket) or from what the
+user declared public. Values of unknown domain (categories, exact numeric values) are released
+only when their noisy count clears a threshold chosen so that a value held by one row is
+released with probability at most `delta_threshold` over all such histograms together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from tabsynth.errors import ConfigError
+from tabsynth.schema import Schema
+
+MISSING = "__missing__"
+OTHER = "(other)"
+BINS_PER_DECADE = 40
+GRID_LOW_DECADE, GRID_HIGH_DECADE = -3, 10
+MAX_BINS = 24
+MIN_BIN_NOISE_MULTIPLE = 3.0
+POINT_MASS_SHARE = 0.005
+
+
+@dataclass
+class ColumnDomain:
+    """Components of one column (categories, point masses, quantile bins, missing, other)."""
+
+    name: str
+    kind: str  # "categorical" | "numeric"
+    integer: bool = False
+    datetime: bool = False
+    categories: list[object] = field(default_factory=list)  # categorical: released values
+    points: list[float] = field(default_factory=list)  # numeric: released point masses
+    edges: list[float] = field(default_factory=list)  # numeric: bin edges (len = bins + 1)
+    has_missing: bool = False
+    has_other: bool = False
+    weights: list[float] = field(default_factory=list)  # noisy marginal over components
+    public: bool = False
+    note: str = ""  # set when DP left too little to describe the column
+
+    @property
+    def n_bins(self) -> int:
+        return max(0, len(self.edges) - 1)
+
+    @property
+    def component_labels(self) -> list[str]:
+        if self.kind == "categorical":
+            labels = [str(c) for c in self.categories]
+            if self.has_other:
+                labels.append(OTHER)
+        else:
+            labels = [f"={p:g}" for p in self.points]
+            labels += [f"[{a:g},{b:g})" for a, b in zip(self.edges[:-1], self.edges[1:],
+                                                       strict=False)]
+        if self.has_missing:
+            labels.append(MISSING)
+        return labels
+
+    @property
+    def n_components(self) -> int:
+        return len(self.component_labels)
+
+    @property
+    def marginal(self) -> np.ndarray:
+        weights = np.clip(np.asarray(self.weights, dtype=float), 0, None)
+        if weights.sum() <= 0:
+            return np.full(self.n_components, 1.0 / self.n_components)
+        return weights / weights.sum()
+
+
+@dataclass
+class Domain:
+    columns: list[ColumnDomain]
+    mechanisms: int  # Gaussian mechanisms (sensitivity 1) spent on preprocessing
+    sigma: float
+    delta_threshold: float
+    threshold: float | None
+    dropped_categories: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> ColumnDomain:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass
+class PublicColumn:
+    """A user's declaration that a column's domain is public knowledge (costs no budget)."""
+
+    categories: list[object] | None = None
+    bounds: tuple[float, float] | None = None
+    nullable: bool = False  # whether the column may be missing
+
+
+def to_numeric(values: pd.Series) -> tuple[pd.Series, bool]:
+    """Numbers as floats; datetimes as days since 1970 (returned flag says it was a date)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        days = (values - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+        return days.astype(float), True
+    return pd.to_numeric(values, errors="coerce").astype(float), False
+
+
+def grid_edges() -> np.ndarray:
+    """Fixed, data-independent edges on a signed log scale (plus a bin around zero)."""
+    positive = 10.0 ** (np.arange(GRID_LOW_DECADE * BINS_PER_DECADE,
+                                  GRID_HIGH_DECADE * BINS_PER_DECADE + 1) / BINS_PER_DECADE)
+    return np.concatenate([-positive[::-1], positive])
+
+
+def plan_mechanisms(schema: Schema, public: dict[str, PublicColumn]) -> tuple[int, int]:
+    """(Gaussian mechanisms, of which unknown-domain histograms) preprocessing will spend."""
+    mechanisms = unknown = 0
+    for spec in schema.learned:
+        if spec.name in public:
+            continue
+        if spec.kind in ("numeric", "integer", "datetime"):
+            mechanisms += 2  # exact-value histogram (unknown domain) + fixed grid
+            unknown += 1
+        elif spec.kind == "boolean":
+            mechanisms += 1  # public domain {True, False}: counts only
+        else:
+            mechanisms += 1
+            unknown += 1
+    if unknown:
+        mechanisms += 1  # the noisy row count, shared by all columns
+    return mechanisms, unknown
+
+
+def learn_domain(frame: pd.DataFrame, schema: Schema, sigma: float, delta_threshold: float,
+                 public: dict[str, PublicColumn], rng: np.random.Generator) -> Domain:
+    """Noisy histograms (sigma = 0 means exact, for the non-private mode) -> column domains."""
+    mechanisms, unknown = plan_mechanisms(schema, public)
+    threshold = None
+    if sigma > 0 and unknown:
+        threshold = 1.0 + sigma * float(norm.isf(delta_threshold / unknown))
+    noisy_n = len(frame) + (rng.normal(0, sigma) if sigma > 0 and unknown else 0.0)
+    columns, dropped = [], {}
+    for spec in schema.learned:
+        values = frame[spec.name]
+        declared = public.get(spec.name)
+        if declared is not None:
+            columns.append(_public_column(spec.name, spec.kind, declared))
+        elif spec.kind in ("numeric", "integer", "datetime"):
+            columns.append(_numeric_column(spec.name, spec.kind, values, sigma, threshold,
+                                           noisy_n, rng))
+        else:
+            column, lost = _categorical_column(spec.name, spec.kind, values, sigma, threshold,
+                                               noisy_n, rng)
+            columns.append(column)
+            if lost:
+                dropped[spec.name] = lost
+    return Domain(columns, mechanisms if sigma > 0 else 0, sigma, delta_threshold, threshold,
+                  dropped)
+
+
+def _noisy(counts: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    counts = np.asarray(counts, dtype=float)
+    return counts + rng.normal(0, sigma, counts.shape) if sigma > 0 else counts
+
+
+def _categorical_column(name: str, kind: str, values: pd.Series, sigma: float,
+                        threshold: float | None, noisy_n: float,
+                        rng: np.random.Generator) -> tuple[ColumnDomain, int]:
+    missing = int(values.isna().sum())
+    if kind == "boolean":
+        present = values.dropna().astype(bool)
+        counts = np.array([int(present.sum()), int((~present).sum()), missing])
+        noisy = _noisy(counts, sigma, rng)
+        domain = ColumnDomain(name, "categorical", categories=[True, False], has_missing=True,
+                              weights=list(np.clip(noisy, 0, None)))
+        return domain, 0
+    counted = values.dropna().value_counts(sort=False)
+    noisy = _noisy(counted.to_numpy(), sigma, rng)
+    keep = noisy > threshold if threshold is not None else np.ones(len(noisy), bool)
+    categories = [counted.index[i] for i in np.flatnonzero(keep)]
+    order = np.argsort([str(c) for c in categories], kind="stable")
+    categories = [categories[i] for i in order]
+    kept_weights = list(noisy[keep][order])
+    missing_noisy = float(_noisy(np.array([missing]), sigma, rng)[0])
+    other = max(0.0, noisy_n - float(np.sum(kept_weights)) - max(missing_noisy, 0.0))
+    has_other = not keep.all() and other > (threshold or 0.0)
+    weights = kept_weights + ([other] if has_other else [])
+    has_missing = missing_noisy > (threshold or 0.0) if threshold is not None else missing > 0
+    if has_missing:
+        weights.append(missing_noisy)
+    note = ""
+    if not categories:
+        note = ("no category is frequent enough to be released at this epsilon: every value "
+                f"becomes {OTHER!r}; declare the categories public or raise epsilon")
+    if not categories and not has_other:
+        has_other, weights = True, [1.0, *weights]
+    domain = ColumnDomain(name, "categorical", categories=categories, has_other=has_other,
+                          has_missing=has_missing, weights=[max(w, 0.0) for w in weights],
+                          note=note)
+    return domain, int((~keep).sum())
+
+
+def _numeric_column(name: str, kind: str, values: pd.Series, sigma: float,
+                    threshold: float | None, noisy_n: float,
+                    rng: np.random.Generator) -> ColumnDomain:
+    numbers, is_date = to_numeric(values)
+    present = numbers.dropna()
+    missing = int(numbers.isna().sum())
+    integer = kind == "integer" or bool(len(present) and np.all(np.mod(present, 1) == 0))
+
+    # 1. exact values with a large enough noisy count become point masses
+    counted = present.value_counts(sort=False)
+    noisy = _noisy(counted.to_numpy(), sigma, rng)
+    floor = max(threshold or 0.0, POINT_MASS_SHARE * noisy_n)
+    keep = noisy > floor
+    kept_values, kept_noisy = counted.index[keep].to_numpy(dtype=float), noisy[keep]
+    order = np.argsort(kept_values)
+    points = [float(v) for v in kept_values[order]]
+    point_weights = [float(w) for w in kept_noisy[order]]
+    missing_noisy = float(_noisy(np.array([missing]), sigma, rng)[0])
+    has_missing = missing_noisy > (threshold or 0.0) if threshold is not None else missing > 0
+
+    # 2. the rest on a fixed grid -> bounds and quantile bins
+    rest = present[~present.isin(points)].to_numpy()
+    edges, bin_weights = _quantile_bins(rest, sigma, integer, rng)
+    weights = point_weights + bin_weights + ([missing_noisy] if has_missing else [])
+    if not points and not edges:
+        note = ("too few rows for this epsilon to learn the range privately: the column is "
+                "left empty; declare its bounds public or raise epsilon")
+        return ColumnDomain(name, "numeric", integer=integer, datetime=is_date,
+                            has_missing=True, weights=[1.0], note=note)
+    return ColumnDomain(name, "numeric", integer=integer, datetime=is_date, points=points,
+                        edges=edges, has_missing=has_missing,
+                        weights=[max(w, 0.0) for w in weights])
+
+
+def _quantile_bins(rest: np.ndarray, sigma: float, integer: bool,
+                   rng: np.random.Generator) -> tuple[list[float], list[float]]:
+    grid = grid_edges()
+    counts = np.histogram(np.clip(rest, grid[0], grid[-1]), bins=grid)[0] if len(rest) else \
+        np.zeros(len(grid) - 1)
+    noisy = _noisy(counts, sigma, rng)
+    if sigma > 0:  # empty grid bins would otherwise add noise mass all over the grid
+        noisy[noisy < MIN_BIN_NOISE_MULTIPLE * sigma] = 0.0
+    noisy = np.clip(noisy, 0, None)
+    total = noisy.sum()
+    if total <= max(1.0, 2 * sigma):
+        return [], []
+    occupied = np.flatnonzero(noisy)
+    low, high = grid[occupied[0]], grid[occupied[-1] + 1]
+    cumulative = np.concatenate([[0.0], np.cumsum(noisy)]) / total
+    quantiles = np.linspace(0, 1, MAX_BINS + 1)[1:-1]
+    inner = np.interp(quantiles, cumulative, grid)
+    edges = np.unique(np.concatenate([[low], inner, [high]]))
+    if integer:
+        edges = np.unique(np.round(edges))
+        if len(edges) == 1:
+            edges = np.array([edges[0], edges[0] + 1])
+    # weight of each final bin: interpolated share of the noisy grid mass
+    shares = np.diff(np.interp(edges, grid, cumulative))
+    return [float(e) for e in edges], [float(s * total) for s in shares]
+
+
+def _public_column(name: str, kind: str, declared: PublicColumn) -> ColumnDomain:
+    if kind in ("numeric", "integer", "datetime"):
+        if declared.bounds is None:
+            raise ConfigError(f"public schema, column {name!r}: a numeric column needs bounds")
+        low, high = declared.bounds
+        integer = kind == "integer"
+        edges = np.linspace(low, high, MAX_BINS + 1)
+        if integer:
+            edges = np.unique(np.round(edges))
+        return ColumnDomain(name, "numeric", integer=integer, datetime=kind == "datetime",
+                            edges=[float(e) for e in edges], has_missing=declared.nullable,
+                            public=True,
+                            weights=[1.0] * (len(edges) - 1 + declared.nullable))
+    categories = list(declared.categories or ([True, False] if kind == "boolean" else []))
+    if not categories:
+        raise ConfigError(f"public schema, column {name!r}: a categorical column needs "
+                          "categories")
+    other = kind != "boolean"
+    return ColumnDomain(name, "categorical", categories=categories, has_other=other,
+                        has_missing=declared.nullable, public=True,
+                        weights=[1.0] * (len(categories) + other + declared.nullable))

@@ -1,0 +1,233 @@
+"""Device-resident GAN training with DP-SGD on the discriminator (Opacus) or without DP.
+
+Per step: a Poisson sample of the real rows (each row kept with probability q, drawn on the
+device), conditional vectors built from those rows themselves, a fixed number of fake rows
+conditioned on draws from the noisy marginals; one forward and one backward through the
+discriminator for real and fake together; Opacus clips every row's gradient and adds Gaussian
+noise; the accountant records the step. The generator never reads real rows, and its step
+runs with the discriminator's per-sample hooks disabled.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional
+
+from tabsynth.dpgan.accounting import spent_epsilon
+from tabsynth.dpgan.encoding import Encoder
+from tabsynth.dpgan.model import Discriminator, Generator
+from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+
+
+@dataclass
+class TrainSettings:
+    steps: int
+    epochs: int
+    sample_rate: float
+    fake_batch: int
+    noise_multiplier: float | None  # None: non-private
+    max_grad_norm: float = 1.0
+    noise_dim: int = 128
+    generator_dim: tuple[int, ...] = (256, 256)
+    discriminator_dim: tuple[int, ...] = (256, 256)
+    generator_lr: float = 2e-4
+    discriminator_lr: float = 2e-4
+    gradient_penalty: float = 0.0
+    condition_discriminator: bool = True  # feed the conditional vector to the discriminator too
+    device: str = "cpu"
+    seed: int = 0
+    accountant: Any = None  # an Opacus accountant, preloaded with the preprocessing history
+    delta: float = 0.0  # the accountant's delta, for progress reports
+
+
+class ConditionalSampler:
+    """Builds conditional vectors on the device: from real rows, or from the noisy marginals."""
+
+    def __init__(self, encoder: Encoder, device: torch.device) -> None:
+        sizes = encoder.component_sizes
+        self.n_columns = len(sizes)
+        self.width = encoder.cond_width
+        self.starts = torch.tensor(encoder.cond_starts, device=device)
+        table = np.zeros((len(sizes), max(sizes)), dtype=np.float32)
+        for j, column in enumerate(encoder.domain.columns):
+            table[j, :sizes[j]] = column.marginal
+        self.marginals = torch.tensor(table, device=device)
+        self.device = device
+
+    def _one_hot(self, columns: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+        cond = torch.zeros(len(columns), self.width, device=self.device)
+        cond[torch.arange(len(columns), device=self.device), self.starts[columns] + components] = 1
+        return cond
+
+    def from_rows(self, components: torch.Tensor) -> torch.Tensor:
+        columns = torch.randint(0, self.n_columns, (len(components),), device=self.device)
+        chosen = components[torch.arange(len(components), device=self.device), columns]
+        return self._one_hot(columns, chosen)
+
+    def from_marginals(self, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        columns = torch.randint(0, self.n_columns, (count,), device=self.device)
+        chosen = torch.multinomial(self.marginals[columns], 1).squeeze(1)
+        return self._one_hot(columns, chosen), columns, chosen
+
+
+def make_private_discriminator(discriminator: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                               noise_multiplier: float, max_grad_norm: float,
+                               expected_batch_size: int) -> tuple[Any, Any, Any]:
+    """Opacus ghost clipping: per-row gradient norms without materialising per-row gradients.
+
+    Returns (module, DP optimizer, loss) where loss(logits, labels).backward() runs Opacus's two
+    passes (norms, then the clipped sum) and optimizer.step() adds Gaussian noise of std
+    noise_multiplier * max_grad_norm to the sum before the Adam update.
+    """
+    from opacus.grad_sample import GradSampleModuleFastGradientClipping
+    from opacus.optimizers import DPOptimizerFastGradientClipping
+    from opacus.utils.fast_gradient_clipping_utils import DPLossFastGradientClipping
+
+    module = GradSampleModuleFastGradientClipping(
+        discriminator, loss_reduction="sum", max_grad_norm=max_grad_norm,
+        use_ghost_clipping=True)
+    dp_optimizer = DPOptimizerFastGradientClipping(
+        optimizer, noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm,
+        expected_batch_size=expected_batch_size, loss_reduction="sum")
+    loss = DPLossFastGradientClipping(
+        module, dp_optimizer, torch.nn.BCEWithLogitsLoss(reduction="sum"), loss_reduction="sum")
+    return module, dp_optimizer, loss
+
+
+def _condition_loss(raw: torch.Tensor, encoder: Encoder, columns: torch.Tensor,
+                    chosen: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy that makes the generated row carry the component it was asked for."""
+    total = raw.new_zeros(())
+    for j, span in enumerate(encoder.spans):
+        rows = columns == j
+        if rows.any():
+            logits = raw[rows, span.start:span.start + span.size]
+            total = total + functional.cross_entropy(logits, chosen[rows], reduction="sum")
+    return total / len(columns)
+
+
+def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
+              settings: TrainSettings, progress: ProgressCallback,
+              should_stop: StopCheck) -> Generator:
+    """Train for exactly settings.steps discriminator steps, each recorded by the accountant."""
+    torch.manual_seed(settings.seed)
+    device = torch.device(settings.device)
+    real = torch.as_tensor(data, device=device)
+    real_components = torch.as_tensor(components, device=device)
+    conditions = ConditionalSampler(encoder, device)
+    generator = Generator(settings.noise_dim, conditions.width, encoder.spans, encoder.width,
+                          settings.generator_dim).to(device)
+    d_width = encoder.width + (conditions.width if settings.condition_discriminator else 0)
+    discriminator = Discriminator(d_width, settings.discriminator_dim).to(device)
+    private = settings.noise_multiplier is not None
+    expected_real = settings.sample_rate * len(real)
+    optimizer_g = torch.optim.Adam(generator.parameters(), lr=settings.generator_lr,
+                                   betas=(0.5, 0.9), weight_decay=1e-6)
+    optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=settings.discriminator_lr,
+                                   betas=(0.5, 0.9))
+    criterion = None
+    if private:
+        discriminator, optimizer_d, criterion = make_private_discriminator(
+            discriminator, optimizer_d, settings.noise_multiplier, settings.max_grad_norm,
+            int(expected_real + settings.fake_batch))
+    steps_per_epoch = settings.steps / settings.epochs
+    mask_generator = torch.Generator(device=device).manual_seed(settings.seed)
+    last: dict[str, float] = {}
+    reported_epoch = 0
+    for step in range(1, settings.steps + 1):
+        if should_stop():
+            raise Cancelled(f"cancelled after step {step - 1} of {settings.steps}")
+        # discriminator: one forward/backward over real + fake rows
+        keep = torch.rand(len(real), device=device, generator=mask_generator) \
+            < settings.sample_rate
+        index = keep.nonzero().squeeze(1)
+        cond, _, _ = conditions.from_marginals(settings.fake_batch)
+        noise = torch.randn(settings.fake_batch, settings.noise_dim, device=device)
+        with torch.no_grad():
+            fake = generator.activate(generator(noise, cond))
+        if settings.condition_discriminator:
+            real_in = torch.cat([real[index], conditions.from_rows(real_components[index])], 1)
+            fake_in = torch.cat([fake, cond], dim=1)
+        else:
+            real_in, fake_in = real[index], fake
+        optimizer_d.zero_grad(set_to_none=True)
+        both = torch.cat([real_in, fake_in], dim=0)
+        n_real = len(index)
+        labels = torch.cat([torch.ones(n_real, device=device),
+                            torch.zeros(settings.fake_batch, device=device)])
+        if private:
+            loss_d = criterion(discriminator(both), labels)  # Opacus: per-row clipped backward
+        else:
+            if settings.gradient_penalty > 0:
+                both.requires_grad_(True)
+            logits = discriminator(both)
+            loss_d = functional.binary_cross_entropy_with_logits(logits, labels)
+            if settings.gradient_penalty > 0 and n_real:
+                grads = torch.autograd.grad(logits[:n_real].sum(), both, create_graph=True)[0]
+                loss_d = loss_d + settings.gradient_penalty / 2 * \
+                    grads[:n_real].pow(2).sum(1).mean()
+        loss_d.backward()
+        optimizer_d.step()
+        if private and settings.accountant is not None:
+            settings.accountant.step(noise_multiplier=settings.noise_multiplier,
+                                     sample_rate=settings.sample_rate)
+
+        # generator: never sees real rows; discriminator hooks off
+        if private:
+            discriminator.disable_hooks()
+        cond, columns, chosen = conditions.from_marginals(settings.fake_batch)
+        noise = torch.randn(settings.fake_batch, settings.noise_dim, device=device)
+        raw = generator(noise, cond)
+        fake = generator.activate(raw)
+        scored = torch.cat([fake, cond], dim=1) if settings.condition_discriminator else fake
+        loss_g = functional.softplus(-discriminator(scored)).mean() + \
+            _condition_loss(raw, encoder, columns, chosen)
+        optimizer_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        optimizer_g.step()
+        optimizer_d.zero_grad(set_to_none=True)
+        if private:
+            discriminator.enable_hooks()
+
+        epoch = min(settings.epochs, math.floor(step / steps_per_epoch + 1e-9))
+        if epoch > reported_epoch or step == settings.steps:
+            reported_epoch = max(epoch, reported_epoch)
+            d_loss = float(loss_d.detach()) / (len(both) if private else 1)
+            last = {"epoch": float(reported_epoch), "discriminator_loss": d_loss,
+                    "generator_loss": float(loss_g.detach())}
+            if private and settings.accountant is not None:
+                last["epsilon"] = spent_epsilon(settings.accountant, settings.delta)
+            progress(ProgressEvent("train", step / settings.steps,
+                                   f"epoch {reported_epoch}/{settings.epochs}", dict(last)))
+    generator.eval()
+    return generator
+
+
+@torch.no_grad()
+def generate(generator: Generator, encoder: Encoder, count: int, device: str,
+             seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(component index per column, offset per column) for `count` generated rows."""
+    torch.manual_seed(seed)
+    torch_device = torch.device(device)
+    generator = generator.to(torch_device).eval()
+    conditions = ConditionalSampler(encoder, torch_device)
+    components, offsets = [], []
+    for start in range(0, count, 4096):
+        size = min(4096, count - start)
+        cond, _, _ = conditions.from_marginals(size)
+        noise = torch.randn(size, generator.noise_dim, device=torch_device)
+        raw = generator(noise, cond)
+        chosen, shifts = [], []
+        for span in encoder.spans:
+            logits = raw[:, span.start:span.start + span.size]
+            chosen.append(torch.multinomial(torch.softmax(logits, dim=1), 1).squeeze(1))
+            shifts.append(torch.tanh(raw[:, span.offset]) if span.offset is not None
+                          else torch.zeros(size, device=torch_device))
+        components.append(torch.stack(chosen, dim=1).cpu().numpy())
+        offsets.append(torch.stack(shifts, dim=1).cpu().numpy())
+    return np.concatenate(components), np.concatenate(offsets)

@@ -1,0 +1,192 @@
+"""Our DP-GAN: (epsilon, delta) accounted over preprocessing and training, or non-private."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.device import resolve_device
+from tabsynth.dpgan.accounting import ACCOUNTANTS, BudgetPlan, default_delta, plan_budget
+from tabsynth.dpgan.calibrate import calibrated_choice
+from tabsynth.dpgan.domain import Domain, PublicColumn, learn_domain, plan_mechanisms
+from tabsynth.dpgan.encoding import Encoder
+from tabsynth.dpgan.trainer import TrainSettings, generate, train_gan
+from tabsynth.errors import ConfigError
+from tabsynth.synthesizers.base import (
+    PrivacyClaim,
+    ProgressCallback,
+    ProgressEvent,
+    StopCheck,
+    Synthesizer,
+)
+
+POOL_FACTOR = 3
+SECURE_MODE_NOTE = ("noise drawn with torch's default generator (secure_mode off: torchcsprng "
+                    "is not installable here), so it is not hardened against floating-point "
+                    "attacks")
+
+
+class DpGan(Synthesizer):
+    method = "dp-gan"
+    discloses = ("with finite epsilon: nothing beyond the (epsilon, delta) guarantee for any one "
+                 "row; with --epsilon inf: a GAN fitted without noise, which can memorise rows")
+
+    def __init__(self, epsilon: float = 3.0, delta: float | None = None, epochs: int | None = None,
+                 batch_size: int | None = None, device: str = "auto",
+                 public: dict[str, PublicColumn] | None = None, accountant: str = "rdp",
+                 preprocessing_share: float = 0.5, max_grad_norm: float = 1.0,
+                 gradient_penalty: float = 0.0, calibrate: bool = True, seed: int = 0,
+                 discriminator_dim: tuple[int, ...] = (256, 256),
+                 condition_discriminator: bool = True, discriminator_lr: float = 2e-4,
+                 generator_lr: float = 2e-4) -> None:
+        super().__init__()
+        if math.isnan(epsilon) or epsilon <= 0:
+            raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {epsilon})")
+        if delta is not None and not 0 < delta < 1:
+            raise ConfigError(f"--delta must be in (0, 1) (got {delta})")
+        if accountant not in ACCOUNTANTS:
+            raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
+        self.epsilon, self.delta = epsilon, delta
+        self.epochs = epochs or (30 if math.isfinite(epsilon) else 60)
+        self.batch_size = batch_size or 1000
+        self.device = resolve_device(device)
+        self.public = public or {}
+        self.accountant, self.preprocessing_share = accountant, preprocessing_share
+        self.max_grad_norm, self.gradient_penalty = max_grad_norm, gradient_penalty
+        self.calibrate, self.seed = calibrate, seed
+        self.discriminator_dim = tuple(discriminator_dim)
+        self.condition_discriminator = condition_discriminator
+        self.discriminator_lr, self.generator_lr = discriminator_lr, generator_lr
+        self.domain: Domain | None = None
+        self.encoder: Encoder | None = None
+        self.generator: Any = None
+        self.plan: BudgetPlan | None = None
+        self._claim: PrivacyClaim | None = None
+
+    @property
+    def private(self) -> bool:
+        return math.isfinite(self.epsilon)
+
+    @property
+    def privacy_claim(self) -> PrivacyClaim | None:
+        return self._claim
+
+    def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
+                     should_stop: StopCheck) -> None:
+        assert self.schema is not None
+        unknown = set(self.public) - {c.name for c in self.schema.learned}
+        if unknown:
+            raise ConfigError(
+                f"public schema names columns that are not learned: {sorted(unknown)}")
+        n = len(train)
+        batch = min(self.batch_size, max(10, n // 2))
+        sample_rate = batch / n
+        steps = max(1, math.ceil(self.epochs / sample_rate))
+        rng = np.random.default_rng(self.seed)
+        accountant = None
+        sigma_pre, delta_threshold = 0.0, 0.0
+        if self.private:
+            delta = self.delta or default_delta(n)
+            mechanisms, unknown_histograms = plan_mechanisms(self.schema, self.public)
+            self.plan = plan_budget(self.epsilon, delta, mechanisms, unknown_histograms,
+                                    sample_rate, steps, self.preprocessing_share, self.accountant)
+            sigma_pre, delta_threshold = self.plan.sigma_preprocessing, self.plan.delta_threshold
+            accountant = ACCOUNTANTS[self.accountant]()
+            accountant.history = list(self.plan.preprocessing_history)
+        progress(ProgressEvent("preprocess", 0.0, "learning the column domains"
+                               + (" with DP" if self.private else "")))
+        self.domain = learn_domain(train, self.schema, sigma_pre, delta_threshold, self.public,
+                                   rng)
+        self.encoder = Encoder(self.domain)
+        data, components = self.encoder.transform(train)
+        settings = TrainSettings(
+            steps=steps, epochs=self.epochs, sample_rate=sample_rate, fake_batch=batch,
+            noise_multiplier=self.plan.sigma_training if self.plan else None,
+            max_grad_norm=self.max_grad_norm, gradient_penalty=self.gradient_penalty,
+            discriminator_dim=self.discriminator_dim,
+            condition_discriminator=self.condition_discriminator,
+            discriminator_lr=self.discriminator_lr, generator_lr=self.generator_lr,
+            device=self.device, seed=self.seed, accountant=accountant,
+            delta=self.plan.delta_accountant if self.plan else 0.0)
+        progress(ProgressEvent("train", 0.0, f"{steps} steps, batch ~{batch}"))
+        self.generator = train_gan(data, components, self.encoder, settings, progress,
+                                   should_stop).cpu()
+        self.fit_info = {"steps": steps, "sample_rate": sample_rate, "batch_size": batch,
+                         "private": self.private,
+                         "domain_warnings": {c.name: c.note for c in self.domain.columns
+                                             if c.note},
+                         "folded_categories": dict(self.domain.dropped_categories)}
+        if self.plan is not None and accountant is not None:
+            self.fit_info["accountant_history"] = [list(h) for h in accountant.history]
+            self.fit_info["noise_multiplier"] = self.plan.sigma_training
+            self.fit_info["noise_multiplier_preprocessing"] = self.plan.sigma_preprocessing
+            self._claim = self._claim_from(accountant, steps)
+
+    def _claim_from(self, accountant: Any, steps: int) -> PrivacyClaim:
+        plan = self.plan
+        assert plan is not None
+        from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
+
+        total = spent_epsilon(accountant, plan.delta_accountant)
+        pre = epsilon_of(plan.preprocessing_history, plan.delta_accountant, plan.accountant)
+        training = epsilon_of(plan.training_history(steps), plan.delta_accountant,
+                              plan.accountant)
+        notes = (f"delta = {plan.delta_accountant:.3g} (accountant) + {plan.delta_threshold:.3g} "
+                 "(category/value release thresholds); noise multiplier "
+                 f"{plan.sigma_training:.3f} on the discriminator for {steps} Poisson-sampled "
+                 f"steps at rate {plan.sample_rate:.4g}, {plan.mechanisms} Gaussian histograms "
+                 f"(sigma {plan.sigma_preprocessing:.1f}) for the domain; {SECURE_MODE_NOTE}. "
+                 "Not covered: the schema (column names and kinds), values declared public, "
+                 "and the dataset size used to set the sampling rate and default delta.")
+        return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
+                            epsilon_preprocessing=pre, epsilon_training=training,
+                            unit="one row", notes=notes)
+
+    def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
+        assert self.encoder is not None and self.domain is not None
+        rng = np.random.default_rng(seed)
+        pool = n * POOL_FACTOR if self.calibrate else n
+        components, offsets = generate(self.generator, self.encoder, pool, self.device, seed)
+        if self.calibrate:
+            targets = [c.marginal for c in self.domain.columns]
+            chosen = calibrated_choice(components, targets, n, rng)
+            components, offsets = components[chosen], offsets[chosen]
+        self.generator.cpu()
+        return self.encoder.inverse(components, offsets)
+
+    def model_summary(self) -> dict[str, Any]:
+        """What the saved model holds besides network weights (all DP-derived or public)."""
+        assert self.domain is not None
+        return {c.name: {"components": c.component_labels, "public": c.public}
+                for c in self.domain.columns}
+
+
+def load_public_schema(path: str | Path) -> dict[str, PublicColumn]:
+    """Read {"column": {"categories": [...]} | {"bounds": [low, high]}, "nullable": bool}."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"public schema file not found: {path}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"public schema file is not valid JSON (line {exc.lineno}): "
+                          f"{exc.msg}") from None
+    columns = data.get("columns", data) if isinstance(data, dict) else None
+    if not isinstance(columns, dict):
+        raise ConfigError('public schema must map column names to {"categories": [...]} or '
+                          '{"bounds": [low, high]}')
+    public = {}
+    for name, entry in columns.items():
+        if not isinstance(entry, dict) or not ("categories" in entry or "bounds" in entry):
+            raise ConfigError(f"public schema, column {name!r}: give categories or bounds")
+        bounds = entry.get("bounds")
+        if bounds is not None and (len(bounds) != 2 or not bounds[0] < bounds[1]):
+            raise ConfigError(f"public schema, column {name!r}: bounds must be [low, high]")
+        public[name] = PublicColumn(categories=entry.get("categories"),
+                                    bounds=tuple(bounds) if bounds is not None else None,
+                                    nullable=bool(entry.get("nullable", False)))
+    return public

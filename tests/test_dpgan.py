@@ -1,0 +1,169 @@
+"""DP-GAN: accounting, exact step count, public domains, clipping, rare values, saved model."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tabsynth.dpgan.accounting import default_delta, epsilon_of, plan_budget
+from tabsynth.dpgan.domain import PublicColumn
+from tabsynth.dpgan.model import Discriminator
+from tabsynth.dpgan.trainer import make_private_discriminator
+from tabsynth.schema import coerce_frame, infer_schema
+from tabsynth.synthesizers import ProgressEvent, Synthesizer
+from tabsynth.synthesizers.dp_gan import DpGan
+
+RARE = "Zanzibar-only-once"
+
+
+def make_table(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["north", "south", "east", "west"], rows, p=[0.4, 0.3, 0.2, 0.1])
+    income = np.round(rng.lognormal(10 + (group == "north") * 0.5, 0.4, rows), 4)
+    frame = pd.DataFrame({
+        "group": group,
+        "income": income,
+        "age": rng.integers(18, 80, rows),
+        "member": rng.random(rows) < 0.3,
+    })
+    frame.loc[7, "group"] = RARE
+    return frame
+
+
+@pytest.fixture(scope="module")
+def table() -> tuple[pd.DataFrame, object]:
+    frame = make_table()
+    schema = infer_schema(frame)
+    return coerce_frame(frame, schema), schema
+
+
+@pytest.mark.parametrize(("n", "batch", "epochs", "epsilon"), [
+    (1_000, 100, 5, 1.0), (39_073, 1000, 10, 1.0), (39_073, 500, 50, 3.0),
+    (5_000, 250, 20, 10.0), (200, 50, 3, 0.5),
+])
+def test_accountant_stays_within_target(n: int, batch: int, epochs: int,
+                                        epsilon: float) -> None:
+    delta = default_delta(n)
+    rate = batch / n
+    steps = math.ceil(epochs / rate)
+    plan = plan_budget(epsilon, delta, mechanisms=9, unknown_histograms=4, sample_rate=rate,
+                       steps=steps)
+    history = plan.preprocessing_history + plan.training_history(steps)
+    spent = epsilon_of(history, plan.delta_accountant)
+    assert spent <= epsilon
+    assert spent >= 0.97 * epsilon, "sigma should not be needlessly large"
+    assert plan.delta_accountant + plan.delta_threshold == pytest.approx(delta)
+    assert delta <= 1e-6 and delta < 1 / n
+
+
+def test_training_takes_exactly_the_planned_steps(table) -> None:
+    frame, schema = table
+    events: list[ProgressEvent] = []
+    model = DpGan(epsilon=1.0, epochs=3, batch_size=100, device="cpu", seed=1)
+    model.fit(frame, schema, progress=events.append)
+    info, claim = model.fit_info, model.privacy_claim
+    train_entry = info["accountant_history"][-1]
+    assert train_entry[2] == info["steps"] == math.ceil(3 / info["sample_rate"])
+    assert train_entry[0] == pytest.approx(info["noise_multiplier"])
+    assert claim is not None and claim.epsilon <= 1.0
+    assert claim.epsilon_preprocessing > 0 and claim.epsilon_training > 0
+    assert claim.epsilon <= claim.epsilon_preprocessing + claim.epsilon_training
+    assert claim.unit == "one row" and claim.accountant == "rdp"
+    epsilons = [e.metrics["epsilon"] for e in events if "epsilon" in e.metrics]
+    assert epsilons == sorted(epsilons) and epsilons[-1] == pytest.approx(claim.epsilon)
+
+
+def test_public_schema_makes_preprocessing_free(table) -> None:
+    frame, schema = table
+    public = {"group": PublicColumn(categories=["north", "south", "east", "west"]),
+              "income": PublicColumn(bounds=(0.0, 200_000.0)),
+              "age": PublicColumn(bounds=(0.0, 120.0)),
+              "member": PublicColumn(categories=[True, False])}
+    declared = DpGan(epsilon=1.0, epochs=1, batch_size=100, device="cpu", public=public)
+    declared.fit(frame, schema)
+    learned = DpGan(epsilon=1.0, epochs=1, batch_size=100, device="cpu")
+    learned.fit(frame, schema)
+    assert declared.privacy_claim.epsilon_preprocessing == 0
+    assert learned.privacy_claim.epsilon_preprocessing > 0
+    out = declared.sample(300, seed=0)
+    assert out["income"].between(0, 200_000).all()
+
+
+def test_clipping_bounds_one_rows_influence() -> None:
+    torch.manual_seed(0)
+    clip = 1.0
+    base = torch.randn(40, 8)
+    extreme = torch.full((1, 8), 1e4)
+    labels = torch.ones(41)
+    torch.manual_seed(1)
+    with torch.no_grad():  # label the extreme row against its score: a large loss gradient
+        labels[-1] = float(Discriminator(8, (16,), dropout=0.0)(extreme)[0] < 0)
+
+    def summed_gradient(rows: torch.Tensor, private: bool) -> torch.Tensor:
+        torch.manual_seed(1)
+        model = Discriminator(8, (16,), dropout=0.0)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        if private:
+            model, optimizer, loss_fn = make_private_discriminator(
+                model, optimizer, noise_multiplier=0.0, max_grad_norm=clip,
+                expected_batch_size=len(rows))
+        else:
+            loss_fn = torch.nn.BCEWithLogitsLoss(reduction="sum")
+        optimizer.zero_grad()
+        loss_fn(model(rows), labels[:len(rows)]).backward()
+        return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    with_row = torch.cat([base, extreme])
+    clipped = (summed_gradient(with_row, True) - summed_gradient(base, True)).norm()
+    unclipped = (summed_gradient(with_row, False) - summed_gradient(base, False)).norm()
+    assert clipped <= clip * (1 + 1e-4)
+    assert unclipped > 10 * clip, "without clipping the extreme row would dominate"
+
+
+def test_a_single_rows_category_never_appears(table, tmp_path) -> None:
+    frame, schema = table
+    model = DpGan(epsilon=1.0, epochs=2, batch_size=100, device="cpu", seed=3)
+    model.fit(frame, schema)
+    assert RARE not in model.domain["group"].categories
+    out = model.sample(5000, seed=0)
+    assert RARE not in set(out["group"].dropna())
+    path = tmp_path / "model.pkl"
+    model.save(path)
+    assert RARE.encode() not in path.read_bytes()
+
+
+def test_seeded_cpu_runs_are_reproducible(table) -> None:
+    frame, schema = table
+    first = DpGan(epsilon=3.0, epochs=2, batch_size=100, device="cpu", seed=5).fit(frame, schema)
+    second = DpGan(epsilon=3.0, epochs=2, batch_size=100, device="cpu", seed=5).fit(frame, schema)
+    pd.testing.assert_frame_equal(first.sample(200, seed=1), second.sample(200, seed=1))
+    assert first.privacy_claim == second.privacy_claim
+
+
+def test_saved_model_holds_no_training_row(table, tmp_path) -> None:
+    frame, schema = table
+    model = DpGan(epsilon=3.0, epochs=2, batch_size=100, device="cpu").fit(frame, schema)
+    path = tmp_path / "model.pkl"
+    model.save(path)
+    blob = path.read_bytes()
+    for value in frame["income"].head(200):
+        assert struct.pack("<d", value) not in blob
+        assert repr(float(value)).encode() not in blob
+    assert Synthesizer.load(path).sample(10, seed=0).shape == (10, frame.shape[1])
+
+
+def test_non_private_mode_has_no_claim_and_learns_structure(table) -> None:
+    frame, schema = table
+    model = DpGan(epsilon=math.inf, epochs=30, batch_size=100, device="cpu", seed=0)
+    model.fit(frame, schema)
+    assert model.privacy_claim is None
+    out = model.sample(2000, seed=0)
+    real_gap = frame.groupby("group")["income"].median()
+    fake_gap = out.groupby("group")["income"].median()
+    assert fake_gap["north"] > fake_gap["west"], (real_gap, fake_gap)
+    assert set(out.columns) == set(frame.columns)
