@@ -72,7 +72,9 @@ def test_training_takes_exactly_the_planned_steps(table) -> None:
     assert train_entry[0] == pytest.approx(info["noise_multiplier"])
     assert claim is not None and claim.epsilon <= 1.0
     assert claim.epsilon_preprocessing > 0 and claim.epsilon_training > 0
-    assert claim.epsilon <= claim.epsilon_preprocessing + claim.epsilon_training
+    assert claim.epsilon_marginals > 0
+    assert claim.epsilon <= (claim.epsilon_preprocessing + claim.epsilon_training
+                             + claim.epsilon_marginals)
     assert claim.unit == "one row" and claim.accountant == "rdp"
     epsilons = [e.metrics["epsilon"] for e in events if "epsilon" in e.metrics]
     assert epsilons == sorted(epsilons) and epsilons[-1] == pytest.approx(claim.epsilon)

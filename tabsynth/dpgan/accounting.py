@@ -60,10 +60,21 @@ class BudgetPlan:
     sigma_training: float
     sample_rate: float
     steps: int
+    sigma_pairs: float = 0.0
+    pair_mechanisms: int = 0
+
+    @property
+    def domain_history(self) -> History:
+        return [(self.sigma_preprocessing, 1.0, self.mechanisms)] if self.mechanisms else []
+
+    @property
+    def pair_history(self) -> History:
+        return [(self.sigma_pairs, 1.0, self.pair_mechanisms)] if self.pair_mechanisms else []
 
     @property
     def preprocessing_history(self) -> History:
-        return [(self.sigma_preprocessing, 1.0, self.mechanisms)] if self.mechanisms else []
+        """Everything spent before the first discriminator step: domain + pair tables."""
+        return self.domain_history + self.pair_history
 
     def training_history(self, steps: int) -> History:
         return [(self.sigma_training, self.sample_rate, steps)] if steps else []
@@ -87,8 +98,14 @@ def _search_sigma(epsilon_at, target: float, low: float = 0.2, high: float = 500
 
 def plan_budget(epsilon: float, delta: float, mechanisms: int, unknown_histograms: int,
                 sample_rate: float, steps: int, preprocessing_share: float = 0.2,
-                accountant: str = "rdp") -> BudgetPlan:
-    """Fix both noise multipliers up front so that preprocessing + all steps spend <= epsilon."""
+                accountant: str = "rdp", pair_mechanisms: int = 0,
+                pair_share: float = 0.0) -> BudgetPlan:
+    """Fix every noise multiplier up front so that preprocessing + all steps spend <= epsilon.
+
+    The domain histograms and the pair tables each get the noise that alone would spend their
+    share of epsilon; the discriminator's noise is then the smallest that keeps the
+    composition of everything within epsilon.
+    """
     if accountant not in ACCOUNTANTS:
         raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
     if not 0 < epsilon < math.inf:
@@ -102,9 +119,16 @@ def plan_budget(epsilon: float, delta: float, mechanisms: int, unknown_histogram
         sigma_pre = _search_sigma(
             lambda s: epsilon_of([(s, 1.0, mechanisms)], delta_accountant, accountant),
             preprocessing_share * epsilon)
+    sigma_pairs = 0.0
+    if pair_mechanisms:
+        sigma_pairs = _search_sigma(
+            lambda s: epsilon_of([(s, 1.0, pair_mechanisms)], delta_accountant, accountant),
+            pair_share * epsilon)
     pre = [(sigma_pre, 1.0, mechanisms)] if mechanisms else []
+    if pair_mechanisms:
+        pre.append((sigma_pairs, 1.0, pair_mechanisms))
     sigma_train = _search_sigma(
         lambda s: epsilon_of([*pre, (s, sample_rate, steps)], delta_accountant, accountant),
         epsilon)
     return BudgetPlan(epsilon, delta, delta_accountant, delta_threshold, accountant, sigma_pre,
-                      mechanisms, sigma_train, sample_rate, steps)
+                      mechanisms, sigma_train, sample_rate, steps, sigma_pairs, pair_mechanisms)

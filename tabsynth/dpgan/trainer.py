@@ -20,6 +20,7 @@ from torch.nn import functional
 
 from tabsynth.dpgan.accounting import spent_epsilon
 from tabsynth.dpgan.encoding import Encoder
+from tabsynth.dpgan.marginals import PairLoss
 from tabsynth.dpgan.model import Discriminator, Generator
 from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 
@@ -41,6 +42,9 @@ class TrainSettings:
     condition_discriminator: bool = True  # feed the conditional vector to the discriminator too
     device: str = "cpu"
     seed: int = 0
+    pairs: list[tuple[int, int]] | None = None  # column pairs with DP 2-way tables
+    pair_tables: list[np.ndarray] | None = None
+    pair_weight: float = 1.0
     accountant: Any = None  # an Opacus accountant, preloaded with the preprocessing history
     delta: float = 0.0  # the accountant's delta, for progress reports
 
@@ -137,6 +141,8 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
             int(expected_real + settings.fake_batch))
     steps_per_epoch = settings.steps / settings.epochs
     mask_generator = torch.Generator(device=device).manual_seed(settings.seed)
+    pair_loss = PairLoss(encoder, settings.pairs, settings.pair_tables, device) \
+        if settings.pairs else None
     last: dict[str, float] = {}
     reported_epoch = 0
     for step in range(1, settings.steps + 1):
@@ -187,6 +193,8 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
         scored = torch.cat([fake, cond], dim=1) if settings.condition_discriminator else fake
         loss_g = functional.softplus(-discriminator(scored)).mean() + \
             _condition_loss(raw, encoder, columns, chosen)
+        if pair_loss is not None:
+            loss_g = loss_g + settings.pair_weight * pair_loss(raw)
         optimizer_g.zero_grad(set_to_none=True)
         loss_g.backward()
         optimizer_g.step()

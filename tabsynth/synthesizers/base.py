@@ -43,6 +43,7 @@ class PrivacyClaim:
     accountant: str
     epsilon_preprocessing: float
     epsilon_training: float
+    epsilon_marginals: float = 0.0
     unit: str = "one row"
     notes: str = ""
 

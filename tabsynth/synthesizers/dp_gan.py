@@ -15,6 +15,7 @@ from tabsynth.dpgan.accounting import ACCOUNTANTS, BudgetPlan, default_delta, pl
 from tabsynth.dpgan.calibrate import calibrated_choice
 from tabsynth.dpgan.domain import Domain, PublicColumn, learn_domain, plan_mechanisms
 from tabsynth.dpgan.encoding import Encoder
+from tabsynth.dpgan.marginals import choose_pairs, noisy_pair_tables
 from tabsynth.dpgan.trainer import TrainSettings, generate, train_gan
 from tabsynth.errors import ConfigError
 from tabsynth.synthesizers.base import (
@@ -43,7 +44,8 @@ class DpGan(Synthesizer):
                  gradient_penalty: float = 0.0, calibrate: bool = True, seed: int = 0,
                  discriminator_dim: tuple[int, ...] = (256, 256),
                  condition_discriminator: bool = True, discriminator_lr: float = 2e-4,
-                 generator_lr: float = 2e-4) -> None:
+                 generator_lr: float = 2e-4, pair_marginals: bool = True,
+                 pair_share: float = 0.5, pair_weight: float = 1.0) -> None:
         super().__init__()
         if math.isnan(epsilon) or epsilon <= 0:
             raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {epsilon})")
@@ -62,6 +64,8 @@ class DpGan(Synthesizer):
         self.discriminator_dim = tuple(discriminator_dim)
         self.condition_discriminator = condition_discriminator
         self.discriminator_lr, self.generator_lr = discriminator_lr, generator_lr
+        self.pair_marginals, self.pair_share, self.pair_weight = (pair_marginals, pair_share,
+                                                                  pair_weight)
         self.domain: Domain | None = None
         self.encoder: Encoder | None = None
         self.generator: Any = None
@@ -88,13 +92,15 @@ class DpGan(Synthesizer):
         sample_rate = batch / n
         steps = max(1, math.ceil(self.epochs / sample_rate))
         rng = np.random.default_rng(self.seed)
+        pairs = choose_pairs(len(self.schema.learned), rng) if self.pair_marginals else []
         accountant = None
         sigma_pre, delta_threshold = 0.0, 0.0
         if self.private:
             delta = self.delta or default_delta(n)
             mechanisms, unknown_histograms = plan_mechanisms(self.schema, self.public)
             self.plan = plan_budget(self.epsilon, delta, mechanisms, unknown_histograms,
-                                    sample_rate, steps, self.preprocessing_share, self.accountant)
+                                    sample_rate, steps, self.preprocessing_share, self.accountant,
+                                    pair_mechanisms=len(pairs), pair_share=self.pair_share)
             sigma_pre, delta_threshold = self.plan.sigma_preprocessing, self.plan.delta_threshold
             accountant = ACCOUNTANTS[self.accountant]()
             accountant.history = list(self.plan.preprocessing_history)
@@ -104,7 +110,10 @@ class DpGan(Synthesizer):
                                    rng)
         self.encoder = Encoder(self.domain)
         data, components = self.encoder.transform(train)
+        tables = noisy_pair_tables(components, self.encoder.component_sizes, pairs,
+                                   self.plan.sigma_pairs if self.plan else 0.0, rng)
         settings = TrainSettings(
+            pairs=pairs, pair_tables=tables, pair_weight=self.pair_weight,
             steps=steps, epochs=self.epochs, sample_rate=sample_rate, fake_batch=batch,
             noise_multiplier=self.plan.sigma_training if self.plan else None,
             max_grad_norm=self.max_grad_norm, gradient_penalty=self.gradient_penalty,
@@ -133,19 +142,22 @@ class DpGan(Synthesizer):
         from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
 
         total = spent_epsilon(accountant, plan.delta_accountant)
-        pre = epsilon_of(plan.preprocessing_history, plan.delta_accountant, plan.accountant)
+        pre = epsilon_of(plan.domain_history, plan.delta_accountant, plan.accountant)
+        pairs = epsilon_of(plan.pair_history, plan.delta_accountant, plan.accountant)
         training = epsilon_of(plan.training_history(steps), plan.delta_accountant,
                               plan.accountant)
         notes = (f"delta = {plan.delta_accountant:.3g} (accountant) + {plan.delta_threshold:.3g} "
                  "(category/value release thresholds); noise multiplier "
                  f"{plan.sigma_training:.3f} on the discriminator for {steps} Poisson-sampled "
                  f"steps at rate {plan.sample_rate:.4g}, {plan.mechanisms} Gaussian histograms "
-                 f"(sigma {plan.sigma_preprocessing:.1f}) for the domain; {SECURE_MODE_NOTE}. "
+                 f"(sigma {plan.sigma_preprocessing:.1f}) for the domain, "
+                 f"{plan.pair_mechanisms} 2-way tables (sigma {plan.sigma_pairs:.1f}) that the "
+                 f"generator also matches; {SECURE_MODE_NOTE}. "
                  "Not covered: the schema (column names and kinds), values declared public, "
                  "and the dataset size used to set the sampling rate and default delta.")
         return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
                             epsilon_preprocessing=pre, epsilon_training=training,
-                            unit="one row", notes=notes)
+                            epsilon_marginals=pairs, unit="one row", notes=notes)
 
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         assert self.encoder is not None and self.domain is not None
