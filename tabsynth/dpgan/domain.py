@@ -23,7 +23,8 @@ OTHER = "(other)"
 BINS_PER_DECADE = 40
 GRID_LOW_DECADE, GRID_HIGH_DECADE = -3, 10
 MAX_BINS = 24
-MIN_BIN_NOISE_MULTIPLE = 3.0
+SPURIOUS_BIN_RATE = 0.01  # chance that some empty grid bin's noise survives the cut-off
+TAIL_MASS = 0.001  # share of the noisy mass left outside the released bounds, each side
 POINT_MASS_SHARE = 0.005
 
 
@@ -240,17 +241,17 @@ def _quantile_bins(rest: np.ndarray, sigma: float, integer: bool,
         np.zeros(len(grid) - 1)
     noisy = _noisy(counts, sigma, rng)
     if sigma > 0:  # empty grid bins would otherwise add noise mass all over the grid
-        noisy[noisy < MIN_BIN_NOISE_MULTIPLE * sigma] = 0.0
+        cut = sigma * float(norm.isf(SPURIOUS_BIN_RATE / len(noisy)))
+        noisy[noisy < cut] = 0.0
     noisy = np.clip(noisy, 0, None)
     total = noisy.sum()
     if total <= max(1.0, 2 * sigma):
         return [], []
-    occupied = np.flatnonzero(noisy)
-    low, high = grid[occupied[0]], grid[occupied[-1] + 1]
     cumulative = np.concatenate([[0.0], np.cumsum(noisy)]) / total
-    quantiles = np.linspace(0, 1, MAX_BINS + 1)[1:-1]
-    inner = np.interp(quantiles, cumulative, grid)
-    edges = np.unique(np.concatenate([[low], inner, [high]]))
+    # bounds at noisy quantiles, not at the outermost occupied bins: robust to stray noise
+    quantiles = np.concatenate([[TAIL_MASS], np.linspace(0, 1, MAX_BINS + 1)[1:-1],
+                                [1 - TAIL_MASS]])
+    edges = np.unique(np.interp(quantiles, cumulative, grid))
     if integer:
         edges = np.unique(np.round(edges))
         if len(edges) == 1:

@@ -45,7 +45,7 @@ class DpGan(Synthesizer):
                  discriminator_dim: tuple[int, ...] = (256, 256),
                  condition_discriminator: bool = True, discriminator_lr: float = 2e-4,
                  generator_lr: float = 2e-4, pair_marginals: bool = True,
-                 pair_share: float = 0.5, pair_weight: float = 1.0) -> None:
+                 pair_share: float = 0.5, pair_weight: float = 3.0) -> None:
         super().__init__()
         if math.isnan(epsilon) or epsilon <= 0:
             raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {epsilon})")
@@ -54,7 +54,7 @@ class DpGan(Synthesizer):
         if accountant not in ACCOUNTANTS:
             raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
         self.epsilon, self.delta = epsilon, delta
-        self.epochs = epochs or (30 if math.isfinite(epsilon) else 60)
+        self.epochs = epochs or 20
         self.batch_size = batch_size or 1000
         self.device = resolve_device(device)
         self.public = public or {}
