@@ -16,6 +16,8 @@ from tabsynth.synthesizers import METHODS, Cancelled, ProgressEvent
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
+EXIT_GATE = 3  # --fail-on: the privacy verdict reached the given level
+VERDICT_LEVELS = ("low", "medium", "high")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--no-escape-formulas", action="store_true",
                        help="write cells starting with = + - @ as they are (unsafe)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.add_argument("--no-evaluate", action="store_true",
+                       help="skip the fidelity / utility / privacy reports")
+    synth.add_argument("--fail-on", choices=("medium", "high"), default=None,
+                       help="exit 3 when the privacy verdict is at or above this level")
+
+    evaluate = commands.add_parser("evaluate", help="report on an existing train/holdout/synthetic")
+    evaluate.add_argument("--train", required=True)
+    evaluate.add_argument("--holdout", required=True)
+    evaluate.add_argument("--synthetic", required=True)
+    evaluate.add_argument("--target", default=None)
+    evaluate.add_argument("--out", required=True)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--fail-on", choices=("medium", "high"), default=None,
+                          help="exit 3 when the privacy verdict is at or above this level")
 
     schema = commands.add_parser("schema", help="print the inferred schema as editable JSON")
     schema.add_argument("input")
@@ -71,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "schema":
             return _schema(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         return _synthesize(args)
     except TabsynthError as exc:
         _fail(str(exc))
@@ -113,7 +131,7 @@ def _synthesize(args: argparse.Namespace) -> int:
         method=args.method, rows=args.rows, seed=args.seed, epochs=args.epochs,
         batch_size=args.batch_size, device=args.device, holdout_fraction=args.holdout_fraction,
         target=args.target, escape_formulas=not args.no_escape_formulas, sheet=args.sheet,
-        epsilon=args.epsilon, delta=args.delta)
+        epsilon=args.epsilon, delta=args.delta, evaluate=not args.no_evaluate)
     config.validate()
     _check_out_dir(Path(args.out))
     schema = None
@@ -132,9 +150,28 @@ def _synthesize(args: argparse.Namespace) -> int:
     bar.close()
     paths = write_outputs(result, args.out, escape_formulas=config.escape_formulas)
     if not args.quiet:
-        print(f"wrote {paths['synthetic']} ({len(result.synthetic):,} rows) and "
-              f"{paths['report_json']}", file=sys.stderr)
+        print(f"wrote {paths['synthetic']} ({len(result.synthetic):,} rows), "
+              f"{paths['report_json']} and {paths['report_html']}", file=sys.stderr)
+    return _gate(result.report, args.fail_on)
+
+
+def _gate(report: dict, fail_on: str | None) -> int:
+    verdict = (report.get("privacy") or {}).get("verdict")
+    if fail_on and verdict and VERDICT_LEVELS.index(verdict) >= VERDICT_LEVELS.index(fail_on):
+        _fail(f"privacy verdict is {verdict} (--fail-on {fail_on}); see report.html")
+        return EXIT_GATE
     return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from tabsynth.pipeline import evaluate_files
+
+    _check_out_dir(Path(args.out))
+    report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,
+                            target=args.target, seed=args.seed)
+    print(f"privacy verdict: {report['privacy']['verdict']}; wrote {args.out}/report.json and "
+          f"{args.out}/report.html", file=sys.stderr)
+    return _gate(report, args.fail_on)
 
 
 def _check_out_dir(out: Path) -> None:

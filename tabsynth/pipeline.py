@@ -17,6 +17,7 @@ from tabsynth import __version__
 from tabsynth.device import device_name, resolve_device
 from tabsynth.errors import ConfigError, TableError
 from tabsynth.io import ReadLimits, read_table, write_bytes_atomic, write_csv
+from tabsynth.report import evaluate, render_html
 from tabsynth.schema import Schema, coerce_frame, format_for_export, infer_schema
 from tabsynth.synthesizers import (
     METHODS,
@@ -48,6 +49,7 @@ class RunConfig:
     epsilon: float | None = None  # dp-gan: None -> 3; math.inf -> non-private mode
     delta: float | None = None  # dp-gan: None -> min(1e-6, 1 / (n * sqrt(n)))
     public_schema: dict[str, Any] | None = None  # dp-gan: column -> PublicColumn
+    evaluate: bool = True  # fidelity / utility / privacy sections of the report
     limits: ReadLimits = field(default_factory=ReadLimits)
 
     def validate(self) -> None:
@@ -165,6 +167,13 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     emit(ProgressEvent("sample", 1.0, "sampled"))
     report = build_report(table, config, schema, synthesizer, device, train, holdout, synthetic,
                           fit_seconds, sample_seconds)
+    if config.evaluate:
+        emit(ProgressEvent("evaluate", 0.0, "fidelity, utility and re-identification risk"))
+        regenerated = [c.name for c in schema.included if c.regenerated]
+        report.update(evaluate(train[[c.name for c in schema.included]], holdout[
+            [c.name for c in schema.included]], synthetic, target=schema.target,
+            exclude=regenerated, dp=report["privacy"]["dp"], seed=config.seed))
+        emit(ProgressEvent("evaluate", 1.0, "evaluated"))
     return RunResult(synthetic, train, holdout, schema, synthesizer, report)
 
 
@@ -239,10 +248,56 @@ def write_outputs(result: RunResult, out_dir: str | Path, escape_formulas: bool 
         csv_path = write_csv(format_for_export(result.synthetic, result.schema),
                              out / "synthetic.csv", escape=escape_formulas)
         json_path = out / "report.json"
-        write_bytes_atomic(json_path, json.dumps(_jsonable(result.report), indent=2).encode())
+        write_bytes_atomic(json_path, report_json(result.report))
+        html_path = out / "report.html"
+        write_bytes_atomic(html_path, render_html(_jsonable(result.report)).encode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot write to output folder {out}: {exc.strerror}") from None
-    return {"synthetic": csv_path, "report_json": json_path}
+    return {"synthetic": csv_path, "report_json": json_path, "report_html": html_path}
+
+
+def evaluate_files(train_path: str | Path, holdout_path: str | Path,
+                   synthetic_path: str | Path, out_dir: str | Path, target: str | None = None,
+                   seed: int = 0) -> dict[str, Any]:
+    """`tabsynth evaluate`: report on an existing trio of tables, typed by train's schema."""
+    tables = {name: load_table(path) for name, path in
+              (("train", train_path), ("holdout", holdout_path), ("synthetic", synthetic_path))}
+    schema = infer_schema(tables["train"].frame, target=target)
+    typed = {}
+    for name, table in tables.items():
+        missing = [c for c in schema.names if c not in table.frame.columns]
+        if missing:
+            raise TableError(f"the {name} table lacks columns of train: {missing}")
+        try:
+            typed[name] = coerce_frame(table.frame[schema.names], schema)
+        except TableError as exc:
+            raise TableError(f"{name} table: {exc}") from None
+    regenerated = [c.name for c in schema.columns if c.regenerated]
+    report: dict[str, Any] = {
+        "tabsynth_version": __version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run": {"method": "external", "seed": seed, "train_rows": len(typed["train"]),
+                "holdout_rows": len(typed["holdout"]),
+                "synthetic_rows": len(typed["synthetic"]), "target": target,
+                "libraries": library_versions()},
+        "input": {name: {"filename": t.filename, "sha256": t.sha256, "rows": len(t.frame)}
+                  for name, t in tables.items()},
+        "pii": {"columns": schema.pii_columns, "excluded_from_evaluation": regenerated},
+    }
+    report.update(evaluate(typed["train"], typed["holdout"], typed["synthetic"], target=target,
+                           exclude=regenerated, seed=seed))
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(out / "report.json", report_json(report))
+        write_bytes_atomic(out / "report.html", render_html(_jsonable(report)).encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot write to output folder {out}: {exc.strerror}") from None
+    return report
+
+
+def report_json(report: dict[str, Any]) -> bytes:
+    return json.dumps(_jsonable(report), indent=2).encode("utf-8")
 
 
 def _jsonable(value: Any) -> Any:
@@ -254,4 +309,6 @@ def _jsonable(value: Any) -> Any:
         return value.item()
     if isinstance(value, float) and not np.isfinite(value):
         return None
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
     return value

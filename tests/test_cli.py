@@ -10,6 +10,40 @@ import pytest
 from conftest import PII_COLUMNS, run_cli
 
 CONTRACT_RUN_KEYS = ("method", "device", "seed", "fit_seconds", "train_rows", "holdout_rows")
+CONTRACT_REPORT_KEYS = {
+    "fidelity": ("score", "holdout_reference"),
+    "utility": ("target", "tstr", "trtr"),
+    "privacy": ("exact_match_rate", "holdout_exact_match_rate", "dcr_share", "singling_out",
+                "linkability", "inference", "membership_inference", "dp", "verdict"),
+}
+
+
+def test_evaluate_command_and_privacy_gate(census_path: Path, tmp_path: Path) -> None:
+    frame = pd.read_csv(census_path).sample(9000, random_state=1)
+    paths = {}
+    for name, part in (("train", frame.iloc[:4000]), ("holdout", frame.iloc[4000:6000]),
+                       ("independent", frame.iloc[6000:9000])):
+        paths[name] = tmp_path / f"{name}.csv"
+        part.to_csv(paths[name], index=False)
+    common = ["evaluate", "--train", str(paths["train"]), "--holdout", str(paths["holdout"]),
+              "--target", "income"]
+    copied = run_cli(*common, "--synthetic", str(paths["train"]), "--out",
+                     str(tmp_path / "copy"), "--fail-on", "high")
+    _assert_gate(copied, "high")
+    assert _report(tmp_path / "copy")["privacy"]["verdict"] == "high"
+    fresh = run_cli(*common, "--synthetic", str(paths["independent"]), "--out",
+                    str(tmp_path / "fresh"), "--fail-on", "medium")
+    assert fresh.returncode == 0, fresh.stderr
+    report = _report(tmp_path / "fresh")
+    assert report["privacy"]["verdict"] == "low"
+    assert report["utility"]["target"] == "income"
+    assert (tmp_path / "fresh" / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def _assert_gate(done, verdict: str) -> None:
+    assert done.returncode == 3, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("tabsynth: error: privacy verdict is " + verdict)
 
 
 def _report(out: Path) -> dict:
@@ -27,6 +61,13 @@ def test_census_gaussian_copula(census_path, tmp_path) -> None:
     assert synthetic.columns.tolist() == real_columns
     report = _report(out)
     assert all(key in report["run"] for key in CONTRACT_RUN_KEYS)
+    for section, keys in CONTRACT_REPORT_KEYS.items():
+        assert all(key in report[section] for key in keys), section
+    assert {"risk", "ci"} <= set(report["privacy"]["singling_out"])
+    assert "risk" in report["privacy"]["linkability"]
+    assert "auc" in report["privacy"]["membership_inference"]
+    assert report["privacy"]["verdict"] in ("low", "medium", "high")
+    assert (out / "report.html").is_file()
     assert report["run"]["method"] == "gaussian-copula" and report["run"]["seed"] == 1
     assert report["run"]["train_rows"] + report["run"]["holdout_rows"] == 48842
     assert len(report["input"]["sha256"]) == 64

@@ -1,0 +1,1 @@
+"""Fidelity, utility and re-identification risk of a synthetic table against train and holdout."""

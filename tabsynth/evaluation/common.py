@@ -1,0 +1,88 @@
+"""Shared helpers: which columns to evaluate, binning fitted on train, numeric encodings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MISSING = "__nan__"
+
+
+def comparable_columns(train: pd.DataFrame, synthetic: pd.DataFrame,
+                       exclude: list[str] | None = None) -> list[str]:
+    """Columns present in both tables, minus excluded ones (regenerated PII / keys / text)."""
+    skip = set(exclude or [])
+    return [c for c in train.columns if c in synthetic.columns and c not in skip]
+
+
+def is_numeric(values: pd.Series) -> bool:
+    return (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)) \
+        or pd.api.types.is_datetime64_any_dtype(values)
+
+
+def as_float(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return (values - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    return pd.to_numeric(values, errors="coerce").astype(float)
+
+
+class Binner:
+    """Numeric columns -> 20 quantile bins fitted on train; others -> their text; NaN -> a bin."""
+
+    def __init__(self, train: pd.DataFrame, columns: list[str], bins: int = 20) -> None:
+        self.columns = columns
+        self.numeric = {c for c in columns if is_numeric(train[c])}
+        self.edges = {}
+        for column in self.numeric:
+            values = as_float(train[column]).dropna()
+            quantiles = np.quantile(values, np.linspace(0, 1, bins + 1)) if len(values) else []
+            self.edges[column] = np.unique(quantiles)[1:-1]
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = {}
+        for column in self.columns:
+            if column in self.numeric:
+                x = as_float(frame[column])
+                codes = np.digitize(x.fillna(0).to_numpy(), self.edges[column]).astype(str)
+                out[column] = np.where(x.isna().to_numpy(), MISSING, codes)
+            else:
+                values = frame[column].astype(object)
+                out[column] = values.where(values.notna(), MISSING).astype(str).to_numpy()
+        return pd.DataFrame(out)
+
+
+def tvd(a: pd.Series, b: pd.Series) -> float:
+    """Total-variation distance between the value distributions of two series."""
+    pa, pb = a.value_counts(normalize=True), b.value_counts(normalize=True)
+    index = pa.index.union(pb.index)
+    return 0.5 * float(np.abs(pa.reindex(index, fill_value=0)
+                              - pb.reindex(index, fill_value=0)).sum())
+
+
+def sample_rows(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
+    return frame.sample(limit, random_state=seed) if len(frame) > limit else frame
+
+
+def mixed_matrix(frames: list[pd.DataFrame], columns: list[str],
+                 reference: pd.DataFrame) -> list[np.ndarray]:
+    """Rows as vectors for distances: numbers rank-scaled to [0, 1] on the reference, categories
+    one-hot (weight 1/sqrt(2) so that a mismatch counts 1), missing as its own value."""
+    blocks: list[list[np.ndarray]] = [[] for _ in frames]
+    for column in columns:
+        if is_numeric(reference[column]):
+            base = np.sort(as_float(reference[column]).dropna().to_numpy())
+            for i, frame in enumerate(frames):
+                x = as_float(frame[column]).to_numpy()
+                scaled = np.searchsorted(base, x) / max(1, len(base))
+                present = ~np.isnan(x)
+                blocks[i].append(np.where(present, scaled, 0.0)[:, None])
+                blocks[i].append((~present).astype(float)[:, None])
+        else:
+            categories = pd.Index(reference[column].astype(str).unique())
+            for i, frame in enumerate(frames):
+                codes = categories.get_indexer(frame[column].astype(str))
+                one_hot = np.zeros((len(frame), len(categories) + 1))
+                one_hot[np.arange(len(frame)), np.where(codes < 0, len(categories), codes)] = 1
+                blocks[i].append(one_hot / np.sqrt(2))
+    return [np.hstack(b) if b else np.zeros((len(f), 0)) for b, f in zip(blocks, frames,
+                                                                         strict=True)]

@@ -1,0 +1,181 @@
+"""Train on synthetic, test on real (TSTR) beside train on real, test on real (TRTR)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from tabsynth.evaluation.common import as_float, comparable_columns, is_numeric, sample_rows
+
+MAX_TRAIN_ROWS = 20_000
+MAX_CLASSES = 20
+
+
+@dataclass
+class ModelScores:
+    model: str
+    tstr: dict[str, float]
+    trtr: dict[str, float]
+
+
+@dataclass
+class UtilityResult:
+    target: str | None
+    task: str | None  # classification | regression
+    target_chosen_by: str  # "user" | "tabsynth" | "none"
+    tstr: dict[str, float] = field(default_factory=dict)  # best model's metrics
+    trtr: dict[str, float] = field(default_factory=dict)
+    models: list[ModelScores] = field(default_factory=list)
+    importance_agreement: float | None = None  # Spearman of permutation importances
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def choose_target(train: pd.DataFrame, columns: list[str]) -> str | None:
+    """The last categorical column with 2..20 classes, else the last numeric one."""
+    for column in reversed(columns):
+        if not is_numeric(train[column]) and 2 <= train[column].nunique() <= MAX_CLASSES:
+            return column
+    for column in reversed(columns):
+        if is_numeric(train[column]) and train[column].nunique() > MAX_CLASSES:
+            return column
+    return None
+
+
+def evaluate_utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
+                     target: str | None = None, exclude: list[str] | None = None,
+                     seed: int = 0) -> UtilityResult:
+    columns = comparable_columns(train, synthetic, exclude)
+    chosen_by = "user" if target else "tabsynth"
+    target = target or choose_target(train, columns)
+    if target is None or target not in columns:
+        return UtilityResult(None, None, "none", note="no suitable target column")
+    features = [c for c in columns if c != target]
+    if not features:
+        return UtilityResult(target, None, chosen_by, note="no feature columns besides target")
+    classification = not is_numeric(train[target]) or train[target].nunique() <= MAX_CLASSES
+    if classification and train[target].nunique() < 2:
+        return UtilityResult(target, "classification", chosen_by,
+                             note=f"target {target!r} has a single class in train")
+    encoder = _Features(train, features)
+    real = sample_rows(train.dropna(subset=[target]), MAX_TRAIN_ROWS, seed)
+    fake = sample_rows(synthetic.dropna(subset=[target]), MAX_TRAIN_ROWS, seed)
+    test = holdout.dropna(subset=[target])
+    models, importances, notes = [], {}, []
+    for name, factory in _models(classification, seed).items():
+        try:
+            tstr, fitted_fake = _fit_score(factory, encoder, fake, test, target, classification)
+            trtr, fitted_real = _fit_score(factory, encoder, real, test, target, classification)
+        except ValueError as exc:  # e.g. a synthetic feature that is entirely missing
+            notes.append(f"{name}: could not be fitted ({type(exc).__name__})")
+            continue
+        models.append(ModelScores(name, tstr, trtr))
+        if name == "gradient_boosting" and fitted_fake is not None and fitted_real is not None:
+            importances = {"fake": fitted_fake, "real": fitted_real}
+    task = "classification" if classification else "regression"
+    if not models:
+        return UtilityResult(target, task, chosen_by, note="; ".join(notes))
+    key = "auc" if classification else "r2"
+    best = max(models, key=lambda m: m.trtr.get(key, -np.inf))
+    try:
+        agreement = _importance_agreement(importances, encoder, test, target, classification,
+                                          seed)
+    except ValueError:
+        agreement = None
+    return UtilityResult(target, task, chosen_by, best.tstr, best.trtr, models, agreement,
+                         note="; ".join(notes))
+
+
+class _Features:
+    def __init__(self, train: pd.DataFrame, features: list[str]) -> None:
+        self.features = features
+        self.numeric = [c for c in features if is_numeric(train[c])]
+        self.categories = {c: sorted(train[c].dropna().astype(str).unique())[:200]
+                           for c in features if c not in self.numeric}
+
+    def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(index=frame.index)
+        for column in self.features:
+            if column in self.numeric:
+                out[column] = as_float(frame[column])
+            else:
+                out[column] = pd.Categorical(frame[column].astype(str),
+                                             categories=self.categories[column])
+        return out
+
+
+def _models(classification: bool, seed: int) -> dict[str, Any]:
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    def linear(features: _Features) -> Any:
+        transformer = make_column_transformer(
+            (make_pipeline(SimpleImputer(), StandardScaler()), features.numeric),
+            (OneHotEncoder(handle_unknown="ignore"), list(features.categories)))
+        head = LogisticRegression(max_iter=300) if classification else Ridge()
+        return make_pipeline(transformer, head)
+
+    def boosting(_: _Features) -> Any:
+        kind = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
+        return kind(random_state=seed, categorical_features="from_dtype")
+
+    return {"gradient_boosting": boosting, "linear": linear}
+
+
+def _fit_score(factory: Any, encoder: _Features, fit_on: pd.DataFrame, test: pd.DataFrame,
+               target: str, classification: bool) -> tuple[dict[str, float], Any]:
+    from sklearn.metrics import f1_score, mean_absolute_error, r2_score, roc_auc_score
+
+    x_fit, x_test = encoder(fit_on), encoder(test)
+    if classification:
+        y_fit, y_test = fit_on[target].astype(str), test[target].astype(str)
+        if y_fit.nunique() < 2:
+            return {"auc": 0.5, "f1": 0.0}, None
+        model = factory(encoder)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(x_fit, y_fit)
+        proba = model.predict_proba(x_test)
+        classes = list(model.classes_)
+        if len(classes) == 2:
+            auc = roc_auc_score((y_test == classes[1]).astype(int), proba[:, 1])
+        else:
+            known = y_test.isin(classes)
+            auc = roc_auc_score(y_test[known], proba[known.to_numpy()], multi_class="ovr",
+                                labels=classes) if known.any() else 0.5
+        f1 = f1_score(y_test, model.predict(x_test), average="macro")
+        return {"auc": float(auc), "f1": float(f1)}, model
+    y_fit, y_test = as_float(fit_on[target]), as_float(test[target])
+    model = factory(encoder)
+    model.fit(x_fit, y_fit)
+    predicted = model.predict(x_test)
+    return {"r2": float(r2_score(y_test, predicted)),
+            "mae": float(mean_absolute_error(y_test, predicted))}, model
+
+
+def _importance_agreement(models: dict[str, Any], encoder: _Features, test: pd.DataFrame,
+                          target: str, classification: bool, seed: int) -> float | None:
+    if not models or len(encoder.features) < 3:
+        return None
+    from sklearn.inspection import permutation_importance
+
+    subset = sample_rows(test, 2000, seed)
+    x = encoder(subset)
+    y = subset[target].astype(str) if classification else as_float(subset[target])
+    scores = {}
+    for name, model in models.items():
+        result = permutation_importance(model, x, y, n_repeats=3, random_state=seed)
+        scores[name] = result.importances_mean
+    value = spearmanr(scores["fake"], scores["real"]).statistic
+    return None if np.isnan(value) else float(value)
