@@ -27,11 +27,15 @@ def as_float(values: pd.Series) -> pd.Series:
 
 
 class Binner:
-    """Numeric columns -> 20 quantile bins fitted on train; others -> their text; NaN -> a bin."""
+    """Numeric columns -> 20 quantile bins fitted on train; others, and numbers with at most 20
+    distinct values (where tied quantiles would merge bins), -> their text; NaN -> a bin."""
 
     def __init__(self, train: pd.DataFrame, columns: list[str], bins: int = 20) -> None:
         self.columns = columns
-        self.numeric = {c for c in columns if is_numeric(train[c])}
+        self.numeric = {c for c in columns
+                        if is_numeric(train[c]) and train[c].nunique() > bins}
+        self.discrete_numeric = {c for c in columns
+                                 if is_numeric(train[c]) and c not in self.numeric}
         self.edges = {}
         for column in self.numeric:
             values = as_float(train[column]).dropna()
@@ -45,6 +49,9 @@ class Binner:
                 x = as_float(frame[column])
                 codes = np.digitize(x.fillna(0).to_numpy(), self.edges[column]).astype(str)
                 out[column] = np.where(x.isna().to_numpy(), MISSING, codes)
+            elif column in self.discrete_numeric:  # 3 and 3.0 must meet in one bin
+                x = as_float(frame[column])
+                out[column] = np.array([MISSING if np.isnan(v) else f"{v:g}" for v in x])
             else:
                 values = frame[column].astype(object)
                 out[column] = values.where(values.notna(), MISSING).astype(str).to_numpy()
