@@ -20,6 +20,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from tabsynth.evaluation.common import comparable_columns, is_numeric, mixed_matrix, sample_rows
 
+ATTACK_SEED = 20240101
+
 
 @dataclass
 class PrivacySettings:
@@ -39,6 +41,7 @@ class PrivacySettings:
     high_dcr_share: float = 0.65
     medium_excess_matches: float = 0.01
     high_excess_matches: float = 0.05
+    significance_z: float = 2.58  # one-sided p < 0.005
 
 
 @dataclass
@@ -197,6 +200,7 @@ def _summarize(name: str, evaluator: Any, n_attacks: int, **details: Any) -> dic
 
 def _run(name: str, build: Any, n_attacks: int, **details: Any) -> dict[str, Any]:
     logging.getLogger("anonymeter").setLevel(logging.ERROR)  # its notes go into the report
+    np.random.seed(ATTACK_SEED)  # anonymeter draws its targets from numpy's global generator
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -254,6 +258,16 @@ def _inference(ori, syn, control, columns: list[str], secret: str,
         aux_columns=aux)
 
 
+def _beats_control(attack: dict[str, Any], threshold: float) -> bool:
+    """Two-proportion z-test: is the main attack's success rate above the control's?"""
+    main, control, n = attack["main_rate"], attack["control_rate"], attack["n_attacks"]
+    if control is None:
+        return True
+    pooled = (main + control) / 2
+    error = np.sqrt(max(pooled * (1 - pooled), 1e-12) * 2 / max(n, 1))
+    return (main - control) / error >= threshold
+
+
 def _verdict(excess_matches: float, dcr_share: float, membership: dict[str, Any],
              singling: dict[str, Any], linkability: dict[str, Any],
              inference: list[dict[str, Any]],
@@ -265,12 +279,14 @@ def _verdict(excess_matches: float, dcr_share: float, membership: dict[str, Any]
         f"medium if any attack risk >= {s.medium_risk}, membership AUC >= {s.medium_auc}, DCR "
         f"share >= {s.medium_dcr_share}, or exact matches exceed the holdout's by >= "
         f"{s.medium_excess_matches}",
-        "low otherwise; an attack risk is anonymeter's point estimate (main vs control "
-        "attack) and counts only when its 95 % confidence interval excludes zero",
+        "low otherwise; an attack risk is anonymeter's point estimate (main vs control attack) "
+        f"and counts only when the attack beats the control significantly (two-proportion "
+        f"z >= {s.significance_z}) and the risk's 95 % interval excludes zero",
     ]
     attacks = [singling["univariate"], singling["multivariate"], linkability, *inference]
     checks = [(a["name"], a["risk"]) for a in attacks
-              if a.get("risk") is not None and a["ci"][0] > 0]
+              if a.get("risk") is not None and a["ci"][0] > 0
+              and _beats_control(a, s.significance_z)]
     level, reasons = 0, []
 
     def flag(value: float, medium: float, high: float, label: str) -> None:
