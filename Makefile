@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench sample-data
+.PHONY: setup demo demo-cli test lint bench sample-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
+	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port 8501
+
+demo-cli: setup
 	$(VENV)/bin/tabsynth synthesize sample_data/patients.csv --method gaussian-copula \
 		--target readmitted --seed 1 --out out/demo
 

@@ -1,0 +1,296 @@
+"""tabsynth's Streamlit page: a thin UI over the library.
+
+upload -> schema review -> method -> training in a worker process -> report review -> sign-off
+-> export. All statistics live in `tabsynth`; this file only lays out widgets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from tabsynth.errors import TabsynthError
+from tabsynth.export import SignOff, build_zip, signed_report
+from tabsynth.jobs import JobRegistry, JobSpec
+from tabsynth.pii import PII_KINDS
+from tabsynth.pipeline import load_table
+from tabsynth.report import render_html
+from tabsynth.schema import KINDS, Schema, infer_schema
+from tabsynth.ui_support import (
+    METHOD_NOTES,
+    device_choices,
+    estimate_seconds,
+    schema_from_rows,
+    schema_rows,
+)
+
+SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
+
+
+@st.cache_resource
+def registry() -> JobRegistry:
+    return JobRegistry()
+
+
+def owner_token() -> str:
+    """A random token per browser tab, kept in the URL so a reload finds its job again."""
+    token = st.query_params.get("t")
+    if not token:
+        token = uuid.uuid4().hex
+        st.query_params["t"] = token
+    return token
+
+
+def main() -> None:
+    st.set_page_config(page_title="tabsynth", layout="wide")
+    st.title("tabsynth")
+    st.caption("Privacy-preserving synthetic tables, reviewed before anything leaves.")
+    owner = owner_token()
+    job = registry().get(st.query_params.get("job"), owner)
+    if job is not None:
+        show_job(job, owner)
+        return
+    table = upload_step()
+    if table is None:
+        return
+    schema = schema_step(table)
+    if schema is None:
+        return
+    method_step(table, schema, owner)
+
+
+def upload_step():
+    st.header("1 · Data")
+    uploaded = st.file_uploader("Upload a table (CSV, Parquet or Excel)",
+                                type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"])
+    if st.button("Use the sample data (5,000 made-up patients)"):
+        st.session_state["upload"] = (SAMPLE.read_bytes(), SAMPLE.name)
+    if uploaded is not None:
+        st.session_state["upload"] = (uploaded.getvalue(), uploaded.name)
+    if "upload" not in st.session_state:
+        st.info("Upload a file or use the sample data to begin.")
+        return None
+    data, name = st.session_state["upload"]
+    try:
+        table = load_table(data, filename=name)
+    except TabsynthError as exc:
+        st.error(f"{name}: {exc}")
+        return None
+    st.write(f"**{name}** — {len(table.frame):,} rows × {table.frame.shape[1]} columns")
+    st.dataframe(table.frame.head(10), width="stretch")
+    return table
+
+
+def schema_step(table) -> Schema | None:
+    st.header("2 · Schema")
+    key = f"schema-{table.sha256}"
+    if key not in st.session_state:
+        st.session_state[key] = infer_schema(table.frame)
+    schema: Schema = st.session_state[key]
+    flagged = [c for c in schema.columns if c.pii or c.kind == "identifier"]
+    if flagged:
+        st.warning("Never learned, regenerated instead:\n\n" + "\n".join(
+            f"- **{c.name}** — {c.pii or 'key'}: {c.reason}" for c in flagged))
+    edited = st.data_editor(
+        schema_rows(schema), hide_index=True, width="stretch", key=f"editor-{key}",
+        disabled=["column", "reason"],
+        column_config={
+            "kind": st.column_config.SelectboxColumn("kind", options=list(KINDS)),
+            "pii": st.column_config.SelectboxColumn("PII kind", options=["", *PII_KINDS]),
+            "include": st.column_config.CheckboxColumn("include"),
+        })
+    try:
+        current = schema_from_rows(schema, edited)
+    except TabsynthError as exc:
+        st.error(str(exc))
+        return None
+    learned = [c.name for c in current.learned]
+    target = st.selectbox("Target column for the utility report (optional)",
+                          ["(let tabsynth choose)", *learned])
+    current.target = None if target.startswith("(") else target
+    return current
+
+
+def method_step(table, schema: Schema, owner: str) -> None:
+    st.header("3 · Synthesizer")
+    method = st.radio("Method", list(METHOD_NOTES), format_func=lambda m: m, horizontal=True)
+    st.caption(METHOD_NOTES[method])
+    train_rows = int(len(table.frame) * 0.8)
+    cols = st.columns(4)
+    rows = cols[0].number_input("Rows to generate", 1, 10_000_000, train_rows)
+    seed = cols[1].number_input("Seed", 0, 2**31 - 1, 0)
+    config = {"method": method, "rows": int(rows), "seed": int(seed), "target": schema.target}
+    if method in ("ctgan", "dp-gan"):
+        config["epochs"] = int(cols[2].number_input("Epochs", 1, 10_000, 20))
+        labels = device_choices()
+        chosen = cols[3].selectbox("Device", list(labels), format_func=labels.get)
+        config["device"] = chosen
+    if method == "dp-gan":
+        dp_cols = st.columns(2)
+        config["epsilon"] = float(dp_cols[0].number_input("ε (privacy budget)", 0.01, 100.0, 3.0))
+        delta = dp_cols[1].text_input("δ (blank: min(1e-6, 1/(n·√n)))", "")
+        try:
+            config["delta"] = float(delta) if delta.strip() else None
+        except ValueError:
+            st.error("δ must be a number such as 1e-6")
+            return
+    estimate = estimate_seconds(method, train_rows, len(schema.learned), config.get("epochs"))
+    if estimate is not None:
+        st.caption(f"Estimated training time on this machine's CPU: about {estimate / 60:.0f} "
+                   "min" if estimate >= 90 else f"Estimated training time: about {estimate:.0f} s")
+    if st.button("Train", type="primary"):
+        data, name = st.session_state["upload"]
+        job = registry().start(JobSpec(data=data, filename=name, config=config,
+                                       schema_json=schema.to_json(), owner=owner))
+        st.query_params["job"] = job.id
+        st.rerun()
+
+
+def show_job(job, owner: str) -> None:
+    st.header("4 · Training")
+    progress_panel(job.id, owner)
+    if job.status == "running":
+        return
+    if job.status != "done":
+        if st.button("Start over"):
+            registry().discard(job)
+            del st.query_params["job"]
+            st.rerun()
+        return
+    report = registry().report(job)
+    review_step(report)
+    export_step(job, report)
+
+
+@st.fragment(run_every=1.0)
+def progress_panel(job_id: str, owner: str) -> None:
+    job = registry().get(job_id, owner)
+    if job is None:
+        st.error("This job no longer exists.")
+        return
+    event = job.progress
+    if job.status == "running":
+        st.progress(min(max(float(event.get("fraction", 0.0)), 0.0), 1.0),
+                    text=f"{event.get('stage', 'starting')}: {event.get('message', '')}")
+        metrics = event.get("metrics") or {}
+        if metrics:
+            st.caption(" · ".join(f"{k} {v:.3g}" for k, v in metrics.items()))
+        if st.button("Cancel"):
+            registry().cancel(job)
+            st.rerun()
+    elif job.status == "done":
+        st.success("Finished. Review the reports below before exporting.")
+        if st.session_state.get("shown_job") != job.id:
+            st.session_state["shown_job"] = job.id
+            st.rerun()
+    elif job.status == "cancelled":
+        st.warning("Training was cancelled; nothing was written.")
+    else:
+        st.error(job.message)
+
+
+def review_step(report: dict) -> None:
+    st.header("5 · Review")
+    fidelity, utility, privacy = report["fidelity"], report["utility"], report["privacy"]
+    cols = st.columns(3)
+    cols[0].metric("Fidelity", f"{fidelity['score']:.3f}",
+                   help=f"holdout reference {fidelity['holdout_reference']:.3f}")
+    cols[0].caption(f"a fresh real sample scores {fidelity['holdout_reference']:.3f}")
+    metric = "auc" if utility.get("task") == "classification" else "r2"
+    tstr = (utility.get("tstr") or {}).get(metric)
+    cols[1].metric(f"Utility ({metric.upper()}, train synthetic)",
+                   "—" if tstr is None else f"{tstr:.3f}")
+    trtr = (utility.get("trtr") or {}).get(metric)
+    cols[1].caption(f"train real: {'—' if trtr is None else f'{trtr:.3f}'}; target "
+                    f"{utility.get('target')}")
+    cols[2].metric("Privacy verdict", privacy["verdict"])
+    cols[2].caption("; ".join(privacy["verdict_reasons"]) or "no rule triggered")
+    tabs = st.tabs(["Fidelity", "Utility", "Privacy"])
+    with tabs[0]:
+        st.dataframe(pd.DataFrame(fidelity["columns"]), hide_index=True)
+        names = list(fidelity["distributions"])
+        if names:
+            column = st.selectbox("Distribution of", names)
+            shares = fidelity["distributions"][column]
+            frame = pd.DataFrame({"bin": shares["labels"], "real": shares["real"],
+                                  "synthetic": shares["synthetic"]})
+            st.bar_chart(frame.set_index("bin"), stack=False)
+        correlation = fidelity.get("correlation") or {}
+        if correlation:
+            left, right = st.columns(2)
+            left.altair_chart(_heatmap(correlation["columns"], correlation["real"], "real"))
+            right.altair_chart(_heatmap(correlation["columns"], correlation["synthetic"],
+                                        "synthetic"))
+    with tabs[1]:
+        if utility.get("models"):
+            st.dataframe(pd.DataFrame([{"model": m["model"], **{f"TSTR {k}": v for k, v in
+                                                               m["tstr"].items()},
+                                        **{f"TRTR {k}": v for k, v in m["trtr"].items()}}
+                                       for m in utility["models"]]), hide_index=True)
+        else:
+            st.info(utility.get("note") or "not computed")
+    with tabs[2]:
+        attacks = [privacy["singling_out"]["univariate"], privacy["singling_out"]["multivariate"],
+                   privacy["linkability"], *privacy["inference"]]
+        rows = [{"attack": a["name"], "risk": a.get("risk"),
+                 "ci low": (a.get("ci") or [None, None])[0],
+                 "ci high": (a.get("ci") or [None, None])[1]} for a in attacks]
+        frame = pd.DataFrame(rows)
+        st.dataframe(frame, hide_index=True)
+        scored = frame.dropna(subset=["risk"])
+        if not scored.empty:
+            bars = alt.Chart(scored).mark_bar().encode(x="risk:Q", y="attack:N")
+            whiskers = alt.Chart(scored).mark_rule().encode(x="ci low:Q", x2="ci high:Q",
+                                                            y="attack:N")
+            st.altair_chart(bars + whiskers, width="stretch")
+        mia = privacy["membership_inference"]
+        st.write(f"Membership inference AUC {mia['auc']:.3f} (95 % CI {mia['ci'][0]:.3f}–"
+                 f"{mia['ci'][1]:.3f}); exact-match rate {privacy['exact_match_rate']:.4f} "
+                 f"(holdout {privacy['holdout_exact_match_rate']:.4f}); DCR share "
+                 f"{privacy['dcr_share']:.3f} (0.5 is ideal).")
+        if privacy.get("dp"):
+            st.write(f"Differential privacy: ε = {privacy['dp']['epsilon']:.3f}, "
+                     f"δ = {privacy['dp']['delta']:.2g} ({privacy['dp']['accountant']}).")
+        st.caption(privacy["threat_model"])
+
+
+def _heatmap(columns: list[str], matrix: list[list[float]], title: str) -> alt.Chart:
+    cells = [{"a": a, "b": b, "rho": matrix[i][j]} for i, a in enumerate(columns)
+             for j, b in enumerate(columns)]
+    return alt.Chart(pd.DataFrame(cells), title=title).mark_rect().encode(
+        x="a:N", y="b:N", color=alt.Color("rho:Q", scale=alt.Scale(domain=[-1, 1],
+                                                                     scheme="redblue")))
+
+
+def export_step(job, report: dict) -> None:
+    st.header("6 · Sign-off and export")
+    reviewed = st.checkbox("I reviewed the privacy report above")
+    cols = st.columns(2)
+    name = cols[0].text_input("Your name")
+    role = cols[1].text_input("Your role")
+    signoff = SignOff(name=name, role=role, reviewed_privacy_report=reviewed)
+    try:
+        signed = signed_report(report, signoff)
+    except TabsynthError as exc:
+        st.info(f"Downloads are locked: {exc}.")
+        return
+    st.download_button("Download ZIP (synthetic.csv + report.html + report.json)",
+                       build_zip(job.folder, signoff), "tabsynth-export.zip",
+                       "application/zip", type="primary")
+    cols = st.columns(2)
+    cols[0].download_button("synthetic.csv", job.output("synthetic.csv").read_bytes(),
+                            "synthetic.csv", "text/csv")
+    cols[1].download_button("report.html", render_html(signed).encode("utf-8"), "report.html",
+                            "text/html")
+    if st.button("Finish: delete this job's files from the server"):
+        registry().discard(job)
+        del st.query_params["job"]
+        st.rerun()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Synthesis jobs in worker processes: start, watch progress, cancel, survive a crashed worker.
+
+Each job owns a private temporary folder (mode 0700) holding the uploaded bytes and, when done,
+synthetic.csv / report.json / report.html. The folder is removed when the job is discarded. The
+worker is a separate process (spawned), so a long fit never blocks the UI, a cancel can stop it
+for sure, and its memory (GPU included) is freed when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import queue
+import shutil
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("running", "done", "failed", "cancelled")
+_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class JobSpec:
+    """What the worker needs: the upload and the run settings (plain data, picklable)."""
+
+    data: bytes
+    filename: str
+    config: dict[str, Any]
+    schema_json: str | None = None
+    owner: str = ""
+
+
+@dataclass
+class Job:
+    id: str
+    owner: str
+    folder: Path
+    status: str = "running"
+    message: str = ""
+    progress: dict[str, Any] = field(default_factory=dict)
+    process: Any = None
+    events: Any = None
+    stop: Any = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
+
+    def output(self, name: str) -> Path:
+        return self.folder / name
+
+
+def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
+    """Runs in the child process: the whole pipeline, reporting progress through `events`."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    from tabsynth.errors import TabsynthError
+    from tabsynth.pipeline import RunConfig, load_table, run, write_outputs
+    from tabsynth.schema import Schema
+    from tabsynth.synthesizers import Cancelled
+
+    def report(event: Any) -> None:
+        events.put({"type": "progress", "stage": event.stage, "fraction": event.fraction,
+                    "message": event.message, "metrics": event.metrics})
+
+    try:
+        config = RunConfig(**spec.config)
+        schema = Schema.from_json(spec.schema_json) if spec.schema_json else None
+        table = load_table(spec.data, filename=spec.filename)
+        result = run(table, config, schema=schema, progress=report, should_stop=stop.is_set)
+        write_outputs(result, folder, escape_formulas=config.escape_formulas)
+        events.put({"type": "done"})
+    except Cancelled:
+        events.put({"type": "cancelled"})
+    except TabsynthError as exc:
+        events.put({"type": "failed", "message": str(exc)})
+    except MemoryError:
+        events.put({"type": "failed", "message": "out of memory: use fewer rows or columns"})
+    except Exception as exc:  # never a traceback in the UI; the type says where to look
+        events.put({"type": "failed", "message": f"internal error ({type(exc).__name__})"})
+
+
+class JobRegistry:
+    """All jobs of this server process; each is visible only to the session that owns it."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._root = Path(root) if root else None
+        self._context = multiprocessing.get_context("spawn")
+
+    def start(self, spec: JobSpec) -> Job:
+        folder = Path(tempfile.mkdtemp(prefix="tabsynth-job-", dir=self._root))
+        folder.chmod(0o700)
+        job = Job(id=uuid.uuid4().hex, owner=spec.owner, folder=folder)
+        job.events, job.stop = self._context.Queue(), self._context.Event()
+        job.process = self._context.Process(target=_worker,
+                                            args=(spec, str(folder), job.events, job.stop),
+                                            daemon=True)
+        job.process.start()
+        with self._lock:
+            self._jobs[job.id] = job
+        return job
+
+    def get(self, job_id: str | None, owner: str) -> Job | None:
+        """The job, if it exists and belongs to this owner (session); refreshed."""
+        with self._lock:
+            job = self._jobs.get(job_id or "")
+        if job is None or job.owner != owner:
+            return None
+        self.refresh(job)
+        return job
+
+    def refresh(self, job: Job) -> None:
+        """Drain the worker's events; notice a worker that died without a word."""
+        while True:
+            try:
+                event = job.events.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                break
+            kind = event["type"]
+            if kind == "progress":
+                job.progress = event
+            elif job.status == "running":
+                job.status = kind
+                job.message = event.get("message", "")
+        if job.status == "running" and job.process is not None and not job.process.is_alive():
+            job.process.join(timeout=0)
+            try:  # a final event may still sit in the pipe
+                event = job.events.get(timeout=0.5)
+                if event["type"] != "progress":
+                    job.status, job.message = event["type"], event.get("message", "")
+                    return
+            except (queue.Empty, OSError, ValueError):
+                pass
+            job.status = "failed"
+            job.message = (f"the worker process stopped unexpectedly (exit code "
+                           f"{job.process.exitcode}); nothing was written, try again")
+
+    def cancel(self, job: Job) -> None:
+        """Ask the worker to stop between steps; kill it if it does not within a few seconds."""
+        if job.finished:
+            return
+        job.stop.set()
+        job.process.join(timeout=_GRACE_SECONDS)
+        if job.process.is_alive():
+            job.process.terminate()
+            job.process.join(timeout=_GRACE_SECONDS)
+        self.refresh(job)
+        if job.status in ("running", "failed"):
+            job.status, job.message = "cancelled", "cancelled by the user"
+
+    def discard(self, job: Job) -> None:
+        """Stop the job if needed and delete its folder (uploaded bytes and outputs)."""
+        self.cancel(job)
+        with self._lock:
+            self._jobs.pop(job.id, None)
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+    def report(self, job: Job) -> dict[str, Any]:
+        return json.loads(job.output("report.json").read_text(encoding="utf-8"))

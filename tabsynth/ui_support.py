@@ -1,0 +1,69 @@
+"""Plain helpers behind the Streamlit page: schema <-> editable rows, method notes, estimates."""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+
+from tabsynth.device import cuda_available, device_name
+from tabsynth.errors import TableError
+from tabsynth.schema import Schema
+
+METHOD_NOTES = {
+    "faker": "Schema only: every column drawn on its own from its domain. Protects relationships "
+             "entirely; discloses each column's categories, range and missing rate.",
+    "gaussian-copula": "SDV Gaussian copula: marginals + correlations, fast. Discloses fitted "
+                       "marginals and correlations; no formal privacy guarantee.",
+    "ctgan": "SDV CTGAN: a conditional GAN, slower, captures non-linear structure; can memorise "
+             "rare rows; no formal privacy guarantee.",
+    "dp-gan": "Our differentially private GAN: (ε, δ) per row over preprocessing and training; "
+              "the smaller ε, the stronger the protection and the lower the fidelity.",
+}
+# seconds per (row x epoch) on the 2-core CPU, from benchmarks/README.md (census, 39k rows)
+_SECONDS_PER_ROW_EPOCH = {"ctgan": 3.0 / 39_073, "dp-gan": 4.2 / 39_073}
+_CTGAN_TRANSFORM_PER_ROW = 23.0 / 39_073
+
+
+def schema_rows(schema: Schema) -> pd.DataFrame:
+    """One editable row per column: kind, PII kind, include, and why it was flagged."""
+    return pd.DataFrame([{"column": c.name, "kind": c.kind, "pii": c.pii or "",
+                          "include": c.include, "reason": c.reason} for c in schema.columns])
+
+
+def schema_from_rows(schema: Schema, rows: pd.DataFrame) -> Schema:
+    """Apply the user's edits; validate kinds and PII kinds (TableError names the column)."""
+    edited = copy.deepcopy(schema)
+    by_name = {row["column"]: row for row in rows.to_dict("records")}
+    for spec in edited.columns:
+        row = by_name.get(spec.name)
+        if row is None:
+            continue
+        spec.kind = str(row["kind"])
+        spec.pii = str(row["pii"]) if row["pii"] else None
+        spec.include = bool(row["include"])
+        spec.validate()
+    if not edited.included:
+        raise TableError("every column is excluded: include at least one column")
+    return edited
+
+
+def device_choices() -> dict[str, str]:
+    choices = {"auto": "automatic", "cpu": "CPU"}
+    if cuda_available():
+        choices["auto"] = f"automatic (GPU: {device_name('cuda')})"
+        choices["cuda"] = f"GPU: {device_name('cuda')}"
+    return choices
+
+
+def estimate_seconds(method: str, rows: int, columns: int, epochs: int | None) -> float | None:
+    """Rough CPU training time, scaled from the census benchmark; None where unknown."""
+    if method in _SECONDS_PER_ROW_EPOCH and epochs:
+        scale = max(1.0, columns / 15)
+        seconds = _SECONDS_PER_ROW_EPOCH[method] * rows * epochs * scale
+        if method == "ctgan":
+            seconds += _CTGAN_TRANSFORM_PER_ROW * rows * scale
+        return seconds
+    if method == "gaussian-copula":
+        return 5.5 * rows / 39_073 * max(1.0, columns / 15)
+    return None

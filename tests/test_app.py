@@ -1,0 +1,147 @@
+"""The Streamlit page through AppTest, the job registry, and the export bundle."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import PII_COLUMNS, ROOT, make_pii_table
+from streamlit.testing.v1 import AppTest
+
+from tabsynth.errors import TabsynthError
+from tabsynth.export import SignOff, build_zip
+from tabsynth.jobs import JobRegistry, JobSpec
+from tabsynth.schema import infer_schema
+from tabsynth.ui_support import schema_from_rows, schema_rows
+
+APP = str(ROOT / "app.py")
+
+
+def _wait(condition, seconds: float = 180.0, poll=None) -> None:
+    """Poll until condition() is true (refreshing with poll()), failing after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if poll is not None:
+            poll()
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail("condition not reached in time")
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_upload_shows_preview_and_flags_pii() -> None:
+    at = _page()
+    csv = make_pii_table(rows=120).to_csv(index=False).encode()
+    at.file_uploader[0].set_value(("people.csv", csv, "text/csv")).run()
+    assert not at.exception
+    assert any("120 rows" in m.value for m in at.markdown)
+    warning = at.warning[0].value
+    for column in PII_COLUMNS:
+        assert f"**{column}**" in warning
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    (b"", "empty"), (b"a,b\n", "no data rows"), (b"a,a\n" + b"1,2\n" * 20, "duplicate column"),
+])
+def test_broken_upload_shows_a_message_not_a_traceback(payload: bytes, message: str) -> None:
+    at = _page()
+    at.file_uploader[0].set_value(("bad.csv", payload, "text/csv")).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error)
+
+
+def test_export_is_locked_until_sign_off() -> None:
+    at = _page()
+    at.button[0].click().run()  # use the sample data
+    at.radio[0].set_value("faker").run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert "job" in at.query_params
+    _wait(lambda: any("Finished" in s.value for s in at.success), poll=at.run)
+    assert not at.exception
+    assert any("Downloads are locked" in i.value for i in at.info)
+    assert len(at.get("download_button")) == 0
+    at.checkbox[0].check().run()
+    assert len(at.get("download_button")) == 0  # name and role still missing
+    at.text_input[0].input("Ada Lovelace").run()
+    at.text_input[1].input("Data protection officer").run()
+    assert len(at.get("download_button")) == 3
+    assert not at.exception
+
+
+def test_schema_edits_apply_and_are_validated() -> None:
+    schema = infer_schema(make_pii_table(rows=120))
+    rows = schema_rows(schema)
+    assert set(rows.columns) == {"column", "kind", "pii", "include", "reason"}
+    rows.loc[rows["column"] == "visits", "include"] = False
+    rows.loc[rows["column"] == "segment", "pii"] = "username"
+    edited = schema_from_rows(schema, rows)
+    assert not edited["visits"].include and edited["segment"].pii == "username"
+    assert schema["visits"].include, "the original schema is left untouched"
+    rows.loc[rows["column"] == "spend", "kind"] = "weird"
+    with pytest.raises(TabsynthError, match="spend"):
+        schema_from_rows(schema, rows)
+    rows["include"] = False
+    rows["kind"] = "numeric"
+    with pytest.raises(TabsynthError, match="every column is excluded"):
+        schema_from_rows(schema, rows)
+
+
+def _spec(method: str, owner: str, **config) -> JobSpec:
+    data = make_pii_table(rows=400).to_csv(index=False).encode()
+    return JobSpec(data=data, filename="people.csv", owner=owner,
+                   config={"method": method, "seed": 1, **config})
+
+
+def test_jobs_are_private_cancellable_and_report_crashes(tmp_path: Path) -> None:
+    registry = JobRegistry(root=tmp_path)
+    job = registry.start(_spec("dp-gan", "alice", epochs=500, batch_size=100,
+                               evaluate=False))
+    assert oct(job.folder.stat().st_mode & 0o777) == "0o700"
+    assert registry.get(job.id, "mallory") is None
+    _wait(lambda: registry.get(job.id, "alice").progress.get("stage") == "train")
+    registry.cancel(job)
+    assert job.status == "cancelled" and not job.process.is_alive()
+    assert not (job.folder / "synthetic.csv").exists()
+
+    crashed = registry.start(_spec("dp-gan", "alice", epochs=500, batch_size=100))
+    _wait(lambda: registry.get(crashed.id, "alice").progress.get("stage") == "train")
+    os.kill(crashed.process.pid, signal.SIGKILL)
+    _wait(lambda: registry.get(crashed.id, "alice").finished)
+    assert crashed.status == "failed" and "stopped unexpectedly" in crashed.message
+
+    registry.discard(job)
+    assert not job.folder.exists()
+
+
+def test_build_zip_carries_the_sign_off(tmp_path: Path) -> None:
+    registry = JobRegistry(root=tmp_path)
+    job = registry.start(_spec("gaussian-copula", "bob"))
+    _wait(lambda: registry.get(job.id, "bob").finished)
+    assert job.status == "done", job.message
+    with pytest.raises(TabsynthError, match="reviewed"):
+        build_zip(job.folder, SignOff("Bob", "analyst", False))
+    with pytest.raises(TabsynthError, match="name and role"):
+        build_zip(job.folder, SignOff(" ", "analyst", True))
+    payload = build_zip(job.folder, SignOff("Bob", "analyst", True))
+    archive = zipfile.ZipFile(io.BytesIO(payload))
+    assert set(archive.namelist()) == {"synthetic.csv", "report.json", "report.html"}
+    report = json.loads(archive.read("report.json"))
+    assert report["signoff"]["name"] == "Bob" and report["signoff"]["signed_at"]
+    assert "Bob" in archive.read("report.html").decode()
+    synthetic = pd.read_csv(io.BytesIO(archive.read("synthetic.csv")))
+    real = make_pii_table(rows=400)
+    assert not set(synthetic["who"]) & set(real["who"])
