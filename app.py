@@ -181,12 +181,14 @@ def progress_panel(job_id: str, owner: str) -> None:
             st.caption(" · ".join(f"{k} {v:.3g}" for k, v in metrics.items()))
         if st.button("Cancel"):
             registry().cancel(job)
-            st.rerun()
-    elif job.status == "done":
+        else:
+            return
+    # a finished job changes the whole page: rerun it once, not just this fragment
+    if st.session_state.get("shown_job") != (job.id, job.status):
+        st.session_state["shown_job"] = (job.id, job.status)
+        st.rerun(scope="app")
+    if job.status == "done":
         st.success("Finished. Review the reports below before exporting.")
-        if st.session_state.get("shown_job") != job.id:
-            st.session_state["shown_job"] = job.id
-            st.rerun()
     elif job.status == "cancelled":
         st.warning("Training was cancelled; nothing was written.")
     else:

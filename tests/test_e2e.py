@@ -1,0 +1,152 @@
+"""End to end in real headless Chromium: upload, train, review, sign off, download; cancel a
+CTGAN job; two browser contexts stay apart. Screenshots go to test-artifacts/e2e/."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, make_pii_table
+
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+LONG = 180_000  # ms
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+         str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONWARNINGS="ignore"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.read().strip() == b"ok":
+                    break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("streamlit did not become healthy within 60 s")
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = shutil.which("chromium")
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is missing: .ci/run installs it with apt-get")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _open(browser, url: str):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_text("Upload a file or use the sample data to begin.").wait_for(timeout=60_000)
+    return context, page
+
+
+def _upload(page, tmp_path: Path, rows: int = 300) -> None:
+    path = tmp_path / "people.csv"
+    make_pii_table(rows=rows).to_csv(path, index=False)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    page.get_by_text(f"{rows} rows").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train").wait_for(timeout=60_000)
+
+
+def test_upload_train_review_sign_off_download(server: str, browser, tmp_path: Path) -> None:
+    context, page = _open(browser, server)
+    _upload(page, tmp_path)
+    page.get_by_text("Never learned, regenerated instead").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train").wait_for(timeout=60_000)
+    _shot(page, "1-uploaded")
+    page.get_by_text("gaussian-copula", exact=True).click()
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Finished. Review the reports below").wait_for(timeout=LONG)
+    page.get_by_text("Downloads are locked").wait_for(timeout=60_000)
+    _shot(page, "2-reports-locked")
+    assert page.get_by_role("button", name="Download ZIP").count() == 0
+    page.get_by_text("I reviewed the privacy report above").click()
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Your name").press("Enter")
+    page.get_by_label("Your role").fill("Data protection officer")
+    page.get_by_label("Your role").press("Enter")
+    button = page.get_by_role("button", name="Download ZIP")
+    button.wait_for(timeout=60_000)
+    _shot(page, "3-unlocked")
+    with page.expect_download(timeout=60_000) as download:
+        button.click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert set(archive.namelist()) == {"synthetic.csv", "report.json", "report.html"}
+    assert b"Ada Lovelace" in archive.read("report.json")
+    context.close()
+
+
+def test_cancel_ctgan_mid_training_keeps_page_usable(server: str, browser,
+                                                     tmp_path: Path) -> None:
+    context, page = _open(browser, server)
+    _upload(page, tmp_path, rows=400)
+    page.get_by_text("ctgan", exact=True).click()
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("3000")
+    epochs.press("Enter")
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("epoch").first.wait_for(timeout=LONG)
+    _shot(page, "4-ctgan-training")
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("Training was cancelled").wait_for(timeout=60_000)
+    _shot(page, "5-cancelled")
+    page.get_by_role("button", name="Start over").click()
+    page.get_by_role("button", name="Train").wait_for(timeout=60_000)  # usable again
+    _shot(page, "6-start-over")
+    context.close()
+
+
+def test_two_browser_contexts_do_not_share_uploads(server: str, browser,
+                                                   tmp_path: Path) -> None:
+    first, page_a = _open(browser, server)
+    _upload(page_a, tmp_path, rows=250)
+    second, page_b = _open(browser, server)
+    _shot(page_b, "7-second-context")
+    assert page_b.get_by_text("250 rows").count() == 0
+    assert page_b.get_by_text("Upload a file or use the sample data to begin.").is_visible()
+    first.close()
+    second.close()
