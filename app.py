@@ -20,6 +20,7 @@ from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import load_table
 from tabsynth.report import render_html
 from tabsynth.schema import KINDS, Schema, infer_schema
+from tabsynth.synthesizers.dp_gan import parse_public_schema
 from tabsynth.ui_support import (
     METHOD_NOTES,
     device_choices,
@@ -138,6 +139,15 @@ def method_step(table, schema: Schema, owner: str) -> None:
         except ValueError:
             st.error("δ must be a number such as 1e-6")
             return
+        public = st.text_area(
+            "Public domain (optional JSON; declared values cost no budget and are not protected)",
+            placeholder='{"sex": {"categories": ["F", "M"]}, "age": {"bounds": [0, 120]}}')
+        try:
+            parse_public_schema(public)
+        except TabsynthError as exc:
+            st.error(str(exc))
+            return
+        config["public_schema"] = public or None
     estimate = estimate_seconds(method, train_rows, len(schema.learned), config.get("epochs"))
     if estimate is not None:
         st.caption(f"Estimated training time on this machine's CPU: about {estimate / 60:.0f} "

@@ -8,6 +8,7 @@ for sure, and its memory (GPU included) is freed when it ends.
 
 from __future__ import annotations
 
+import atexit
 import json
 import multiprocessing
 import queue
@@ -93,6 +94,14 @@ class JobRegistry:
         self._lock = threading.Lock()
         self._root = Path(root) if root else None
         self._context = multiprocessing.get_context("spawn")
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Stop every job and delete every job folder (at server exit)."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            self.discard(job)
 
     def start(self, spec: JobSpec) -> Job:
         folder = Path(tempfile.mkdtemp(prefix="tabsynth-job-", dir=self._root))

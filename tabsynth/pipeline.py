@@ -48,7 +48,7 @@ class RunConfig:
     sheet: str | None = None
     epsilon: float | None = None  # dp-gan: None -> 3; math.inf -> non-private mode
     delta: float | None = None  # dp-gan: None -> min(1e-6, 1 / (n * sqrt(n)))
-    public_schema: dict[str, Any] | None = None  # dp-gan: column -> PublicColumn
+    public_schema: dict[str, Any] | None = None  # dp-gan: column -> PublicColumn (or JSON text)
     evaluate: bool = True  # fidelity / utility / privacy sections of the report
     limits: ReadLimits = field(default_factory=ReadLimits)
 
@@ -151,10 +151,15 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     typed = coerce_frame(frame, schema)
     train, holdout = split_holdout(typed, config.holdout_fraction, config.seed, schema.target)
     device = resolve_device(config.device)
+    public = config.public_schema
+    if isinstance(public, str):
+        from tabsynth.synthesizers.dp_gan import parse_public_schema
+
+        public = parse_public_schema(public)
     synthesizer = make_synthesizer(config.method, epochs=config.epochs,
                                    batch_size=config.batch_size, device=device,
                                    epsilon=config.epsilon, delta=config.delta,
-                                   public=config.public_schema, seed=config.seed)
+                                   public=public, seed=config.seed)
     emit(ProgressEvent("split", 1.0, f"{len(train):,} train / {len(holdout):,} holdout rows"))
     started = time.perf_counter()
     synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop)

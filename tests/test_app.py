@@ -145,3 +145,15 @@ def test_build_zip_carries_the_sign_off(tmp_path: Path) -> None:
     synthetic = pd.read_csv(io.BytesIO(archive.read("synthetic.csv")))
     real = make_pii_table(rows=400)
     assert not set(synthetic["who"]) & set(real["who"])
+
+
+def test_dp_gan_settings_validate_the_public_domain() -> None:
+    at = _page()
+    at.button[0].click().run()  # sample data
+    at.radio[0].set_value("dp-gan").run()
+    assert any("ε" in n.label for n in at.number_input)
+    at.text_area[0].input('{"sex": {"categories": ').run()
+    assert any("not valid JSON" in e.value for e in at.error)
+    assert not any(b.label == "Train" for b in at.button)
+    at.text_area[0].input('{"sex": {"categories": ["F", "M"]}}').run()
+    assert not at.error and any(b.label == "Train" for b in at.button)

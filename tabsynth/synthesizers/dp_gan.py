@@ -181,11 +181,20 @@ class DpGan(Synthesizer):
 def load_public_schema(path: str | Path) -> dict[str, PublicColumn]:
     """Read {"column": {"categories": [...]} | {"bounds": [low, high]}, "nullable": bool}."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"public schema file not found: {path}") from None
+    return parse_public_schema(text)
+
+
+def parse_public_schema(text: str) -> dict[str, PublicColumn]:
+    """Parse the public-domain JSON (see load_public_schema); empty text declares nothing."""
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"public schema file is not valid JSON (line {exc.lineno}): "
+        raise ConfigError(f"public schema is not valid JSON (line {exc.lineno}): "
                           f"{exc.msg}") from None
     columns = data.get("columns", data) if isinstance(data, dict) else None
     if not isinstance(columns, dict):
