@@ -162,10 +162,16 @@ def method_step(table, schema: Schema, owner: str) -> None:
 
 def show_job(job, owner: str) -> None:
     st.header("4 · Training")
-    progress_panel(job.id, owner)
     if job.status == "running":
+        running_panel(job.id, owner)
         return
-    if job.status != "done":
+    if job.status == "done":
+        st.success("Finished. Review the reports below before exporting.")
+    else:
+        if job.status == "cancelled":
+            st.warning("Training was cancelled; nothing was written.")
+        else:
+            st.error(job.message)
         if st.button("Start over"):
             registry().discard(job)
             del st.query_params["job"]
@@ -177,32 +183,24 @@ def show_job(job, owner: str) -> None:
 
 
 @st.fragment(run_every=1.0)
-def progress_panel(job_id: str, owner: str) -> None:
+def running_panel(job_id: str, owner: str) -> None:
+    """Live progress; only on the page while the job runs. When the job ends, the whole page is
+    rerun (and, should that request be superseded, asked for again at the next tick)."""
     job = registry().get(job_id, owner)
     if job is None:
         st.error("This job no longer exists.")
         return
-    event = job.progress
-    if job.status == "running":
-        st.progress(min(max(float(event.get("fraction", 0.0)), 0.0), 1.0),
-                    text=f"{event.get('stage', 'starting')}: {event.get('message', '')}")
-        metrics = event.get("metrics") or {}
-        if metrics:
-            st.caption(" · ".join(f"{k} {v:.3g}" for k, v in metrics.items()))
-        if st.button("Cancel"):
-            registry().cancel(job)
-        else:
-            return
-    # a finished job changes the whole page: rerun it once, not just this fragment
-    if st.session_state.get("shown_job") != (job.id, job.status):
-        st.session_state["shown_job"] = (job.id, job.status)
+    if job.status != "running":
         st.rerun(scope="app")
-    if job.status == "done":
-        st.success("Finished. Review the reports below before exporting.")
-    elif job.status == "cancelled":
-        st.warning("Training was cancelled; nothing was written.")
-    else:
-        st.error(job.message)
+    event = job.progress
+    st.progress(min(max(float(event.get("fraction", 0.0)), 0.0), 1.0),
+                text=f"{event.get('stage', 'starting')}: {event.get('message', '')}")
+    metrics = event.get("metrics") or {}
+    if metrics:
+        st.caption(" · ".join(f"{k} {v:.3g}" for k, v in metrics.items()))
+    if st.button("Cancel"):
+        registry().cancel(job)
+        st.rerun(scope="app")
 
 
 def review_step(report: dict) -> None:
