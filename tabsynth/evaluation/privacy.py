@@ -101,7 +101,7 @@ def evaluate_privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.D
     membership = _membership(train[columns], holdout[columns], synthetic[columns], settings, seed)
     singling = _singling_out(ori, syn, control, settings, seed)
     linkability = _linkability(ori, syn, control, columns, settings)
-    chosen = (secrets or [c for c in columns][-settings.max_inference_secrets:])
+    chosen = secrets or columns[-settings.max_inference_secrets:]
     inference = [_inference(ori, syn, control, columns, s, settings) for s in chosen
                  if s in columns]
     verdict, reasons, rules = _verdict(same_size_exact - holdout_exact, distances["share"],

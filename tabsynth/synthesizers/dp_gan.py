@@ -171,12 +171,6 @@ class DpGan(Synthesizer):
         self.generator.cpu()
         return self.encoder.inverse(components, offsets)
 
-    def model_summary(self) -> dict[str, Any]:
-        """What the saved model holds besides network weights (all DP-derived or public)."""
-        assert self.domain is not None
-        return {c.name: {"components": c.component_labels, "public": c.public}
-                for c in self.domain.columns}
-
 
 def load_public_schema(path: str | Path) -> dict[str, PublicColumn]:
     """Read {"column": {"categories": [...]} | {"bounds": [low, high]}, "nullable": bool}."""
