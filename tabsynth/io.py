@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import tempfile
@@ -21,7 +22,7 @@ import pandas as pd
 
 from tabsynth.errors import TableError
 
-__all__ = ["ReadLimits", "TableError", "read_table", "write_csv"]
+__all__ = ["ReadLimits", "TableError", "read_table", "reading_notes", "write_csv"]
 
 MISSING_TOKENS = frozenset(
     {"", "na", "n/a", "nan", "null", "none", "#n/a", "<na>", "nat", "-nan", "missing"}
@@ -29,8 +30,13 @@ MISSING_TOKENS = frozenset(
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_DELIMITERS = ",;\t|"
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_INFINITY = re.compile(r"^[+-]?inf(inity)?$", re.I)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_CURRENCY = "€$£¥"
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*(,\d+)?$|^[+-]?\d+(,\d+)?$")
 _PARQUET_MAGIC = b"PAR1"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+MIB = 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -43,6 +49,7 @@ class ReadLimits:
     max_columns: int = 1_000
     max_uncompressed_bytes: int = 1024 * 1024 * 1024
     min_rows: int = 10
+    max_cell_bytes: int = 16 * 1024 * 1024
 
 
 def read_table(
@@ -73,20 +80,27 @@ def read_table(
     if name.endswith(".gz") or data[:2] == b"\x1f\x8b":
         data = _gunzip(data, limits)
         name = name.removesuffix(".gz")
+    notes: list[str] = []
     if data[:4] == _PARQUET_MAGIC or name.endswith(".parquet"):
-        frame = _read_parquet(data)
+        frame = _read_parquet(data, notes)
     elif data[:4] == _ZIP_MAGIC or name.endswith((".xlsx", ".xlsm")):
-        frame = _read_excel(data, sheet, limits)
+        frame = _read_excel(data, sheet, limits, notes)
     else:
-        frame = _read_csv(data, limits)
+        frame = _read_csv(data, limits, notes)
     _check_frame(frame, limits)
+    frame.attrs["notes"] = notes
     return frame
+
+
+def reading_notes(frame: pd.DataFrame) -> list[str]:
+    """What reading changed or guessed (encoding, units, infinities...), for the report."""
+    return list(frame.attrs.get("notes", []))
 
 
 def _too_big(size: int, limits: ReadLimits) -> str:
     return (
-        f"the file is {size / 1e6:.1f} MB, over the {limits.max_bytes / 1e6:.0f} MB limit: "
-        "sample it down or raise the limit"
+        f"the file is {size / MIB:.1f} MiB, over the {limits.max_bytes / MIB:.0f} MiB limit: "
+        "sample it down, compress it (.csv.gz) or convert it to Parquet"
     )
 
 
@@ -102,20 +116,59 @@ def _gunzip(data: bytes, limits: ReadLimits) -> bytes:
         ) from None
     if len(out) > limits.max_uncompressed_bytes:
         raise TableError(
-            f"the gzip file expands beyond {limits.max_uncompressed_bytes / 1e6:.0f} MB: refused"
+            f"the gzip file expands beyond {limits.max_uncompressed_bytes / MIB:.0f} MiB: refused"
         )
     return out
 
 
-def _read_parquet(data: bytes) -> pd.DataFrame:
+def _read_parquet(data: bytes, notes: list[str]) -> pd.DataFrame:
     try:
-        return pd.read_parquet(io.BytesIO(data))
+        frame = pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises many types
         raise TableError(f"the Parquet file cannot be read ({type(exc).__name__}); "
                          "check that it is a complete, uncorrupted Parquet file") from None
+    return _plain_columns(frame, notes)
 
 
-def _read_excel(data: bytes, sheet: str | None, limits: ReadLimits) -> pd.DataFrame:
+def _plain_columns(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Typed columns from Parquet -> the plain dtypes the rest of tabsynth works with."""
+    out = {}
+    for column in frame.columns:
+        values = frame[column]
+        name = str(column)
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+            notes.append(f"column {name!r}: time-zone-aware times converted to UTC")
+        elif pd.api.types.is_extension_array_dtype(values.dtype):  # category, Int64, boolean
+            values = values.astype(object).where(values.notna(), None)
+        if values.dtype == object and values.map(_is_nested).any():
+            values = values.map(lambda v: None if v is None else json.dumps(_listify(v),
+                                                                             default=str))
+            notes.append(f"column {name!r}: nested values (lists / maps) read as JSON text")
+        out[name] = values
+    frame = pd.DataFrame(out, index=frame.index)
+    texts = [c for c in frame.columns if frame[c].dtype == object]
+    if texts:
+        frame[texts] = _coerce_columns(frame[texts], decimal_comma=False, notes=notes)
+    return frame
+
+
+def _is_nested(value: object) -> bool:
+    return isinstance(value, list | tuple | dict | set | np.ndarray)
+
+
+def _listify(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return [_listify(v) for v in value.tolist()]
+    if isinstance(value, list | tuple | set):
+        return [_listify(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _listify(v) for k, v in value.items()}
+    return value
+
+
+def _read_excel(data: bytes, sheet: str | None, limits: ReadLimits,
+                notes: list[str]) -> pd.DataFrame:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         expanded = sum(info.file_size for info in archive.infolist())
@@ -124,8 +177,8 @@ def _read_excel(data: bytes, sheet: str | None, limits: ReadLimits) -> pd.DataFr
                          "save it again as .xlsx or export CSV") from None
     if expanded > limits.max_uncompressed_bytes:
         raise TableError(
-            f"the Excel file expands to {expanded / 1e6:.0f} MB when unpacked, over the "
-            f"{limits.max_uncompressed_bytes / 1e6:.0f} MB limit: refused (possible zip bomb)"
+            f"the Excel file expands to {expanded / MIB:.0f} MiB when unpacked, over the "
+            f"{limits.max_uncompressed_bytes / MIB:.0f} MiB limit: refused (possible zip bomb)"
         )
     if "xl/workbook.xml" not in archive.namelist():
         raise TableError("the zip archive is not an Excel workbook: upload .xlsx, CSV or Parquet")
@@ -146,10 +199,35 @@ def _read_excel(data: bytes, sheet: str | None, limits: ReadLimits) -> pd.DataFr
     except Exception as exc:
         raise TableError(f"the Excel file cannot be read ({type(exc).__name__}); "
                          "save it again as .xlsx or export CSV") from None
-    return _coerce_columns(frame.astype(object).where(frame.notna(), None), decimal_comma=False)
+    frame.columns = [str(c) for c in frame.columns]
+    return _coerce_columns(frame.astype(object).where(frame.notna(), None), decimal_comma=False,
+                           notes=notes)
 
 
-def _decode(data: bytes) -> str:
+def excel_sheets(data: bytes) -> list[str]:
+    """Sheet names of an .xlsx workbook given as bytes; [] for anything that is not one."""
+    if data[:4] != _ZIP_MAGIC:
+        return []
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        expanded = sum(info.file_size for info in archive.infolist())
+        if "xl/workbook.xml" not in archive.namelist() or \
+                expanded > ReadLimits().max_uncompressed_bytes:
+            return []
+        from openpyxl import load_workbook
+
+        return list(load_workbook(io.BytesIO(data), read_only=True).sheetnames)
+    except Exception:  # a broken workbook: read_table will explain what is wrong with it
+        return []
+
+
+def _decode(data: bytes, notes: list[str]) -> str:
+    if data[:2] in _UTF16_BOMS:
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise TableError("the file starts like UTF-16 text but is not valid UTF-16: "
+                             "save it again as UTF-8 CSV") from None
     if b"\x00" in data[:65536]:
         raise TableError(
             "the file contains binary data (NUL bytes), not text: upload CSV, Parquet or .xlsx"
@@ -160,6 +238,9 @@ def _decode(data: bytes) -> str:
             break
         except UnicodeDecodeError:
             continue
+    if encoding != "utf-8-sig":
+        notes.append(f"the file is not valid UTF-8: read as {encoding}; check accented "
+                     "characters in the preview")
     sample = text[:65536]
     control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t")
     if control > max(5, len(sample) // 100):
@@ -183,14 +264,10 @@ def _sniff_delimiter(text: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _read_csv(data: bytes, limits: ReadLimits) -> pd.DataFrame:
-    text = _decode(data)
+def _read_csv(data: bytes, limits: ReadLimits, notes: list[str]) -> pd.DataFrame:
+    text = _decode(data, notes)
     delimiter = _sniff_delimiter(text)
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-        rows = [row for row in reader if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise TableError(f"the CSV cannot be parsed ({exc}); check quoting") from None
+    rows, lines = _csv_rows(text, delimiter, limits)
     if not rows:
         raise TableError("the file is empty: upload a table with a header row and data rows")
     header = [h.strip() for h in rows[0]]
@@ -202,14 +279,43 @@ def _read_csv(data: bytes, limits: ReadLimits) -> pd.DataFrame:
             "sample it down or raise the limit"
         )
     width = len(header)
-    for number, row in enumerate(body, start=2):
+    for row, (first, last) in zip(body, lines[1:], strict=True):
         if len(row) != width:
+            where = f"line {first}" if first == last else f"lines {first}-{last}"
+            hint = (f"; a quote opened on line {first} seems never to close"
+                    if len(row) < width and any("\n" in cell for cell in row) else "")
             raise TableError(
-                f"row {number} has {len(row)} fields but the header has {width} "
-                f"(delimiter {delimiter!r}): fix or remove that row"
+                f"{where}: {len(row)} fields but the header has {width} "
+                f"(delimiter {delimiter!r}){hint}: fix or remove that row"
             )
     frame = pd.DataFrame(body, columns=header, dtype=object)
-    return _coerce_columns(frame, decimal_comma=delimiter != ",")
+    return _coerce_columns(frame, decimal_comma=delimiter != ",", notes=notes)
+
+
+def _csv_rows(text: str, delimiter: str,
+              limits: ReadLimits) -> tuple[list[list[str]], list[tuple[int, int]]]:
+    """Non-blank records and the (first, last) physical line of each."""
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_cell_bytes))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    rows, lines, previous = [], [], 0
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                if any(len(cell) > limits.max_cell_bytes for cell in row):
+                    raise csv.Error("field larger than field limit")
+                rows.append(row)
+                lines.append((previous + 1, reader.line_num))
+            previous = reader.line_num
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise TableError(
+                f"a cell ending on line {reader.line_num} is over "
+                f"{limits.max_cell_bytes // MIB} MiB (or a quote opened before it never "
+                "closes): check quoting, or shorten that cell"
+            ) from None
+        raise TableError(f"the CSV cannot be parsed near line {reader.line_num} ({exc}); "
+                         "check quoting") from None
+    return rows, lines
 
 
 def _check_header(header: list[str]) -> None:
@@ -235,8 +341,10 @@ def _is_missing(value: object) -> bool:
     return isinstance(value, str) and value.strip().lower() in MISSING_TOKENS
 
 
-def _coerce_columns(frame: pd.DataFrame, decimal_comma: bool) -> pd.DataFrame:
+def _coerce_columns(frame: pd.DataFrame, decimal_comma: bool,
+                    notes: list[str] | None = None) -> pd.DataFrame:
     """Turn missing tokens into NaN and all-numeric text columns into numbers."""
+    notes = [] if notes is None else notes
     out = {}
     for column in frame.columns:
         values = frame[column]
@@ -244,18 +352,19 @@ def _coerce_columns(frame: pd.DataFrame, decimal_comma: bool) -> pd.DataFrame:
         cleaned = values.where(~missing, None)
         if cleaned.map(lambda v: isinstance(v, str)).any():
             cleaned = cleaned.map(lambda v: v.strip() if isinstance(v, str) else v)
-        out[column] = _maybe_numeric(cleaned, decimal_comma)
+        out[column] = _maybe_numeric(cleaned, decimal_comma, notes)
     return pd.DataFrame(out, index=frame.index)
 
 
-def _maybe_numeric(values: pd.Series, decimal_comma: bool) -> pd.Series:
+def _maybe_numeric(values: pd.Series, decimal_comma: bool, notes: list[str]) -> pd.Series:
     present = values.dropna()
     if present.empty:
         return pd.Series(np.nan, index=values.index, dtype=float, name=values.name)
     texts = present.astype(str)
     if texts.map(_keep_as_text).any():
         return values.astype(object)
-    if texts.map(lambda s: bool(_NUMBER.match(s))).all():
+    plain = texts.map(lambda s: bool(_NUMBER.match(s) or _INFINITY.match(s)))
+    if plain.all():
         numbers = pd.to_numeric(values, errors="coerce")
     elif decimal_comma and texts.map(lambda s: bool(_DECIMAL_COMMA.match(s))).all():
         converted = values.map(
@@ -265,12 +374,36 @@ def _maybe_numeric(values: pd.Series, decimal_comma: bool) -> pd.Series:
     elif all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in present):
         numbers = pd.to_numeric(values, errors="coerce")
     else:
-        return values.astype(object)
+        numbers = _formatted_numbers(values, texts, decimal_comma, notes)
+        if numbers is None:
+            return values.astype(object)
+    infinite = np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan))
+    if infinite.any():
+        numbers = numbers.where(~infinite, np.nan)
+        notes.append(f"column {values.name!r}: {int(infinite.sum())} infinite value(s) "
+                     "(inf / -inf) read as missing")
     finite = numbers.dropna()
     if len(finite) and np.all(np.isfinite(finite)) and (finite % 1 == 0).all() \
             and numbers.notna().all() and finite.abs().max() < 2**53:
         return numbers.astype("int64")
     return numbers.astype(float)
+
+
+def _formatted_numbers(values: pd.Series, texts: pd.Series, decimal_comma: bool,
+                       notes: list[str]) -> pd.Series | None:
+    """Numbers written with a currency sign or thousands separators (€1,234.50), or None."""
+    stripped = texts.map(lambda s: s.strip(_CURRENCY + " "))
+    signs = sorted({ch for s in texts for ch in s if ch in _CURRENCY})
+    if decimal_comma or len(signs) > 1:
+        return None
+    numeric = stripped.map(lambda s: bool(_NUMBER.match(s) or _THOUSANDS.match(s)))
+    if not numeric.all() or (not signs and not stripped.map(_THOUSANDS.match).any()):
+        return None
+    cleaned = values.map(lambda v: v.strip(_CURRENCY + " ").replace(",", "")
+                         if isinstance(v, str) else v)
+    what = f"currency sign {signs[0]!r}" if signs else "thousands separators"
+    notes.append(f"column {values.name!r}: numbers written with {what}; read as plain numbers")
+    return pd.to_numeric(cleaned, errors="coerce")
 
 
 def _keep_as_text(text: str) -> bool:
@@ -320,12 +453,41 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def csv_bytes(frame: pd.DataFrame, escape: bool = True) -> bytes:
+    """UTF-8 CSV; cells and headers a spreadsheet would run as formulas escaped unless disabled."""
+    data = escape_formulas(frame) if escape else frame
+    if escape:
+        data = data.rename(columns=lambda c: "'" + c if isinstance(c, str)
+                           and c.startswith(FORMULA_PREFIXES) else c)
+    return data.to_csv(index=False).encode("utf-8")
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path, escape: bool = True) -> Path:
     """Write CSV atomically (temp file + rename) with formula escaping unless disabled."""
     path = Path(path)
-    data = escape_formulas(frame) if escape else frame
-    write_bytes_atomic(path, data.to_csv(index=False).encode("utf-8"))
+    write_bytes_atomic(path, csv_bytes(frame, escape))
     return path
+
+
+def write_files_atomic(folder: Path, files: dict[str, bytes]) -> dict[str, Path]:
+    """Write every file under a temp name first, then rename them all: a failure (disk full,
+    no permission) leaves no new file and no temp file behind, and older outputs untouched."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temps: dict[str, str] = {}
+    try:
+        for name, payload in files.items():
+            handle, temps[name] = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(payload)
+                stream.flush()
+                os.fsync(stream.fileno())
+    except BaseException:
+        for temp in temps.values():
+            Path(temp).unlink(missing_ok=True)
+        raise
+    for name, temp in temps.items():
+        os.replace(temp, folder / name)
+    return {name: folder / name for name in files}
 
 
 def write_bytes_atomic(path: Path, payload: bytes) -> None:

@@ -167,7 +167,7 @@ BAD_INPUTS = [
     ("header only", "header.csv", b"a,b\n", [], "no data rows"),
     ("duplicate names", "dup.csv", b"a,a\n" + b"1,2\n" * 20, [], "duplicate column"),
     ("blank name", "blank.csv", b"a,\n" + b"1,2\n" * 20, [], "blank name"),
-    ("ragged", "ragged.csv", b"a,b\n" + b"1,2\n" * 10 + b"1,2,3\n", [], "row 12 has 3 fields"),
+    ("ragged", "ragged.csv", b"a,b\n" + b"1,2\n" * 10 + b"1,2,3\n", [], "line 12: 3 fields"),
     ("binary", "bin.csv", bytes(range(256)) * 20, [], "binary"),
     ("too few rows", "few.csv", b"a,b\n1,2\n", [], "only 1 data rows"),
     ("broken xlsx", "bad.xlsx", b"PK\x03\x04" + b"\x00" * 30, [], ".xlsx"),

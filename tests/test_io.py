@@ -9,7 +9,14 @@ import zipfile
 import pandas as pd
 import pytest
 
-from tabsynth.io import ReadLimits, TableError, escape_formulas, read_table, write_csv
+from tabsynth.io import (
+    ReadLimits,
+    TableError,
+    escape_formulas,
+    read_table,
+    reading_notes,
+    write_csv,
+)
 
 ROWS = "".join(f"{i},{i * 1.5},cat{i % 3}\n" for i in range(20))
 GOOD = "id,value,group\n" + ROWS
@@ -98,7 +105,7 @@ BROKEN = [
     ("header only", b"a,b,c\n", "no data rows"),
     ("duplicate names", b"a,b,a\n" + b"1,2,3\n" * 12, "duplicate column name 'a'"),
     ("blank name", b"a,,c\n" + b"1,2,3\n" * 12, "column 2 has a blank name"),
-    ("ragged row", b"a,b,c\n" + b"1,2,3\n" * 5 + b"1,2\n" + b"1,2,3\n" * 6, "row 7 has 2 fields"),
+    ("ragged row", b"a,b,c\n" + b"1,2,3\n" * 5 + b"1,2\n" + b"1,2,3\n" * 6, "line 7: 2 fields"),
     ("binary", bytes(range(256)) * 40, "binary"),
     ("too few rows", b"a,b\n1,2\n3,4\n", "only 2 data rows"),
     ("bad gzip", b"\x1f\x8b\x08\x00garbage", "gzip"),
@@ -143,3 +150,68 @@ def test_formula_injection_is_escaped_unless_disabled(tmp_path) -> None:
     safe_cells = pd.read_csv(safe_path)["text"].tolist()
     assert not any(str(v).startswith(("=", "+", "@")) for v in safe_cells)
     assert pd.read_csv(raw_path)["text"].iloc[0].startswith("=")
+
+
+def test_utf16_excel_text_is_read() -> None:
+    frame = read_table(GOOD.replace(",", "\t").encode("utf-16"), "export.txt")
+    assert list(frame.columns) == ["id", "value", "group"]
+    assert frame["value"].sum() == pytest.approx(sum(i * 1.5 for i in range(20)))
+
+
+def test_currency_thousands_and_infinities_become_numbers_with_notes() -> None:
+    text = "price,score\n" + "".join(
+        f"\"{'€' if i % 2 else ''}{1000 + i:,}.50\",{'inf' if i == 3 else i}\n" for i in range(12))
+    frame = read_table(text.encode(), "t.csv")
+    assert frame["price"].dtype == "float64"
+    assert frame["price"].iloc[1] == pytest.approx(1001.5)
+    assert frame["score"].isna().sum() == 1  # the infinity, read as missing
+    notes = reading_notes(frame)
+    assert any("'price'" in n and "€" in n for n in notes)
+    assert any("'score'" in n and "infinite" in n for n in notes)
+
+
+def test_units_and_mixed_currencies_stay_text() -> None:
+    text = "w,p\n" + "".join(f"{i} kg,{'€' if i % 2 else '$'}{i}\n" for i in range(12))
+    frame = read_table(text.encode(), "t.csv")
+    assert frame["w"].dtype == object and frame["p"].dtype == object
+
+
+def test_fallback_encoding_is_noted() -> None:
+    frame = read_table(("city,n\n" + "Malmö,1\n" * 12).encode("latin-1"), "t.csv")
+    assert frame["city"].iloc[0] == "Malmö"
+    assert any("not valid UTF-8" in n for n in reading_notes(frame))
+
+
+def test_unclosed_quote_and_huge_cell_are_explained() -> None:
+    rows = GOOD.splitlines()
+    rows[5] = rows[5].replace(",", ',"', 1)
+    with pytest.raises(TableError, match="a quote opened on line 6 seems never to close"):
+        read_table("\n".join(rows).encode(), "t.csv")
+    big = "a,b\n" + "1,x\n" * 11 + "2," + "y" * 300 + "\n"
+    with pytest.raises(TableError, match="line 13 is over"):
+        read_table(big.encode(), "t.csv", limits=ReadLimits(max_cell_bytes=200))
+    assert read_table(big.encode(), "t.csv")["b"].str.len().max() == 300
+
+
+def test_parquet_odd_types_become_plain_columns() -> None:
+    frame = pd.DataFrame({
+        "tags": [["a", "b"][: i % 3] for i in range(12)],
+        "when": pd.date_range("2021-01-01", periods=12, freq="h", tz="Europe/Paris"),
+        "kind": pd.Categorical(["x", "y"] * 6),
+        "flag": pd.array([True, False, None] * 4, dtype="boolean"),
+        "count": pd.array([1, None, 3] * 4, dtype="Int64"),
+    })
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    read = read_table(buffer.getvalue(), "t.parquet")
+    assert read["tags"].iloc[2] == '["a", "b"]'
+    assert read["when"].iloc[0] == pd.Timestamp("2020-12-31 23:00:00")  # UTC, naive
+    assert read["kind"].dtype == object and read["count"].dtype == "float64"
+    assert any("UTC" in n for n in reading_notes(read))
+
+
+def test_formula_headers_are_escaped_too(tmp_path) -> None:
+    frame = pd.DataFrame({"=cmd|' /C calc'!A0": ["a"], "ok": ["@SUM(1)"]})
+    text = write_csv(frame, tmp_path / "x.csv").read_text()
+    assert text.splitlines()[0].startswith("\"'=cmd") or text.startswith("'=cmd")
+    assert "'@SUM(1)" in text
