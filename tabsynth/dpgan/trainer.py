@@ -209,7 +209,7 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
             last = {"epoch": float(reported_epoch), "discriminator_loss": d_loss,
                     "generator_loss": float(loss_g.detach())}
             if private and settings.accountant is not None:
-                last["epsilon"] = spent_epsilon(settings.accountant, settings.delta)
+                last["epsilon"] = spent_epsilon(settings.accountant, settings.delta, fast=True)
             progress(ProgressEvent("train", step / settings.steps,
                                    f"epoch {reported_epoch}/{settings.epochs}", dict(last)))
     generator.eval()
