@@ -24,6 +24,9 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
              dp: dict[str, Any] | None = None, settings: PrivacySettings | None = None,
              seed: int = 0) -> dict[str, Any]:
     """fidelity / utility / privacy sections of report.json, with the seconds each took."""
+    skip = set(exclude or [])
+    if not [c for c in train.columns if c in synthetic.columns and c not in skip]:
+        return nothing_learned(dp)
     timings = {}
     started = time.perf_counter()
     fidelity = evaluate_fidelity(train, holdout, synthetic, exclude, seed=seed).to_dict()
@@ -37,6 +40,19 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     timings["privacy"] = time.perf_counter() - started
     return {"fidelity": fidelity, "utility": utility, "privacy": privacy,
             "evaluation_seconds": {k: round(v, 2) for k, v in timings.items()}}
+
+
+NOTHING_LEARNED = ("no column was learned: every column is PII, a key or free text and was made "
+                   "up from scratch, so no synthetic value derives from a real one")
+
+
+def nothing_learned(dp: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The three sections when there is nothing to compare: all columns were regenerated."""
+    return {"fidelity": {"not_applicable": NOTHING_LEARNED},
+            "utility": {"task": None, "target": None, "note": NOTHING_LEARNED},
+            "privacy": {"not_applicable": NOTHING_LEARNED, "dp": dp, "verdict": "low",
+                        "verdict_reasons": [NOTHING_LEARNED]},
+            "evaluation_seconds": {}}
 
 
 # ---------------------------------------------------------------- HTML
@@ -81,7 +97,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def _summary(report: dict[str, Any]) -> str:
     run, fidelity = report.get("run", {}), report.get("fidelity") or {}
     utility, privacy = report.get("utility") or {}, report.get("privacy") or {}
-    verdict = privacy.get("verdict", "—")
+    verdict = privacy.get("verdict", "not evaluated")
     colour = VERDICT_COLOURS.get(verdict, "#444")
     metric = "auc" if utility.get("task") == "classification" else "r2"
     dp = privacy.get("dp")
@@ -103,20 +119,26 @@ def _summary(report: dict[str, Any]) -> str:
             f"training rows; {run.get('holdout_rows', '?')} holdout rows were cut off before "
             f"fitting and never seen by the synthesizer; {run.get('synthetic_rows', '?')} "
             f"synthetic rows generated (seed {run.get('seed', '?')}).")
+    notes = (report.get("input") or {}).get("notes") or []
     pii = report.get("pii", {}).get("columns", [])
     pii_line = (f"<p>PII columns never learned, regenerated: {_e(', '.join(pii))}</p>"
                 if pii else "<p>No PII columns were found.</p>")
     warnings = (run.get("training") or {}).get("domain_warnings") or {}
     warning_html = "".join(f"<li class=warn>{_e(column)}: {_e(text)}</li>"
                            for column, text in warnings.items())
+    notes_html = ("<p>Reading notes (what tabsynth guessed or changed while reading the input):"
+                  "</p><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+                  if notes else "")
     return (f"<h1>tabsynth synthetic data report</h1><p>{what}</p><div class=cards>{html_cards}"
-            f"</div>{'<ul>' + reasons + '</ul>' if reasons else ''}{pii_line}"
+            f"</div>{'<ul>' + reasons + '</ul>' if reasons else ''}{pii_line}{notes_html}"
             f"{'<ul>' + warning_html + '</ul>' if warning_html else ''}")
 
 
 def _fidelity(fidelity: dict[str, Any] | None) -> str:
     if not fidelity:
         return ""
+    if fidelity.get("not_applicable"):
+        return f"<h2>Fidelity</h2><p>Not applicable: {_e(fidelity['not_applicable'])}.</p>"
     rows = [[c["column"], c["kind"], c["tvd"], c["holdout_tvd"], c.get("ks_complement"),
              c.get("holdout_ks_complement")] for c in fidelity["columns"]]
     table = _table(["column", "kind", "TVD (synthetic)", "TVD (holdout)", "KS compl. (synthetic)",
@@ -125,7 +147,8 @@ def _fidelity(fidelity: dict[str, Any] | None) -> str:
         ["score = 1 − mean(1-way, 2-way TVD)", fidelity["score"], fidelity["holdout_reference"]],
         ["mean 1-way TVD", fidelity["tvd1"], fidelity["holdout_tvd1"]],
         ["mean 2-way TVD", fidelity["tvd2"], fidelity["holdout_tvd2"]],
-        ["SDMetrics quality", fidelity.get("sdmetrics_quality"),
+        [f"SDMetrics quality ({fidelity.get('sdmetrics_columns', '?')} columns)",
+         fidelity.get("sdmetrics_quality"),
          fidelity.get("holdout_sdmetrics_quality")]])
     worst = sorted(fidelity["pairs"], key=lambda p: -p["tvd"])[:10]
     pairs = _table(["pair", "measure", "real", "synthetic", "holdout", "2-way TVD",
@@ -169,9 +192,29 @@ def _utility(utility: dict[str, Any] | None) -> str:
               f"{_num(utility.get('importance_agreement'))}</p>")
 
 
+def _dp(dp: dict[str, Any] | None) -> str:
+    if not dp:
+        return "<p>No differential-privacy guarantee for this method.</p>"
+    return (_table(["ε (accountant)", "δ", "accountant", "ε preprocessing", "ε 2-way tables",
+                    "ε training", "unit"],
+                   [[dp["epsilon"], f"{dp['delta']:.3g}", dp["accountant"],
+                     dp["epsilon_preprocessing"], dp.get("epsilon_marginals", 0.0),
+                     dp["epsilon_training"], dp["unit"]]])
+            + f"<p class=muted>{_e(dp['notes'])}</p>")
+
+
 def _privacy(privacy: dict[str, Any] | None) -> str:
     if not privacy:
         return ""
+    if privacy.get("not_applicable"):
+        return (f"<h2>Re-identification risk</h2><p>Not applicable: "
+                f"{_e(privacy['not_applicable'])}.</p><h3>Differential privacy</h3>"
+                + _dp(privacy.get("dp")))
+    if "singling_out" not in privacy:  # the run skipped the evaluation
+        return ("<h2>Re-identification risk</h2><p class=warn>Not evaluated: this run skipped "
+                "the fidelity, utility and re-identification reports (--no-evaluate). Do not "
+                "release the data on this report alone.</p><h3>Differential privacy</h3>"
+                + _dp(privacy.get("dp")))
     attacks = [privacy["singling_out"]["univariate"], privacy["singling_out"]["multivariate"],
                privacy["linkability"], *privacy["inference"]]
     rows, bars = [], []
@@ -198,14 +241,7 @@ def _privacy(privacy: dict[str, Any] | None) -> str:
                       [f"{e:.2g}" for e in histogram["edges"][:-1]],
                       {"to train": _shares(histogram["train"]),
                        "to holdout": _shares(histogram["holdout"])})
-    dp = privacy.get("dp")
-    dp_html = ("<p>No differential-privacy guarantee for this method.</p>" if not dp else
-               _table(["ε (accountant)", "δ", "accountant", "ε preprocessing", "ε 2-way tables",
-                       "ε training", "unit"],
-                      [[dp["epsilon"], f"{dp['delta']:.3g}", dp["accountant"],
-                        dp["epsilon_preprocessing"], dp.get("epsilon_marginals", 0.0),
-                        dp["epsilon_training"], dp["unit"]]])
-               + f"<p class=muted>{_e(dp['notes'])}</p>")
+    dp_html = _dp(privacy.get("dp"))
     rules = "".join(f"<li>{_e(r)}</li>" for r in privacy["rules"])
     settings = privacy["settings"]
     return ("<h2>Re-identification risk</h2>"

@@ -70,10 +70,18 @@ def sample_rows(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
     return frame.sample(limit, random_state=seed) if len(frame) > limit else frame
 
 
+MAX_ONE_HOT = 100
+
+
 def mixed_matrix(frames: list[pd.DataFrame], columns: list[str],
                  reference: pd.DataFrame) -> list[np.ndarray]:
     """Rows as vectors for distances: numbers rank-scaled to [0, 1] on the reference, categories
-    one-hot (weight 1/sqrt(2) so that a mismatch counts 1), missing as its own value."""
+    one-hot (weight 1/sqrt(2) so that a mismatch counts 1), missing as its own value.
+
+    Only the reference's MAX_ONE_HOT most common categories of a column get their own slot;
+    the rest share one, which keeps memory bounded (10,000 categories would need 10,000 dense
+    columns per row) and can only make distances smaller, i.e. the risk look larger.
+    """
     blocks: list[list[np.ndarray]] = [[] for _ in frames]
     for column in columns:
         if is_numeric(reference[column]):
@@ -85,7 +93,7 @@ def mixed_matrix(frames: list[pd.DataFrame], columns: list[str],
                 blocks[i].append(np.where(present, scaled, 0.0)[:, None])
                 blocks[i].append((~present).astype(float)[:, None])
         else:
-            categories = pd.Index(reference[column].astype(str).unique())
+            categories = reference[column].astype(str).value_counts().index[:MAX_ONE_HOT]
             for i, frame in enumerate(frames):
                 codes = categories.get_indexer(frame[column].astype(str))
                 one_hot = np.zeros((len(frame), len(categories) + 1))

@@ -20,6 +20,9 @@ from tabsynth.evaluation.common import (
 )
 
 MAX_PAIRS = 120
+# SDMetrics' quality report scores every column pair: 124,750 pairs for 500 columns take hours,
+# so wider tables are scored on a seeded sample of this many columns (said in the report)
+MAX_SDMETRICS_COLUMNS = 30
 
 
 @dataclass
@@ -53,6 +56,7 @@ class FidelityResult:
     holdout_tvd2: float
     sdmetrics_quality: float | None
     holdout_sdmetrics_quality: float | None
+    sdmetrics_columns: int = 0  # how many columns the SDMetrics score covers
     columns: list[ColumnFidelity] = field(default_factory=list)
     pairs: list[PairFidelity] = field(default_factory=list)
     correlation: dict[str, Any] = field(default_factory=dict)
@@ -79,14 +83,19 @@ def evaluate_fidelity(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
     tvd2 = float(np.mean([p.tvd for p in per_pair])) if per_pair else tvd1
     holdout_tvd2 = float(np.mean([p.holdout_tvd for p in per_pair])) if per_pair else holdout_tvd1
     quality = holdout_quality = None
+    scored = columns
+    if len(columns) > MAX_SDMETRICS_COLUMNS:
+        rng = np.random.default_rng(seed)
+        scored = [columns[i] for i in sorted(rng.choice(len(columns), MAX_SDMETRICS_COLUMNS,
+                                                        replace=False))]
     if sdmetrics and columns:
-        quality = _sdmetrics_quality(train[columns], synthetic[columns], seed)
-        holdout_quality = _sdmetrics_quality(train[columns], holdout[columns], seed)
+        quality = _sdmetrics_quality(train[scored], synthetic[scored], seed)
+        holdout_quality = _sdmetrics_quality(train[scored], holdout[scored], seed)
     return FidelityResult(
         score=1 - (tvd1 + tvd2) / 2, holdout_reference=1 - (holdout_tvd1 + holdout_tvd2) / 2,
         tvd1=tvd1, tvd2=tvd2, holdout_tvd1=holdout_tvd1, holdout_tvd2=holdout_tvd2,
         sdmetrics_quality=quality, holdout_sdmetrics_quality=holdout_quality,
-        columns=per_column, pairs=per_pair,
+        sdmetrics_columns=len(scored) if sdmetrics else 0, columns=per_column, pairs=per_pair,
         correlation=correlation_matrices(train, synthetic, columns),
         distributions={c: _distribution(binner, real[c], fake[c], fresh[c], c) for c in columns})
 
@@ -103,9 +112,14 @@ def _distribution(binner: Binner, real: pd.Series, fake: pd.Series, fresh: pd.Se
         labels = [_bin_label(k, edges) for k in keys]
     else:
         keys = list(shares["real"].index[:top])
-        labels = ["(missing)" if k == "__nan__" else k for k in keys]
+        labels = ["(missing)" if k == "__nan__" else _short(k) for k in keys]
     return {"labels": labels, **{name: [float(s.get(k, 0.0)) for k in keys]
                                  for name, s in shares.items()}}
+
+
+def _short(label: str, limit: int = 60) -> str:
+    """A category as a chart label: long values cut, so a report never carries a whole text."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def _bin_label(key: str, edges: list[str]) -> str:

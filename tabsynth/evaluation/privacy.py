@@ -32,6 +32,9 @@ class PrivacySettings:
     attack_rows: int = 5_000
     distance_rows: int = 5_000
     max_inference_secrets: int = 3
+    # anonymeter keeps drawing multivariate queries until enough single a row out (default up
+    # to 10 million tries): where hardly any can, that is a hang; stop after this many
+    max_query_attempts: int = 20_000
     bootstrap: int = 200
     medium_risk: float = 0.05
     high_risk: float = 0.15
@@ -198,8 +201,26 @@ def _summarize(name: str, evaluator: Any, n_attacks: int, **details: Any) -> dic
         details=details))
 
 
+def _cache_anonymeter_kernels() -> None:
+    """Keep anonymeter's numba kernels compiled on disk: ~7 s of JIT per process otherwise.
+
+    The cache holds machine code only (numba writes it beside the package, or in its user
+    cache folder when that is read-only), never data.
+    """
+    import anonymeter.evaluators  # noqa: F401  (imports the module below without a cycle)
+    from anonymeter.neighbors import mixed_types_kneighbors as kernels
+
+    for function in (kernels.gower_distance, kernels._nearest_neighbors):
+        if type(getattr(function, "_cache", None)).__name__ == "NullCache":
+            try:
+                function.enable_caching()
+            except (RuntimeError, OSError):  # no writable cache folder: compile as before
+                return
+
+
 def _run(name: str, build: Any, n_attacks: int, **details: Any) -> dict[str, Any]:
     logging.getLogger("anonymeter").setLevel(logging.ERROR)  # its notes go into the report
+    _cache_anonymeter_kernels()
     np.random.seed(ATTACK_SEED)  # anonymeter draws its targets from numpy's global generator
     try:
         with warnings.catch_warnings():
@@ -214,8 +235,9 @@ def _singling_out(ori, syn, control, settings: PrivacySettings, seed: int) -> di
     from anonymeter.evaluators import SinglingOutEvaluator
 
     def attack(mode: str, n: int) -> Any:
-        return lambda: SinglingOutEvaluator(ori=ori, syn=syn, control=control, n_attacks=n,
-                                            seed=seed).evaluate(mode=mode)
+        return lambda: SinglingOutEvaluator(
+            ori=ori, syn=syn, control=control, n_attacks=n, seed=seed,
+            max_attempts=settings.max_query_attempts).evaluate(mode=mode)
 
     result = {"univariate": _run("singling out (univariate)",
                                  attack("univariate", settings.n_attacks), settings.n_attacks),
