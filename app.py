@@ -15,6 +15,7 @@ import streamlit as st
 
 from tabsynth.errors import TabsynthError
 from tabsynth.export import SignOff, build_zip, signed_report
+from tabsynth.io import excel_sheets
 from tabsynth.jobs import JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import load_table
@@ -25,6 +26,7 @@ from tabsynth.ui_support import (
     METHOD_NOTES,
     device_choices,
     estimate_seconds,
+    number,
     schema_from_rows,
     schema_rows,
 )
@@ -76,12 +78,17 @@ def upload_step():
         st.info("Upload a file or use the sample data to begin.")
         return None
     data, name = st.session_state["upload"]
+    sheets = excel_sheets(data)
+    sheet = st.selectbox("Sheet", sheets) if len(sheets) > 1 else None
+    st.session_state["sheet"] = sheet
     try:
-        table = load_table(data, filename=name)
+        table = load_table(data, filename=name, sheet=sheet)
     except TabsynthError as exc:
         st.error(f"{name}: {exc}")
         return None
     st.write(f"**{name}** — {len(table.frame):,} rows × {table.frame.shape[1]} columns")
+    if table.notes:
+        st.warning("Reading notes:\n\n" + "\n".join(f"- {note}" for note in table.notes))
     st.dataframe(table.frame.head(10), width="stretch")
     return table
 
@@ -124,7 +131,8 @@ def method_step(table, schema: Schema, owner: str) -> None:
     cols = st.columns(4)
     rows = cols[0].number_input("Rows to generate", 1, 10_000_000, train_rows)
     seed = cols[1].number_input("Seed", 0, 2**31 - 1, 0)
-    config = {"method": method, "rows": int(rows), "seed": int(seed), "target": schema.target}
+    config = {"method": method, "rows": int(rows), "seed": int(seed), "target": schema.target,
+              "sheet": st.session_state.get("sheet")}
     if method in ("ctgan", "dp-gan"):
         config["epochs"] = int(cols[2].number_input("Epochs", 1, 10_000, 20))
         labels = device_choices()
@@ -206,19 +214,21 @@ def running_panel(job_id: str, owner: str) -> None:
 def review_step(report: dict) -> None:
     st.header("5 · Review")
     fidelity, utility, privacy = report["fidelity"], report["utility"], report["privacy"]
+    for note in (report.get("input") or {}).get("notes") or []:
+        st.caption(f"Reading note: {note}")
     cols = st.columns(3)
-    cols[0].metric("Fidelity", f"{fidelity['score']:.3f}",
-                   help=f"holdout reference {fidelity['holdout_reference']:.3f}")
-    cols[0].caption(f"a fresh real sample scores {fidelity['holdout_reference']:.3f}")
+    cols[0].metric("Fidelity", number(fidelity.get("score")))
+    cols[0].caption(f"a fresh real sample scores {number(fidelity.get('holdout_reference'))}")
     metric = "auc" if utility.get("task") == "classification" else "r2"
-    tstr = (utility.get("tstr") or {}).get(metric)
     cols[1].metric(f"Utility ({metric.upper()}, train synthetic)",
-                   "—" if tstr is None else f"{tstr:.3f}")
-    trtr = (utility.get("trtr") or {}).get(metric)
-    cols[1].caption(f"train real: {'—' if trtr is None else f'{trtr:.3f}'}; target "
+                   number((utility.get("tstr") or {}).get(metric)))
+    cols[1].caption(f"train real: {number((utility.get('trtr') or {}).get(metric))}; target "
                     f"{utility.get('target')}")
     cols[2].metric("Privacy verdict", privacy["verdict"])
     cols[2].caption("; ".join(privacy["verdict_reasons"]) or "no rule triggered")
+    if privacy.get("not_applicable"):
+        st.info(f"Nothing to compare: {privacy['not_applicable']}.")
+        return
     tabs = st.tabs(["Fidelity", "Utility", "Privacy"])
     with tabs[0]:
         st.dataframe(pd.DataFrame(fidelity["columns"]), hide_index=True)
@@ -258,10 +268,11 @@ def review_step(report: dict) -> None:
                                                             y="attack:N")
             st.altair_chart(bars + whiskers, width="stretch")
         mia = privacy["membership_inference"]
-        st.write(f"Membership inference AUC {mia['auc']:.3f} (95 % CI {mia['ci'][0]:.3f}–"
-                 f"{mia['ci'][1]:.3f}); exact-match rate {privacy['exact_match_rate']:.4f} "
-                 f"(holdout {privacy['holdout_exact_match_rate']:.4f}); DCR share "
-                 f"{privacy['dcr_share']:.3f} (0.5 is ideal).")
+        low, high = mia.get("ci") or (None, None)
+        st.write(f"Membership inference AUC {number(mia.get('auc'))} (95 % CI {number(low)}–"
+                 f"{number(high)}); exact-match rate {number(privacy['exact_match_rate'], 4)} "
+                 f"(holdout {number(privacy['holdout_exact_match_rate'], 4)}); DCR share "
+                 f"{number(privacy['dcr_share'])} (0.5 is ideal).")
         if privacy.get("dp"):
             st.write(f"Differential privacy: ε = {privacy['dp']['epsilon']:.3f}, "
                      f"δ = {privacy['dp']['delta']:.2g} ({privacy['dp']['accountant']}).")

@@ -72,7 +72,7 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
     try:
         config = RunConfig(**spec.config)
         schema = Schema.from_json(spec.schema_json) if spec.schema_json else None
-        table = load_table(spec.data, filename=spec.filename)
+        table = load_table(spec.data, filename=spec.filename, sheet=config.sheet)
         result = run(table, config, schema=schema, progress=report, should_stop=stop.is_set)
         write_outputs(result, folder, escape_formulas=config.escape_formulas)
         events.put({"type": "done"})

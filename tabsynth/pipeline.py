@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import time
@@ -14,9 +15,16 @@ import numpy as np
 import pandas as pd
 
 from tabsynth import __version__
+from tabsynth.capacity import check_ctgan
 from tabsynth.device import device_name, resolve_device
 from tabsynth.errors import ConfigError, TableError
-from tabsynth.io import ReadLimits, read_table, write_bytes_atomic, write_csv
+from tabsynth.io import (
+    ReadLimits,
+    csv_bytes,
+    read_table,
+    reading_notes,
+    write_files_atomic,
+)
 from tabsynth.report import evaluate, render_html
 from tabsynth.schema import Schema, coerce_frame, format_for_export, infer_schema
 from tabsynth.synthesizers import (
@@ -77,6 +85,7 @@ class LoadedTable:
     frame: pd.DataFrame
     sha256: str
     filename: str
+    notes: list[str] = field(default_factory=list)  # what reading guessed or changed
 
 
 @dataclass
@@ -101,7 +110,8 @@ def load_table(source: bytes | str | Path, filename: str | None = None,
     else:
         data = bytes(source)
     frame = read_table(data, filename=filename, limits=limits, sheet=sheet)
-    return LoadedTable(frame, hashlib.sha256(data).hexdigest(), filename or "upload")
+    return LoadedTable(frame, hashlib.sha256(data).hexdigest(), filename or "upload",
+                       reading_notes(frame))
 
 
 def split_holdout(frame: pd.DataFrame, fraction: float, seed: int,
@@ -150,6 +160,8 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
         raise TableError("every column is excluded: include at least one column")
     typed = coerce_frame(frame, schema)
     train, holdout = split_holdout(typed, config.holdout_fraction, config.seed, schema.target)
+    if config.method == "ctgan":
+        check_ctgan(train, schema)
     device = resolve_device(config.device)
     public = config.public_schema
     if isinstance(public, str):
@@ -215,6 +227,7 @@ def build_report(table: LoadedTable, config: RunConfig, schema: Schema,
             "sha256": table.sha256,
             "rows": len(table.frame),
             "columns": len(table.frame.columns),
+            "notes": table.notes,
         },
         "schema": schema.to_dict(),
         "pii": {
@@ -246,19 +259,25 @@ def library_versions() -> dict[str, str]:
 
 def write_outputs(result: RunResult, out_dir: str | Path, escape_formulas: bool = True) -> dict[
         str, Path]:
-    """Write synthetic.csv and report.json (each atomically) into out_dir."""
-    out = Path(out_dir)
+    """Write synthetic.csv, report.json and report.html into out_dir, all or nothing."""
+    paths = _write_all(Path(out_dir), {
+        "synthetic.csv": csv_bytes(format_for_export(result.synthetic, result.schema),
+                                   escape=escape_formulas),
+        "report.json": report_json(result.report),
+        "report.html": render_html(_jsonable(result.report)).encode("utf-8")})
+    return {"synthetic": paths["synthetic.csv"], "report_json": paths["report.json"],
+            "report_html": paths["report.html"]}
+
+
+def _write_all(out: Path, files: dict[str, bytes]) -> dict[str, Path]:
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        csv_path = write_csv(format_for_export(result.synthetic, result.schema),
-                             out / "synthetic.csv", escape=escape_formulas)
-        json_path = out / "report.json"
-        write_bytes_atomic(json_path, report_json(result.report))
-        html_path = out / "report.html"
-        write_bytes_atomic(html_path, render_html(_jsonable(result.report)).encode("utf-8"))
+        return write_files_atomic(out, files)
     except OSError as exc:
-        raise ConfigError(f"cannot write to output folder {out}: {exc.strerror}") from None
-    return {"synthetic": csv_path, "report_json": json_path, "report_html": html_path}
+        reason = exc.strerror or type(exc).__name__
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            reason += "; free some space or choose another --out folder"
+        raise ConfigError(f"cannot write to output folder {out}: {reason}; nothing was "
+                          "written") from None
 
 
 def evaluate_files(train_path: str | Path, holdout_path: str | Path,
@@ -291,13 +310,8 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
     }
     report.update(evaluate(typed["train"], typed["holdout"], typed["synthetic"], target=target,
                            exclude=regenerated, seed=seed))
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(out / "report.json", report_json(report))
-        write_bytes_atomic(out / "report.html", render_html(_jsonable(report)).encode("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot write to output folder {out}: {exc.strerror}") from None
+    _write_all(Path(out_dir), {"report.json": report_json(report),
+                               "report.html": render_html(_jsonable(report)).encode("utf-8")})
     return report
 
 

@@ -25,6 +25,7 @@ BOOLEAN_PAIRS = (
 )
 _ID_HEADER = re.compile(r"(^|_|\b)(id|key|uuid|guid|number|no|code)$|^id", re.I)
 SCHEMA_VERSION = 1
+LONG_TEXT_CHARS = 100  # a column whose typical value is longer than this is free text
 
 
 @dataclass
@@ -214,7 +215,10 @@ def _infer_text_column(spec: ColumnSpec, texts: pd.Series) -> None:
         return
     n, unique = len(texts), texts.nunique()
     mean_words = texts.head(500).str.split().str.len().mean()
-    if unique == n and n >= 20 and (mean_words <= 1.0 or _ID_HEADER.search(spec.name)):
+    long_text = texts.head(500).str.len().median() > LONG_TEXT_CHARS
+    if long_text or (mean_words >= 3 and unique > 0.5 * n and (unique > 50 or unique == n)):
+        spec.kind = "text"  # prose: never learned, whatever the table's size
+    elif unique == n and n >= 20 and (mean_words <= 1.0 or _ID_HEADER.search(spec.name)):
         spec.kind = "identifier"
     elif unique > 0.5 * n and unique > 50 and mean_words >= 3:
         spec.kind = "text"

@@ -67,3 +67,12 @@ def estimate_seconds(method: str, rows: int, columns: int, epochs: int | None) -
     if method == "gaussian-copula":
         return 5.5 * rows / 39_073 * max(1.0, columns / 15)
     return None
+
+
+def number(value: object, digits: int = 3) -> str:
+    """A figure for display; an em dash where it was not computed."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float | int):
+        return f"{value:.{digits}f}"
+    return str(value)

@@ -88,7 +88,11 @@ class Synthesizer(abc.ABC):
             name: RegenerationState.learn(train[name], schema[name]) for name in regenerated
         }
         learned = [c.name for c in schema.learned]
-        self._fit_learned(train[learned], progress or _ignore, should_stop or _never)
+        emit = progress or _ignore
+        if learned:
+            self._fit_learned(train[learned], emit, should_stop or _never)
+        else:  # every column is made up from scratch: there is no model to fit
+            emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
         return self
 
     def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabsynth.capacity import check_dense
 from tabsynth.device import resolve_device
 from tabsynth.dpgan.accounting import ACCOUNTANTS, BudgetPlan, default_delta, plan_budget
 from tabsynth.dpgan.calibrate import calibrated_choice
@@ -109,6 +110,7 @@ class DpGan(Synthesizer):
         self.domain = learn_domain(train, self.schema, sigma_pre, delta_threshold, self.public,
                                    rng)
         self.encoder = Encoder(self.domain)
+        check_dense(n, self.encoder.width, "dp-gan")
         data, components = self.encoder.transform(train)
         tables = noisy_pair_tables(components, self.encoder.component_sizes, pairs,
                                    self.plan.sigma_pairs if self.plan else 0.0, rng)
