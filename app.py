@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from tabsynth.capacity import check_ctgan
 from tabsynth.errors import TabsynthError
 from tabsynth.export import SignOff, build_zip, signed_report
 from tabsynth.io import excel_sheets
@@ -156,6 +157,12 @@ def method_step(table, schema: Schema, owner: str) -> None:
             st.error(str(exc))
             return
         config["public_schema"] = public or None
+    if method == "ctgan":
+        try:
+            check_ctgan(table.frame, schema)
+        except TabsynthError as exc:
+            st.error(str(exc))
+            return
     estimate = estimate_seconds(method, train_rows, len(schema.learned), config.get("epochs"))
     if estimate is not None:
         st.caption(f"Estimated training time on this machine's CPU: about {estimate / 60:.0f} "

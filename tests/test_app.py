@@ -157,3 +157,18 @@ def test_dp_gan_settings_validate_the_public_domain() -> None:
     assert not any(b.label == "Train" for b in at.button)
     at.text_area[0].input('{"sex": {"categories": ["F", "M"]}}').run()
     assert not at.error and any(b.label == "Train" for b in at.button)
+
+
+def test_ctgan_is_refused_on_the_page_before_training() -> None:
+    at = _page()
+    codes = [f"c{i}" for i in range(1_200)] * 2
+    frame = pd.DataFrame({"code": codes, "n": range(len(codes))})
+    at.file_uploader[0].set_value(("wide.csv", frame.to_csv(index=False).encode(),
+                                   "text/csv")).run()
+    at.radio[0].set_value("ctgan").run()
+    assert not at.exception
+    assert any("CTGAN refused before fitting" in e.value and "'code'" in e.value
+               for e in at.error)
+    assert not any(b.label == "Train" for b in at.button)
+    at.radio[0].set_value("gaussian-copula").run()
+    assert any(b.label == "Train" for b in at.button)

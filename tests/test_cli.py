@@ -226,3 +226,13 @@ def _assert_one_line_error(done, expected: str) -> None:
     assert lines[0].startswith("tabsynth: error:")
     assert expected in lines[0], lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_no_evaluate_says_so_in_the_report(pii_csv: Path, tmp_path: Path) -> None:
+    done = run_cli("synthesize", str(pii_csv), "--method", "faker", "--no-evaluate",
+                   "--quiet", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert "fidelity" not in report and report["privacy"]["dp"] is None
+    html = (tmp_path / "report.html").read_text()
+    assert "Not evaluated" in html and "not evaluated" in html  # section and summary card
