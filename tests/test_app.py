@@ -172,3 +172,13 @@ def test_ctgan_is_refused_on_the_page_before_training() -> None:
     assert not any(b.label == "Train" for b in at.button)
     at.radio[0].set_value("gaussian-copula").run()
     assert any(b.label == "Train" for b in at.button)
+
+
+def test_reading_notes_are_shown_after_upload() -> None:
+    at = _page()
+    csv = ("city,price\n" + "".join(f"Malmö,\"€{1000 + i:,}\"\n" for i in range(30)))
+    at.file_uploader[0].set_value(("c.csv", csv.encode("latin-1", errors="replace"),
+                                   "text/csv")).run()
+    assert not at.exception
+    notes = " ".join(w.value for w in at.warning)
+    assert "not valid UTF-8" in notes
