@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,15 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subproce
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     return subprocess.run([sys.executable, "-m", "tabsynth.cli", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=cwd or ROOT, env=env)
+
+
+def wait_until(condition, seconds: float = 240.0, poll=None) -> None:
+    """Poll until condition() is true (refreshing with poll() first), failing after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if poll is not None:
+            poll()
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail("condition not reached in time")

@@ -6,13 +6,12 @@ import io
 import json
 import os
 import signal
-import time
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PII_COLUMNS, ROOT, make_pii_table
+from conftest import PII_COLUMNS, ROOT, make_pii_table, wait_until
 from streamlit.testing.v1 import AppTest
 
 from tabsynth.errors import TabsynthError
@@ -23,17 +22,6 @@ from tabsynth.ui_support import schema_from_rows, schema_rows
 
 APP = str(ROOT / "app.py")
 
-
-def _wait(condition, seconds: float = 180.0, poll=None) -> None:
-    """Poll until condition() is true (refreshing with poll()), failing after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if poll is not None:
-            poll()
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail("condition not reached in time")
 
 
 def _page() -> AppTest:
@@ -70,7 +58,7 @@ def test_export_is_locked_until_sign_off() -> None:
     at.radio[0].set_value("faker").run()
     next(b for b in at.button if b.label == "Train").click().run()
     assert "job" in at.query_params
-    _wait(lambda: any("Finished" in s.value for s in at.success), poll=at.run)
+    wait_until(lambda: any("Finished" in s.value for s in at.success), poll=at.run)
     assert not at.exception
     assert any("Downloads are locked" in i.value for i in at.info)
     assert len(at.get("download_button")) == 0
@@ -112,15 +100,15 @@ def test_jobs_are_private_cancellable_and_report_crashes(tmp_path: Path) -> None
                                evaluate=False))
     assert oct(job.folder.stat().st_mode & 0o777) == "0o700"
     assert registry.get(job.id, "mallory") is None
-    _wait(lambda: registry.get(job.id, "alice").progress.get("stage") == "train")
+    wait_until(lambda: registry.get(job.id, "alice").progress.get("stage") == "train")
     registry.cancel(job)
     assert job.status == "cancelled" and not job.process.is_alive()
     assert not (job.folder / "synthetic.csv").exists()
 
     crashed = registry.start(_spec("dp-gan", "alice", epochs=500, batch_size=100))
-    _wait(lambda: registry.get(crashed.id, "alice").progress.get("stage") == "train")
+    wait_until(lambda: registry.get(crashed.id, "alice").progress.get("stage") == "train")
     os.kill(crashed.process.pid, signal.SIGKILL)
-    _wait(lambda: registry.get(crashed.id, "alice").finished)
+    wait_until(lambda: registry.get(crashed.id, "alice").finished)
     assert crashed.status == "failed" and "stopped unexpectedly" in crashed.message
 
     registry.discard(job)
@@ -130,7 +118,7 @@ def test_jobs_are_private_cancellable_and_report_crashes(tmp_path: Path) -> None
 def test_build_zip_carries_the_sign_off(tmp_path: Path) -> None:
     registry = JobRegistry(root=tmp_path)
     job = registry.start(_spec("gaussian-copula", "bob"))
-    _wait(lambda: registry.get(job.id, "bob").finished)
+    wait_until(lambda: registry.get(job.id, "bob").finished)
     assert job.status == "done", job.message
     with pytest.raises(TabsynthError, match="reviewed"):
         build_zip(job.folder, SignOff("Bob", "analyst", False))

@@ -9,13 +9,12 @@ import resource
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, make_pii_table
+from conftest import ROOT, make_pii_table, wait_until
 from streamlit.testing.v1 import AppTest
 
 from tabsynth.capacity import CTGAN_MAX_CATEGORIES, check_ctgan, check_dense
@@ -99,16 +98,6 @@ def test_interrupt_mid_fit_exits_130_and_writes_nothing(pii_csv: Path, tmp_path:
     assert not (out / "synthetic.csv").exists()
 
 
-def _wait(condition, seconds: float = 240.0, poll=None) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if poll is not None:
-            poll()
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail("condition not reached in time")
-
 
 def test_page_reports_a_killed_worker_and_recovers() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -121,7 +110,7 @@ def test_page_reports_a_killed_worker_and_recovers() -> None:
     workers = [p for p in multiprocessing.active_children() if p.is_alive()]
     assert workers, "no worker process started"
     os.kill(workers[-1].pid, signal.SIGKILL)
-    _wait(lambda: any("stopped unexpectedly" in e.value for e in at.error), poll=at.run)
+    wait_until(lambda: any("stopped unexpectedly" in e.value for e in at.error), poll=at.run)
     assert not at.exception
     next(b for b in at.button if b.label == "Start over").click().run()
     assert not at.exception and "job" not in at.query_params
