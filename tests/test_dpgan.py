@@ -12,7 +12,8 @@ import torch
 
 from tabsynth.dpgan.accounting import default_delta, epsilon_of, plan_budget
 from tabsynth.dpgan.domain import PublicColumn
-from tabsynth.dpgan.model import Discriminator
+from tabsynth.dpgan.marginals import PairLoss, choose_pairs
+from tabsynth.dpgan.model import ComponentLayout, Discriminator
 from tabsynth.dpgan.trainer import make_private_discriminator
 from tabsynth.schema import coerce_frame, infer_schema
 from tabsynth.synthesizers import ProgressEvent, Synthesizer
@@ -100,15 +101,20 @@ def test_clipping_bounds_one_rows_influence() -> None:
     torch.manual_seed(0)
     clip = 1.0
     base = torch.randn(40, 8)
+    base_cond = torch.randint(0, 5, (40,))
     extreme = torch.full((1, 8), 1e4)
+    extreme_cond = torch.tensor([3])  # its conditional component reaches the embedding too
     labels = torch.ones(41)
-    torch.manual_seed(1)
-    with torch.no_grad():  # label the extreme row against its score: a large loss gradient
-        labels[-1] = float(Discriminator(8, (16,), dropout=0.0)(extreme)[0] < 0)
 
-    def summed_gradient(rows: torch.Tensor, private: bool) -> torch.Tensor:
+    def discriminator() -> Discriminator:
         torch.manual_seed(1)
-        model = Discriminator(8, (16,), dropout=0.0)
+        return Discriminator(8, (16,), dropout=0.0, cond_width=5)
+
+    with torch.no_grad():  # label the extreme row against its score: a large loss gradient
+        labels[-1] = float(discriminator()(extreme, extreme_cond)[0] < 0)
+
+    def summed_gradient(rows: torch.Tensor, cond: torch.Tensor, private: bool) -> torch.Tensor:
+        model = discriminator()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         if private:
             model, optimizer, loss_fn = make_private_discriminator(
@@ -117,14 +123,47 @@ def test_clipping_bounds_one_rows_influence() -> None:
         else:
             loss_fn = torch.nn.BCEWithLogitsLoss(reduction="sum")
         optimizer.zero_grad()
-        loss_fn(model(rows), labels[:len(rows)]).backward()
+        loss_fn(model(rows, cond), labels[:len(rows)]).backward()
         return torch.cat([p.grad.flatten() for p in model.parameters()])
 
-    with_row = torch.cat([base, extreme])
-    clipped = (summed_gradient(with_row, True) - summed_gradient(base, True)).norm()
-    unclipped = (summed_gradient(with_row, False) - summed_gradient(base, False)).norm()
+    with_row, with_cond = torch.cat([base, extreme]), torch.cat([base_cond, extreme_cond])
+    clipped = (summed_gradient(with_row, with_cond, True)
+               - summed_gradient(base, base_cond, True)).norm()
+    unclipped = (summed_gradient(with_row, with_cond, False)
+                 - summed_gradient(base, base_cond, False)).norm()
     assert clipped <= clip * (1 + 1e-4)
     assert unclipped > 10 * clip, "without clipping the extreme row would dominate"
+
+
+def test_private_discriminator_clips_each_row_to_the_norm() -> None:
+    """Opacus's ghost norms (linear and embedding layers) equal the true per-row norms."""
+    torch.manual_seed(2)
+    rows, cond = torch.randn(30, 6) * 5, torch.randint(0, 4, (30,))
+    labels = (torch.rand(30) < 0.5).float()
+
+    def per_row_gradients() -> list[torch.Tensor]:
+        torch.manual_seed(3)
+        model = Discriminator(6, (12, 12), dropout=0.0, cond_width=4)
+        grads = []
+        for i in range(len(rows)):
+            model.zero_grad()
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                model(rows[i:i + 1], cond[i:i + 1]), labels[i:i + 1], reduction="sum").backward()
+            grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+        return grads
+
+    clip = 0.05
+    expected = sum(g * min(1.0, clip / float(g.norm())) for g in per_row_gradients())
+    torch.manual_seed(3)
+    model = Discriminator(6, (12, 12), dropout=0.0, cond_width=4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model, optimizer, loss_fn = make_private_discriminator(
+        model, optimizer, noise_multiplier=0.0, max_grad_norm=clip, expected_batch_size=30)
+    optimizer.zero_grad()
+    loss_fn(model(rows, cond), labels).backward()
+    got = torch.cat([p.grad.flatten() for p in model.parameters()])
+    assert min(float(g.norm()) for g in per_row_gradients()) > clip, "every row is clipped"
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
 
 
 def test_a_single_rows_category_never_appears(table, tmp_path) -> None:
@@ -169,3 +208,38 @@ def test_non_private_mode_has_no_claim_and_learns_structure(table) -> None:
     fake_gap = out.groupby("group")["income"].median()
     assert fake_gap["north"] > fake_gap["west"], (real_gap, fake_gap)
     assert set(out.columns) == set(frame.columns)
+
+
+def test_segment_ops_match_per_column_reference(table) -> None:
+    frame, schema = table
+    model = DpGan(epsilon=math.inf, epochs=1, batch_size=100, device="cpu").fit(frame, schema)
+    encoder = model.encoder
+    layout = ComponentLayout(encoder)
+    torch.manual_seed(0)
+    logits = torch.randn(64, encoder.cond_width) * 3
+    cond = torch.randint(0, encoder.cond_width, (64,))
+    sizes, starts = encoder.component_sizes, encoder.cond_starts
+    reference = torch.cat([torch.softmax(logits[:, s:s + n], 1) for s, n in zip(starts, sizes,
+                                                                                strict=True)], 1)
+    torch.testing.assert_close(layout.segment_softmax(logits), reference)
+    column = [int(np.searchsorted(starts, int(c), side="right") - 1) for c in cond]
+    expected = torch.stack([
+        torch.nn.functional.cross_entropy(logits[i, starts[j]:starts[j] + sizes[j]][None],
+                                          (cond[i] - starts[j])[None])
+        for i, j in enumerate(column)]).mean()
+    torch.testing.assert_close(layout.condition_loss(logits, cond), expected)
+
+    pairs = choose_pairs(len(sizes), np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    tables = [rng.dirichlet(np.ones(sizes[a] * sizes[b])).reshape(sizes[a], sizes[b])
+              for a, b in pairs]
+    dense = PairLoss(layout, pairs, tables)
+    blockwise = PairLoss(layout, pairs, tables, dense_width=0)
+    assert dense.dense and not blockwise.dense
+    torch.testing.assert_close(dense(logits), blockwise(logits))
+    probabilities = [torch.softmax(logits[:, s:s + n], 1) for s, n in zip(starts, sizes,
+                                                                         strict=True)]
+    by_hand = np.mean([0.5 * float((probabilities[a].T @ probabilities[b] / 64
+                                    - torch.as_tensor(t, dtype=torch.float32)).abs().sum())
+                       for (a, b), t in zip(pairs, tables, strict=True)])
+    assert float(dense(logits)) == pytest.approx(by_hand, rel=1e-4)

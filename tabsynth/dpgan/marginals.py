@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 import torch
 
-from tabsynth.dpgan.encoding import Encoder
+from tabsynth.dpgan.model import ComponentLayout
 
 MAX_PAIRS = 300
 
@@ -45,18 +45,43 @@ def noisy_pair_tables(components: np.ndarray, sizes: list[int], pairs: list[tupl
 
 
 class PairLoss:
-    """Mean total-variation distance between generated and target 2-way tables."""
+    """Mean total-variation distance between generated and target 2-way tables.
 
-    def __init__(self, encoder: Encoder, pairs: list[tuple[int, int]],
-                 tables: list[np.ndarray], device: torch.device) -> None:
-        self.spans = encoder.spans
+    Up to ``dense_width`` components, all pairs come from one product ``P.T @ P`` compared with
+    the targets laid out in one masked matrix; wider layouts go pair by pair to bound memory.
+    """
+
+    def __init__(self, layout: ComponentLayout, pairs: list[tuple[int, int]],
+                 tables: list[np.ndarray], dense_width: int = 1024) -> None:
+        device = layout.starts.device
+        self.layout = layout
         self.pairs = pairs
-        self.targets = [torch.tensor(t, dtype=torch.float32, device=device) for t in tables]
+        starts = layout.starts.tolist()
+        self.dense = layout.cond_width <= dense_width
+        if self.dense:
+            target = torch.zeros(layout.cond_width, layout.cond_width)
+            mask = torch.zeros(layout.cond_width, layout.cond_width, dtype=torch.bool)
+            for (a, b), table in zip(pairs, tables, strict=True):
+                rows = slice(starts[a], starts[a] + table.shape[0])
+                cols = slice(starts[b], starts[b] + table.shape[1])
+                target[rows, cols] = torch.as_tensor(table, dtype=torch.float32)
+                mask[rows, cols] = True
+            self.target, self.mask = target.to(device), mask.to(device)
+        else:
+            self.blocks = [(slice(starts[a], starts[a] + t.shape[0]),
+                            slice(starts[b], starts[b] + t.shape[1]),
+                            torch.as_tensor(t, dtype=torch.float32, device=device))
+                           for (a, b), t in zip(pairs, tables, strict=True)]
 
-    def __call__(self, raw: torch.Tensor) -> torch.Tensor:
-        probabilities = [torch.softmax(raw[:, s.start:s.start + s.size], dim=1) for s in self.spans]
-        total = raw.new_zeros(())
-        for (a, b), target in zip(self.pairs, self.targets, strict=True):
-            joint = probabilities[a].T @ probabilities[b] / len(raw)
-            total = total + 0.5 * (joint - target).abs().sum()
-        return total / max(1, len(self.pairs))
+    def __call__(self, logits: torch.Tensor) -> torch.Tensor:
+        """logits: (rows, components) in component order."""
+        probabilities = self.layout.segment_softmax(logits)
+        if self.dense:
+            joint = probabilities.T @ probabilities / len(logits)
+            distance = ((joint - self.target).abs() * self.mask).sum()
+        else:
+            distance = logits.new_zeros(())
+            for rows, cols, target in self.blocks:
+                joint = probabilities[:, rows].T @ probabilities[:, cols] / len(logits)
+                distance = distance + (joint - target).abs().sum()
+        return 0.5 * distance / max(1, len(self.pairs))

@@ -21,7 +21,7 @@ from torch.nn import functional
 from tabsynth.dpgan.accounting import spent_epsilon
 from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import PairLoss
-from tabsynth.dpgan.model import Discriminator, Generator
+from tabsynth.dpgan.model import ComponentLayout, Discriminator, Generator
 from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 
 
@@ -50,12 +50,15 @@ class TrainSettings:
 
 
 class ConditionalSampler:
-    """Builds conditional vectors on the device: from real rows, or from the noisy marginals."""
+    """Draws conditional components on the device: from real rows, or from the noisy marginals.
+
+    A condition is one component index in component order (the position of the single 1 in
+    CTGAN's conditional vector).
+    """
 
     def __init__(self, encoder: Encoder, device: torch.device) -> None:
         sizes = encoder.component_sizes
         self.n_columns = len(sizes)
-        self.width = encoder.cond_width
         self.starts = torch.tensor(encoder.cond_starts, device=device)
         table = np.zeros((len(sizes), max(sizes)), dtype=np.float32)
         for j, column in enumerate(encoder.domain.columns):
@@ -63,20 +66,15 @@ class ConditionalSampler:
         self.marginals = torch.tensor(table, device=device)
         self.device = device
 
-    def _one_hot(self, columns: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
-        cond = torch.zeros(len(columns), self.width, device=self.device)
-        cond[torch.arange(len(columns), device=self.device), self.starts[columns] + components] = 1
-        return cond
-
     def from_rows(self, components: torch.Tensor) -> torch.Tensor:
         columns = torch.randint(0, self.n_columns, (len(components),), device=self.device)
         chosen = components[torch.arange(len(components), device=self.device), columns]
-        return self._one_hot(columns, chosen)
+        return self.starts[columns] + chosen
 
-    def from_marginals(self, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def from_marginals(self, count: int) -> torch.Tensor:
         columns = torch.randint(0, self.n_columns, (count,), device=self.device)
         chosen = torch.multinomial(self.marginals[columns], 1).squeeze(1)
-        return self._one_hot(columns, chosen), columns, chosen
+        return self.starts[columns] + chosen
 
 
 def make_private_discriminator(discriminator: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -103,18 +101,6 @@ def make_private_discriminator(discriminator: torch.nn.Module, optimizer: torch.
     return module, dp_optimizer, loss
 
 
-def _condition_loss(raw: torch.Tensor, encoder: Encoder, columns: torch.Tensor,
-                    chosen: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy that makes the generated row carry the component it was asked for."""
-    total = raw.new_zeros(())
-    for j, span in enumerate(encoder.spans):
-        rows = columns == j
-        if rows.any():
-            logits = raw[rows, span.start:span.start + span.size]
-            total = total + functional.cross_entropy(logits, chosen[rows], reduction="sum")
-    return total / len(columns)
-
-
 def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
               settings: TrainSettings, progress: ProgressCallback,
               should_stop: StopCheck) -> Generator:
@@ -124,10 +110,11 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
     real = torch.as_tensor(data, device=device)
     real_components = torch.as_tensor(components, device=device)
     conditions = ConditionalSampler(encoder, device)
-    generator = Generator(settings.noise_dim, conditions.width, encoder.spans, encoder.width,
-                          settings.generator_dim).to(device)
-    d_width = encoder.width + (conditions.width if settings.condition_discriminator else 0)
-    discriminator = Discriminator(d_width, settings.discriminator_dim).to(device)
+    layout = ComponentLayout(encoder).to(device)
+    generator = Generator(settings.noise_dim, layout, settings.generator_dim).to(device)
+    discriminator = Discriminator(
+        encoder.width, settings.discriminator_dim,
+        cond_width=encoder.cond_width if settings.condition_discriminator else 0).to(device)
     private = settings.noise_multiplier is not None
     expected_real = settings.sample_rate * len(real)
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=settings.generator_lr,
@@ -141,7 +128,7 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
             int(expected_real + settings.fake_batch))
     steps_per_epoch = settings.steps / settings.epochs
     mask_generator = torch.Generator(device=device).manual_seed(settings.seed)
-    pair_loss = PairLoss(encoder, settings.pairs, settings.pair_tables, device) \
+    pair_loss = PairLoss(layout, settings.pairs, settings.pair_tables) \
         if settings.pairs else None
     last: dict[str, float] = {}
     reported_epoch = 0
@@ -152,26 +139,23 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
         keep = torch.rand(len(real), device=device, generator=mask_generator) \
             < settings.sample_rate
         index = keep.nonzero().squeeze(1)
-        cond, _, _ = conditions.from_marginals(settings.fake_batch)
+        cond = conditions.from_marginals(settings.fake_batch)
         noise = torch.randn(settings.fake_batch, settings.noise_dim, device=device)
         with torch.no_grad():
             fake = generator.activate(generator(noise, cond))
-        if settings.condition_discriminator:
-            real_in = torch.cat([real[index], conditions.from_rows(real_components[index])], 1)
-            fake_in = torch.cat([fake, cond], dim=1)
-        else:
-            real_in, fake_in = real[index], fake
         optimizer_d.zero_grad(set_to_none=True)
-        both = torch.cat([real_in, fake_in], dim=0)
+        both = torch.cat([real[index], fake], dim=0)
+        both_cond = torch.cat([conditions.from_rows(real_components[index]), cond]) \
+            if settings.condition_discriminator else None
         n_real = len(index)
         labels = torch.cat([torch.ones(n_real, device=device),
                             torch.zeros(settings.fake_batch, device=device)])
-        if private:
-            loss_d = criterion(discriminator(both), labels)  # Opacus: per-row clipped backward
+        if private:  # Opacus: per-row clipped backward
+            loss_d = criterion(discriminator(both, both_cond), labels)
         else:
             if settings.gradient_penalty > 0:
                 both.requires_grad_(True)
-            logits = discriminator(both)
+            logits = discriminator(both, both_cond)
             loss_d = functional.binary_cross_entropy_with_logits(logits, labels)
             if settings.gradient_penalty > 0 and n_real:
                 grads = torch.autograd.grad(logits[:n_real].sum(), both, create_graph=True)[0]
@@ -186,15 +170,15 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
         # generator: never sees real rows; discriminator hooks off
         if private:
             discriminator.disable_hooks()
-        cond, columns, chosen = conditions.from_marginals(settings.fake_batch)
+        cond = conditions.from_marginals(settings.fake_batch)
         noise = torch.randn(settings.fake_batch, settings.noise_dim, device=device)
         raw = generator(noise, cond)
-        fake = generator.activate(raw)
-        scored = torch.cat([fake, cond], dim=1) if settings.condition_discriminator else fake
-        loss_g = functional.softplus(-discriminator(scored)).mean() + \
-            _condition_loss(raw, encoder, columns, chosen)
+        logits = raw[:, layout.component_slots]
+        scored = discriminator(generator.activate(raw),
+                               cond if settings.condition_discriminator else None)
+        loss_g = functional.softplus(-scored).mean() + layout.condition_loss(logits, cond)
         if pair_loss is not None:
-            loss_g = loss_g + settings.pair_weight * pair_loss(raw)
+            loss_g = loss_g + settings.pair_weight * pair_loss(logits)
         optimizer_g.zero_grad(set_to_none=True)
         loss_g.backward()
         optimizer_g.step()
@@ -227,7 +211,7 @@ def generate(generator: Generator, encoder: Encoder, count: int, device: str,
     components, offsets = [], []
     for start in range(0, count, 4096):
         size = min(4096, count - start)
-        cond, _, _ = conditions.from_marginals(size)
+        cond = conditions.from_marginals(size)
         noise = torch.randn(size, generator.noise_dim, device=torch_device)
         raw = generator(noise, cond)
         chosen, shifts = [], []
