@@ -200,13 +200,15 @@ def test_saved_model_holds_no_training_row(table, tmp_path) -> None:
 
 def test_non_private_mode_has_no_claim_and_learns_structure(table) -> None:
     frame, schema = table
-    model = DpGan(epsilon=math.inf, epochs=30, batch_size=100, device="cpu", seed=0)
+    # 600 steps: 180 were too few to learn the dependence for most seeds (checked over 6)
+    model = DpGan(epsilon=math.inf, epochs=100, batch_size=100, device="cpu", seed=0)
     model.fit(frame, schema)
     assert model.privacy_claim is None
     out = model.sample(2000, seed=0)
     real_gap = frame.groupby("group")["income"].median()
     fake_gap = out.groupby("group")["income"].median()
-    assert fake_gap["north"] > fake_gap["west"], (real_gap, fake_gap)
+    others = max(fake_gap[g] for g in ("south", "east", "west"))
+    assert fake_gap["north"] > others, (real_gap, fake_gap)
     assert set(out.columns) == set(frame.columns)
 
 

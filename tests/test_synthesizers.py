@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 
 import pandas as pd
 import pytest
 from conftest import PII_COLUMNS, make_pii_table
 
+from tabsynth.errors import ConfigError
 from tabsynth.schema import coerce_frame, infer_schema
 from tabsynth.synthesizers import Cancelled, ProgressEvent, Synthesizer, make_synthesizer
 
@@ -116,3 +118,22 @@ def test_unknown_method_and_bad_device_are_explained() -> None:
         make_synthesizer("tvae")
     with pytest.raises(ConfigError, match="unknown device"):
         make_synthesizer("ctgan", device="tpu")
+
+
+def test_load_refuses_other_formats_and_non_models(typed_table, tmp_path, monkeypatch) -> None:
+    from tabsynth.synthesizers import base
+
+    frame, schema = typed_table
+    path = tmp_path / "model.pkl"
+    make_synthesizer("faker").fit(frame, schema).save(path)
+    monkeypatch.setattr(base, "MODEL_FORMAT", base.MODEL_FORMAT + 1)
+    with pytest.raises(ConfigError, match=r"format \d+; this version .* fit the model again"):
+        Synthesizer.load(path)
+    garbage = tmp_path / "garbage.pkl"
+    garbage.write_bytes(b"not a pickle at all")
+    with pytest.raises(ConfigError, match="not a saved tabsynth model"):
+        Synthesizer.load(garbage)
+    other = tmp_path / "list.pkl"
+    other.write_bytes(pickle.dumps([1, 2, 3]))
+    with pytest.raises(ConfigError, match="does not hold a tabsynth model"):
+        Synthesizer.load(other)

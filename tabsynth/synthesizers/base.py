@@ -12,8 +12,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from tabsynth.errors import ConfigError
 from tabsynth.regenerate import CollisionGuard, RegenerationState, regenerate_column
 from tabsynth.schema import Schema
+
+# Bump when a saved model's layout changes (format 2: the DP-GAN's embedded conditions).
+MODEL_FORMAT = 2
 
 
 class Cancelled(RuntimeError):
@@ -138,6 +142,7 @@ class Synthesizer(abc.ABC):
         Only load files you saved yourself: unpickling runs code.
         """
         guard, self._guard = self._guard, None
+        self.model_format = MODEL_FORMAT
         try:
             Path(path).write_bytes(pickle.dumps(self))
         finally:
@@ -145,9 +150,21 @@ class Synthesizer(abc.ABC):
 
     @staticmethod
     def load(path: str | Path) -> Synthesizer:
-        model = pickle.loads(Path(path).read_bytes())
+        """A model saved by :meth:`save` with this model format; refit anything older."""
+        refit = "fit the model again with this version of tabsynth and save it anew"
+        try:
+            model = pickle.loads(Path(path).read_bytes())
+        except (AttributeError, ModuleNotFoundError, ImportError) as exc:
+            raise ConfigError(f"{path} was saved by another version of tabsynth ({exc}): "
+                              f"{refit}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError) as exc:
+            raise ConfigError(f"{path} is not a saved tabsynth model ({exc})") from None
         if not isinstance(model, Synthesizer):
-            raise TypeError(f"{path} does not hold a tabsynth model")
+            raise ConfigError(f"{path} does not hold a tabsynth model")
+        found = getattr(model, "model_format", 1)
+        if found != MODEL_FORMAT:
+            raise ConfigError(f"{path} holds a model in format {found}; this version of "
+                              f"tabsynth reads format {MODEL_FORMAT}: {refit}")
         return model
 
     @abc.abstractmethod
