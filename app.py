@@ -6,6 +6,7 @@ upload -> schema review -> method -> training in a worker process -> report revi
 
 from __future__ import annotations
 
+import math
 import uuid
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tabsynth.export import SignOff, build_zip, signed_report
 from tabsynth.io import excel_sheets
 from tabsynth.jobs import JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
-from tabsynth.pipeline import load_table
+from tabsynth.pipeline import RunConfig, load_table
 from tabsynth.report import render_html
 from tabsynth.schema import KINDS, Schema, infer_schema
 from tabsynth.synthesizers.dp_gan import parse_public_schema
@@ -28,6 +29,7 @@ from tabsynth.ui_support import (
     device_choices,
     estimate_seconds,
     number,
+    run_summary,
     schema_from_rows,
     schema_rows,
 )
@@ -139,12 +141,21 @@ def method_step(table, schema: Schema, owner: str) -> None:
         labels = device_choices()
         chosen = cols[3].selectbox("Device", list(labels), format_func=labels.get)
         config["device"] = chosen
+        gan_cols = st.columns(4)
+        config["batch_size"] = int(gan_cols[0].number_input(
+            "Batch size (rows per step, a multiple of 10)", 10, 100_000,
+            1000 if method == "dp-gan" else 500, step=10))
     if method == "dp-gan":
-        dp_cols = st.columns(2)
-        config["epsilon"] = float(dp_cols[0].number_input("ε (privacy budget)", 0.01, 100.0, 3.0))
-        delta = dp_cols[1].text_input("δ (blank: min(1e-6, 1/(n·√n)))", "")
+        private = not gan_cols[3].checkbox(
+            "No DP (ε = ∞)", help="The same GAN without clipping or noise, for comparison: "
+            "it can memorise rows and the report makes no privacy claim.")
+        epsilon = gan_cols[1].number_input("ε (privacy budget)", 0.01, 100.0, 3.0,
+                                           disabled=not private)
+        config["epsilon"] = float(epsilon) if private else math.inf
+        delta = gan_cols[2].text_input("δ (blank: min(1e-6, 1/(n·√n)))", "",
+                                       disabled=not private)
         try:
-            config["delta"] = float(delta) if delta.strip() else None
+            config["delta"] = float(delta) if delta.strip() and private else None
         except ValueError:
             st.error("δ must be a number such as 1e-6")
             return
@@ -157,12 +168,13 @@ def method_step(table, schema: Schema, owner: str) -> None:
             st.error(str(exc))
             return
         config["public_schema"] = public or None
-    if method == "ctgan":
-        try:
+    try:
+        RunConfig(**config).validate()
+        if method == "ctgan":
             check_ctgan(table.frame, schema)
-        except TabsynthError as exc:
-            st.error(str(exc))
-            return
+    except TabsynthError as exc:
+        st.error(str(exc))
+        return
     estimate = estimate_seconds(method, train_rows, len(schema.learned), config.get("epochs"))
     if estimate is not None:
         st.caption(f"Estimated training time on this machine's CPU: about {estimate / 60:.0f} "
@@ -221,6 +233,7 @@ def running_panel(job_id: str, owner: str) -> None:
 def review_step(report: dict) -> None:
     st.header("5 · Review")
     fidelity, utility, privacy = report["fidelity"], report["utility"], report["privacy"]
+    st.caption(run_summary(report))
     for note in (report.get("input") or {}).get("notes") or []:
         st.caption(f"Reading note: {note}")
     cols = st.columns(3)
@@ -283,6 +296,9 @@ def review_step(report: dict) -> None:
         if privacy.get("dp"):
             st.write(f"Differential privacy: ε = {privacy['dp']['epsilon']:.3f}, "
                      f"δ = {privacy['dp']['delta']:.2g} ({privacy['dp']['accountant']}).")
+        else:
+            st.write("Differential privacy: none. This synthetic table carries no formal "
+                     "guarantee; the attack figures above are the evidence.")
         st.caption(privacy["threat_model"])
 
 

@@ -170,3 +170,32 @@ def test_reading_notes_are_shown_after_upload() -> None:
     assert not at.exception
     notes = " ".join(w.value for w in at.warning)
     assert "not valid UTF-8" in notes
+
+
+def test_batch_size_is_validated_on_the_page() -> None:
+    at = _page()
+    at.button[0].click().run()  # sample data
+    at.radio[0].set_value("dp-gan").run()
+    batch = next(n for n in at.number_input if n.label.startswith("Batch size"))
+    batch.set_value(15).run()
+    assert any("multiple of 10" in e.value and "15" in e.value for e in at.error)
+    assert not any(b.label == "Train" for b in at.button)
+    next(n for n in at.number_input if n.label.startswith("Batch size")).set_value(200).run()
+    assert not at.error and any(b.label == "Train" for b in at.button)
+
+
+def test_non_private_dp_gan_runs_from_the_page_and_says_so() -> None:
+    at = _page()
+    at.button[0].click().run()  # sample data
+    at.radio[0].set_value("dp-gan").run()
+    next(c for c in at.checkbox if c.label.startswith("No DP")).check().run()
+    assert next(n for n in at.number_input if n.label.startswith("ε")).disabled
+    next(n for n in at.number_input if n.label == "Epochs").set_value(1).run()
+    next(n for n in at.number_input if n.label.startswith("Batch size")).set_value(500).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    wait_until(lambda: any("Finished" in s.value for s in at.success), poll=at.run)
+    assert not at.exception
+    summary = " ".join(c.value for c in at.caption)
+    assert "method dp-gan" in summary and "batch 500" in summary and "1 epoch," in summary
+    assert "no DP (ε = ∞)" in summary
+    assert any("Differential privacy: none" in m.value for m in at.markdown)
