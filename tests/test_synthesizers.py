@@ -130,9 +130,10 @@ def test_load_refuses_other_formats_and_non_models(typed_table, tmp_path, monkey
     with pytest.raises(ConfigError, match=r"format \d+; this version .* fit the model again"):
         Synthesizer.load(path)
     garbage = tmp_path / "garbage.pkl"
-    garbage.write_bytes(b"not a pickle at all")
-    with pytest.raises(ConfigError, match="not a saved tabsynth model"):
+    garbage.write_bytes(b"zoe@example.org,1980-01-01\n")  # a CSV given by mistake
+    with pytest.raises(ConfigError, match="not a saved tabsynth model") as refused:
         Synthesizer.load(garbage)
+    assert "'z'" not in str(refused.value), "pickle's message quotes the file's first byte"
     other = tmp_path / "list.pkl"
     other.write_bytes(pickle.dumps([1, 2, 3]))
     with pytest.raises(ConfigError, match="does not hold a tabsynth model"):

@@ -125,9 +125,14 @@ class Generator(nn.Module):
             dense = torch.cat([functional.relu(norm(layer(dense, cond))), dense], dim=1)
         return self.head(dense, cond)
 
-    def activate(self, raw: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
-        """Gumbel-softmax over each column's components, tanh on offsets (encoded layout)."""
-        logits = raw[:, self.layout.component_slots]
+    def activate(self, raw: torch.Tensor, tau: float = 0.2,
+                 logits: torch.Tensor | None = None) -> torch.Tensor:
+        """Gumbel-softmax over each column's components, tanh on offsets (encoded layout).
+
+        ``logits``: ``raw``'s component slots, when the caller has already gathered them.
+        """
+        if logits is None:
+            logits = raw[:, self.layout.component_slots]
         soft = self.layout.segment_softmax((logits + gumbel_noise(logits)) / tau)
         offsets = torch.tanh(raw[:, self.layout.offset_slots])
         return torch.cat([soft, offsets], dim=1)[:, self.layout.restore_order]

@@ -174,7 +174,7 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
         noise = torch.randn(settings.fake_batch, settings.noise_dim, device=device)
         raw = generator(noise, cond)
         logits = raw[:, layout.component_slots]
-        scored = discriminator(generator.activate(raw),
+        scored = discriminator(generator.activate(raw, logits=logits),
                                cond if settings.condition_discriminator else None)
         loss_g = functional.softplus(-scored).mean() + layout.condition_loss(logits, cond)
         if pair_loss is not None:

@@ -157,8 +157,8 @@ class Synthesizer(abc.ABC):
         except (AttributeError, ModuleNotFoundError, ImportError) as exc:
             raise ConfigError(f"{path} was saved by another version of tabsynth ({exc}): "
                               f"{refit}") from None
-        except (pickle.UnpicklingError, EOFError, ValueError) as exc:
-            raise ConfigError(f"{path} is not a saved tabsynth model ({exc})") from None
+        except (pickle.UnpicklingError, EOFError, ValueError):  # their text can quote the file
+            raise ConfigError(f"{path} is not a saved tabsynth model") from None
         if not isinstance(model, Synthesizer):
             raise ConfigError(f"{path} does not hold a tabsynth model")
         found = getattr(model, "model_format", 1)
