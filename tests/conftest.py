@@ -1,4 +1,4 @@
-"""Shared fixtures: tables we generate ourselves, and paths to the shared real datasets."""
+"""Shared fixtures: tables we generate ourselves, and small public tables under tests/data."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ import pytest
 from faker import Faker
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-DATASETS = SHARED / "datasets"
+TEST_DATA = ROOT / "tests" / "data"  # public tables committed with their source and licence
 
 
 def luhn_complete(prefix: str, rng: np.random.Generator, length: int = 16) -> str:
@@ -73,9 +72,9 @@ def pii_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def census_path() -> Path:
-    path = DATASETS / "census.csv.gz"
+    path = TEST_DATA / "census.csv.gz"
     if not path.is_file():
-        pytest.fail(f"shared dataset missing: {path} (../shared must sit beside the repo)")
+        pytest.fail(f"test table missing: {path} (see tests/data/README.md)")
     return path
 
 
