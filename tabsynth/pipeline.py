@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ import pandas as pd
 from tabsynth import __version__
 from tabsynth.capacity import check_ctgan
 from tabsynth.device import device_name, resolve_device
+from tabsynth.dp.noise import SecretNoise
 from tabsynth.errors import ConfigError, TableError
 from tabsynth.io import (
     ReadLimits,
@@ -59,6 +61,11 @@ class RunConfig:
     public_schema: dict[str, Any] | None = None  # dp-gan: column -> PublicColumn (or JSON text)
     evaluate: bool = True  # fidelity / utility / privacy sections of the report
     limits: ReadLimits = field(default_factory=ReadLimits)
+
+    @property
+    def private(self) -> bool:
+        """True when the run makes a differential-privacy claim."""
+        return self.method == "dp-gan" and (self.epsilon is None or math.isfinite(self.epsilon))
 
     def validate(self) -> None:
         if self.method not in METHODS:
@@ -114,6 +121,26 @@ def load_table(source: bytes | str | Path, filename: str | None = None,
                        reading_notes(frame))
 
 
+def _too_few_rows(rows: int, fraction: float) -> TableError:
+    return TableError(f"the table has {rows} rows: too few to split off a {fraction:.0%} "
+                      "holdout and still train; provide more rows")
+
+
+def secret_holdout_mask(rows: int, fraction: float) -> np.ndarray:
+    """For a DP run: each row goes to the holdout by its own secret coin flip.
+
+    Adding or removing a row leaves every other row where it was, and nobody can replay the
+    flips (OS-seeded, never recorded). Draws leaving fewer than 2 holdout or 5 training rows are
+    redrawn; that depends on the row count only, and never happens beyond a few dozen rows.
+    """
+    coins = SecretNoise()
+    for _ in range(1000):
+        mask = coins.coin_flips(rows, fraction)
+        if mask.sum() >= 2 and rows - mask.sum() >= 5:
+            return mask
+    raise _too_few_rows(rows, fraction)
+
+
 def split_holdout(frame: pd.DataFrame, fraction: float, seed: int,
                   target: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cut a seeded holdout before anything is fitted; stratified on the target when given."""
@@ -121,10 +148,7 @@ def split_holdout(frame: pd.DataFrame, fraction: float, seed: int,
 
     holdout_rows = round(len(frame) * fraction)
     if holdout_rows < 2 or len(frame) - holdout_rows < 5:
-        raise TableError(
-            f"the table has {len(frame)} rows: too few to split off a {fraction:.0%} holdout "
-            "and still train; provide more rows"
-        )
+        raise _too_few_rows(len(frame), fraction)
     strata = _strata(frame[target]) if target is not None else None
     train, holdout = train_test_split(frame, test_size=holdout_rows, random_state=seed,
                                       shuffle=True, stratify=strata)
@@ -150,8 +174,12 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     config.validate()
     emit = progress or (lambda _event: None)
     frame = table.frame
+    in_holdout = None
+    if config.private:  # split first, so an inferred schema describes the training rows only
+        in_holdout = secret_holdout_mask(len(frame), config.holdout_fraction)
     if schema is None:
-        schema = infer_schema(frame, target=config.target)
+        source = frame if in_holdout is None else frame[~in_holdout].reset_index(drop=True)
+        schema = infer_schema(source, target=config.target)
     elif config.target is not None:
         schema.target = config.target
     schema.check_against(frame)
@@ -159,7 +187,12 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     if not included:
         raise TableError("every column is excluded: include at least one column")
     typed = coerce_frame(frame, schema)
-    train, holdout = split_holdout(typed, config.holdout_fraction, config.seed, schema.target)
+    if in_holdout is None:
+        train, holdout = split_holdout(typed, config.holdout_fraction, config.seed,
+                                       schema.target)
+    else:
+        train = typed[~in_holdout].reset_index(drop=True)
+        holdout = typed[in_holdout].reset_index(drop=True)
     if config.method == "ctgan":
         check_ctgan(train, schema)
     device = resolve_device(config.device)
@@ -174,9 +207,10 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
                                    public=public, seed=config.seed)
     emit(ProgressEvent("split", 1.0, f"{len(train):,} train / {len(holdout):,} holdout rows"))
     started = time.perf_counter()
-    synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop)
+    synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop,
+                    real_values=typed[schema.names])
     fit_seconds = time.perf_counter() - started
-    rows = config.rows or len(train)
+    rows = config.rows or synthesizer.released_rows or len(train)
     emit(ProgressEvent("sample", 0.0, f"sampling {rows:,} rows"))
     started = time.perf_counter()
     synthetic = synthesizer.sample(rows, seed=config.seed)

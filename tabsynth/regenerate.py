@@ -19,7 +19,6 @@ from faker import Faker
 
 from tabsynth.schema import ColumnSpec
 
-_ID_PATTERN = re.compile(r"^([A-Za-z_\-#./]*?)(\d+)$")
 _MAX_REDRAWS = 50
 
 
@@ -56,28 +55,13 @@ def _normalize(value: object) -> str:
 
 @dataclass
 class RegenerationState:
-    """What a regenerated column keeps from training: its missing rate and, for keys, a shape."""
+    """What a regenerated column keeps from training: its missing rate, nothing else.
+
+    The rate is exact for the non-private methods and a noisy count charged to the budget for
+    a DP fit; an identifier's shape (prefix, width) comes from the schema.
+    """
 
     missing_rate: float = 0.0
-    id_prefix: str | None = None
-    id_width: int | None = None
-    id_numeric: bool = False
-
-    @classmethod
-    def learn(cls, values: pd.Series, spec: ColumnSpec) -> RegenerationState:
-        state = cls(missing_rate=float(values.isna().mean()))
-        if spec.kind == "identifier" and spec.pii is None:
-            present = values.dropna()
-            if pd.api.types.is_numeric_dtype(values):
-                state.id_numeric = True
-                state.id_width = int(present.astype("int64").astype(str).str.len().median())
-            else:
-                matches = present.astype(str).str.extract(_ID_PATTERN)
-                prefixes = matches[0].dropna()
-                if len(prefixes) == len(present) and prefixes.nunique() == 1:
-                    state.id_prefix = str(prefixes.iloc[0])
-                    state.id_width = int(matches[1].str.len().max())
-        return state
 
 
 def regenerate_column(spec: ColumnSpec, state: RegenerationState, n: int, seed: int,
@@ -85,7 +69,7 @@ def regenerate_column(spec: ColumnSpec, state: RegenerationState, n: int, seed: 
     """n fresh values for a PII, identifier or free-text column; none equal to a real one."""
     rng = np.random.default_rng(seed)
     if spec.pii is None and spec.kind == "identifier":
-        values = _fresh_ids(spec.name, state, n, rng, guard)
+        values = _fresh_ids(spec, n, rng, guard)
     else:
         values = _faker_values(spec, n, seed, guard)
     if state.missing_rate > 0:
@@ -123,22 +107,23 @@ def _provider_call(fake: Faker, provider: str):
     return getattr(fake, provider)
 
 
-def _fresh_ids(column: str, state: RegenerationState, n: int, rng: np.random.Generator,
+def _fresh_ids(spec: ColumnSpec, n: int, rng: np.random.Generator,
                guard: CollisionGuard | None) -> list[object]:
-    if state.id_numeric or state.id_prefix is not None:
-        width = max(state.id_width or 1, len(str(2 * n)) + 1)
-        low, high = (10 ** (width - 1), 10**width) if state.id_numeric else (0, 10**width)
+    numeric = spec.dtype.lower().startswith(("int", "float", "uint"))
+    if numeric or spec.id_prefix is not None:
+        width = max(spec.id_width or 1, len(str(2 * n)) + 1)
+        low, high = (10 ** (width - 1), 10**width) if numeric else (0, 10**width)
         chosen: set[int] = set()
         while len(chosen) < n:
             draws = rng.integers(low, high, size=2 * (n - len(chosen)) + 16)
             for value in draws:
-                text = int(value) if state.id_numeric else f"{state.id_prefix}{value:0{width}d}"
-                if guard is None or not guard.is_real(column, text):
+                text = int(value) if numeric else f"{spec.id_prefix}{value:0{width}d}"
+                if guard is None or not guard.is_real(spec.name, text):
                     chosen.add(int(value))
                 if len(chosen) == n:
                     break
         ordered = sorted(chosen)
-        if state.id_numeric:
+        if numeric:
             return ordered
-        return [f"{state.id_prefix}{v:0{width}d}" for v in ordered]
+        return [f"{spec.id_prefix}{v:0{width}d}" for v in ordered]
     return [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(n)]

@@ -24,6 +24,7 @@ BOOLEAN_PAIRS = (
     ("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"), ("1", "0"), ("on", "off"),
 )
 _ID_HEADER = re.compile(r"(^|_|\b)(id|key|uuid|guid|number|no|code)$|^id", re.I)
+_KEY_SHAPE = re.compile(r"^([A-Za-z_\-#./]*?)(\d+)$")  # prefix + digits, e.g. PAT-00042
 SCHEMA_VERSION = 1
 LONG_TEXT_CHARS = 100  # a column whose typical value is longer than this is free text
 
@@ -42,6 +43,8 @@ class ColumnSpec:
     bool_tokens: list[str] | None = None
     public_categories: list[str] | None = None
     public_bounds: list[float] | None = None
+    id_prefix: str | None = None  # identifier: shape of the made-up keys (declared, not learned)
+    id_width: int | None = None
 
     @property
     def faker_provider(self) -> str | None:
@@ -182,6 +185,7 @@ def infer_column(values: pd.Series, name: str) -> ColumnSpec:
         spec.pii, spec.reason = "free_text", "free text may hold personal data; regenerated"
     elif spec.kind == "identifier":
         spec.reason = "unique per row: treated as a key and regenerated"
+        spec.id_prefix, spec.id_width = identifier_shape(values)
     return spec
 
 
@@ -226,6 +230,20 @@ def _infer_text_column(spec: ColumnSpec, texts: pd.Series) -> None:
         spec.kind = "identifier" if mean_words <= 1.0 else "text"
     else:
         spec.kind = "categorical"
+
+
+def identifier_shape(values: pd.Series) -> tuple[str | None, int | None]:
+    """(prefix, digit width) of keys such as 'PAT-00042' or 12345; (None, None) otherwise."""
+    present = values.dropna()
+    if present.empty:
+        return None, None
+    if pd.api.types.is_numeric_dtype(values):
+        return None, int(present.astype("int64").astype(str).str.len().median())
+    matches = present.astype(str).str.extract(_KEY_SHAPE)
+    prefixes = matches[0].dropna()
+    if len(prefixes) == len(present) and prefixes.nunique() == 1:
+        return str(prefixes.iloc[0]), int(matches[1].str.len().max())
+    return None, None
 
 
 def detect_datetime_format(texts: pd.Series) -> str | None:

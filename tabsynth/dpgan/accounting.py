@@ -41,9 +41,16 @@ def spent_epsilon(accountant: object, delta: float, fast: bool = False) -> float
         return float(accountant.get_epsilon(delta=delta))
 
 
-def default_delta(n: int) -> float:
-    """min(1e-6, 1 / (n * sqrt(n))): well below 1/n, so no single row may leak outright."""
-    return min(1e-6, 1.0 / (n * math.sqrt(n)))
+DEFAULT_DELTA_CAP = 1e-6
+
+
+def default_delta(n: float) -> float:
+    """min(1e-6, 1 / (n * sqrt(n))): well below 1/n, so no single row may leak outright.
+
+    In a DP fit, n is the noisy row count, never the exact one.
+    """
+    n = max(float(n), 1.0)
+    return min(DEFAULT_DELTA_CAP, 1.0 / (n * math.sqrt(n)))
 
 
 def epsilon_of(history: History, delta: float, accountant: str = "rdp",
@@ -113,24 +120,23 @@ def _search_sigma(epsilon_at, target: float, low: float = 0.2, high: float = 500
         else high
 
 
-def plan_budget(epsilon: float, delta: float, mechanisms: int, unknown_histograms: int,
-                sample_rate: float, steps: int, preprocessing_share: float = 0.2,
-                accountant: str = "rdp", pair_mechanisms: int = 0,
-                pair_share: float = 0.0) -> BudgetPlan:
-    """Fix every noise multiplier up front so that preprocessing + all steps spend <= epsilon.
+def split_delta(delta: float, unknown_histograms: int) -> tuple[float, float]:
+    """(accountant delta, threshold delta): half for the release thresholds when any is used."""
+    threshold = delta / 2 if unknown_histograms else 0.0
+    return delta - threshold, threshold
 
-    The domain histograms and the pair tables each get the noise that alone would spend their
-    share of epsilon; the discriminator's noise is then the smallest that keeps the
-    composition of everything within epsilon.
+
+def preprocessing_sigmas(epsilon: float, planning_delta: float, mechanisms: int,
+                         unknown_histograms: int, preprocessing_share: float,
+                         accountant: str = "rdp", pair_mechanisms: int = 0,
+                         pair_share: float = 0.0) -> tuple[float, float]:
+    """(sigma of the domain histograms, sigma of the 2-way tables), from public inputs only.
+
+    They are fixed before anything is released (the noisy row count uses the first), so they
+    may not depend on the data: `planning_delta` is the user's delta or the default's cap, never
+    a delta derived from the row count.
     """
-    if accountant not in ACCOUNTANTS:
-        raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
-    if not 0 < epsilon < math.inf:
-        raise ConfigError(f"epsilon must be positive and finite for a DP run (got {epsilon})")
-    if not 0 < delta < 1:
-        raise ConfigError(f"delta must be in (0, 1) (got {delta})")
-    delta_threshold = delta / 2 if unknown_histograms else 0.0
-    delta_accountant = delta - delta_threshold
+    delta_accountant, _ = split_delta(planning_delta, unknown_histograms)
 
     def quick(history: History) -> float:
         return epsilon_of(history, delta_accountant, accountant, fast=True)
@@ -138,21 +144,55 @@ def plan_budget(epsilon: float, delta: float, mechanisms: int, unknown_histogram
     def exact(history: History) -> float:
         return epsilon_of(history, delta_accountant, accountant)
 
-    sigma_pre = 0.0
+    sigma_pre = sigma_pairs = 0.0
     if mechanisms:
         sigma_pre = _search_sigma(
             lambda s: quick([(s, 1.0, mechanisms)]), preprocessing_share * epsilon,
             exact=lambda s: exact([(s, 1.0, mechanisms)]))
-    sigma_pairs = 0.0
     if pair_mechanisms:
         sigma_pairs = _search_sigma(
             lambda s: quick([(s, 1.0, pair_mechanisms)]), pair_share * epsilon,
             exact=lambda s: exact([(s, 1.0, pair_mechanisms)]))
+    return sigma_pre, sigma_pairs
+
+
+def plan_budget(epsilon: float, delta: float, mechanisms: int, unknown_histograms: int,
+                sample_rate: float, steps: int, preprocessing_share: float = 0.2,
+                accountant: str = "rdp", pair_mechanisms: int = 0,
+                pair_share: float = 0.0, planning_delta: float | None = None) -> BudgetPlan:
+    """Fix every noise multiplier up front so that preprocessing + all steps spend <= epsilon.
+
+    The domain histograms and the pair tables each get the noise that alone would spend their
+    share of epsilon at `planning_delta` (default: delta); the discriminator's noise is then the
+    smallest that keeps the composition of everything within epsilon at the final delta.
+    """
+    if accountant not in ACCOUNTANTS:
+        raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
+    if not 0 < epsilon < math.inf:
+        raise ConfigError(f"epsilon must be positive and finite for a DP run (got {epsilon})")
+    if not 0 < delta < 1:
+        raise ConfigError(f"delta must be in (0, 1) (got {delta})")
+    delta_accountant, delta_threshold = split_delta(delta, unknown_histograms)
+    sigma_pre, sigma_pairs = preprocessing_sigmas(
+        epsilon, planning_delta or delta, mechanisms, unknown_histograms, preprocessing_share,
+        accountant, pair_mechanisms, pair_share)
+
+    def quick(history: History) -> float:
+        return epsilon_of(history, delta_accountant, accountant, fast=True)
+
+    def exact(history: History) -> float:
+        return epsilon_of(history, delta_accountant, accountant)
+
     pre = [(sigma_pre, 1.0, mechanisms)] if mechanisms else []
     if pair_mechanisms:
         pre.append((sigma_pairs, 1.0, pair_mechanisms))
-    sigma_train = _search_sigma(
-        lambda s: quick([*pre, (s, sample_rate, steps)]), epsilon,
-        exact=lambda s: exact([*pre, (s, sample_rate, steps)]))
+    sigma_train = 0.0
+    if steps:
+        sigma_train = _search_sigma(
+            lambda s: quick([*pre, (s, sample_rate, steps)]), epsilon,
+            exact=lambda s: exact([*pre, (s, sample_rate, steps)]))
+    elif pre and exact(pre) > epsilon:
+        raise ConfigError(f"epsilon {epsilon:g} is too small for the preprocessing alone at "
+                          f"delta {delta:.3g}: raise epsilon or delta")
     return BudgetPlan(epsilon, delta, delta_accountant, delta_threshold, accountant, sigma_pre,
                       mechanisms, sigma_train, sample_rate, steps, sigma_pairs, pair_mechanisms)

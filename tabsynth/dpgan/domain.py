@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from tabsynth.dp.noise import SecretNoise, release_threshold
 from tabsynth.errors import ConfigError
-from tabsynth.schema import Schema
+from tabsynth.schema import ColumnSpec, Schema
 
 MISSING = "__missing__"
 OTHER = "(other)"
@@ -78,11 +79,10 @@ class ColumnDomain:
 @dataclass
 class Domain:
     columns: list[ColumnDomain]
-    mechanisms: int  # Gaussian mechanisms (sensitivity 1) spent on preprocessing
+    mechanisms: int  # Gaussian mechanisms (sensitivity 1) spent on the column histograms
     sigma: float
     delta_threshold: float
-    threshold: float | None
-    dropped_categories: dict[str, int] = field(default_factory=dict)
+    threshold: float | None  # a value of unknown domain is released when its noisy count > this
 
     def __getitem__(self, name: str) -> ColumnDomain:
         return next(c for c in self.columns if c.name == name)
@@ -113,79 +113,95 @@ def grid_edges() -> np.ndarray:
 
 
 def plan_mechanisms(schema: Schema, public: dict[str, PublicColumn]) -> tuple[int, int]:
-    """(Gaussian mechanisms, of which unknown-domain histograms) preprocessing will spend."""
-    mechanisms = unknown = 0
-    for spec in schema.learned:
-        if spec.name in public:
+    """(Gaussian mechanisms, of which unknown-domain histograms) a DP fit's preprocessing spends.
+
+    One histogram is one mechanism of L2 sensitivity 1 (a row adds 1 to one cell): per learned
+    column its histogram (a numeric column also its fixed-grid histogram), per regenerated
+    column its missing count, and one noisy row count for the whole table.
+    """
+    mechanisms, unknown = 1, 0  # the noisy row count
+    for spec in schema.included:
+        if spec.regenerated:
+            mechanisms += 1  # missing count of a made-up column
+        elif spec.name in public:
             continue
-        if spec.kind in ("numeric", "integer", "datetime"):
+        elif spec.kind in ("numeric", "integer", "datetime"):
             mechanisms += 2  # exact-value histogram (unknown domain) + fixed grid
             unknown += 1
         elif spec.kind == "boolean":
-            mechanisms += 1  # public domain {True, False}: counts only
+            mechanisms += 1  # public domain {True, False, missing}: counts only
         else:
             mechanisms += 1
             unknown += 1
-    if unknown:
-        mechanisms += 1  # the noisy row count, shared by all columns
     return mechanisms, unknown
 
 
 def learn_domain(frame: pd.DataFrame, schema: Schema, sigma: float, delta_threshold: float,
-                 public: dict[str, PublicColumn], rng: np.random.Generator) -> Domain:
-    """Noisy histograms (sigma = 0 means exact, for the non-private mode) -> column domains."""
-    mechanisms, unknown = plan_mechanisms(schema, public)
+                 public: dict[str, PublicColumn], noise: SecretNoise | None,
+                 noisy_n: float) -> Domain:
+    """Noisy histograms -> column domains; `noise` None (sigma 0) is the exact, non-private mode.
+
+    `noisy_n` is the row count already released (exact in the non-private mode).
+    """
+    _, unknown = plan_mechanisms(schema, public)
+    private = noise is not None and sigma > 0
     threshold = None
-    if sigma > 0 and unknown:
-        threshold = 1.0 + sigma * float(norm.isf(delta_threshold / unknown))
-    noisy_n = len(frame) + (rng.normal(0, sigma) if sigma > 0 and unknown else 0.0)
-    columns, dropped = [], {}
+    if private and unknown:
+        threshold = float(release_threshold(sigma, delta_threshold / unknown))
+    counter = _Counter(noise if private else None, sigma)
+    columns = []
     for spec in schema.learned:
-        values = frame[spec.name]
         declared = public.get(spec.name)
         if declared is not None:
             columns.append(_public_column(spec.name, spec.kind, declared))
         elif spec.kind in ("numeric", "integer", "datetime"):
-            columns.append(_numeric_column(spec.name, spec.kind, values, sigma, threshold,
-                                           noisy_n, rng))
+            columns.append(_numeric_column(spec, frame[spec.name], counter, threshold,
+                                           noisy_n))
         else:
-            column, lost = _categorical_column(spec.name, spec.kind, values, sigma, threshold,
-                                               noisy_n, rng)
-            columns.append(column)
-            if lost:
-                dropped[spec.name] = lost
-    return Domain(columns, mechanisms if sigma > 0 else 0, sigma, delta_threshold, threshold,
-                  dropped)
+            columns.append(_categorical_column(spec, frame[spec.name], counter, threshold,
+                                               noisy_n))
+    return Domain(columns, counter.releases, sigma if private else 0.0, delta_threshold,
+                  threshold)
 
 
-def _noisy(counts: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    counts = np.asarray(counts, dtype=float)
-    return counts + rng.normal(0, sigma, counts.shape) if sigma > 0 else counts
+class _Counter:
+    """Releases histograms: exact without noise, else through the fit's secret noise."""
+
+    def __init__(self, noise: SecretNoise | None, sigma: float) -> None:
+        self.noise, self.sigma, self.releases = noise, sigma, 0
+
+    def __call__(self, counts: np.ndarray) -> np.ndarray:
+        if self.noise is None:
+            return np.asarray(counts, dtype=float)
+        self.releases += 1
+        return self.noise.counts(counts, self.sigma, "histogram").astype(float)
 
 
-def _categorical_column(name: str, kind: str, values: pd.Series, sigma: float,
-                        threshold: float | None, noisy_n: float,
-                        rng: np.random.Generator) -> tuple[ColumnDomain, int]:
+def _categorical_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
+                        threshold: float | None, noisy_n: float) -> ColumnDomain:
     missing = int(values.isna().sum())
-    if kind == "boolean":
+    if spec.kind == "boolean":
         present = values.dropna().astype(bool)
-        counts = np.array([int(present.sum()), int((~present).sum()), missing])
-        noisy = _noisy(counts, sigma, rng)
-        domain = ColumnDomain(name, "categorical", categories=[True, False], has_missing=True,
-                              weights=list(np.clip(noisy, 0, None)))
-        return domain, 0
+        noisy = release(np.array([int(present.sum()), int((~present).sum()), missing]))
+        return ColumnDomain(spec.name, "categorical", categories=[True, False],
+                            has_missing=True, weights=list(np.clip(noisy, 0, None)))
     counted = values.dropna().value_counts(sort=False)
-    noisy = _noisy(counted.to_numpy(), sigma, rng)
+    noisy = release(np.append(counted.to_numpy(), missing))  # one histogram, missing cell last
+    noisy, missing_noisy = noisy[:-1], float(noisy[-1])
     keep = noisy > threshold if threshold is not None else np.ones(len(noisy), bool)
     categories = [counted.index[i] for i in np.flatnonzero(keep)]
     order = np.argsort([str(c) for c in categories], kind="stable")
     categories = [categories[i] for i in order]
     kept_weights = list(noisy[keep][order])
-    missing_noisy = float(_noisy(np.array([missing]), sigma, rng)[0])
-    other = max(0.0, noisy_n - float(np.sum(kept_weights)) - max(missing_noisy, 0.0))
-    has_other = not keep.all() and other > (threshold or 0.0)
-    weights = kept_weights + ([other] if has_other else [])
-    has_missing = missing_noisy > (threshold or 0.0) if threshold is not None else missing > 0
+    has_missing = missing_noisy > (threshold or 0.0)
+    has_other = False
+    weights = list(kept_weights)
+    if threshold is not None:  # "(other)" exists when the released counts leave room for it
+        other = noisy_n - float(np.sum(kept_weights)) - max(missing_noisy, 0.0)
+        margin = max(threshold, 2 * release.sigma * np.sqrt(len(kept_weights) + 2))
+        has_other = other > margin
+        if has_other:
+            weights.append(other)
     if has_missing:
         weights.append(missing_noisy)
     note = ""
@@ -194,52 +210,52 @@ def _categorical_column(name: str, kind: str, values: pd.Series, sigma: float,
                 f"becomes {OTHER!r}; declare the categories public or raise epsilon")
     if not categories and not has_other:
         has_other, weights = True, [1.0, *weights]
-    domain = ColumnDomain(name, "categorical", categories=categories, has_other=has_other,
-                          has_missing=has_missing, weights=[max(w, 0.0) for w in weights],
-                          note=note)
-    return domain, int((~keep).sum())
+    return ColumnDomain(spec.name, "categorical", categories=categories, has_other=has_other,
+                        has_missing=has_missing, weights=[max(w, 0.0) for w in weights],
+                        note=note)
 
 
-def _numeric_column(name: str, kind: str, values: pd.Series, sigma: float,
-                    threshold: float | None, noisy_n: float,
-                    rng: np.random.Generator) -> ColumnDomain:
+def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
+                    threshold: float | None, noisy_n: float) -> ColumnDomain:
     numbers, is_date = to_numeric(values)
     present = numbers.dropna()
     missing = int(numbers.isna().sum())
-    integer = kind == "integer" or bool(len(present) and np.all(np.mod(present, 1) == 0))
+    integer = spec.kind == "integer"  # from the schema: the values' look is not released
 
-    # 1. exact values with a large enough noisy count become point masses
+    # 1. exact values with a large enough noisy count become point masses (one histogram with
+    #    the missing cell last)
     counted = present.value_counts(sort=False)
-    noisy = _noisy(counted.to_numpy(), sigma, rng)
+    noisy = release(np.append(counted.to_numpy(), missing))
+    noisy, missing_noisy = noisy[:-1], float(noisy[-1])
     floor = max(threshold or 0.0, POINT_MASS_SHARE * noisy_n)
     keep = noisy > floor
     kept_values, kept_noisy = counted.index[keep].to_numpy(dtype=float), noisy[keep]
     order = np.argsort(kept_values)
     points = [float(v) for v in kept_values[order]]
     point_weights = [float(w) for w in kept_noisy[order]]
-    missing_noisy = float(_noisy(np.array([missing]), sigma, rng)[0])
-    has_missing = missing_noisy > (threshold or 0.0) if threshold is not None else missing > 0
+    has_missing = missing_noisy > (threshold or 0.0)
 
     # 2. the rest on a fixed grid -> bounds and quantile bins
     rest = present[~present.isin(points)].to_numpy()
-    edges, bin_weights = _quantile_bins(rest, sigma, integer, rng)
+    edges, bin_weights = _quantile_bins(rest, release, integer)
     weights = point_weights + bin_weights + ([missing_noisy] if has_missing else [])
     if not points and not edges:
         note = ("too few rows for this epsilon to learn the range privately: the column is "
                 "left empty; declare its bounds public or raise epsilon")
-        return ColumnDomain(name, "numeric", integer=integer, datetime=is_date,
+        return ColumnDomain(spec.name, "numeric", integer=integer, datetime=is_date,
                             has_missing=True, weights=[1.0], note=note)
-    return ColumnDomain(name, "numeric", integer=integer, datetime=is_date, points=points,
+    return ColumnDomain(spec.name, "numeric", integer=integer, datetime=is_date, points=points,
                         edges=edges, has_missing=has_missing,
                         weights=[max(w, 0.0) for w in weights])
 
 
-def _quantile_bins(rest: np.ndarray, sigma: float, integer: bool,
-                   rng: np.random.Generator) -> tuple[list[float], list[float]]:
+def _quantile_bins(rest: np.ndarray, release: _Counter,
+                   integer: bool) -> tuple[list[float], list[float]]:
     grid = grid_edges()
     counts = np.histogram(np.clip(rest, grid[0], grid[-1]), bins=grid)[0] if len(rest) else \
-        np.zeros(len(grid) - 1)
-    noisy = _noisy(counts, sigma, rng)
+        np.zeros(len(grid) - 1, dtype=np.int64)
+    noisy = release(counts)
+    sigma = release.sigma if release.noise is not None else 0.0
     if sigma > 0:  # empty grid bins would otherwise add noise mass all over the grid
         cut = sigma * float(norm.isf(SPURIOUS_BIN_RATE / len(noisy)))
         noisy[noisy < cut] = 0.0

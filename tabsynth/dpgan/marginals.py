@@ -1,10 +1,10 @@
 """Noisy 2-way marginals of the encoded components, and the generator loss that matches them.
 
-After the domain is fixed, every pair of columns gets a Gaussian-noised contingency table of
-component indices (a row adds 1 to one cell: sensitivity 1, known domain, no threshold). The
-generator is then also trained to reproduce these tables: that is post-processing of DP output,
-so it costs nothing beyond the histograms themselves, and it gives the generator the pairwise
-structure that a heavily noised discriminator struggles to convey.
+After the domain is fixed, every pair of columns gets a contingency table of component indices
+with discrete Gaussian noise (a row adds 1 to one cell: sensitivity 1, known domain, no
+threshold). The generator is then also trained to reproduce these tables: that is
+post-processing of DP output, so it costs nothing beyond the tables themselves, and it gives
+the generator the pairwise structure that a heavily noised discriminator struggles to convey.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 import torch
 
+from tabsynth.dp.noise import SecretNoise
 from tabsynth.dpgan.model import ComponentLayout
 
 MAX_PAIRS = 300
@@ -29,14 +30,15 @@ def choose_pairs(n_columns: int, rng: np.random.Generator) -> list[tuple[int, in
 
 
 def noisy_pair_tables(components: np.ndarray, sizes: list[int], pairs: list[tuple[int, int]],
-                      sigma: float, rng: np.random.Generator) -> list[np.ndarray]:
-    """Normalised contingency tables; sigma = 0 gives the exact ones (non-private mode)."""
+                      sigma: float, noise: SecretNoise | None) -> list[np.ndarray]:
+    """Normalised contingency tables with discrete Gaussian noise (one release per pair);
+    `noise` None gives the exact ones (non-private mode)."""
     tables = []
     for a, b in pairs:
-        counts = np.zeros((sizes[a], sizes[b]))
-        np.add.at(counts, (components[:, a], components[:, b]), 1.0)
-        if sigma > 0:
-            counts = counts + rng.normal(0, sigma, counts.shape)
+        cells = components[:, a] * sizes[b] + components[:, b]
+        counts = np.bincount(cells, minlength=sizes[a] * sizes[b]).reshape(sizes[a], sizes[b])
+        if noise is not None and sigma > 0:
+            counts = noise.counts(counts, sigma, "pair table").astype(float)
             counts[counts < 2 * sigma] = 0.0  # cells indistinguishable from noise
         counts = np.clip(counts, 0, None)
         total = counts.sum()

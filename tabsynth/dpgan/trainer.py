@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional
 
+from tabsynth.dp.noise import secret_seed, secret_torch_generator
 from tabsynth.dpgan.accounting import spent_epsilon
 from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import PairLoss
@@ -79,12 +80,15 @@ class ConditionalSampler:
 
 def make_private_discriminator(discriminator: torch.nn.Module, optimizer: torch.optim.Optimizer,
                                noise_multiplier: float, max_grad_norm: float,
-                               expected_batch_size: int) -> tuple[Any, Any, Any]:
+                               expected_batch_size: int,
+                               noise_generator: torch.Generator | None = None
+                               ) -> tuple[Any, Any, Any]:
     """Opacus ghost clipping: per-row gradient norms without materialising per-row gradients.
 
     Returns (module, DP optimizer, loss) where loss(logits, labels).backward() runs Opacus's two
     passes (norms, then the clipped sum) and optimizer.step() adds Gaussian noise of std
-    noise_multiplier * max_grad_norm to the sum before the Adam update.
+    noise_multiplier * max_grad_norm to the sum before the Adam update, drawn from
+    `noise_generator` (an OS-seeded one in every DP fit).
     """
     from opacus.grad_sample import GradSampleModuleFastGradientClipping
     from opacus.optimizers import DPOptimizerFastGradientClipping
@@ -95,7 +99,8 @@ def make_private_discriminator(discriminator: torch.nn.Module, optimizer: torch.
         use_ghost_clipping=True)
     dp_optimizer = DPOptimizerFastGradientClipping(
         optimizer, noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm,
-        expected_batch_size=expected_batch_size, loss_reduction="sum")
+        expected_batch_size=expected_batch_size, loss_reduction="sum",
+        generator=noise_generator)
     loss = DPLossFastGradientClipping(
         module, dp_optimizer, torch.nn.BCEWithLogitsLoss(reduction="sum"), loss_reduction="sum")
     return module, dp_optimizer, loss
@@ -104,8 +109,14 @@ def make_private_discriminator(discriminator: torch.nn.Module, optimizer: torch.
 def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
               settings: TrainSettings, progress: ProgressCallback,
               should_stop: StopCheck) -> Generator:
-    """Train for exactly settings.steps discriminator steps, each recorded by the accountant."""
-    torch.manual_seed(settings.seed)
+    """Train for exactly settings.steps discriminator steps, each recorded by the accountant.
+
+    A private run draws everything (gradient noise, Poisson masks, initial weights, the
+    generator's inputs) from fresh OS seeds that are never recorded; only the non-private mode
+    follows settings.seed.
+    """
+    private = settings.noise_multiplier is not None
+    torch.manual_seed(secret_seed() if private else settings.seed)
     device = torch.device(settings.device)
     real = torch.as_tensor(data, device=device)
     real_components = torch.as_tensor(components, device=device)
@@ -115,7 +126,6 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
     discriminator = Discriminator(
         encoder.width, settings.discriminator_dim,
         cond_width=encoder.cond_width if settings.condition_discriminator else 0).to(device)
-    private = settings.noise_multiplier is not None
     expected_real = settings.sample_rate * len(real)
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=settings.generator_lr,
                                    betas=(0.5, 0.9), weight_decay=1e-6)
@@ -125,9 +135,10 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
     if private:
         discriminator, optimizer_d, criterion = make_private_discriminator(
             discriminator, optimizer_d, settings.noise_multiplier, settings.max_grad_norm,
-            int(expected_real + settings.fake_batch))
+            int(expected_real + settings.fake_batch), secret_torch_generator(settings.device))
     steps_per_epoch = settings.steps / settings.epochs
-    mask_generator = torch.Generator(device=device).manual_seed(settings.seed)
+    mask_generator = secret_torch_generator(settings.device) if private else \
+        torch.Generator(device=device).manual_seed(settings.seed)
     pair_loss = PairLoss(layout, settings.pairs, settings.pair_tables) \
         if settings.pairs else None
     last: dict[str, float] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import math
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,9 +39,12 @@ ProgressCallback = Callable[[ProgressEvent], None]
 StopCheck = Callable[[], bool]
 
 
+UNIT = "adding or removing one row of the training split"
+
+
 @dataclass(frozen=True)
 class PrivacyClaim:
-    """A formal differential-privacy guarantee, as the accountant computed it."""
+    """A formal differential-privacy guarantee, as the accountant computed it, and its scope."""
 
     epsilon: float
     delta: float
@@ -48,11 +52,33 @@ class PrivacyClaim:
     epsilon_preprocessing: float
     epsilon_training: float
     epsilon_marginals: float = 0.0
-    unit: str = "one row"
+    unit: str = UNIT
+    not_covered: tuple[str, ...] = ()
+    residual_risks: tuple[str, ...] = ()
+    randomness: str = ""
     notes: str = ""
 
+    @property
+    def group_privacy(self) -> str:
+        return (f"a person with k rows in the training split is protected at k·ε "
+                f"(k = 2: ε = {2 * self.epsilon:.3g}); the guarantee is per row, not per person")
+
+    def plain_words(self) -> str:
+        """The guarantee in one paragraph a compliance officer can check against the figures."""
+        return (f"Differential privacy with ε = {self.epsilon:.3g} and δ = {self.delta:.2g} "
+                f"(accountant: {self.accountant}): whether or not any one row of the training "
+                f"split was used, the probability of any result of this run, the synthetic "
+                f"table included, changes by at most a factor e^ε ≈ {math.exp(self.epsilon):.3g}"
+                f", apart from a probability δ. Smaller ε is stronger. This covers everything "
+                f"computed from the training rows; the items under 'not covered' are outside it.")
+
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        data["not_covered"], data["residual_risks"] = (list(self.not_covered),
+                                                       list(self.residual_risks))
+        data["group_privacy"] = self.group_privacy
+        data["plain"] = self.plain_words()
+        return data
 
 
 class Synthesizer(abc.ABC):
@@ -82,22 +108,37 @@ class Synthesizer(abc.ABC):
         schema: Schema,
         progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
+        real_values: pd.DataFrame | None = None,
     ) -> Synthesizer:
+        """Learn from `train`; `real_values` (default: train) is every real row of the upload,
+        holdout included, whose regenerated-column values must never be made up again."""
         schema.check_against(train)
         self.schema = schema
-        self._dtypes = {c: str(train[c].dtype) for c in schema.names}
+        self._dtypes = self._output_dtypes(train)
         regenerated = [c.name for c in schema.included if c.regenerated]
-        self._guard = CollisionGuard.from_frame(train, regenerated)
-        self._regen_state = {
-            name: RegenerationState.learn(train[name], schema[name]) for name in regenerated
-        }
-        learned = [c.name for c in schema.learned]
-        emit = progress or _ignore
+        known = real_values if real_values is not None else train
+        self._guard = CollisionGuard.from_frame(known, regenerated)
+        self._fit_all(train, regenerated, progress or _ignore, should_stop or _never)
+        return self
+
+    @property
+    def released_rows(self) -> int | None:
+        """Rows to generate by default when the caller gives none (None: the train size)."""
+        return None
+
+    def _output_dtypes(self, train: pd.DataFrame) -> dict[str, str]:
+        return {c: str(train[c].dtype) for c in self.schema.names}
+
+    def _fit_all(self, train: pd.DataFrame, regenerated: list[str], emit: ProgressCallback,
+                 should_stop: StopCheck) -> None:
+        """Regeneration state (exact missing rates) and the learned columns' model."""
+        self._regen_state = {name: RegenerationState(float(train[name].isna().mean()))
+                             for name in regenerated}
+        learned = [c.name for c in self.schema.learned]
         if learned:
-            self._fit_learned(train[learned], emit, should_stop or _never)
+            self._fit_learned(train[learned], emit, should_stop)
         else:  # every column is made up from scratch: there is no model to fit
             emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
-        return self
 
     def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
         if self.schema is None:

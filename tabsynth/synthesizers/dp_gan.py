@@ -12,13 +12,22 @@ import pandas as pd
 
 from tabsynth.capacity import check_dense
 from tabsynth.device import resolve_device
-from tabsynth.dpgan.accounting import ACCOUNTANTS, BudgetPlan, default_delta, plan_budget
+from tabsynth.dp.noise import SecretNoise
+from tabsynth.dpgan.accounting import (
+    ACCOUNTANTS,
+    DEFAULT_DELTA_CAP,
+    BudgetPlan,
+    default_delta,
+    plan_budget,
+    preprocessing_sigmas,
+)
 from tabsynth.dpgan.calibrate import calibrated_choice
 from tabsynth.dpgan.domain import Domain, PublicColumn, learn_domain, plan_mechanisms
 from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import choose_pairs, noisy_pair_tables
 from tabsynth.dpgan.trainer import TrainSettings, generate, train_gan
 from tabsynth.errors import ConfigError
+from tabsynth.regenerate import RegenerationState
 from tabsynth.synthesizers.base import (
     PrivacyClaim,
     ProgressCallback,
@@ -28,9 +37,19 @@ from tabsynth.synthesizers.base import (
 )
 
 POOL_FACTOR = 3
-SECURE_MODE_NOTE = ("noise drawn with torch's default generator (secure_mode off: torchcsprng "
-                    "is not installable here), so it is not hardened against floating-point "
-                    "attacks")
+COUNTS_ONLY_SHARE = 0.05  # of epsilon, for the row and missing counts when no histogram is due
+RESIDUAL_RISKS = (
+    "the gradient noise comes from torch's generator, seeded from the operating system but "
+    "not a cryptographically secure generator (Opacus secure_mode needs torchcsprng, which is "
+    "not installable here)",
+    "the gradient noise is floating-point Gaussian: no snapping or discrete mechanism guards "
+    "it against floating-point attacks (Mironov 2012); integer counts use a discrete "
+    "Gaussian",
+)
+RANDOMNESS = ("every random draw the guarantee relies on (count and histogram noise, 2-way "
+              "table noise, gradient noise, Poisson sampling, the holdout coin flips) came from "
+              "fresh seeds read from the operating system and never recorded; --seed only "
+              "fixes sampling from the fitted model")
 
 
 class DpGan(Synthesizer):
@@ -72,6 +91,7 @@ class DpGan(Synthesizer):
         self.generator: Any = None
         self.plan: BudgetPlan | None = None
         self._claim: PrivacyClaim | None = None
+        self._released_rows: int | None = None
 
     @property
     def private(self) -> bool:
@@ -81,64 +101,123 @@ class DpGan(Synthesizer):
     def privacy_claim(self) -> PrivacyClaim | None:
         return self._claim
 
+    @property
+    def released_rows(self) -> int | None:
+        return self._released_rows
+
+    def _output_dtypes(self, train: pd.DataFrame) -> dict[str, str]:
+        """From the schema's kinds: whether a training column held missing values (which would
+        turn int64 into float64) is not released."""
+        if not self.private:
+            return super()._output_dtypes(train)
+        assert self.schema is not None
+        kinds = {"integer": "Int64", "numeric": "float64", "datetime": "datetime64[ns]"}
+        return {c.name: kinds[c.kind] for c in self.schema.included if c.kind in kinds}
+
     def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
                      should_stop: StopCheck) -> None:
+        raise AssertionError("DpGan fits through _fit_all: its budget spans every column")
+
+    def _fit_all(self, train: pd.DataFrame, regenerated: list[str], emit: ProgressCallback,
+                 should_stop: StopCheck) -> None:
+        """Row count, budget plan, missing rates, domain, pair tables, then training.
+
+        In a DP fit every release goes through one SecretNoise (OS-seeded, local to this call)
+        and every quantity derived from the table's size uses the noisy row count.
+        """
         assert self.schema is not None
-        unknown = set(self.public) - {c.name for c in self.schema.learned}
+        learned = [c.name for c in self.schema.learned]
+        unknown = set(self.public) - set(learned)
         if unknown:
             raise ConfigError(
                 f"public schema names columns that are not learned: {sorted(unknown)}")
-        n = len(train)
-        batch = min(self.batch_size, max(10, n // 2))
-        sample_rate = batch / n
-        steps = max(1, math.ceil(self.epochs / sample_rate))
-        rng = np.random.default_rng(self.seed)
-        pairs = choose_pairs(len(self.schema.learned), rng) if self.pair_marginals else []
+        noise = SecretNoise() if self.private else None
+        pairs = choose_pairs(len(learned), np.random.default_rng(self.seed)) \
+            if self.pair_marginals and learned else []  # depends on the column count only
+        mechanisms, unknown_histograms = plan_mechanisms(self.schema, self.public)
+        sigma_pre = 0.0
+        planning_delta = self.delta or DEFAULT_DELTA_CAP
+        # with every learned column declared public, only counts remain: a small share will do
+        histograms = mechanisms - 1 - len(regenerated)
+        share = self.preprocessing_share if histograms else COUNTS_ONLY_SHARE
+        if noise is not None:
+            sigma_pre, _ = preprocessing_sigmas(
+                self.epsilon, planning_delta, mechanisms, unknown_histograms, share,
+                self.accountant, len(pairs), self.pair_share)
+            rows = float(noise.counts(np.array([len(train)]), sigma_pre, "row count")[0])
+        else:
+            rows = float(len(train))
+        rows = max(rows, 2.0)
+        self._released_rows = round(rows)
+        batch = min(self.batch_size, max(10, int(rows // 2)))
+        sample_rate = min(1.0, batch / rows)
+        steps = max(1, math.ceil(self.epochs / sample_rate)) if learned else 0
         accountant = None
-        sigma_pre, delta_threshold = 0.0, 0.0
-        if self.private:
-            delta = self.delta or default_delta(n)
-            mechanisms, unknown_histograms = plan_mechanisms(self.schema, self.public)
-            self.plan = plan_budget(self.epsilon, delta, mechanisms, unknown_histograms,
-                                    sample_rate, steps, self.preprocessing_share, self.accountant,
-                                    pair_mechanisms=len(pairs), pair_share=self.pair_share)
-            sigma_pre, delta_threshold = self.plan.sigma_preprocessing, self.plan.delta_threshold
+        if noise is not None:
+            self.plan = plan_budget(
+                self.epsilon, self.delta or default_delta(rows), mechanisms, unknown_histograms,
+                sample_rate, steps, share, self.accountant,
+                pair_mechanisms=len(pairs), pair_share=self.pair_share,
+                planning_delta=planning_delta)
             accountant = ACCOUNTANTS[self.accountant]()
             accountant.history = list(self.plan.preprocessing_history)
+        self._regen_state = {name: RegenerationState(self._missing_rate(
+            train[name], noise, sigma_pre, rows)) for name in regenerated}
+        self.fit_info = {"private": self.private, "steps": steps, "sample_rate": sample_rate,
+                         "batch_size": batch}
+        if learned:
+            self._train(train[learned], noise, rows, pairs, steps, sample_rate, batch,
+                        accountant, emit, should_stop)
+        else:
+            emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
+        if noise is not None and self.plan is not None:
+            self.fit_info["noisy_releases"] = dict(noise.releases)
+            self.fit_info["accountant_history"] = [list(h) for h in accountant.history]
+            self.fit_info["noise_multiplier"] = self.plan.sigma_training
+            self.fit_info["noise_multiplier_preprocessing"] = self.plan.sigma_preprocessing
+            self._claim = self._claim_from(accountant, steps, regenerated)
+
+    @staticmethod
+    def _missing_rate(values: pd.Series, noise: SecretNoise | None, sigma: float,
+                      rows: float) -> float:
+        missing = int(values.isna().sum())
+        if noise is None:
+            return missing / max(len(values), 1)
+        noisy = float(noise.counts(np.array([missing]), sigma, "missing count")[0])
+        return float(np.clip(noisy / rows, 0.0, 1.0))
+
+    def _train(self, train: pd.DataFrame, noise: SecretNoise | None, rows: float,
+               pairs: list[tuple[int, int]], steps: int, sample_rate: float, batch: int,
+               accountant: Any, progress: ProgressCallback, should_stop: StopCheck) -> None:
+        assert self.schema is not None
+        plan = self.plan
         progress(ProgressEvent("preprocess", 0.0, "learning the column domains"
-                               + (" with DP" if self.private else "")))
-        self.domain = learn_domain(train, self.schema, sigma_pre, delta_threshold, self.public,
-                                   rng)
+                               + (" with DP" if noise is not None else "")))
+        self.domain = learn_domain(train, self.schema, plan.sigma_preprocessing if plan else 0.0,
+                                   plan.delta_threshold if plan else 0.0, self.public, noise,
+                                   rows)
         self.encoder = Encoder(self.domain)
-        check_dense(n, self.encoder.width, "dp-gan")
+        check_dense(len(train), self.encoder.width, "dp-gan")
         data, components = self.encoder.transform(train)
         tables = noisy_pair_tables(components, self.encoder.component_sizes, pairs,
-                                   self.plan.sigma_pairs if self.plan else 0.0, rng)
+                                   plan.sigma_pairs if plan else 0.0, noise)
         settings = TrainSettings(
             pairs=pairs, pair_tables=tables, pair_weight=self.pair_weight,
             steps=steps, epochs=self.epochs, sample_rate=sample_rate, fake_batch=batch,
-            noise_multiplier=self.plan.sigma_training if self.plan else None,
+            noise_multiplier=plan.sigma_training if plan else None,
             max_grad_norm=self.max_grad_norm, gradient_penalty=self.gradient_penalty,
             discriminator_dim=self.discriminator_dim,
             condition_discriminator=self.condition_discriminator,
             discriminator_lr=self.discriminator_lr, generator_lr=self.generator_lr,
             device=self.device, seed=self.seed, accountant=accountant,
-            delta=self.plan.delta_accountant if self.plan else 0.0)
+            delta=plan.delta_accountant if plan else 0.0)
         progress(ProgressEvent("train", 0.0, f"{steps} steps, batch ~{batch}"))
         self.generator = train_gan(data, components, self.encoder, settings, progress,
                                    should_stop).cpu()
-        self.fit_info = {"steps": steps, "sample_rate": sample_rate, "batch_size": batch,
-                         "private": self.private,
-                         "domain_warnings": {c.name: c.note for c in self.domain.columns
-                                             if c.note},
-                         "folded_categories": dict(self.domain.dropped_categories)}
-        if self.plan is not None and accountant is not None:
-            self.fit_info["accountant_history"] = [list(h) for h in accountant.history]
-            self.fit_info["noise_multiplier"] = self.plan.sigma_training
-            self.fit_info["noise_multiplier_preprocessing"] = self.plan.sigma_preprocessing
-            self._claim = self._claim_from(accountant, steps)
+        self.fit_info["domain_warnings"] = {c.name: c.note for c in self.domain.columns
+                                            if c.note}
 
-    def _claim_from(self, accountant: Any, steps: int) -> PrivacyClaim:
+    def _claim_from(self, accountant: Any, steps: int, regenerated: list[str]) -> PrivacyClaim:
         plan = self.plan
         assert plan is not None
         from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
@@ -151,15 +230,33 @@ class DpGan(Synthesizer):
         notes = (f"delta = {plan.delta_accountant:.3g} (accountant) + {plan.delta_threshold:.3g} "
                  "(category/value release thresholds); noise multiplier "
                  f"{plan.sigma_training:.3f} on the discriminator for {steps} Poisson-sampled "
-                 f"steps at rate {plan.sample_rate:.4g}, {plan.mechanisms} Gaussian histograms "
-                 f"(sigma {plan.sigma_preprocessing:.1f}) for the domain, "
-                 f"{plan.pair_mechanisms} 2-way tables (sigma {plan.sigma_pairs:.1f}) that the "
-                 f"generator also matches; {SECURE_MODE_NOTE}. "
-                 "Not covered: the schema (column names and kinds), values declared public, "
-                 "and the dataset size used to set the sampling rate and default delta.")
+                 f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
+                 f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
+                 f"histograms, missing counts of made-up columns) and {plan.pair_mechanisms} "
+                 f"2-way tables (sigma {plan.sigma_pairs:.1f}) that the generator also matches. "
+                 "The sampling rate, default delta and default number of output rows come from "
+                 "the noisy row count.")
         return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
                             epsilon_preprocessing=pre, epsilon_training=training,
-                            epsilon_marginals=pairs, unit="one row", notes=notes)
+                            epsilon_marginals=pairs, not_covered=self._not_covered(regenerated),
+                            residual_risks=RESIDUAL_RISKS, randomness=RANDOMNESS, notes=notes)
+
+    def _not_covered(self, regenerated: list[str]) -> tuple[str, ...]:
+        items = ["the schema: column names, kinds, date formats and identifier shapes are "
+                 "declared (or inferred and reviewed), not learned with privacy",
+                 "the review report (report.json / report.html): it compares the synthetic "
+                 "rows with the real ones and holds real statistics; only the release report "
+                 "travels with the data",
+                 "the holdout rows: they were set aside by secret coin flips and never seen "
+                 "by the model, but the review report measures them"]
+        if self.public:
+            items.append("values declared public, which are used as given: "
+                         + ", ".join(sorted(self.public)))
+        if regenerated:
+            items.append("made-up columns (" + ", ".join(regenerated) + "): drawn independently "
+                         "of the data, except that a made-up value equal to any real value of "
+                         "the upload is drawn again, so no real value ships")
+        return tuple(items)
 
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         assert self.encoder is not None and self.domain is not None

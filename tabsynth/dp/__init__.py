@@ -1,0 +1,1 @@
+"""What every DP model shares: secret noise, mechanisms (accounting lives in dpgan for now)."""

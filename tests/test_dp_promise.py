@@ -1,0 +1,273 @@
+"""The DP promise from outside: secret noise, nothing exact around the accountant, whole-upload
+collision guard, coin-flip holdout, and a claim that says what it covers."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import pickletools
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from faker import Faker
+
+from tabsynth.dp.noise import (
+    SecretNoise,
+    discrete_gaussian,
+    discrete_gaussian_tail,
+    release_threshold,
+)
+from tabsynth.pipeline import LoadedTable, RunConfig, run, secret_holdout_mask
+from tabsynth.schema import coerce_frame, infer_schema
+from tabsynth.synthesizers.dp_gan import DpGan
+from tests.conftest import run_cli
+
+UNIQUE = "Zanzibar-only-once"
+
+
+def people(rows: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["north", "south", "east", "west"], rows, p=[0.4, 0.3, 0.2, 0.1])
+    visits = rng.poisson(4, rows).astype(float)
+    visits[rng.random(rows) < 0.1] = np.nan
+    return pd.DataFrame({
+        "group": group,
+        "income": np.round(rng.lognormal(10, 0.4, rows), 2),
+        "visits": visits,
+        "member": rng.random(rows) < 0.3,
+        "note": [f"free text number {i} about a person" for i in range(rows)],
+    })
+
+
+def fitted(frame: pd.DataFrame, schema, **options) -> DpGan:
+    settings = {"epsilon": 1.0, "epochs": 1, "batch_size": 100, "device": "cpu", "seed": 7}
+    settings.update(options)
+    return DpGan(**settings).fit(frame, schema)
+
+
+@pytest.fixture(scope="module")
+def base():
+    frame = people()
+    schema = infer_schema(frame)
+    schema["visits"].kind = "integer"
+    return coerce_frame(frame, schema), schema
+
+
+# ---------------------------------------------------------------- 1. the noise is secret
+
+def test_same_seed_gives_fresh_noise_but_sampling_stays_reproducible(base) -> None:
+    frame, schema = base
+    first, second = fitted(frame, schema), fitted(frame, schema)
+    assert first.domain["group"].weights != second.domain["group"].weights, \
+        "noisy counts replayed from the seed"
+    assert first.released_rows != second.released_rows or \
+        first.domain["income"].weights != second.domain["income"].weights
+    w1 = next(first.generator.parameters()).detach()
+    w2 = next(second.generator.parameters()).detach()
+    assert not torch.equal(w1, w2), "trained weights replayed from the seed"
+    pd.testing.assert_frame_equal(first.sample(300, seed=3), first.sample(300, seed=3))
+
+
+def test_nothing_saved_can_replay_the_noise(base, tmp_path: Path) -> None:
+    frame, schema = base
+    model = fitted(frame, schema)
+    path = tmp_path / "model.pkl"
+    model.save(path)
+    names = " ".join(str(arg) for op, arg, _ in pickletools.genops(path.read_bytes())
+                     if op.name in ("GLOBAL", "STACK_GLOBAL") or "UNICODE" in op.name)
+    for forbidden in ("numpy.random", "torch.Generator", "torch._C.Generator", "SeedSequence",
+                      "PCG64", "MT19937", "SecretNoise", "get_rng_state"):
+        assert forbidden not in names, forbidden
+    with pytest.raises(TypeError, match="must not be pickled"):
+        pickle.dumps(SecretNoise())
+    claim = model.privacy_claim.to_dict()
+    assert "seed" not in json.dumps(model.fit_info)
+    assert "operating system" in claim["randomness"] and "--seed" in claim["randomness"]
+
+
+def test_discrete_gaussian_matches_its_distribution() -> None:
+    rng = np.random.default_rng(1)
+    for sigma in (0.7, 4.0, 60.0):
+        draws = discrete_gaussian(sigma, 100_000, rng)
+        assert draws.dtype == np.int64
+        support = np.arange(-int(12 * sigma) - 2, int(12 * sigma) + 3)
+        mass = np.exp(-support.astype(float) ** 2 / (2 * sigma**2))
+        mass /= mass.sum()
+        assert draws.mean() == pytest.approx(0, abs=5 * math.sqrt((mass * support**2).sum()
+                                                                  / 100_000))
+        assert draws.var() == pytest.approx((mass * support**2).sum(), rel=0.03)
+    assert discrete_gaussian_tail(3.0, 0) > 0.5
+    threshold = release_threshold(3.0, 1e-6)
+    assert discrete_gaussian_tail(3.0, threshold) <= 1e-6 < discrete_gaussian_tail(
+        3.0, threshold - 1)
+
+
+# ---------------------------------------------------------------- 2. nothing exact leaks
+
+class _Replay:
+    """Stands in for SecretNoise: records one fit's noisy releases, then replays them."""
+
+    log: ClassVar[list[np.ndarray]] = []
+    replaying = False
+
+    def __init__(self) -> None:
+        self.real = SecretNoise()
+        self.releases = self.real.releases
+        self.position = 0
+
+    def counts(self, counts: np.ndarray, sigma: float, kind: str) -> np.ndarray:
+        if not _Replay.replaying:
+            noisy = self.real.counts(counts, sigma, kind)
+            _Replay.log.append(noisy)
+            return noisy
+        self.releases[kind] += 1
+        noisy = _Replay.log[self.position]
+        self.position += 1
+        assert noisy.shape == np.shape(counts), "a release changed shape"
+        return noisy
+
+
+def released_view(model: DpGan) -> dict:
+    """Everything a DP fit keeps besides the generator's weights."""
+    info = {k: v for k, v in model.fit_info.items() if k != "accountant_history"}
+    return {"domain": [c.__dict__ for c in model.domain.columns], "rows": model.released_rows,
+            "plan": model.plan, "info": info, "dtypes": model._dtypes,
+            "missing": {k: v.missing_rate for k, v in model._regen_state.items()},
+            "claim": model.privacy_claim.to_dict()}
+
+
+def test_one_more_row_changes_nothing_but_through_the_noisy_releases(base, monkeypatch) -> None:
+    """Given the same noisy releases, a table with one more row yields the same model state.
+
+    The extra row holds values already present (so every histogram keeps its cells) and a
+    missing value in an integer column and in a made-up column: exact row counts, exact missing
+    rates and dtypes (int64 -> float64) would all show it.
+    """
+    frame, schema = base
+    monkeypatch.setattr("tabsynth.synthesizers.dp_gan.SecretNoise", _Replay)
+    _Replay.log, _Replay.replaying = [], False
+    first = fitted(frame, schema)
+    extra = frame.iloc[[0]].copy()
+    extra["visits"], extra["note"] = np.nan, None
+    _Replay.replaying = True
+    second = fitted(pd.concat([frame, extra], ignore_index=True), schema)
+    assert released_view(first) == released_view(second)
+    assert first.fit_info["noisy_releases"] == second.fit_info["noisy_releases"]
+
+
+def test_a_unique_row_leaves_no_exact_trace(base, tmp_path: Path) -> None:
+    frame, schema = base
+    schema = type(schema).from_dict(schema.to_dict())
+    schema["income"].kind = "numeric"
+    integral = frame.assign(income=frame["income"].round())
+    odd = integral.iloc[[0]].assign(group=UNIQUE, income=12345.5)
+    model = fitted(pd.concat([integral, odd], ignore_index=True), schema)
+    assert not model.domain["income"].integer, "integer flag must come from the schema"
+    assert "folded_categories" not in model.fit_info
+    path = tmp_path / "model.pkl"
+    model.save(path)
+    blob = path.read_bytes() + json.dumps(model.fit_info, default=str).encode()
+    assert UNIQUE.encode() not in blob
+
+
+def test_preprocessing_makes_exactly_the_releases_the_plan_charged(base) -> None:
+    frame, schema = base
+    model = fitted(frame, schema)
+    releases = model.fit_info["noisy_releases"]
+    counted = sum(v for k, v in releases.items() if k != "pair table")
+    assert counted == model.plan.mechanisms
+    assert releases.get("pair table", 0) == model.plan.pair_mechanisms
+    assert releases["row count"] == 1
+    assert releases["missing count"] == sum(c.regenerated for c in schema.included)
+
+
+def test_sizes_derive_from_the_noisy_row_count(base) -> None:
+    frame, schema = base
+    models = [fitted(frame, schema) for _ in range(3)]
+    assert any(m.released_rows != len(frame) for m in models), "row count released exactly"
+    for model in models:
+        rate = model.fit_info["sample_rate"]
+        assert rate == pytest.approx(model.fit_info["batch_size"] / model.released_rows,
+                                     rel=0.01)
+        n = model.released_rows
+        assert model.plan.delta == pytest.approx(min(1e-6, 1 / (n * math.sqrt(n))), rel=0.05)
+
+
+# ---------------------------------------------------------------- 3. the claim's scope
+
+def test_claim_says_what_it_covers(base) -> None:
+    frame, schema = base
+    claim = fitted(frame, schema).privacy_claim.to_dict()
+    assert claim["unit"] == "adding or removing one row of the training split"
+    assert "k·ε" in claim["group_privacy"]
+    outside = " ".join(claim["not_covered"])
+    for phrase in ("schema", "review report", "note"):
+        assert phrase in outside
+    risks = " ".join(claim["residual_risks"])
+    assert "not a cryptographically secure" in risks and "floating-point" in risks
+    assert f"{claim['epsilon']:.3g}" in claim["plain"]
+
+
+# ---------------------------------------------------------------- 5. the holdout split
+
+def test_holdout_coin_flips_are_secret_and_independent() -> None:
+    first, second = secret_holdout_mask(5000, 0.2), secret_holdout_mask(5000, 0.2)
+    assert not np.array_equal(first, second)
+    assert abs(first.mean() - 0.2) < 0.03
+
+
+def test_dp_run_infers_its_schema_from_the_training_rows(monkeypatch) -> None:
+    frame = people(300)
+    frame.loc[:9, "group"] = "holdout-only"
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[:60] = True
+    monkeypatch.setattr("tabsynth.pipeline.secret_holdout_mask", lambda rows, fraction: mask)
+    seen = {}
+
+    def spy(source, target=None):
+        seen["values"] = set(source["group"])
+        return infer_schema(source, target)
+
+    monkeypatch.setattr("tabsynth.pipeline.infer_schema", spy)
+    config = RunConfig(method="dp-gan", epsilon=1.0, epochs=1, batch_size=50, device="cpu",
+                       evaluate=False)
+    result = run(LoadedTable(frame, "0" * 64, "people.csv"), config)
+    assert "holdout-only" not in seen["values"]
+    assert len(result.holdout) == 60 and len(result.train) == 240
+
+
+# ---------------------------------------------------------------- 6. no real PII value ships
+
+def customers(rows: int = 3000) -> pd.DataFrame:
+    """en_US names and e-mails, as Faker makes them: the same pool the made-up values come from."""
+    fake = Faker("en_US")
+    fake.seed_instance(11)
+    rng = np.random.default_rng(11)
+    return pd.DataFrame({
+        "customer": [fake.name() for _ in range(rows)],
+        "email": [fake.free_email() for _ in range(rows)],
+        "plan": rng.choice(["basic", "plus", "pro"], rows),
+        "spend": np.round(rng.gamma(2, 40, rows), 2),
+    })
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["faker", "gaussian-copula", "ctgan", "dp-gan"])
+def test_no_real_pii_value_in_any_output(method: str, tmp_path: Path) -> None:
+    table = customers()
+    source = tmp_path / "customers.csv"
+    table.to_csv(source, index=False)
+    out = tmp_path / "out"
+    done = run_cli("synthesize", str(source), "--method", method, "--epochs", "1", "--seed",
+                   "1", "--no-evaluate", "--quiet", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    synthetic = pd.read_csv(out / "synthetic.csv")
+    for column in ("customer", "email"):
+        real = {v.strip().lower() for v in table[column]}
+        made_up = {str(v).strip().lower() for v in synthetic[column].dropna()}
+        assert made_up and not made_up & real, (column, sorted(made_up & real)[:5])
