@@ -132,10 +132,13 @@ def method_step(table, schema: Schema, owner: str) -> None:
     st.caption(METHOD_NOTES[method])
     train_rows = int(len(table.frame) * 0.8)
     cols = st.columns(4)
-    rows = cols[0].number_input("Rows to generate", 1, 10_000_000, train_rows)
+    rows = cols[0].number_input(
+        "Rows to generate", 1, 10_000_000, None, placeholder="as many as the training rows",
+        help="Blank: as many as the training split (for a DP run, its noisy count, so the "
+             "output size says nothing exact about the real table).")
     seed = cols[1].number_input("Seed", 0, 2**31 - 1, 0)
-    config = {"method": method, "rows": int(rows), "seed": int(seed), "target": schema.target,
-              "sheet": st.session_state.get("sheet")}
+    config = {"method": method, "rows": None if rows is None else int(rows), "seed": int(seed),
+              "target": schema.target, "sheet": st.session_state.get("sheet")}
     if method in ("ctgan", "dp-gan"):
         config["epochs"] = int(cols[2].number_input("Epochs", 1, 10_000, 20))
         labels = device_choices()
@@ -294,12 +297,24 @@ def review_step(report: dict) -> None:
                  f"(holdout {number(privacy['holdout_exact_match_rate'], 4)}); DCR share "
                  f"{number(privacy['dcr_share'])} (0.5 is ideal).")
         if privacy.get("dp"):
-            st.write(f"Differential privacy: ε = {privacy['dp']['epsilon']:.3f}, "
-                     f"δ = {privacy['dp']['delta']:.2g} ({privacy['dp']['accountant']}).")
+            dp_claim(privacy["dp"])
         else:
             st.write("Differential privacy: none. This synthetic table carries no formal "
                      "guarantee; the attack figures above are the evidence.")
         st.caption(privacy["threat_model"])
+
+
+def dp_claim(dp: dict) -> None:
+    """The DP guarantee in plain words beside ε, and what it leaves out."""
+    st.write(f"**Differential privacy: ε = {dp['epsilon']:.3f}, δ = {dp['delta']:.2g}** "
+             f"({dp['accountant']}).")
+    st.write(dp.get("plain", ""))
+    st.write(f"Protected unit: {dp.get('unit', 'one row')}; {dp.get('group_privacy', '')}.")
+    if dp.get("not_covered"):
+        st.write("Not covered by the guarantee:\n\n"
+                 + "\n".join(f"- {item}" for item in dp["not_covered"]))
+    if dp.get("residual_risks"):
+        st.caption("Residual risks: " + "; ".join(dp["residual_risks"]) + ".")
 
 
 def _heatmap(columns: list[str], matrix: list[list[float]], title: str) -> alt.Chart:

@@ -195,12 +195,28 @@ def _utility(utility: dict[str, Any] | None) -> str:
 def _dp(dp: dict[str, Any] | None) -> str:
     if not dp:
         return "<p>No differential-privacy guarantee for this method.</p>"
-    return (_table(["ε (accountant)", "δ", "accountant", "ε preprocessing", "ε 2-way tables",
-                    "ε training", "unit"],
-                   [[dp["epsilon"], f"{dp['delta']:.3g}", dp["accountant"],
-                     dp["epsilon_preprocessing"], dp.get("epsilon_marginals", 0.0),
-                     dp["epsilon_training"], dp["unit"]]])
-            + f"<p class=muted>{_e(dp['notes'])}</p>")
+    figures = _table(["ε (accountant)", "δ", "accountant", "ε preprocessing", "ε 2-way tables",
+                      "ε training"],
+                     [[dp["epsilon"], f"{dp['delta']:.3g}", dp["accountant"],
+                       dp["epsilon_preprocessing"], dp.get("epsilon_marginals", 0.0),
+                       dp["epsilon_training"]]])
+    return (f"<p><b>{_e(dp.get('plain', ''))}</b></p>{figures}"
+            + _dp_scope(dp) + f"<p class=muted>{_e(dp['notes'])}</p>")
+
+
+def _dp_scope(dp: dict[str, Any]) -> str:
+    """Unit, group privacy, what the claim leaves out, residual risks, randomness."""
+    def items(values: list[str]) -> str:
+        return "<ul>" + "".join(f"<li>{_e(v)}</li>" for v in values) + "</ul>"
+
+    return (f"<p><b>Protected unit:</b> {_e(dp.get('unit', ''))}; "
+            f"{_e(dp.get('group_privacy', ''))}.</p>"
+            + (f"<p><b>Not covered by the guarantee:</b></p>{items(dp['not_covered'])}"
+               if dp.get("not_covered") else "")
+            + (f"<p><b>Residual risks:</b></p>{items(dp['residual_risks'])}"
+               if dp.get("residual_risks") else "")
+            + (f"<p><b>Randomness:</b> {_e(dp['randomness'])}.</p>"
+               if dp.get("randomness") else ""))
 
 
 def _privacy(privacy: dict[str, Any] | None) -> str:

@@ -150,3 +150,24 @@ def test_two_browser_contexts_do_not_share_uploads(server: str, browser,
     assert page_b.get_by_text("Upload a file or use the sample data to begin.").is_visible()
     first.close()
     second.close()
+
+
+def test_another_browser_with_the_job_url_sees_no_trace_of_it(server: str, browser,
+                                                               tmp_path: Path) -> None:
+    owner, page = _open(browser, server)
+    _upload(page, tmp_path, rows=260)
+    page.get_by_text("gaussian-copula", exact=True).click()
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Finished. Review the reports below").wait_for(timeout=LONG)
+    query = dict(part.split("=", 1) for part in page.url.split("?", 1)[1].split("&"))
+    job, token = query["job"], query["t"]
+    for suffix in (f"?job={job}", f"?job={job}&t={'0' * len(token)}", f"?t=x&job={job}"):
+        stranger, other = _open(browser, server + "/" + suffix)
+        _shot(other, "8-stranger")
+        text = other.locator("body").inner_text()
+        for trace in ("Finished", "260 rows", "Review", "Training", "no longer exists", job):
+            assert trace not in text, (suffix, trace)
+        stranger.close()
+    page.reload()  # the owner, with its token, still finds the job
+    page.get_by_text("Finished. Review the reports below").wait_for(timeout=60_000)
+    owner.close()
