@@ -19,7 +19,7 @@ from tabsynth.report import NOTHING_LEARNED
 
 RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy claim, the names of "
                  "the PII columns and aggregate scores. It holds no real value, category label, "
-                 "bin edge, row count or per-column statistic of the real data; the internal "
+                 "bin edge, real row count or per-column statistic of the real data; the internal "
                  "review report (report.json / report.html) does, and stays with the review.")
 PII_HANDLING = ("never learned; regenerated with Faker (PII) or fresh unique keys, and redrawn "
                 "when a made-up value equals a real one")
@@ -268,8 +268,8 @@ def dp_in_plain_words(dp: dict[str, Any]) -> str:
 def _dp(dp: dict[str, Any] | None) -> str:
     if not dp:
         return ("<h2>Differential privacy</h2><p>None: this method gives no formal "
-                "differential-privacy guarantee. The attack results below are the only evidence "
-                "of privacy, and they cover only the attacks that were run.</p>")
+                "differential-privacy guarantee. The attack results, where evaluated, are the "
+                "only evidence of privacy, and they cover only the attacks that were run.</p>")
     return (f"<h2>Differential privacy</h2><p class=plain>{_e(dp_in_plain_words(dp))}</p>"
             + _rows(dp.items(), ("claim", "value")))
 

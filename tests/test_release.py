@@ -7,6 +7,7 @@ import copy
 import hashlib
 import io
 import json
+import math
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from tabsynth.evaluation.common import MIN_LABEL_ROWS, MISSING, RARE_LABEL, labe
 from tabsynth.export import SignOff, build_zip
 from tabsynth.pipeline import evaluate_files
 from tabsynth.release import WITHHELD_REASON, release_report, render_release_html
-from tabsynth.report import REVIEW_NOTICE
+from tabsynth.report import REVIEW_NOTICE, nothing_learned
 
 RARE = "Tier-Rare"  # held by 6 rows of the table: fewer than MIN_LABEL_ROWS in any split
 COMMON = "Tier-Alpha"
@@ -182,7 +183,7 @@ def test_release_is_an_allow_list(synthesized) -> None:
     assert "LEAK-SENTINEL" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script" not in page
     assert "os.urandom" in page and "not covered" in page
-    assert "adding or removing one row" in page and "2.72" in page
+    assert "adding or removing one row" in page and f"e^ε ≈ {math.exp(1.0):.3g}" in page
 
 
 def test_release_html_is_self_contained_and_escaped(synthesized) -> None:
@@ -199,6 +200,23 @@ def test_release_html_is_self_contained_and_escaped(synthesized) -> None:
     hostile = render_release_html(release_report(report))
     assert "&lt;img src=x onerror=alert(1)&gt;" in hostile and "<img" not in hostile
     assert "&lt;b&gt;target&lt;/b&gt;" in hostile and "<b>target</b>" not in hostile
+
+
+def test_release_of_unevaluated_and_nothing_learned_runs_says_so() -> None:
+    base = {"run": {"method": "faker", "seed": 1, "train_rows": 77, "synthetic_rows": 90},
+            "input": {"sha256": "f" * 64}, "pii": {"columns": ["who"]}, "privacy": {"dp": None}}
+    skipped = release_report(base)
+    assert skipped["privacy"] == {"dp": None, "evaluated": False}
+    assert skipped["fidelity"] is None and skipped["utility"] is None
+    assert "Not evaluated" in render_release_html(skipped)
+    dp = {"epsilon": 2.0, "delta": 1e-6, "unit": "one row", "accountant": "rdp"}
+    empty = release_report({**base, **nothing_learned(dp)})
+    assert empty["privacy"]["verdict"] == "low" and empty["privacy"]["dp"] == dp
+    assert empty["fidelity"]["not_applicable"] == empty["privacy"]["not_applicable"]
+    page = render_release_html(empty)
+    assert "Not applicable" in page and f"e^ε ≈ {math.exp(2.0):.3g}" in page
+    for release in (skipped, empty):
+        assert "77" not in json.dumps(release) and "f" * 64 not in json.dumps(release)
 
 
 def test_build_zip_ships_the_review_only_when_asked(synthesized) -> None:
