@@ -1,6 +1,6 @@
 """tabsynth's Streamlit page: a thin UI over the library.
 
-upload -> schema review -> method -> training in a worker process -> report review -> sign-off
+upload -> schema review -> method -> training in a worker process -> internal review -> sign-off
 -> export. All statistics live in `tabsynth`; this file only lays out widgets.
 """
 
@@ -16,12 +16,12 @@ import streamlit as st
 
 from tabsynth.capacity import check_ctgan
 from tabsynth.errors import TabsynthError
-from tabsynth.export import SignOff, build_zip, signed_report
+from tabsynth.export import SignOff, export_files, zip_files
 from tabsynth.io import excel_sheets
 from tabsynth.jobs import JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
-from tabsynth.report import render_html
+from tabsynth.report import REVIEW_NOTICE
 from tabsynth.schema import KINDS, Schema, infer_schema
 from tabsynth.synthesizers.dp_gan import parse_public_schema
 from tabsynth.ui_support import (
@@ -209,7 +209,7 @@ def show_job(job, owner: str) -> None:
         return
     report = registry().report(job)
     review_step(report)
-    export_step(job, report)
+    export_step(job)
 
 
 @st.fragment(run_every=1.0)
@@ -235,6 +235,7 @@ def running_panel(job_id: str, owner: str) -> None:
 
 def review_step(report: dict) -> None:
     st.header("5 · Review")
+    st.warning(f"Internal review: {REVIEW_NOTICE}.")
     fidelity, utility, privacy = report["fidelity"], report["utility"], report["privacy"]
     st.caption(run_summary(report))
     for note in (report.get("input") or {}).get("notes") or []:
@@ -325,26 +326,29 @@ def _heatmap(columns: list[str], matrix: list[list[float]], title: str) -> alt.C
                                                                      scheme="redblue")))
 
 
-def export_step(job, report: dict) -> None:
+def export_step(job) -> None:
     st.header("6 · Sign-off and export")
     reviewed = st.checkbox("I reviewed the privacy report above")
     cols = st.columns(2)
     name = cols[0].text_input("Your name")
     role = cols[1].text_input("Your role")
-    signoff = SignOff(name=name, role=role, reviewed_privacy_report=reviewed)
+    review = st.checkbox("Also include the internal review report (contains statistics of the "
+                         "real data)")
+    signoff = SignOff(name=name, role=role, reviewed_privacy_report=reviewed,
+                      include_review_report=review)
     try:
-        signed = signed_report(report, signoff)
+        files = export_files(job.folder, signoff)
     except TabsynthError as exc:
         st.info(f"Downloads are locked: {exc}.")
         return
-    st.download_button("Download ZIP (synthetic.csv + report.html + report.json)",
-                       build_zip(job.folder, signoff), "tabsynth-export.zip",
-                       "application/zip", type="primary")
-    cols = st.columns(2)
-    cols[0].download_button("synthetic.csv", job.output("synthetic.csv").read_bytes(),
-                            "synthetic.csv", "text/csv")
-    cols[1].download_button("report.html", render_html(signed).encode("utf-8"), "report.html",
-                            "text/html")
+    st.download_button("Download ZIP (" + " + ".join(files) + ")", zip_files(files),
+                       "tabsynth-export.zip", "application/zip", type="primary")
+    cols = st.columns(3)
+    cols[0].download_button("synthetic.csv", files["synthetic.csv"], "synthetic.csv", "text/csv")
+    cols[1].download_button("release.html", files["release.html"], "release.html", "text/html")
+    if "report.html" in files:
+        cols[2].download_button("report.html (internal review)", files["report.html"],
+                                "report.html", "text/html")
     if st.button("Finish: delete this job's files from the server"):
         registry().discard(job)
         del st.query_params["job"]

@@ -150,8 +150,10 @@ def _synthesize(args: argparse.Namespace) -> int:
     bar.close()
     paths = write_outputs(result, args.out, escape_formulas=config.escape_formulas)
     if not args.quiet:
-        print(f"wrote {paths['synthetic']} ({len(result.synthetic):,} rows), "
-              f"{paths['report_json']} and {paths['report_html']}", file=sys.stderr)
+        print(f"wrote {paths['synthetic']} ({len(result.synthetic):,} rows) with its release "
+              f"report {paths['release_json']} and {paths['release_html']}; internal review "
+              f"(statistics of the real data, do not share): {paths['report_json']} and "
+              f"{paths['report_html']}", file=sys.stderr)
     return _gate(result.report, args.fail_on)
 
 
@@ -169,7 +171,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     _check_out_dir(Path(args.out))
     report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,
                             target=args.target, seed=args.seed)
-    print(f"privacy verdict: {report['privacy']['verdict']}; wrote {args.out}/report.json and "
+    print(f"privacy verdict: {report['privacy']['verdict']}; wrote the internal review "
+          f"(statistics of the real data, do not share) {args.out}/report.json and "
           f"{args.out}/report.html", file=sys.stderr)
     return _gate(report, args.fail_on)
 

@@ -1,7 +1,12 @@
-"""The export bundle: synthetic data + report, with the reviewer's sign-off in the audit record."""
+"""The export bundle: synthetic data + release report, signed off by the reviewer.
+
+The internal review (report.json / report.html) holds statistics of the real data: it joins the
+bundle only when the reviewer asks for it, and the sign-off records that choice.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -11,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from tabsynth.errors import ConfigError
+from tabsynth.release import render_release_html, with_signoff
 from tabsynth.report import render_html
+
+RELEASE_FILES = ("synthetic.csv", "release.json", "release.html", "signoff.json")
+REVIEW_FILES = ("report.json", "report.html")
 
 
 @dataclass(frozen=True)
@@ -19,6 +28,7 @@ class SignOff:
     name: str
     role: str
     reviewed_privacy_report: bool
+    include_review_report: bool = False  # also ship the internal review (real statistics)
 
     def validate(self) -> None:
         if not self.reviewed_privacy_report:
@@ -26,25 +36,60 @@ class SignOff:
         if not self.name.strip() or not self.role.strip():
             raise ConfigError("enter your name and role to sign off the export")
 
+    def record(self, synthetic: bytes | None = None) -> dict[str, Any]:
+        """The sign-off as written into the bundle, with its time (UTC); validated first."""
+        self.validate()
+        record: dict[str, Any] = {
+            "name": self.name.strip(), "role": self.role.strip(),
+            "reviewed_privacy_report": True,
+            "included_review_report": bool(self.include_review_report),
+            "signed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        if synthetic is not None:
+            record["synthetic_sha256"] = hashlib.sha256(synthetic).hexdigest()
+        return record
+
 
 def signed_report(report: dict[str, Any], signoff: SignOff) -> dict[str, Any]:
-    """A copy of the report whose audit record carries the sign-off and its time (UTC)."""
-    signoff.validate()
+    """A copy of the review report whose audit record carries the sign-off and its time (UTC)."""
     signed = dict(report)
-    signed["signoff"] = {"name": signoff.name.strip(), "role": signoff.role.strip(),
-                         "reviewed_privacy_report": True,
-                         "signed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    signed["signoff"] = signoff.record()
     return signed
 
 
-def build_zip(folder: str | Path, signoff: SignOff) -> bytes:
-    """ZIP with synthetic.csv, report.json and report.html (both signed)."""
+def export_files(folder: str | Path, signoff: SignOff) -> dict[str, bytes]:
+    """The bundle's files by name: synthetic.csv, release.json and release.html (signed),
+    signoff.json, and report.json / report.html (signed) only when the sign-off asks for them."""
     folder = Path(folder)
-    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    signed = signed_report(report, signoff)
+    synthetic = (folder / "synthetic.csv").read_bytes()
+    record = signoff.record(synthetic)
+    release = with_signoff(_read_json(folder / "release.json"), record)
+    files = {"synthetic.csv": synthetic,
+             "release.json": _dumps(release),
+             "release.html": render_release_html(release).encode("utf-8"),
+             "signoff.json": _dumps(record)}
+    if signoff.include_review_report:
+        review = dict(_read_json(folder / "report.json"), signoff=record)
+        files["report.json"] = _dumps(review)
+        files["report.html"] = render_html(review).encode("utf-8")
+    return files
+
+
+def zip_files(files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.write(folder / "synthetic.csv", "synthetic.csv")
-        archive.writestr("report.json", json.dumps(signed, indent=2))
-        archive.writestr("report.html", render_html(signed))
+        for name, data in files.items():
+            archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def build_zip(folder: str | Path, signoff: SignOff) -> bytes:
+    """ZIP of export_files: the release bundle, plus the review only when asked for."""
+    return zip_files(export_files(folder, signoff))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _dumps(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, indent=2).encode("utf-8")

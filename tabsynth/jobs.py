@@ -1,9 +1,10 @@
 """Synthesis jobs in worker processes: start, watch progress, cancel, survive a crashed worker.
 
 Each job owns a private temporary folder (mode 0700) holding the uploaded bytes and, when done,
-synthetic.csv / report.json / report.html. The folder is removed when the job is discarded. The
-worker is a separate process (spawned), so a long fit never blocks the UI, a cancel can stop it
-for sure, and its memory (GPU included) is freed when it ends.
+synthetic.csv, release.json / release.html and the review report.json / report.html. The folder
+is removed when the job is discarded. The worker is a separate process (spawned), so a long fit
+never blocks the UI, a cancel can stop it for sure, and its memory (GPU included) is freed when
+it ends.
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ from tabsynth.io import (
     reading_notes,
     write_files_atomic,
 )
-from tabsynth.report import evaluate, render_html
+from tabsynth.release import PII_HANDLING, release_report, render_release_html
+from tabsynth.report import REVIEW_NOTICE, evaluate, render_html
 from tabsynth.schema import Schema, coerce_frame, format_for_export, infer_schema
 from tabsynth.synthesizers import (
     METHODS,
@@ -235,6 +236,7 @@ def build_report(table: LoadedTable, config: RunConfig, schema: Schema,
     """The audit part of report.json: what ran, on what, and which columns were PII."""
     claim = synthesizer.privacy_claim
     return {
+        "notice": REVIEW_NOTICE,
         "tabsynth_version": __version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "run": {
@@ -272,8 +274,7 @@ def build_report(table: LoadedTable, config: RunConfig, schema: Schema,
                 for c in schema.included if c.pii
             ],
             "identifiers": [c.name for c in schema.included if c.kind == "identifier"],
-            "handling": "never learned; regenerated with Faker (PII) or fresh unique keys, "
-                        "and redrawn when a made-up value equals a real one",
+            "handling": PII_HANDLING,
         },
         "privacy": {"dp": claim.to_dict() if claim else None},
     }
@@ -293,14 +294,20 @@ def library_versions() -> dict[str, str]:
 
 def write_outputs(result: RunResult, out_dir: str | Path, escape_formulas: bool = True) -> dict[
         str, Path]:
-    """Write synthetic.csv, report.json and report.html into out_dir, all or nothing."""
+    """Write into out_dir, all or nothing: synthetic.csv with the release report that may travel
+    with it (release.json, release.html), and the internal review (report.json, report.html)."""
+    review = _jsonable(result.report)
+    release = release_report(review)
     paths = _write_all(Path(out_dir), {
         "synthetic.csv": csv_bytes(format_for_export(result.synthetic, result.schema),
                                    escape=escape_formulas),
-        "report.json": report_json(result.report),
-        "report.html": render_html(_jsonable(result.report)).encode("utf-8")})
+        "release.json": report_json(release),
+        "release.html": render_release_html(release).encode("utf-8"),
+        "report.json": report_json(review),
+        "report.html": render_html(review).encode("utf-8")})
     return {"synthetic": paths["synthetic.csv"], "report_json": paths["report.json"],
-            "report_html": paths["report.html"]}
+            "report_html": paths["report.html"], "release_json": paths["release.json"],
+            "release_html": paths["release.html"]}
 
 
 def _write_all(out: Path, files: dict[str, bytes]) -> dict[str, Path]:
@@ -317,7 +324,8 @@ def _write_all(out: Path, files: dict[str, bytes]) -> dict[str, Path]:
 def evaluate_files(train_path: str | Path, holdout_path: str | Path,
                    synthetic_path: str | Path, out_dir: str | Path, target: str | None = None,
                    seed: int = 0) -> dict[str, Any]:
-    """`tabsynth evaluate`: report on an existing trio of tables, typed by train's schema."""
+    """`tabsynth evaluate`: the internal review of an existing trio of tables, typed by train's
+    schema (no release report: no synthetic data is produced here)."""
     tables = {name: load_table(path) for name, path in
               (("train", train_path), ("holdout", holdout_path), ("synthetic", synthetic_path))}
     schema = infer_schema(tables["train"].frame, target=target)
@@ -332,6 +340,7 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
             raise TableError(f"{name} table: {exc}") from None
     regenerated = [c.name for c in schema.columns if c.regenerated]
     report: dict[str, Any] = {
+        "notice": REVIEW_NOTICE,
         "tabsynth_version": __version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "run": {"method": "external", "seed": seed, "train_rows": len(typed["train"]),

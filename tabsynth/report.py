@@ -17,6 +17,8 @@ from tabsynth.evaluation.privacy import PrivacySettings, evaluate_privacy
 from tabsynth.evaluation.utility import evaluate_utility
 
 VERDICT_COLOURS = {"low": "#1b7f3b", "medium": "#b26a00", "high": "#b3261e"}
+REVIEW_NOTICE = ("contains statistics of the real data; not covered by any DP guarantee; "
+                 "do not share outside the review")
 
 
 def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
@@ -58,8 +60,9 @@ def nothing_learned(dp: dict[str, Any] | None = None) -> dict[str, Any]:
 # ---------------------------------------------------------------- HTML
 
 def render_html(report: dict[str, Any]) -> str:
-    """A single HTML page: summary, fidelity, utility, privacy, method and audit record."""
-    sections = [_summary(report), _fidelity(report.get("fidelity")),
+    """The internal review as one HTML page: a banner saying so, then summary, fidelity,
+    utility, privacy, method and audit record."""
+    sections = [_banner(), _summary(report), _fidelity(report.get("fidelity")),
                 _utility(report.get("utility")), _privacy(report.get("privacy")),
                 _method(report), _audit(report)]
     style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;"
@@ -69,9 +72,12 @@ def render_html(report: dict[str, Any]) -> str:
              ".cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;"
              "border-radius:8px;padding:.8em 1.2em;min-width:220px}.big{font-size:1.6em;"
              "font-weight:600}.muted{color:#666;font-size:.9em}.warn{color:#b3261e}"
-             ".charts{display:flex;flex-wrap:wrap;gap:1em}")
+             ".charts{display:flex;flex-wrap:wrap;gap:1em}.notice{border:3px solid #b3261e;"
+             "background:#fdecea;color:#7a1a14;padding:.8em 1.2em;font-size:1.15em;"
+             "border-radius:6px}")
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<title>tabsynth report</title><style>" + style + "</style></head><body>"
+            "<title>tabsynth internal review report</title><style>" + style
+            + "</style></head><body>"
             + "".join(sections) + "</body></html>")
 
 
@@ -92,6 +98,12 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     body = "".join("<tr>" + "".join(f"<td>{_num(c)}</td>" for c in row) + "</tr>"
                    for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _banner() -> str:
+    return (f"<div class=notice role=alert><b>Internal review report</b>: {_e(REVIEW_NOTICE)}. "
+            "What may travel with synthetic data is the release report (release.html / "
+            "release.json).</div>")
 
 
 def _summary(report: dict[str, Any]) -> str:

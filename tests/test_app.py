@@ -66,7 +66,14 @@ def test_export_is_locked_until_sign_off() -> None:
     assert len(at.get("download_button")) == 0  # name and role still missing
     at.text_input[0].input("Ada Lovelace").run()
     at.text_input[1].input("Data protection officer").run()
-    assert len(at.get("download_button")) == 3
+    labels = [b.label for b in at.get("download_button")]
+    assert len(labels) == 3 and "release.html" in labels
+    assert not any("report.html" in label for label in labels)
+    assert any("contains statistics of the real data" in w.value for w in at.warning)
+    next(c for c in at.checkbox if c.label.startswith("Also include the internal review")) \
+        .check().run()
+    labels = [b.label for b in at.get("download_button")]
+    assert len(labels) == 4 and any(label.startswith("report.html") for label in labels)
     assert not at.exception
 
 
@@ -126,10 +133,16 @@ def test_build_zip_carries_the_sign_off(tmp_path: Path) -> None:
         build_zip(job.folder, SignOff(" ", "analyst", True))
     payload = build_zip(job.folder, SignOff("Bob", "analyst", True))
     archive = zipfile.ZipFile(io.BytesIO(payload))
-    assert set(archive.namelist()) == {"synthetic.csv", "report.json", "report.html"}
-    report = json.loads(archive.read("report.json"))
-    assert report["signoff"]["name"] == "Bob" and report["signoff"]["signed_at"]
-    assert "Bob" in archive.read("report.html").decode()
+    assert set(archive.namelist()) == {"synthetic.csv", "release.json", "release.html",
+                                       "signoff.json"}
+    release = json.loads(archive.read("release.json"))
+    assert release["signoff"]["name"] == "Bob" and release["signoff"]["signed_at"]
+    assert release["signoff"]["included_review_report"] is False
+    assert "Bob" in archive.read("release.html").decode()
+    full = zipfile.ZipFile(io.BytesIO(build_zip(
+        job.folder, SignOff("Bob", "analyst", True, include_review_report=True))))
+    assert {"report.json", "report.html"} <= set(full.namelist())
+    assert json.loads(full.read("report.json"))["signoff"]["included_review_report"] is True
     synthetic = pd.read_csv(io.BytesIO(archive.read("synthetic.csv")))
     real = make_pii_table(rows=400)
     assert not set(synthetic["who"]) & set(real["who"])

@@ -115,8 +115,10 @@ def test_upload_train_review_sign_off_download(server: str, browser, tmp_path: P
     with page.expect_download(timeout=60_000) as download:
         button.click()
     archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
-    assert set(archive.namelist()) == {"synthetic.csv", "report.json", "report.html"}
-    assert b"Ada Lovelace" in archive.read("report.json")
+    assert set(archive.namelist()) == {"synthetic.csv", "release.json", "release.html",
+                                       "signoff.json"}
+    assert b"Ada Lovelace" in archive.read("release.json")
+    assert b"Ada Lovelace" in archive.read("signoff.json")
     context.close()
 
 

@@ -6,6 +6,10 @@ import numpy as np
 import pandas as pd
 
 MISSING = "__nan__"
+# A real category label held by fewer training rows than this is never printed in any report:
+# its share goes into one RARE_LABEL bucket instead (a label of 1-9 rows can point at a person).
+MIN_LABEL_ROWS = 10
+RARE_LABEL = f"(rare, < {MIN_LABEL_ROWS} rows)"
 
 
 def comparable_columns(train: pd.DataFrame, synthetic: pd.DataFrame,
@@ -64,6 +68,28 @@ def tvd(a: pd.Series, b: pd.Series) -> float:
     index = pa.index.union(pb.index)
     return 0.5 * float(np.abs(pa.reindex(index, fill_value=0)
                               - pb.reindex(index, fill_value=0)).sum())
+
+
+def label_shares(train: pd.Series, others: dict[str, pd.Series],
+                 top: int = 12) -> tuple[list[str], dict[str, list[float]]]:
+    """Shares per label for charts: the `top` labels most common in train that at least
+    MIN_LABEL_ROWS training rows hold, then one RARE_LABEL bucket that merges every other label
+    held by fewer training rows (labels absent from train included). MISSING is no real label
+    and is never merged. Returns the keys (raw labels; RARE_LABEL for the bucket) and the shares
+    of train (as "real") and of each other series, per key."""
+    counts = train.value_counts()
+    rare = {k for k, n in counts.items() if n < MIN_LABEL_ROWS and k != MISSING}
+    keys: list[str] = [k for k in counts.index if k not in rare][:top]
+    series = {"real": train, **others}
+    shares: dict[str, list[float]] = {}
+    for name, values in series.items():
+        share = values.value_counts(normalize=True)
+        is_rare = ~share.index.isin(counts.index) | share.index.isin(list(rare))
+        is_rare &= share.index != MISSING
+        shares[name] = [float(share.get(k, 0.0)) for k in keys] + [float(share[is_rare].sum())]
+    if any(v[-1] > 0 for v in shares.values()):
+        return [*keys, RARE_LABEL], shares
+    return keys, {name: v[:-1] for name, v in shares.items()}
 
 
 def sample_rows(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:

@@ -11,10 +11,13 @@ import pandas as pd
 from scipy.stats import ks_2samp
 
 from tabsynth.evaluation.common import (
+    MISSING,
+    RARE_LABEL,
     Binner,
     as_float,
     comparable_columns,
     is_numeric,
+    label_shares,
     sample_rows,
     tvd,
 )
@@ -102,19 +105,20 @@ def evaluate_fidelity(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
 
 def _distribution(binner: Binner, real: pd.Series, fake: pd.Series, fresh: pd.Series,
                   column: str, top: int = 12) -> dict[str, list]:
-    """Shares per bin (numeric: labelled by bin edges) or per category (the most common ones)."""
+    """Shares per bin (numeric: labelled by bin edges) or per category (the most common ones;
+    a label held by fewer than MIN_LABEL_ROWS training rows only inside the rare bucket)."""
+    if column not in binner.numeric:
+        keys, values = label_shares(real, {"synthetic": fake, "holdout": fresh}, top)
+        labels = ["(missing)" if k == MISSING else k if k == RARE_LABEL else _short(k)
+                  for k in keys]
+        return {"labels": labels, **values}
     shares = {name: s.value_counts(normalize=True) for name, s in
               (("real", real), ("synthetic", fake), ("holdout", fresh))}
-    if column in binner.numeric:
-        edges = [f"{e:.4g}" for e in binner.edges[column]]
-        keys = sorted(set(shares["real"].index) | set(shares["synthetic"].index),
-                      key=lambda k: (k == "__nan__", int(k) if k.isdigit() else 0))
-        labels = [_bin_label(k, edges) for k in keys]
-    else:
-        keys = list(shares["real"].index[:top])
-        labels = ["(missing)" if k == "__nan__" else _short(k) for k in keys]
-    return {"labels": labels, **{name: [float(s.get(k, 0.0)) for k in keys]
-                                 for name, s in shares.items()}}
+    edges = [f"{e:.4g}" for e in binner.edges[column]]
+    keys = sorted(set(shares["real"].index) | set(shares["synthetic"].index),
+                  key=lambda k: (k == MISSING, int(k) if k.isdigit() else 0))
+    return {"labels": [_bin_label(k, edges) for k in keys],
+            **{name: [float(s.get(k, 0.0)) for k in keys] for name, s in shares.items()}}
 
 
 def _short(label: str, limit: int = 60) -> str:
@@ -123,7 +127,7 @@ def _short(label: str, limit: int = 60) -> str:
 
 
 def _bin_label(key: str, edges: list[str]) -> str:
-    if key == "__nan__":
+    if key == MISSING:
         return "(missing)"
     index = int(key)
     low = edges[index - 1] if index > 0 else "min"

@@ -1,0 +1,346 @@
+"""The release report: what may travel with synthetic.csv.
+
+The review report (report.json / report.html) compares the synthetic table with real rows, so it
+holds statistics of the real data. The release report is built from it through an allow-list:
+run settings, the differential-privacy claim, the names of the PII columns, the privacy verdict
+and aggregate scores. Nothing is copied by default, so a key added to the review later never
+reaches the release unless it is named here.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import math
+import re
+from typing import Any
+
+from tabsynth.report import NOTHING_LEARNED
+
+RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy claim, the names of "
+                 "the PII columns and aggregate scores. It holds no real value, category label, "
+                 "bin edge, real row count or per-column statistic of the real data; the internal "
+                 "review report (report.json / report.html) does, and stays with the review.")
+PII_HANDLING = ("never learned; regenerated with Faker (PII) or fresh unique keys, and redrawn "
+                "when a made-up value equals a real one")
+RUN_KEYS = ("method", "device", "seed", "epochs", "batch_size", "epsilon_target",
+            "holdout_fraction", "synthetic_rows")
+RUN_TEXT_KEYS = ("method", "device")
+FIDELITY_KEYS = ("score", "holdout_reference", "tvd1", "tvd2", "holdout_tvd1", "holdout_tvd2",
+                 "sdmetrics_quality", "holdout_sdmetrics_quality", "sdmetrics_columns")
+UTILITY_METRICS = ("auc", "f1", "r2", "mae")
+TASKS = ("classification", "regression")
+MATCH_KEYS = ("exact_match_rate", "exact_match_rate_same_size", "holdout_exact_match_rate")
+VERDICTS = ("low", "medium", "high")
+SIGNOFF_KEYS = ("name", "role", "reviewed_privacy_report", "included_review_report",
+                "signed_at", "synthetic_sha256")
+# the only verdict reasons privacy._verdict writes: "<label> = 0.123 (>= 0.15: high)"
+_REASON = re.compile(r"(?P<label>.+) = -?\d+\.\d{3} \(>= [-+.\de]+: (medium|high)\)")
+_REASON_LABELS = ("membership inference AUC", "DCR share", "exact-match rate above the holdout's")
+WITHHELD_REASON = "another rule was triggered; it is stated in the internal review only"
+
+
+# ---------------------------------------------------------------- the allow-list
+
+def release_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The release part of a review report, built key by key from an allow-list."""
+    privacy = report.get("privacy") or {}
+    return {
+        "kind": "release",
+        "about": RELEASE_ABOUT,
+        "tabsynth_version": _text(report.get("tabsynth_version")),
+        "created_at": _text(report.get("created_at")),
+        "run": _run(report.get("run") or {}),
+        "pii": _pii(report.get("pii") or {}),
+        "fidelity": _fidelity(report.get("fidelity")),
+        "utility": _utility(report.get("utility")),
+        "privacy": _privacy(privacy),
+    }
+
+
+def with_signoff(release: dict[str, Any], signoff: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the release whose audit part carries the (allow-listed) sign-off record."""
+    signed = copy.deepcopy(release)
+    signed["signoff"] = {k: _scalar(signoff.get(k)) for k in SIGNOFF_KEYS if k in signoff}
+    return signed
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> float | int | None:
+    """Numbers only: anything else (text, lists, NaN, inf) becomes None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _scalar(value: Any) -> str | float | int | bool | None:
+    return value if isinstance(value, bool | str) else _number(value)
+
+
+def _interval(value: Any) -> list[float | int | None] | None:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    return [_number(v) for v in value]
+
+
+def _run(run: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: (_text if k in RUN_TEXT_KEYS else _number)(run.get(k))
+                           for k in RUN_KEYS}
+    libraries = run.get("libraries") or {}
+    out["libraries"] = {str(k): v for k, v in libraries.items() if isinstance(v, str)}
+    return out
+
+
+def _pii(pii: dict[str, Any]) -> dict[str, Any]:
+    details = [{"column": _text(d.get("column")), "kind": _text(d.get("kind")),
+                "faker_provider": _text(d.get("faker_provider"))}
+               for d in pii.get("details") or [] if isinstance(d, dict)]
+    return {"columns": [c for c in pii.get("columns") or [] if isinstance(c, str)],
+            "identifiers": [c for c in pii.get("identifiers") or [] if isinstance(c, str)],
+            "details": details, "handling": PII_HANDLING}
+
+
+def _fidelity(fidelity: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not fidelity:
+        return None
+    if fidelity.get("not_applicable"):
+        return {"not_applicable": NOTHING_LEARNED}
+    return {k: _number(fidelity.get(k)) for k in FIDELITY_KEYS}
+
+
+def _metrics(scores: Any) -> dict[str, float | int | None]:
+    scores = scores if isinstance(scores, dict) else {}
+    return {k: _number(scores[k]) for k in UTILITY_METRICS if k in scores}
+
+
+def _utility(utility: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not utility:
+        return None
+    task = utility.get("task")
+    return {"target": _text(utility.get("target")), "task": task if task in TASKS else None,
+            "tstr": _metrics(utility.get("tstr")), "trtr": _metrics(utility.get("trtr"))}
+
+
+def _attacks(privacy: dict[str, Any]) -> list[dict[str, Any]]:
+    singling = privacy.get("singling_out") or {}
+    found = [singling.get("univariate"), singling.get("multivariate"),
+             privacy.get("linkability"), *(privacy.get("inference") or [])]
+    return [{"name": _text(a.get("name")), "risk": _number(a.get("risk")),
+             "ci": _interval(a.get("ci"))} for a in found if isinstance(a, dict)]
+
+
+def _reasons(reasons: Any, attacks: list[dict[str, Any]]) -> list[str]:
+    """Verdict reasons that are known templates with numbers only; others are withheld."""
+    allowed = {*_REASON_LABELS, *(f"{a['name']} risk" for a in attacks if a["name"])}
+    out = []
+    for reason in reasons if isinstance(reasons, list) else []:
+        match = _REASON.fullmatch(reason) if isinstance(reason, str) else None
+        known = reason == NOTHING_LEARNED or (match is not None and match["label"] in allowed)
+        out.append(reason if known else WITHHELD_REASON)
+    return out
+
+
+def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"dp": copy.deepcopy(privacy.get("dp")) or None}
+    if privacy.get("not_applicable"):
+        out["not_applicable"] = NOTHING_LEARNED
+    elif "singling_out" not in privacy:
+        out["evaluated"] = False
+        return out
+    verdict = privacy.get("verdict")
+    attacks = _attacks(privacy)
+    mia = privacy.get("membership_inference") or {}
+    out.update({
+        "evaluated": True,
+        "verdict": verdict if verdict in VERDICTS else None,
+        "verdict_reasons": _reasons(privacy.get("verdict_reasons"), attacks),
+        "attacks": attacks,
+        "membership_inference": {"auc": _number(mia.get("auc")),
+                                 "ci": _interval(mia.get("ci"))} if mia else None,
+        "dcr_share": _number(privacy.get("dcr_share")),
+        **{k: _number(privacy.get(k)) for k in MATCH_KEYS},
+    })
+    return out
+
+
+# ---------------------------------------------------------------- HTML
+
+STYLE = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222;"
+         "line-height:1.45}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid "
+         "#ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
+         ".cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;"
+         "border-radius:8px;padding:.8em 1.2em;min-width:220px}.big{font-size:1.6em;"
+         "font-weight:600}.muted{color:#666;font-size:.9em}.plain{background:#eef5ff;"
+         "border-left:4px solid #4c78a8;padding:.6em 1em}ul{margin:.2em 0}")
+
+
+def render_release_html(release: dict[str, Any]) -> str:
+    """One self-contained page (inline CSS, no script, no external resource), all escaped."""
+    sections = [_summary(release), _dp(release["privacy"].get("dp")),
+                _risk(release["privacy"]), _scores(release), _pii_html(release["pii"]),
+                _audit(release)]
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<title>tabsynth release report</title><style>" + STYLE + "</style></head><body>"
+            + "".join(sections) + "</body></html>")
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    """A value as escaped HTML: numbers rounded, lists as bullets, mappings as tables."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3g}"
+    if isinstance(value, dict):
+        return _rows(value.items())
+    if isinstance(value, list | tuple):
+        return "<ul>" + "".join(f"<li>{_fmt(v, digits)}</li>" for v in value) + "</ul>"
+    return _e(value)
+
+
+def _rows(pairs: Any, header: tuple[str, str] | None = None) -> str:
+    head = f"<tr><th>{_e(header[0])}</th><th>{_e(header[1])}</th></tr>" if header else ""
+    body = "".join(f"<tr><th>{_e(str(k).replace('_', ' '))}</th><td>{_fmt(v)}</td></tr>"
+                   for k, v in pairs)
+    return f"<table>{head}{body}</table>"
+
+
+def _grid(header: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _ci(interval: list[Any] | None) -> str:
+    if not interval:
+        return "—"
+    return f"{_fmt(interval[0])}–{_fmt(interval[1])}"
+
+
+def _summary(release: dict[str, Any]) -> str:
+    fidelity, utility = release.get("fidelity") or {}, release.get("utility") or {}
+    privacy = release["privacy"]
+    metric = "auc" if utility.get("task") == "classification" else "r2"
+    dp = privacy.get("dp")
+    dp_line = (f"ε = {_fmt(dp.get('epsilon'))}, δ = {_fmt(dp.get('delta'))}" if dp
+               else "no formal guarantee")
+    cards = [
+        ("Fidelity", _fmt(fidelity.get("score")),
+         f"a fresh real sample scores {_fmt(fidelity.get('holdout_reference'))}"),
+        ("Utility", _fmt((utility.get("tstr") or {}).get(metric)),
+         f"{metric.upper()} trained on synthetic; on real: "
+         f"{_fmt((utility.get('trtr') or {}).get(metric))}"),
+        ("Privacy verdict", _fmt(privacy.get("verdict") or "not evaluated"),
+         f"differential privacy: {dp_line}"),
+    ]
+    html_cards = "".join(f"<div class=card><div class=muted>{_e(t)}</div><div class=big>{v}</div>"
+                         f"<div class=muted>{d}</div></div>" for t, v, d in cards)
+    run = release["run"]
+    what = (f"Synthetic table made with <b>{_fmt(run.get('method'))}</b>, "
+            f"{_fmt(run.get('synthetic_rows'))} rows (seed {_fmt(run.get('seed'))}).")
+    return (f"<h1>tabsynth release report</h1><p>{what}</p><p class=muted>{_e(release['about'])}"
+            f"</p><div class=cards>{html_cards}</div>")
+
+
+def dp_in_plain_words(dp: dict[str, Any]) -> str:
+    """What an (ε, δ) claim promises, in one sentence."""
+    epsilon, delta = _number(dp.get("epsilon")), _number(dp.get("delta"))
+    unit = _text(dp.get("unit")) or "one row"
+    if epsilon is None:
+        return "ε is not finite: this run makes no formal privacy claim."
+    factor = f"{math.exp(epsilon):.3g}" if epsilon < 50 else "more than 10^21"
+    return (f"In plain words: adding or removing {unit} of the real training data changes the "
+            f"probability of any result of this run, synthetic.csv included, by at most a "
+            f"factor e^ε ≈ {factor}, except with probability δ = {_fmt(delta)}. This holds "
+            "whatever else an attacker knows; the smaller ε, the stronger the protection. It "
+            "covers only what the claim below says.")
+
+
+def _dp(dp: dict[str, Any] | None) -> str:
+    if not dp:
+        return ("<h2>Differential privacy</h2><p>None: this method gives no formal "
+                "differential-privacy guarantee. The attack results, where evaluated, are the "
+                "only evidence of privacy, and they cover only the attacks that were run.</p>")
+    return (f"<h2>Differential privacy</h2><p class=plain>{_e(dp_in_plain_words(dp))}</p>"
+            + _rows(dp.items(), ("claim", "value")))
+
+
+def _risk(privacy: dict[str, Any]) -> str:
+    if privacy.get("not_applicable"):
+        return f"<h2>Privacy verdict</h2><p>Not applicable: {_e(privacy['not_applicable'])}.</p>"
+    if not privacy.get("evaluated"):
+        return ("<h2>Privacy verdict</h2><p>Not evaluated: this run skipped the fidelity, "
+                "utility and re-identification reports. Do not release the data on this report "
+                "alone.</p>")
+    reasons = privacy.get("verdict_reasons") or ["no rule was triggered"]
+    attacks = _grid(["attack", "risk", "95 % CI"],
+                    [[a["name"], a["risk"], _ci(a["ci"])] for a in privacy["attacks"]])
+    mia = privacy.get("membership_inference") or {}
+    checks = _rows([
+        ("membership inference AUC (0.5: members and non-members look alike)", mia.get("auc")),
+        ("membership inference AUC 95 % CI", _ci(mia.get("ci"))),
+        ("DCR share closer to train (0.5: no memorisation signal)", privacy.get("dcr_share")),
+        ("exact-match rate (synthetic rows equal to a training row)",
+         privacy.get("exact_match_rate")),
+        ("exact-match rate, same-size training sample", privacy.get("exact_match_rate_same_size")),
+        ("exact-match rate with the holdout (reference)", privacy.get("holdout_exact_match_rate")),
+    ])
+    return (f"<h2>Privacy verdict: {_fmt(privacy.get('verdict'))}</h2>{_fmt(reasons)}"
+            "<p class=muted>The verdict comes from attacks on samples of the data; it is "
+            "evidence, not a guarantee.</p><h3>Re-identification attacks</h3>" + attacks
+            + "<h3>Membership inference and overfitting checks</h3>" + checks)
+
+
+def _scores(release: dict[str, Any]) -> str:
+    fidelity, utility = release.get("fidelity"), release.get("utility")
+    if fidelity is None:
+        parts = ["<h2>Fidelity</h2><p>Not evaluated.</p>"]
+    elif fidelity.get("not_applicable"):
+        parts = [f"<h2>Fidelity</h2><p>Not applicable: {_e(fidelity['not_applicable'])}.</p>"]
+    else:
+        parts = ["<h2>Fidelity</h2><p>Aggregate scores against the training data, beside the "
+                 "same scores for a fresh real sample (the holdout).</p>" + _grid(
+                     ["measure", "synthetic", "holdout (reference)"],
+                     [["score (1 is perfect)", fidelity["score"], fidelity["holdout_reference"]],
+                      ["mean 1-way TVD", fidelity["tvd1"], fidelity["holdout_tvd1"]],
+                      ["mean 2-way TVD", fidelity["tvd2"], fidelity["holdout_tvd2"]],
+                      ["SDMetrics quality", fidelity["sdmetrics_quality"],
+                       fidelity["holdout_sdmetrics_quality"]]])]
+    if not utility or not utility.get("task"):
+        parts.append("<h2>Utility</h2><p>Not computed.</p>")
+    else:
+        metrics = sorted(set(utility["tstr"]) | set(utility["trtr"]))
+        parts.append(f"<h2>Utility</h2><p>Target <b>{_e(utility['target'])}</b> "
+                     f"({_e(utility['task'])}), tested on the real holdout.</p>" + _grid(
+                         ["metric", "train synthetic", "train real"],
+                         [[m, utility["tstr"].get(m), utility["trtr"].get(m)] for m in metrics]))
+    return "".join(parts)
+
+
+def _pii_html(pii: dict[str, Any]) -> str:
+    if not pii["columns"] and not pii["identifiers"]:
+        return "<h2>PII columns</h2><p>No PII columns were found.</p>"
+    rows = [[d["column"], d["kind"], d["faker_provider"]] for d in pii["details"]]
+    rows += [[name, "identifier", "fresh unique keys"] for name in pii["identifiers"]
+             if name not in pii["columns"]]
+    return (f"<h2>PII columns</h2><p>{_e(pii['handling'])}.</p>"
+            + _grid(["column", "kind", "regenerated with"], rows))
+
+
+def _audit(release: dict[str, Any]) -> str:
+    run = release["run"]
+    rows: list[tuple[str, Any]] = [(k, run.get(k)) for k in RUN_KEYS]
+    rows += [(f"library {k}", v) for k, v in run["libraries"].items()]
+    rows += [("tabsynth version", release.get("tabsynth_version")),
+             ("report created", release.get("created_at"))]
+    rows += [(f"sign-off {k}", v) for k, v in (release.get("signoff") or {}).items()]
+    return "<h2>Audit record</h2>" + _rows(rows, ("field", "value"))
