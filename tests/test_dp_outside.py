@@ -120,6 +120,7 @@ def small_table(rows: int = 300, seed: int = 0) -> tuple[pd.DataFrame, Schema]:
     return coerce_frame(frame, schema), schema
 
 
+@pytest.mark.slow
 def test_optimizer_adds_the_planned_noise_for_the_planned_steps(monkeypatch) -> None:
     """Spy on the Opacus optimizer the trainer builds: it holds the plan's sigma and the
     model's clip norm at every step, adds noise of std sigma * clip, steps exactly the planned
@@ -169,6 +170,7 @@ def test_optimizer_adds_the_planned_noise_for_the_planned_steps(monkeypatch) -> 
     assert abs(real.mean() - q * n) <= 4 * math.sqrt(q * (1 - q) * n / len(real))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("accountant", ["rdp", "prv"])
 def test_reported_epsilon_is_the_plan_recomputed(accountant: str) -> None:
     """The claim equals epsilon_of(the plan's mechanisms, rebuilt here by hand) and stays
@@ -217,6 +219,7 @@ def neighbours(kind: str = "categorical",
     "as run.training) and Domain.dropped_categories (in the saved model) count the distinct "
     "values that fell under the release threshold exactly, so one row with a value of its own "
     "changes them with probability ~1"))
+@pytest.mark.slow
 def test_fit_report_does_not_count_one_rows_hidden_value() -> None:
     frame, neighbour, schema = neighbours()
     reports = []
@@ -231,13 +234,15 @@ def test_fit_report_does_not_count_one_rows_hidden_value() -> None:
     "PRIVACY BUG (reported): for a column declared numeric, domain._numeric_column sets "
     "`integer` from whether every present value is whole, so one row with a fraction turns "
     "whole-number synthetic values into fractional ones, deterministically"))
+@pytest.mark.slow
 def test_whole_number_output_does_not_depend_on_one_row() -> None:
     frame, neighbour, schema = neighbours("numeric", rows=2000)  # enough rows to learn x at 3
     whole = []
     for table in (frame, neighbour):
-        model = DpGan(epsilon=3.0, epochs=1, batch_size=500, device="cpu", seed=2)
+        model = DpGan(epsilon=3.0, epochs=1, batch_size=100, device="cpu", seed=2)
         out = model.fit(table, schema).sample(500, seed=0)["x"].dropna()
-        assert len(out) > 0
+        if out.empty:  # a precondition, not the property: fail the test, not the xfail
+            pytest.fail("x was not learned: the table is too small for epsilon 3")
         whole.append(bool((out % 1 == 0).all()))
     assert whole[0] == whole[1]
 
@@ -260,7 +265,8 @@ def test_other_category_release_is_private() -> None:
     for table in (frame, neighbour):
         domains = [learn_domain(table, schema, sigma, delta_threshold, {},
                                 np.random.default_rng(seed))["group"] for seed in range(300)]
-        assert all(len(d.categories) == 30 for d in domains), "every frequent value released"
+        if not all(len(d.categories) == 30 for d in domains):
+            pytest.fail("precondition: every frequent value is released")
         released.append(sum(d.has_other for d in domains))
     # (eps, delta)-DP with eps <= 3 and delta << 1/300: counts that differ by more than
     # e^3 x + 10 are out of reach of any such mechanism over 300 runs (x = the smaller count)
