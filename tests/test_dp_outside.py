@@ -233,7 +233,7 @@ def test_fit_report_does_not_count_one_rows_hidden_value() -> None:
 def test_whole_number_output_does_not_depend_on_one_row() -> None:
     """Before 8216675, a column declared numeric got `integer` from whether every present
     value was whole: one row with a fraction turned whole synthetic values fractional."""
-    frame, neighbour, schema = neighbours("numeric", rows=2000)  # enough rows to learn x at 3
+    frame, neighbour, schema = neighbours("numeric", rows=1000)  # enough rows to learn x at 3
     whole = []
     for table in (frame, neighbour):
         model = DpGan(epsilon=3.0, epochs=1, batch_size=100, device="cpu", seed=2)
