@@ -3,6 +3,7 @@ collision guard, coin-flip holdout, and a claim that says what it covers."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import pickle
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import PII_COLUMNS, make_pii_table, run_cli
 from faker import Faker
 
 from tabsynth.dp.noise import (
@@ -22,10 +24,10 @@ from tabsynth.dp.noise import (
     discrete_gaussian_tail,
     release_threshold,
 )
+from tabsynth.export import SignOff, export_files
 from tabsynth.pipeline import LoadedTable, RunConfig, run, secret_holdout_mask
 from tabsynth.schema import coerce_frame, infer_schema
 from tabsynth.synthesizers.dp_gan import DpGan
-from tests.conftest import run_cli
 
 UNIQUE = "Zanzibar-only-once"
 
@@ -271,3 +273,28 @@ def test_no_real_pii_value_in_any_output(method: str, tmp_path: Path) -> None:
         real = {v.strip().lower() for v in table[column]}
         made_up = {str(v).strip().lower() for v in synthetic[column].dropna()}
         assert made_up and not made_up & real, (column, sorted(made_up & real)[:5])
+
+
+# ---------------------------------------------------------------- 8. nothing real ships
+
+@pytest.mark.slow
+def test_one_row_category_and_pii_appear_nowhere_in_the_outputs(tmp_path: Path) -> None:
+    table = make_pii_table(rows=400, seed=8)
+    table["tier"] = np.where(np.arange(400) % 2 == 0, "gold", "silver")
+    table.loc[123, "tier"] = UNIQUE
+    source = tmp_path / "people.csv"
+    table.to_csv(source, index=False)
+    out = tmp_path / "out"
+    done = run_cli("synthesize", str(source), "--method", "dp-gan", "--epsilon", "1",
+                   "--epochs", "1", "--batch-size", "100", "--quiet", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    outputs = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert {"synthetic.csv", "release.json", "release.html", "report.json",
+            "report.html"} <= set(outputs)
+    signoff = SignOff("Ada", "DPO", reviewed_privacy_report=True)
+    outputs |= {f"zip:{name}": data for name, data in export_files(out, signoff).items()}
+    secrets = [UNIQUE, *(str(v) for c in PII_COLUMNS for v in table[c])]
+    for name, data in outputs.items():
+        text = data.decode("utf-8", errors="replace")
+        for value in secrets:
+            assert value not in text and html.escape(value) not in text, (name, value)
