@@ -17,7 +17,8 @@ METHOD_NOTES = {
                        "marginals and correlations; no formal privacy guarantee.",
     "ctgan": "SDV CTGAN: a conditional GAN, slower, captures non-linear structure; can memorise "
              "rare rows; no formal privacy guarantee.",
-    "dp-gan": "Our differentially private GAN: (ε, δ) per row over preprocessing and training; "
+    "dp-gan": "Our differentially private GAN: an (ε, δ) guarantee for adding or removing any "
+              "one training row, over preprocessing and training, with secret OS-seeded noise; "
               "the smaller ε, the stronger the protection and the lower the fidelity.",
 }
 # seconds per (row x epoch) on the 2-core CPU, from benchmarks/README.md (census, 39k rows)
