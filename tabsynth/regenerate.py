@@ -2,7 +2,8 @@
 
 A :class:`CollisionGuard` holds keyed hashes of the real values of those columns, in memory
 only, so that a made-up value that happens to equal a real one (a common name, say) is drawn
-again. It is never saved with a model.
+again. It is never saved with a model, and its secret key also seeds the made-up values, so
+nobody can replay the draws to find the redrawn (real) ones.
 """
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ class CollisionGuard:
         for column in columns:
             guard._hashes[column] = {guard._digest(v) for v in frame[column].dropna().unique()}
         return guard
+
+    def stream_seed(self, seed: int) -> int:
+        """The seed a made-up column is drawn from: keyed by this guard's secret.
+
+        A made-up value equal to a real one is drawn again, so replaying the draws from a known
+        seed without the guard would show where the output departs, and so which values are
+        real. Keying the stream with the guard's secret (never saved) rules that out; the same
+        fitted model and seed still give the same values.
+        """
+        digest = hashlib.blake2b(seed.to_bytes(8, "little", signed=True), key=self._key,
+                                 digest_size=8).digest()
+        return int.from_bytes(digest, "little") & (2**63 - 1)
 
     def is_real(self, column: str, value: object) -> bool:
         hashes = self._hashes.get(column)

@@ -17,10 +17,14 @@ from typing import Any
 
 from tabsynth.report import NOTHING_LEARNED
 
+SCORE_DIGITS = 2
 RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy claim, the names of "
-                 "the PII columns and aggregate scores. It holds no real value, category label, "
-                 "bin edge, real row count or per-column statistic of the real data; the internal "
-                 "review report (report.json / report.html) does, and stays with the review.")
+                 "the PII columns and aggregate scores rounded to two decimals. It holds no real "
+                 "value, category label, bin edge, per-column statistic or input hash (and, for "
+                 "a DP run, no exact row count: the default output size is the noisy count). "
+                 "The aggregate scores compare the synthetic rows with real ones and are not "
+                 "covered by any DP guarantee. The internal review report (report.json / "
+                 "report.html) holds the detail and stays with the review.")
 PII_HANDLING = ("never learned; regenerated with Faker (PII) or fresh unique keys, and redrawn "
                 "when a made-up value equals a real one")
 RUN_KEYS = ("method", "device", "seed", "epochs", "batch_size", "epsilon_target",
@@ -76,6 +80,18 @@ def _number(value: Any) -> float | int | None:
     return value if math.isfinite(value) else None
 
 
+def _score(value: Any) -> float | None:
+    """An evaluation score, rounded to two decimals: it compares synthetic rows with real ones
+    and is not DP output, so no exact figure (a rate times the row count) may travel."""
+    number = _number(value)
+    return None if number is None else round(float(number), SCORE_DIGITS)
+
+
+def _coarse(text: str) -> str:
+    """A sentence with every decimal figure rounded like the scores."""
+    return re.sub(r"\d+\.\d+", lambda m: f"{float(m.group()):.{SCORE_DIGITS}f}", text)
+
+
 def _scalar(value: Any) -> str | float | int | bool | None:
     return value if isinstance(value, bool | str) else _number(value)
 
@@ -83,7 +99,7 @@ def _scalar(value: Any) -> str | float | int | bool | None:
 def _interval(value: Any) -> list[float | int | None] | None:
     if not isinstance(value, list | tuple) or len(value) != 2:
         return None
-    return [_number(v) for v in value]
+    return [_score(v) for v in value]
 
 
 def _run(run: dict[str, Any]) -> dict[str, Any]:
@@ -108,12 +124,12 @@ def _fidelity(fidelity: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     if fidelity.get("not_applicable"):
         return {"not_applicable": NOTHING_LEARNED}
-    return {k: _number(fidelity.get(k)) for k in FIDELITY_KEYS}
+    return {k: _score(fidelity.get(k)) for k in FIDELITY_KEYS}
 
 
 def _metrics(scores: Any) -> dict[str, float | int | None]:
     scores = scores if isinstance(scores, dict) else {}
-    return {k: _number(scores[k]) for k in UTILITY_METRICS if k in scores}
+    return {k: _score(scores[k]) for k in UTILITY_METRICS if k in scores}
 
 
 def _utility(utility: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -128,7 +144,7 @@ def _attacks(privacy: dict[str, Any]) -> list[dict[str, Any]]:
     singling = privacy.get("singling_out") or {}
     found = [singling.get("univariate"), singling.get("multivariate"),
              privacy.get("linkability"), *(privacy.get("inference") or [])]
-    return [{"name": _text(a.get("name")), "risk": _number(a.get("risk")),
+    return [{"name": _text(a.get("name")), "risk": _score(a.get("risk")),
              "ci": _interval(a.get("ci"))} for a in found if isinstance(a, dict)]
 
 
@@ -139,7 +155,7 @@ def _reasons(reasons: Any, attacks: list[dict[str, Any]]) -> list[str]:
     for reason in reasons if isinstance(reasons, list) else []:
         match = _REASON.fullmatch(reason) if isinstance(reason, str) else None
         known = reason == NOTHING_LEARNED or (match is not None and match["label"] in allowed)
-        out.append(reason if known else WITHHELD_REASON)
+        out.append(_coarse(reason) if known else WITHHELD_REASON)
     return out
 
 
@@ -158,10 +174,10 @@ def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
         "verdict": verdict if verdict in VERDICTS else None,
         "verdict_reasons": _reasons(privacy.get("verdict_reasons"), attacks),
         "attacks": attacks,
-        "membership_inference": {"auc": _number(mia.get("auc")),
+        "membership_inference": {"auc": _score(mia.get("auc")),
                                  "ci": _interval(mia.get("ci"))} if mia else None,
-        "dcr_share": _number(privacy.get("dcr_share")),
-        **{k: _number(privacy.get(k)) for k in MATCH_KEYS},
+        "dcr_share": _score(privacy.get("dcr_share")),
+        **{k: _score(privacy.get(k)) for k in MATCH_KEYS},
     })
     return out
 

@@ -75,10 +75,13 @@ def test_saved_model_holds_no_pii(fitted, tmp_path) -> None:
 @pytest.mark.parametrize("method", ["faker", "gaussian-copula"])
 def test_same_seed_same_output(method: str, typed_table) -> None:
     frame, schema = typed_table
-    first = make_synthesizer(method).fit(frame, schema).sample(200, seed=3)
+    model = make_synthesizer(method).fit(frame, schema)
+    first = model.sample(200, seed=3)
+    pd.testing.assert_frame_equal(first, model.sample(200, seed=3))
+    learned = [c.name for c in schema.learned]
     second = make_synthesizer(method).fit(frame, schema).sample(200, seed=3)
     other = make_synthesizer(method).fit(frame, schema).sample(200, seed=4)
-    pd.testing.assert_frame_equal(first, second)
+    pd.testing.assert_frame_equal(first[learned], second[learned])
     assert not first.equals(other)
 
 

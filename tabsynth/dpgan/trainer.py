@@ -126,7 +126,6 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
     discriminator = Discriminator(
         encoder.width, settings.discriminator_dim,
         cond_width=encoder.cond_width if settings.condition_discriminator else 0).to(device)
-    expected_real = settings.sample_rate * len(real)
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=settings.generator_lr,
                                    betas=(0.5, 0.9), weight_decay=1e-6)
     optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=settings.discriminator_lr,
@@ -135,7 +134,7 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
     if private:
         discriminator, optimizer_d, criterion = make_private_discriminator(
             discriminator, optimizer_d, settings.noise_multiplier, settings.max_grad_norm,
-            int(expected_real + settings.fake_batch), secret_torch_generator(settings.device))
+            2 * settings.fake_batch, secret_torch_generator(settings.device))
     steps_per_epoch = settings.steps / settings.epochs
     mask_generator = secret_torch_generator(settings.device) if private else \
         torch.Generator(device=device).manual_seed(settings.seed)
@@ -200,9 +199,9 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
         epoch = min(settings.epochs, math.floor(step / steps_per_epoch + 1e-9))
         if epoch > reported_epoch or step == settings.steps:
             reported_epoch = max(epoch, reported_epoch)
-            d_loss = float(loss_d.detach()) / (len(both) if private else 1)
-            last = {"epoch": float(reported_epoch), "discriminator_loss": d_loss,
-                    "generator_loss": float(loss_g.detach())}
+            last = {"epoch": float(reported_epoch), "generator_loss": float(loss_g.detach())}
+            if not private:  # the discriminator's loss sums over real rows: not DP output
+                last["discriminator_loss"] = float(loss_d.detach())
             if private and settings.accountant is not None:
                 last["epsilon"] = spent_epsilon(settings.accountant, settings.delta, fast=True)
             progress(ProgressEvent("train", step / settings.steps,

@@ -60,17 +60,21 @@ class PrivacyClaim:
 
     @property
     def group_privacy(self) -> str:
-        return (f"a person with k rows in the training split is protected at k·ε "
-                f"(k = 2: ε = {2 * self.epsilon:.3g}); the guarantee is per row, not per person")
+        return (f"a person with k rows in the training split is protected at k·ε, with δ "
+                f"growing to k·e^((k−1)ε)·δ (k = 2: ε = {2 * self.epsilon:.3g}, "
+                f"δ = {2 * math.exp(self.epsilon) * self.delta:.2g}); the guarantee is per "
+                f"row, not per person")
 
     def plain_words(self) -> str:
         """The guarantee in one paragraph a compliance officer can check against the figures."""
         return (f"Differential privacy with ε = {self.epsilon:.3g} and δ = {self.delta:.2g} "
                 f"(accountant: {self.accountant}): whether or not any one row of the training "
-                f"split was used, the probability of any result of this run, the synthetic "
-                f"table included, changes by at most a factor e^ε ≈ {math.exp(self.epsilon):.3g}"
-                f", apart from a probability δ. Smaller ε is stronger. This covers everything "
-                f"computed from the training rows; the items under 'not covered' are outside it.")
+                f"split was used, the probability of any synthetic table and fitted model this "
+                f"run could produce changes by at most a factor e^ε ≈ "
+                f"{math.exp(self.epsilon):.3g}, apart from a probability δ. Smaller ε is "
+                f"stronger. It holds for the schema as declared, and covers what was learned "
+                f"from the training rows; the evaluation and the items under 'not covered' are "
+                f"outside it.")
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -155,8 +159,10 @@ class Synthesizer(abc.ABC):
         for spec in self.schema.included:
             if spec.regenerated:
                 state = self._regen_state.get(spec.name, RegenerationState())
-                values = regenerate_column(spec, state, n, int(rng.integers(2**31 - 1)),
-                                           self._guard)
+                column_seed = int(rng.integers(2**31 - 1))
+                if self._guard is not None:
+                    column_seed = self._guard.stream_seed(column_seed)
+                values = regenerate_column(spec, state, n, column_seed, self._guard)
                 parts[spec.name] = pd.Series(values)
         out = pd.DataFrame({c.name: parts[c.name] for c in self.schema.included})
         return self._restore_dtypes(out)

@@ -45,11 +45,18 @@ RESIDUAL_RISKS = (
     "the gradient noise is floating-point Gaussian: no snapping or discrete mechanism guards "
     "it against floating-point attacks (Mironov 2012); integer counts use a discrete "
     "Gaussian",
+    "the count noise comes from numpy's PCG64 generator, seeded from the operating system but "
+    "not cryptographically secure, and the discrete Gaussian's acceptance test runs in "
+    "floating point (its distribution is off by about 1e-16, relatively)",
 )
+PRV_COUNTS_RISK = ("the PRV accountant composes the discrete Gaussian count releases as if they "
+                   "were continuous Gaussians, which understates δ by under 1 % at the noise "
+                   "used here (the RDP accountant bounds them exactly)")
 RANDOMNESS = ("every random draw the guarantee relies on (count and histogram noise, 2-way "
               "table noise, gradient noise, Poisson sampling, the holdout coin flips) came from "
               "fresh seeds read from the operating system and never recorded; --seed only "
-              "fixes sampling from the fitted model")
+              "fixes sampling from the fitted model, and made-up columns are drawn from a "
+              "secret key of the fit, never saved")
 
 
 class DpGan(Synthesizer):
@@ -239,7 +246,9 @@ class DpGan(Synthesizer):
         return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
                             epsilon_preprocessing=pre, epsilon_training=training,
                             epsilon_marginals=pairs, not_covered=self._not_covered(regenerated),
-                            residual_risks=RESIDUAL_RISKS, randomness=RANDOMNESS, notes=notes)
+                            residual_risks=RESIDUAL_RISKS + ((PRV_COUNTS_RISK,)
+                                                             if plan.accountant == "prv" else ()),
+                            randomness=RANDOMNESS, notes=notes)
 
     def _not_covered(self, regenerated: list[str]) -> tuple[str, ...]:
         items = ["the schema: column names, kinds, date formats and identifier shapes are "
@@ -247,8 +256,12 @@ class DpGan(Synthesizer):
                  "the review report (report.json / report.html): it compares the synthetic "
                  "rows with the real ones and holds real statistics; only the release report "
                  "travels with the data",
+                 "the evaluation scores in the release report (fidelity, utility, attack risks, "
+                 "rounded to two decimals): they compare the synthetic rows with real ones and "
+                 "are not differentially private",
                  "the holdout rows: they were set aside by secret coin flips and never seen "
-                 "by the model, but the review report measures them"]
+                 "by the model, but the evaluation measures them",
+                 "the progress shown while training (the operator's screen only)"]
         if self.public:
             items.append("values declared public, which are used as given: "
                          + ", ".join(sorted(self.public)))
