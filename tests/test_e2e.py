@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -131,7 +132,8 @@ def test_cancel_ctgan_mid_training_keeps_page_usable(server: str, browser,
     epochs.fill("3000")
     epochs.press("Enter")
     page.get_by_role("button", name="Train").click()
-    page.get_by_text("epoch").first.wait_for(timeout=LONG)
+    page.get_by_role("button", name="Cancel").wait_for(timeout=LONG)
+    page.get_by_text(re.compile(r"epoch \d+/\d+")).first.wait_for(timeout=LONG)  # live progress
     _shot(page, "4-ctgan-training")
     page.get_by_role("button", name="Cancel").click()
     page.get_by_text("Training was cancelled").wait_for(timeout=60_000)
