@@ -268,17 +268,17 @@ def _summary(release: dict[str, Any]) -> str:
 
 
 def dp_in_plain_words(dp: dict[str, Any]) -> str:
-    """What an (ε, δ) claim promises, in one sentence."""
+    """What an (ε, δ) claim promises: the claim's own paragraph, or one built from ε and δ."""
+    if _text(dp.get("plain")):
+        return dp["plain"]
     epsilon, delta = _number(dp.get("epsilon")), _number(dp.get("delta"))
-    unit = _text(dp.get("unit")) or "one row"
     if epsilon is None:
         return "ε is not finite: this run makes no formal privacy claim."
     factor = f"{math.exp(epsilon):.3g}" if epsilon < 50 else "more than 10^21"
-    return (f"In plain words: adding or removing {unit} of the real training data changes the "
-            f"probability of any result of this run, synthetic.csv included, by at most a "
-            f"factor e^ε ≈ {factor}, except with probability δ = {_fmt(delta)}. This holds "
-            "whatever else an attacker knows; the smaller ε, the stronger the protection. It "
-            "covers only what the claim below says.")
+    return (f"Whether or not any one training row was used, the probability of any synthetic "
+            f"table this run could produce changes by at most a factor e^ε ≈ {factor}, apart "
+            f"from a probability δ = {_fmt(delta)}; the smaller ε, the stronger the protection. "
+            "It covers only what the claim below says.")
 
 
 def _dp(dp: dict[str, Any] | None) -> str:
@@ -287,7 +287,7 @@ def _dp(dp: dict[str, Any] | None) -> str:
                 "differential-privacy guarantee. The attack results, where evaluated, are the "
                 "only evidence of privacy, and they cover only the attacks that were run.</p>")
     return (f"<h2>Differential privacy</h2><p class=plain>{_e(dp_in_plain_words(dp))}</p>"
-            + _rows(dp.items(), ("claim", "value")))
+            + _rows([(k, v) for k, v in dp.items() if k != "plain"], ("claim", "value")))
 
 
 def _risk(privacy: dict[str, Any]) -> str:
