@@ -20,6 +20,7 @@ from tabsynth.capacity import check_ctgan
 from tabsynth.device import device_name, resolve_device
 from tabsynth.dp.noise import SecretNoise
 from tabsynth.errors import ConfigError, TableError
+from tabsynth.evaluation.run import evaluate
 from tabsynth.io import (
     ReadLimits,
     csv_bytes,
@@ -28,7 +29,7 @@ from tabsynth.io import (
     write_files_atomic,
 )
 from tabsynth.release import PII_HANDLING, release_report, render_release_html
-from tabsynth.report import REVIEW_NOTICE, evaluate, render_html
+from tabsynth.report import REVIEW_NOTICE, render_html
 from tabsynth.schema import Schema, coerce_frame, format_for_export, infer_schema
 from tabsynth.synthesizers import (
     METHODS,

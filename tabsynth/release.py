@@ -15,7 +15,7 @@ import math
 import re
 from typing import Any
 
-from tabsynth.report import NOTHING_LEARNED
+from tabsynth.evaluation.run import NOTHING_LEARNED
 
 RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy claim, the names of "
                  "the PII columns and aggregate scores. It holds no real value, category label, "

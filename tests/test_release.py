@@ -20,10 +20,11 @@ from conftest import PII_COLUMNS, make_pii_table, run_cli
 
 from tabsynth.errors import TabsynthError
 from tabsynth.evaluation.common import MIN_LABEL_ROWS, MISSING, RARE_LABEL, label_shares
+from tabsynth.evaluation.run import nothing_learned
 from tabsynth.export import SignOff, build_zip
 from tabsynth.pipeline import evaluate_files
 from tabsynth.release import WITHHELD_REASON, release_report, render_release_html
-from tabsynth.report import REVIEW_NOTICE, nothing_learned
+from tabsynth.report import REVIEW_NOTICE
 
 RARE = "Tier-Rare"  # held by 6 rows of the table: fewer than MIN_LABEL_ROWS in any split
 COMMON = "Tier-Alpha"
