@@ -91,8 +91,9 @@ def _bin_labels(review: dict) -> list[str]:
 def test_synthesize_writes_release_and_review(synthesized) -> None:
     out, stderr = synthesized
     assert {p.name for p in out.iterdir()} == {"synthetic.csv", "release.json", "release.html",
-                                                 "report.json", "report.html"}
-    for name in ("synthetic.csv", "release.json", "release.html", "report.json", "report.html"):
+                                                 "report.json", "report.html", "report.pdf"}
+    for name in ("synthetic.csv", "release.json", "release.html", "report.json", "report.html",
+                 "report.pdf"):
         assert name in stderr
     review = json.loads(_read(out, "report.json"))
     assert review["notice"] == REVIEW_NOTICE
@@ -253,7 +254,9 @@ def test_evaluate_writes_only_the_review_with_its_notice(synthesized, table: pd.
     report = evaluate_files(tmp_path / "train.csv", tmp_path / "holdout.csv",
                             out / "synthetic.csv", tmp_path / "review")
     assert report["notice"] == REVIEW_NOTICE
-    assert {p.name for p in (tmp_path / "review").iterdir()} == {"report.json", "report.html"}
+    assert {p.name for p in (tmp_path / "review").iterdir()} == {"report.json", "report.html",
+                                                                 "report.pdf"}
+    assert (tmp_path / "review" / "report.pdf").read_bytes().startswith(b"%PDF-")
     assert json.loads(_read(tmp_path / "review", "report.json"))["notice"] == REVIEW_NOTICE
     assert REVIEW_NOTICE in _read(tmp_path / "review", "report.html")
 
