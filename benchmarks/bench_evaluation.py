@@ -10,7 +10,9 @@ train, or (`resample`) a bootstrap of train.
 
 Each size is evaluated in a child process of its own, which reads the three tables from pickles
 and runs `tabsynth.evaluation.run.evaluate`; the peak RSS is the child's maximum resident set
-size as the kernel reports it at exit (os.wait4), imports and the three tables included.
+size as the kernel reports it at exit (os.wait4), imports and the three tables included; its
+CPU seconds (user + system, all threads) come from the same call. On a machine shared with other
+jobs the wall-clock seconds grow with their load; the CPU seconds much less.
 """
 
 from __future__ import annotations
@@ -113,13 +115,16 @@ def child(folder: Path) -> None:
 
 
 def measure(folder: Path) -> tuple[dict, float]:
-    """Run child() in a fresh process; its result and its peak RSS in MiB."""
+    """Run child() in a fresh process; its result (with the CPU seconds it used, imports and
+    reading included) and its peak RSS in MiB."""
     process = subprocess.Popen([sys.executable, __file__, "--child", str(folder)])
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise SystemExit(f"evaluation of {folder.name} failed ({process.returncode})")
-    return json.loads((folder / "result.json").read_text()), usage.ru_maxrss / 1024
+    result = json.loads((folder / "result.json").read_text())
+    result["cpu"] = usage.ru_utime + usage.ru_stime
+    return result, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -148,6 +153,8 @@ def main() -> None:
     print("| **total s** | " + " | ".join(f"**{r['total']:.1f}**" for r, _ in results.values())
           + " |")
     print("| peak RSS MiB | " + " | ".join(f"{rss:,.0f}" for _, rss in results.values()) + " |")
+    print("| CPU s of the whole child | " + " | ".join(f"{r['cpu']:.0f}" for r, _ in
+                                                    results.values()) + " |")
     for size, (r, _) in results.items():
         s = r["settings"]
         print(f"\ncensus ×{size}: train {r['rows'][0]:,}, holdout {r['rows'][1]:,}, synthetic "
