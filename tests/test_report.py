@@ -21,6 +21,7 @@ TINY = PrivacySettings(n_attacks=40, n_attacks_multivariate=20, attack_rows=300,
                        distance_rows=300, max_inference_secrets=1, bootstrap=20)
 SCRIPT = "<script>alert(1)</script>"
 QUOTES = "say \"hi\" it's"
+IMG = "<img src=x onerror=alert(2)>"
 RTL = "abc\u202egpj.exe"
 HOSTILE_COLUMN = f"{SCRIPT} {RTL}"
 
@@ -49,7 +50,7 @@ def _hostile_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
     def table(rows: int) -> pd.DataFrame:
         return pd.DataFrame({
-            HOSTILE_COLUMN: rng.choice([SCRIPT, QUOTES, RTL, "plain"], rows),
+            HOSTILE_COLUMN: rng.choice([SCRIPT, QUOTES, RTL, IMG, "plain"], rows),
             QUOTES: rng.normal(50, 10, rows).round(1),
             "age": rng.integers(18, 90, rows),
             "label": rng.choice(["yes", "no"], rows),
@@ -83,11 +84,11 @@ def test_hostile_names_and_values_are_escaped_in_html_and_svg(hostile_report) ->
     page = render_html(hostile_report)
     parsed = _Page()
     parsed.feed(page)
-    assert "script" not in parsed.tags
+    assert "script" not in parsed.tags and "img" not in parsed.tags
     assert not [name for name, _ in parsed.attributes if name.startswith("on")]
     assert "\u202e" not in page  # the override is written out, visibly
     text = "".join(parsed.text)
-    assert SCRIPT in text and QUOTES in text  # shown as text, exactly
+    assert SCRIPT in text and QUOTES in text and IMG in text  # shown as text, exactly
     assert "abc[U+202E]gpj.exe" in text
     assert "&lt;script&gt;" in page and "&#34;hi&#34;" in page
     svgs = _svgs(page)
@@ -99,7 +100,18 @@ def test_hostile_names_and_values_are_escaped_in_html_and_svg(hostile_report) ->
         assert not [k for e in root.iter() for k in e.attrib if k.startswith("on")]
         shown += ["".join(e.itertext()) for e in root.iter() if e.tag.endswith("text")]
     assert any(SCRIPT in t for t in shown) and any(QUOTES in t for t in shown)
+    assert any("<img src=x onerror=" in t for t in shown)  # an axis label may be cut after
     assert any("[U+202E]" in t for t in shown) and not any("\u202e" in t for t in shown)
+
+
+@pytest.mark.parametrize("inside", ["<script>alert(1)</script>", "<foreignObject/>",
+                                    '<rect onclick="alert(1)"/>', '<a href="https://x.org"/>'])
+def test_a_chart_with_a_script_or_a_link_is_refused(inside: str) -> None:
+    from tabsynth.report import _check_static
+
+    _check_static('<svg xmlns="http://www.w3.org/2000/svg"><text>onload=x</text></svg>')
+    with pytest.raises(ValueError):
+        _check_static(f'<svg xmlns="http://www.w3.org/2000/svg">{inside}</svg>')
 
 
 def test_report_opens_with_the_verdict_explains_it_and_draws_every_chart(hostile_report) -> None:
