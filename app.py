@@ -10,10 +10,10 @@ import math
 import uuid
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from tabsynth import charts
 from tabsynth.capacity import check_ctgan
 from tabsynth.errors import TabsynthError
 from tabsynth.export import SignOff, export_files, zip_files
@@ -259,16 +259,14 @@ def review_step(report: dict) -> None:
         names = list(fidelity["distributions"])
         if names:
             column = st.selectbox("Distribution of", names)
-            shares = fidelity["distributions"][column]
-            frame = pd.DataFrame({"bin": shares["labels"], "real": shares["real"],
-                                  "synthetic": shares["synthetic"]})
-            st.bar_chart(frame.set_index("bin"), stack=False)
+            st.altair_chart(charts.distribution(column, fidelity["distributions"][column]))
         correlation = fidelity.get("correlation") or {}
         if correlation:
             left, right = st.columns(2)
-            left.altair_chart(_heatmap(correlation["columns"], correlation["real"], "real"))
-            right.altair_chart(_heatmap(correlation["columns"], correlation["synthetic"],
-                                        "synthetic"))
+            left.altair_chart(charts.correlation_heatmap(correlation["columns"],
+                                                         correlation["real"], "real (train)"))
+            right.altair_chart(charts.correlation_heatmap(correlation["columns"],
+                                                          correlation["synthetic"], "synthetic"))
     with tabs[1]:
         if utility.get("models"):
             st.dataframe(pd.DataFrame([{"model": m["model"], **{f"TSTR {k}": v for k, v in
@@ -285,18 +283,20 @@ def review_step(report: dict) -> None:
                  "ci high": (a.get("ci") or [None, None])[1]} for a in attacks]
         frame = pd.DataFrame(rows)
         st.dataframe(frame, hide_index=True)
-        scored = frame.dropna(subset=["risk"])
-        if not scored.empty:
-            bars = alt.Chart(scored).mark_bar().encode(x="risk:Q", y="attack:N")
-            whiskers = alt.Chart(scored).mark_rule().encode(x="ci low:Q", x2="ci high:Q",
-                                                            y="attack:N")
-            st.altair_chart(bars + whiskers, width="stretch")
+        if not frame.dropna(subset=["risk"]).empty:
+            settings = privacy.get("settings") or {}
+            bands = {k: settings[f"{k}_risk"] for k in ("medium", "high")
+                     if f"{k}_risk" in settings}
+            st.altair_chart(charts.risk_bars(attacks, bands))
         mia = privacy["membership_inference"]
         low, high = mia.get("ci") or (None, None)
         st.write(f"Membership inference AUC {number(mia.get('auc'))} (95 % CI {number(low)}–"
                  f"{number(high)}); exact-match rate {number(privacy['exact_match_rate'], 4)} "
                  f"(holdout {number(privacy['holdout_exact_match_rate'], 4)}); DCR share "
                  f"{number(privacy['dcr_share'])} (0.5 is ideal).")
+        if (privacy.get("dcr_histogram") or {}).get("edges"):
+            st.altair_chart(charts.dcr_histogram(privacy["dcr_histogram"],
+                                                 privacy["dcr_histogram"].get("thresholds")))
         if privacy.get("dp"):
             dp_claim(privacy["dp"])
         else:
@@ -316,14 +316,6 @@ def dp_claim(dp: dict) -> None:
                  + "\n".join(f"- {item}" for item in dp["not_covered"]))
     if dp.get("residual_risks"):
         st.caption("Residual risks: " + "; ".join(dp["residual_risks"]) + ".")
-
-
-def _heatmap(columns: list[str], matrix: list[list[float]], title: str) -> alt.Chart:
-    cells = [{"a": a, "b": b, "rho": matrix[i][j]} for i, a in enumerate(columns)
-             for j, b in enumerate(columns)]
-    return alt.Chart(pd.DataFrame(cells), title=title).mark_rect().encode(
-        x="a:N", y="b:N", color=alt.Color("rho:Q", scale=alt.Scale(domain=[-1, 1],
-                                                                     scheme="redblue")))
 
 
 def export_step(job) -> None:

@@ -152,8 +152,8 @@ def _synthesize(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {paths['synthetic']} ({len(result.synthetic):,} rows) with its release "
               f"report {paths['release_json']} and {paths['release_html']}; internal review "
-              f"(statistics of the real data, do not share): {paths['report_json']} and "
-              f"{paths['report_html']}", file=sys.stderr)
+              f"(statistics of the real data, do not share): {paths['report_json']}, "
+              f"{paths['report_html']} and {paths['report_pdf']}", file=sys.stderr)
     return _gate(result.report, args.fail_on)
 
 
@@ -172,8 +172,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,
                             target=args.target, seed=args.seed)
     print(f"privacy verdict: {report['privacy']['verdict']}; wrote the internal review "
-          f"(statistics of the real data, do not share) {args.out}/report.json and "
-          f"{args.out}/report.html", file=sys.stderr)
+          f"(statistics of the real data, do not share) {args.out}/report.json, "
+          f"{args.out}/report.html and {args.out}/report.pdf", file=sys.stderr)
     return _gate(report, args.fail_on)
 
 

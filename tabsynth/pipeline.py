@@ -20,6 +20,7 @@ from tabsynth.capacity import check_ctgan
 from tabsynth.device import device_name, resolve_device
 from tabsynth.dp.noise import SecretNoise
 from tabsynth.errors import ConfigError, TableError
+from tabsynth.evaluation.run import evaluate
 from tabsynth.io import (
     ReadLimits,
     csv_bytes,
@@ -28,7 +29,7 @@ from tabsynth.io import (
     write_files_atomic,
 )
 from tabsynth.release import PII_HANDLING, release_report, render_release_html
-from tabsynth.report import REVIEW_NOTICE, evaluate, render_html
+from tabsynth.report import REVIEW_NOTICE, html_to_pdf, render_html
 from tabsynth.schema import Schema, coerce_frame, format_for_export, infer_schema
 from tabsynth.synthesizers import (
     METHODS,
@@ -295,7 +296,8 @@ def library_versions() -> dict[str, str]:
 def write_outputs(result: RunResult, out_dir: str | Path, escape_formulas: bool = True) -> dict[
         str, Path]:
     """Write into out_dir, all or nothing: synthetic.csv with the release report that may travel
-    with it (release.json, release.html), and the internal review (report.json, report.html)."""
+    with it (release.json, release.html), and the internal review (report.json, report.html,
+    report.pdf)."""
     review = _jsonable(result.report)
     release = release_report(review)
     paths = _write_all(Path(out_dir), {
@@ -303,11 +305,18 @@ def write_outputs(result: RunResult, out_dir: str | Path, escape_formulas: bool 
                                    escape=escape_formulas),
         "release.json": report_json(release),
         "release.html": render_release_html(release).encode("utf-8"),
-        "report.json": report_json(review),
-        "report.html": render_html(review).encode("utf-8")})
+        **review_files(review)})
     return {"synthetic": paths["synthetic.csv"], "report_json": paths["report.json"],
-            "report_html": paths["report.html"], "release_json": paths["release.json"],
-            "release_html": paths["release.html"]}
+            "report_html": paths["report.html"], "report_pdf": paths["report.pdf"],
+            "release_json": paths["release.json"], "release_html": paths["release.html"]}
+
+
+def review_files(review: dict[str, Any]) -> dict[str, bytes]:
+    """The internal review as report.json, report.html and report.pdf (the same page)."""
+    review = _jsonable(review)
+    page = render_html(review)
+    return {"report.json": report_json(review), "report.html": page.encode("utf-8"),
+            "report.pdf": html_to_pdf(page)}
 
 
 def _write_all(out: Path, files: dict[str, bytes]) -> dict[str, Path]:
@@ -325,7 +334,8 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
                    synthetic_path: str | Path, out_dir: str | Path, target: str | None = None,
                    seed: int = 0) -> dict[str, Any]:
     """`tabsynth evaluate`: the internal review of an existing trio of tables, typed by train's
-    schema (no release report: no synthetic data is produced here)."""
+    schema, as report.json / .html / .pdf (no release report: no synthetic data is produced
+    here)."""
     tables = {name: load_table(path) for name, path in
               (("train", train_path), ("holdout", holdout_path), ("synthetic", synthetic_path))}
     schema = infer_schema(tables["train"].frame, target=target)
@@ -353,8 +363,7 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
     }
     report.update(evaluate(typed["train"], typed["holdout"], typed["synthetic"], target=target,
                            exclude=regenerated, seed=seed))
-    _write_all(Path(out_dir), {"report.json": report_json(report),
-                               "report.html": render_html(_jsonable(report)).encode("utf-8")})
+    _write_all(Path(out_dir), review_files(report))
     return report
 
 

@@ -15,7 +15,7 @@ import math
 import re
 from typing import Any
 
-from tabsynth.report import NOTHING_LEARNED
+from tabsynth.evaluation.run import NOTHING_LEARNED
 
 SCORE_DIGITS = 2
 RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy claim, the names of "

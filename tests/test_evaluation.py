@@ -11,9 +11,10 @@ import pytest
 
 from tabsynth.evaluation.fidelity import evaluate_fidelity
 from tabsynth.evaluation.privacy import PrivacySettings, evaluate_privacy
+from tabsynth.evaluation.run import evaluate
 from tabsynth.evaluation.utility import evaluate_utility
 from tabsynth.io import read_table
-from tabsynth.report import evaluate, render_html
+from tabsynth.report import render_html
 
 FAST = PrivacySettings(n_attacks=150, n_attacks_multivariate=60, attack_rows=2000,
                        distance_rows=2000, max_inference_secrets=1, bootstrap=50)

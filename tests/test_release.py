@@ -20,10 +20,11 @@ from conftest import PII_COLUMNS, make_pii_table, run_cli
 
 from tabsynth.errors import TabsynthError
 from tabsynth.evaluation.common import MIN_LABEL_ROWS, MISSING, RARE_LABEL, label_shares
+from tabsynth.evaluation.run import nothing_learned
 from tabsynth.export import SignOff, build_zip
 from tabsynth.pipeline import evaluate_files
 from tabsynth.release import WITHHELD_REASON, release_report, render_release_html
-from tabsynth.report import REVIEW_NOTICE, nothing_learned
+from tabsynth.report import REVIEW_NOTICE
 
 RARE = "Tier-Rare"  # held by 6 rows of the table: fewer than MIN_LABEL_ROWS in any split
 COMMON = "Tier-Alpha"
@@ -90,8 +91,9 @@ def _bin_labels(review: dict) -> list[str]:
 def test_synthesize_writes_release_and_review(synthesized) -> None:
     out, stderr = synthesized
     assert {p.name for p in out.iterdir()} == {"synthetic.csv", "release.json", "release.html",
-                                                 "report.json", "report.html"}
-    for name in ("synthetic.csv", "release.json", "release.html", "report.json", "report.html"):
+                                                 "report.json", "report.html", "report.pdf"}
+    for name in ("synthetic.csv", "release.json", "release.html", "report.json", "report.html",
+                 "report.pdf"):
         assert name in stderr
     review = json.loads(_read(out, "report.json"))
     assert review["notice"] == REVIEW_NOTICE
@@ -253,7 +255,9 @@ def test_evaluate_writes_only_the_review_with_its_notice(synthesized, table: pd.
     report = evaluate_files(tmp_path / "train.csv", tmp_path / "holdout.csv",
                             out / "synthetic.csv", tmp_path / "review")
     assert report["notice"] == REVIEW_NOTICE
-    assert {p.name for p in (tmp_path / "review").iterdir()} == {"report.json", "report.html"}
+    assert {p.name for p in (tmp_path / "review").iterdir()} == {"report.json", "report.html",
+                                                                 "report.pdf"}
+    assert (tmp_path / "review" / "report.pdf").read_bytes().startswith(b"%PDF-")
     assert json.loads(_read(tmp_path / "review", "report.json"))["notice"] == REVIEW_NOTICE
     assert REVIEW_NOTICE in _read(tmp_path / "review", "report.html")
 

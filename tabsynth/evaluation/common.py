@@ -1,4 +1,4 @@
-"""Shared helpers: which columns to evaluate, binning fitted on train, numeric encodings."""
+"""Shared helpers: which columns to evaluate, label shares for charts, numeric encodings."""
 
 from __future__ import annotations
 
@@ -30,66 +30,42 @@ def as_float(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype(float)
 
 
-class Binner:
-    """Numeric columns -> 20 quantile bins fitted on train; others, and numbers with at most 20
-    distinct values (where tied quantiles would merge bins), -> their text; NaN -> a bin."""
-
-    def __init__(self, train: pd.DataFrame, columns: list[str], bins: int = 20) -> None:
-        self.columns = columns
-        self.numeric = {c for c in columns
-                        if is_numeric(train[c]) and train[c].nunique() > bins}
-        self.discrete_numeric = {c for c in columns
-                                 if is_numeric(train[c]) and c not in self.numeric}
-        self.edges = {}
-        for column in self.numeric:
-            values = as_float(train[column]).dropna()
-            quantiles = np.quantile(values, np.linspace(0, 1, bins + 1)) if len(values) else []
-            self.edges[column] = np.unique(quantiles)[1:-1]
-
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        out = {}
-        for column in self.columns:
-            if column in self.numeric:
-                x = as_float(frame[column])
-                codes = np.digitize(x.fillna(0).to_numpy(), self.edges[column]).astype(str)
-                out[column] = np.where(x.isna().to_numpy(), MISSING, codes)
-            elif column in self.discrete_numeric:  # 3 and 3.0 must meet in one bin
-                x = as_float(frame[column])
-                out[column] = np.array([MISSING if np.isnan(v) else f"{v:g}" for v in x])
-            else:
-                values = frame[column].astype(object)
-                out[column] = values.where(values.notna(), MISSING).astype(str).to_numpy()
-        return pd.DataFrame(out)
-
-
-def tvd(a: pd.Series, b: pd.Series) -> float:
-    """Total-variation distance between the value distributions of two series."""
-    pa, pb = a.value_counts(normalize=True), b.value_counts(normalize=True)
-    index = pa.index.union(pb.index)
-    return 0.5 * float(np.abs(pa.reindex(index, fill_value=0)
-                              - pb.reindex(index, fill_value=0)).sum())
-
-
 def label_shares(train: pd.Series, others: dict[str, pd.Series],
                  top: int = 12) -> tuple[list[str], dict[str, list[float]]]:
-    """Shares per label for charts: the `top` labels most common in train that at least
-    MIN_LABEL_ROWS training rows hold, then one RARE_LABEL bucket that merges every other label
-    held by fewer training rows (labels absent from train included). MISSING is no real label
-    and is never merged. Returns the keys (raw labels; RARE_LABEL for the bucket) and the shares
-    of train (as "real") and of each other series, per key."""
-    counts = train.value_counts()
+    """Shares per label for charts (see shares_from_counts), from the labels themselves."""
+    return shares_from_counts(train.value_counts(),
+                              **{name: values.value_counts() for name, values in others.items()},
+                              top=top)
+
+
+def shares_from_counts(real: pd.Series, /, top: int = 12,
+                       **others: pd.Series) -> tuple[list[str], dict[str, list[float]]]:
+    """Shares per label for charts, from counts indexed by label: the `top` labels most common
+    in train (`real`; ties by label) that at least MIN_LABEL_ROWS training rows hold, then one
+    RARE_LABEL bucket that merges every other label held by fewer training rows (labels absent
+    from train included). MISSING is no real label and is never merged. Returns the keys (raw
+    labels; RARE_LABEL for the bucket) and the shares of train (as "real") and of each other
+    table, per key."""
+    counts = _by_count(real)
     rare = {k for k, n in counts.items() if n < MIN_LABEL_ROWS and k != MISSING}
     keys: list[str] = [k for k in counts.index if k not in rare][:top]
-    series = {"real": train, **others}
     shares: dict[str, list[float]] = {}
-    for name, values in series.items():
-        share = values.value_counts(normalize=True)
+    for name, values in {"real": real, **others}.items():
+        held = values[values > 0]
+        share = held / max(1, held.sum())
         is_rare = ~share.index.isin(counts.index) | share.index.isin(list(rare))
         is_rare &= share.index != MISSING
         shares[name] = [float(share.get(k, 0.0)) for k in keys] + [float(share[is_rare].sum())]
     if any(v[-1] > 0 for v in shares.values()):
         return [*keys, RARE_LABEL], shares
     return keys, {name: v[:-1] for name, v in shares.items()}
+
+
+def _by_count(counts: pd.Series) -> pd.Series:
+    """Labels held by rows, most common first, ties in label order (a stable order)."""
+    held = counts[counts > 0]
+    order = sorted(range(len(held)), key=lambda i: (-held.iloc[i], str(held.index[i])))
+    return held.iloc[order]
 
 
 def sample_rows(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:

@@ -1,4 +1,8 @@
-"""How close the synthetic table is to train, beside the same score for the holdout."""
+"""How close the synthetic table is to train, beside the same score for the holdout.
+
+Every count comes from integer codes (evaluation.coding) and np.bincount; every rank correlation
+ranks a column once (evaluation.correlation): no Python work per row.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import ks_2samp
 
+from tabsynth.evaluation.coding import CodedColumn, cramers_v, encode, pair_counts, tvd_counts
 from tabsynth.evaluation.common import (
     MISSING,
     RARE_LABEL,
-    Binner,
-    as_float,
     comparable_columns,
     is_numeric,
-    label_shares,
     sample_rows,
-    tvd,
+    shares_from_counts,
 )
+from tabsynth.evaluation.correlation import Ranks, ks_statistic
 
 MAX_PAIRS = 120
 # SDMetrics' quality report scores every column pair: 124,750 pairs for 500 columns take hours,
@@ -73,14 +75,14 @@ def evaluate_fidelity(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
                       exclude: list[str] | None = None, sdmetrics: bool = True,
                       seed: int = 0) -> FidelityResult:
     columns = comparable_columns(train, synthetic, exclude)
-    binner = Binner(train, columns)
-    real, fake, fresh = (binner.transform(f) for f in (train, synthetic, holdout))
-    per_column = [_column(train, holdout, synthetic, real, fake, fresh, c) for c in columns]
+    coded, edges = encode(train, [train, synthetic, holdout], columns)
+    ranks = [Ranks(f) for f in (train, synthetic, holdout)]
+    per_column = [_column(train, ranks, coded[c], c) for c in columns]
     pairs = list(itertools.combinations(columns, 2))
     if len(pairs) > MAX_PAIRS:
         rng = np.random.default_rng(seed)
         pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), MAX_PAIRS, replace=False))]
-    per_pair = [_pair(train, holdout, synthetic, real, fake, fresh, a, b) for a, b in pairs]
+    per_pair = [_pair(train, ranks, coded, a, b) for a, b in pairs]
     tvd1 = float(np.mean([c.tvd for c in per_column])) if per_column else 0.0
     holdout_tvd1 = float(np.mean([c.holdout_tvd for c in per_column])) if per_column else 0.0
     tvd2 = float(np.mean([p.tvd for p in per_pair])) if per_pair else tvd1
@@ -99,26 +101,26 @@ def evaluate_fidelity(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
         tvd1=tvd1, tvd2=tvd2, holdout_tvd1=holdout_tvd1, holdout_tvd2=holdout_tvd2,
         sdmetrics_quality=quality, holdout_sdmetrics_quality=holdout_quality,
         sdmetrics_columns=len(scored) if sdmetrics else 0, columns=per_column, pairs=per_pair,
-        correlation=correlation_matrices(train, synthetic, columns),
-        distributions={c: _distribution(binner, real[c], fake[c], fresh[c], c) for c in columns})
+        correlation=correlation_matrices(train, synthetic, columns, ranks[:2]),
+        distributions={c: _distribution(coded[c], edges.get(c)) for c in columns})
 
 
-def _distribution(binner: Binner, real: pd.Series, fake: pd.Series, fresh: pd.Series,
-                  column: str, top: int = 12) -> dict[str, list]:
+def _distribution(column: CodedColumn, edges: np.ndarray | None,
+                  top: int = 12) -> dict[str, list]:
     """Shares per bin (numeric: labelled by bin edges) or per category (the most common ones;
     a label held by fewer than MIN_LABEL_ROWS training rows only inside the rare bucket)."""
-    if column not in binner.numeric:
-        keys, values = label_shares(real, {"synthetic": fake, "holdout": fresh}, top)
+    counts = [column.counts(i) for i in range(3)]
+    if edges is None:
+        real, fake, fresh = (pd.Series(c, index=column.labels) for c in counts)
+        keys, values = shares_from_counts(real, synthetic=fake, holdout=fresh, top=top)
         labels = ["(missing)" if k == MISSING else k if k == RARE_LABEL else _short(k)
                   for k in keys]
         return {"labels": labels, **values}
-    shares = {name: s.value_counts(normalize=True) for name, s in
-              (("real", real), ("synthetic", fake), ("holdout", fresh))}
-    edges = [f"{e:.4g}" for e in binner.edges[column]]
-    keys = sorted(set(shares["real"].index) | set(shares["synthetic"].index),
-                  key=lambda k: (k == MISSING, int(k) if k.isdigit() else 0))
-    return {"labels": [_bin_label(k, edges) for k in keys],
-            **{name: [float(s.get(k, 0.0)) for k in keys] for name, s in shares.items()}}
+    shown = np.flatnonzero(counts[0] + counts[1])  # bins held by real or synthetic rows
+    texts = [f"{e:.4g}" for e in edges]
+    return {"labels": [_bin_label(column.labels[k], texts) for k in shown],
+            **{name: (c[shown] / max(1, c.sum())).tolist()
+               for name, c in zip(("real", "synthetic", "holdout"), counts, strict=True)}}
 
 
 def _short(label: str, limit: int = 60) -> str:
@@ -135,63 +137,51 @@ def _bin_label(key: str, edges: list[str]) -> str:
     return f"{low}–{high}"
 
 
-def _column(train, holdout, synthetic, real, fake, fresh, column: str) -> ColumnFidelity:
+def _column(train: pd.DataFrame, ranks: list[Ranks], coded: CodedColumn,
+            column: str) -> ColumnFidelity:
     numeric = is_numeric(train[column])
+    real, fake, fresh = (coded.counts(i) for i in range(3))
     result = ColumnFidelity(column, "numeric" if numeric else "categorical",
-                            tvd(real[column], fake[column]), tvd(real[column], fresh[column]))
+                            tvd_counts(real, fake), tvd_counts(real, fresh))
     if numeric:
-        base = as_float(train[column]).dropna()
-        result.ks_complement = _ks_complement(base, as_float(synthetic[column]).dropna())
-        result.holdout_ks_complement = _ks_complement(base, as_float(holdout[column]).dropna())
+        base, other, extra = (_present(r.floats(column)) for r in ranks)
+        result.ks_complement = _ks_complement(base, other)
+        result.holdout_ks_complement = _ks_complement(base, extra)
     return result
 
 
-def _ks_complement(a: pd.Series, b: pd.Series) -> float:
-    if a.empty or b.empty:
+def _present(values: np.ndarray) -> np.ndarray:
+    return values[~np.isnan(values)]
+
+
+def _ks_complement(a: np.ndarray, b: np.ndarray) -> float:
+    if not len(a) or not len(b):
         return 0.0
-    return float(1 - ks_2samp(a.to_numpy(), b.to_numpy()).statistic)
+    return 1 - ks_statistic(a, b)
 
 
-def _pair(train, holdout, synthetic, real, fake, fresh, a: str, b: str) -> PairFidelity:
-    joined = [(f[a] + "\x1f" + f[b]) for f in (real, fake, fresh)]
+def _pair(train: pd.DataFrame, ranks: list[Ranks], coded: dict[str, CodedColumn], a: str,
+          b: str) -> PairFidelity:
+    joint = pair_counts(coded[a], coded[b])
+    real, fake, fresh = joint.counts
     if is_numeric(train[a]) and is_numeric(train[b]):
-        metric, measure = "correlation", _correlation
+        metric = "correlation"
+        measures = [r.spearman(a, b) for r in ranks]
     else:
-        metric, measure = "cramers_v", _cramers_v
-        train, synthetic, holdout = real, fake, fresh
-    return PairFidelity((a, b), metric, measure(train, a, b), measure(synthetic, a, b),
-                        measure(holdout, a, b), tvd(joined[0], joined[1]),
-                        tvd(joined[0], joined[2]))
+        metric = "cramers_v"
+        measures = [cramers_v(joint.rows, joint.cols, c) for c in joint.counts]
+    return PairFidelity((a, b), metric, *measures, tvd_counts(real, fake),
+                        tvd_counts(real, fresh))
 
 
-def _correlation(frame: pd.DataFrame, a: str, b: str) -> float:
-    x, y = as_float(frame[a]), as_float(frame[b])
-    value = x.corr(y, method="spearman")
-    return 0.0 if pd.isna(value) else float(value)
-
-
-def _cramers_v(frame: pd.DataFrame, a: str, b: str) -> float:
-    table = pd.crosstab(frame[a], frame[b]).to_numpy(dtype=float)
-    if table.size == 0 or min(table.shape) < 2:
-        return 0.0
-    n = table.sum()
-    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / n
-    chi2 = float(((table - expected) ** 2 / np.where(expected > 0, expected, 1)).sum())
-    return float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
-
-
-def correlation_matrices(train: pd.DataFrame, synthetic: pd.DataFrame,
-                         columns: list[str]) -> dict[str, Any]:
+def correlation_matrices(train: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str],
+                         ranks: list[Ranks] | None = None) -> dict[str, Any]:
     """Spearman correlations of numeric columns, real and synthetic, for side-by-side heatmaps."""
     numeric = [c for c in columns if is_numeric(train[c])][:20]
     if len(numeric) < 2:
         return {}
-
-    def matrix(frame: pd.DataFrame) -> list[list[float]]:
-        values = pd.DataFrame({c: as_float(frame[c]) for c in numeric}).corr("spearman")
-        return values.fillna(0).round(3).to_numpy().tolist()
-
-    return {"columns": numeric, "real": matrix(train), "synthetic": matrix(synthetic)}
+    real, fake = ranks or (Ranks(train), Ranks(synthetic))
+    return {"columns": numeric, "real": real.matrix(numeric), "synthetic": fake.matrix(numeric)}
 
 
 def _sdmetrics_quality(train: pd.DataFrame, other: pd.DataFrame, seed: int) -> float | None:

@@ -1,0 +1,122 @@
+"""Every chart of the review, as Altair charts built from report.json's sections.
+
+The page shows them with st.altair_chart; report.html and report.pdf embed the same charts as
+static SVG. Text from the data (column names, categories) passes through `visible` first, and
+enters the charts as data values only, never as field names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from tabsynth.visible import visible
+
+SERIES_COLOURS = {"real": "#4c78a8", "synthetic": "#f58518", "holdout": "#54a24b"}
+BAND_COLOURS = {"medium": "#b26a00", "high": "#b3261e"}
+DCR_SERIES = {"train": "synthetic → train", "holdout": "synthetic → holdout",
+              "holdout_to_train": "holdout → train"}
+WIDTH = 300
+
+
+def distribution(column: str, shares: dict[str, list]) -> alt.Chart:
+    """Share of rows per bin or category: real (train), synthetic and holdout side by side."""
+    labels = [visible(str(label)) for label in shares["labels"]]
+    series = [name for name in SERIES_COLOURS if name in shares]
+    rows = [{"value": label, "table": name, "share": float(shares[name][i])}
+            for name in series for i, label in enumerate(labels)]
+    chart = alt.Chart(pd.DataFrame(rows), title=visible(column))
+    return chart.mark_bar().encode(
+        y=alt.Y("value:N", sort=labels, title=None, axis=alt.Axis(labelLimit=140)),
+        yOffset=alt.YOffset("table:N", sort=series),
+        x=alt.X("share:Q", title="share of rows", axis=alt.Axis(format="%")),
+        color=_colours(series),
+        tooltip=["value:N", "table:N", alt.Tooltip("share:Q", format=".1%")],
+    ).properties(width=WIDTH, height=max(60, 4 * len(series) * len(labels)))
+
+
+def correlation_heatmap(columns: list[str], matrix: list[list[float]],
+                        title: str) -> alt.Chart:
+    """Spearman rank correlations of the numeric columns, -1 (blue) to 1 (red)."""
+    names = [visible(str(c)) for c in columns]
+    cells = [{"row": a, "column": b, "rho": float(matrix[i][j])} for i, a in enumerate(names)
+             for j, b in enumerate(names)]
+    base = alt.Chart(pd.DataFrame(cells), title=visible(title))
+    size = max(120, 26 * len(names))
+    encode = {"x": alt.X("column:N", sort=names, title=None),
+              "y": alt.Y("row:N", sort=names, title=None)}
+    tiles = base.mark_rect().encode(
+        **encode, color=alt.Color("rho:Q", title="ρ", scale=alt.Scale(domain=[-1, 1],
+                                                                       scheme="redblue",
+                                                                       reverse=True)),
+        tooltip=["row:N", "column:N", alt.Tooltip("rho:Q", format=".2f")])
+    text = base.mark_text(fontSize=9).encode(**encode, text=alt.Text("rho:Q", format=".2f"))
+    return (tiles + text).properties(width=size, height=size)
+
+
+def dcr_histogram(histogram: dict[str, list[float]],
+                  lines: dict[str, float] | None = None) -> alt.Chart:
+    """Distances to the closest record, as shares of rows per distance bin, one series per
+    direction (synthetic → train, synthetic → holdout, holdout → train where measured), with
+    labelled vertical lines (thresholds, medians)."""
+    edges = histogram["edges"]
+    rows = []
+    for key, counts in histogram.items():
+        if key == "edges" or not isinstance(counts, list) or len(counts) != len(edges) - 1:
+            continue
+        total = sum(counts) or 1
+        rows += [{"from": edges[i], "to": edges[i + 1], "share": c / total,
+                  "direction": DCR_SERIES.get(key, visible(str(key)))}
+                 for i, c in enumerate(counts)]
+    directions = list(dict.fromkeys(r["direction"] for r in rows))
+    bars = alt.Chart(pd.DataFrame(rows)).mark_bar(opacity=0.55, binSpacing=0).encode(
+        x=alt.X("from:Q", title="distance to the closest record"), x2="to:Q",
+        y=alt.Y("share:Q", title="share of rows", stack=None, axis=alt.Axis(format="%")),
+        y2=alt.datum(0),
+        color=alt.Color("direction:N", title=None, sort=directions,
+                        scale=alt.Scale(range=["#f58518", "#54a24b", "#4c78a8"])),
+        tooltip=["direction:N", "from:Q", "to:Q", alt.Tooltip("share:Q", format=".1%")])
+    chart = bars + _rules(lines or {}, "x")
+    return chart.properties(width=2 * WIDTH, height=180,
+                            title="Distance to the closest record (DCR)")
+
+
+def risk_bars(attacks: list[dict[str, Any]], bands: dict[str, float]) -> alt.Chart:
+    """Each attack's risk with its 95 % interval, and the verdict's band lines (medium, high)."""
+    rows = [{"attack": visible(str(a["name"])), "risk": float(a["risk"]),
+             "low": float(a["ci"][0]), "high": float(a["ci"][1])}
+            for a in attacks if a.get("risk") is not None and a.get("ci")]
+    order = [r["attack"] for r in rows]
+    top = max([0.2, *(r["high"] for r in rows), *(1.2 * v for v in bands.values())])
+    bottom = min([0.0, *(r["low"] for r in rows)])
+    scale = alt.Scale(domain=[bottom, min(1.0, top)])
+    base = alt.Chart(pd.DataFrame(rows))
+    y = alt.Y("attack:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
+    bars = base.mark_bar(color="#b3261e", opacity=0.6).encode(
+        x=alt.X("risk:Q", title="risk (0: no advantage from the synthetic data)", scale=scale),
+        y=y, tooltip=["attack:N", alt.Tooltip("risk:Q", format=".3f"),
+                      alt.Tooltip("low:Q", format=".3f"), alt.Tooltip("high:Q", format=".3f")])
+    whiskers = base.mark_rule(color="#222", strokeWidth=2).encode(x="low:Q", x2="high:Q", y=y)
+    lines = {f"{name} ≥ {value:g}": value for name, value in bands.items()}
+    return (bars + whiskers + _rules(lines, "x")).properties(
+        width=WIDTH, height=max(60, 24 * len(rows)), title="Attack risks with 95 % intervals")
+
+
+def _colours(series: list[str]) -> alt.Color:
+    return alt.Color("table:N", title=None, sort=series, legend=alt.Legend(orient="top"),
+                     scale=alt.Scale(domain=series, range=[SERIES_COLOURS[s] for s in series]))
+
+
+def _rules(lines: dict[str, float], channel: str) -> alt.LayerChart:
+    """Dashed labelled lines at the given positions (none: an empty layer)."""
+    frame = pd.DataFrame([{"line": visible(str(k)), "at": float(v), "slot": 8 + 11 * i}
+                          for i, (k, v) in enumerate(lines.items())],
+                         columns=["line", "at", "slot"])
+    base = alt.Chart(frame)
+    rule = base.mark_rule(strokeDash=[4, 3], color="#444").encode(
+        **{channel: alt.X("at:Q") if channel == "x" else alt.Y("at:Q")}, tooltip=["line:N"])
+    label = base.mark_text(align="left", dx=3, dy=-4, fontSize=9, color="#444").encode(
+        x="at:Q", y=alt.Y("slot:Q", scale=None), text="line:N")  # labels one under another
+    return rule + label

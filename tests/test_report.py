@@ -1,0 +1,170 @@
+"""report.html / report.pdf: verdict first, glossary, charts as static SVG, hostile text escaped,
+the privacy section drawn from whatever keys it has."""
+
+from __future__ import annotations
+
+import copy
+import re
+import xml.etree.ElementTree as ET
+import zlib
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsynth.evaluation.privacy import PrivacySettings
+from tabsynth.evaluation.run import evaluate
+from tabsynth.report import REVIEW_NOTICE, render_html, render_pdf
+
+TINY = PrivacySettings(n_attacks=40, n_attacks_multivariate=20, attack_rows=300,
+                       distance_rows=300, max_inference_secrets=1, bootstrap=20)
+SCRIPT = "<script>alert(1)</script>"
+QUOTES = "say \"hi\" it's"
+IMG = "<img src=x onerror=alert(2)>"
+RTL = "abc\u202egpj.exe"
+HOSTILE_COLUMN = f"{SCRIPT} {RTL}"
+
+
+class _Page(HTMLParser):
+    """Tags, attributes and text of a page as a browser's tokenizer sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attributes: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append(tag)
+        self.attributes += attrs
+
+    handle_startendtag = handle_starttag
+
+    def handle_data(self, data) -> None:
+        self.text.append(data)
+
+
+def _hostile_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(4)
+
+    def table(rows: int) -> pd.DataFrame:
+        return pd.DataFrame({
+            HOSTILE_COLUMN: rng.choice([SCRIPT, QUOTES, RTL, IMG, "plain"], rows),
+            QUOTES: rng.normal(50, 10, rows).round(1),
+            "age": rng.integers(18, 90, rows),
+            "label": rng.choice(["yes", "no"], rows),
+        })
+
+    return table(400), table(200), table(400)
+
+
+@pytest.fixture(scope="module")
+def hostile_report() -> dict:
+    train, holdout, synthetic = _hostile_tables()
+    report = evaluate(train, holdout, synthetic, target="label", settings=TINY)
+    report["run"] = {"method": "test", "train_rows": 400, "holdout_rows": 200,
+                     "synthetic_rows": 400, "seed": 0}
+    report["pii"] = {"columns": [SCRIPT]}
+    return report
+
+
+def _inflate(stream: bytes) -> bytes:
+    try:
+        return zlib.decompress(stream)
+    except zlib.error:  # not every stream is deflated (fonts, images)
+        return b""
+
+
+def _svgs(page: str) -> list[str]:
+    return re.findall(r"<svg\b.*?</svg>", page, flags=re.DOTALL)
+
+
+def test_hostile_names_and_values_are_escaped_in_html_and_svg(hostile_report) -> None:
+    page = render_html(hostile_report)
+    parsed = _Page()
+    parsed.feed(page)
+    assert "script" not in parsed.tags and "img" not in parsed.tags
+    assert not [name for name, _ in parsed.attributes if name.startswith("on")]
+    assert "\u202e" not in page  # the override is written out, visibly
+    text = "".join(parsed.text)
+    assert SCRIPT in text and QUOTES in text and IMG in text  # shown as text, exactly
+    assert "abc[U+202E]gpj.exe" in text
+    assert "&lt;script&gt;" in page and "&#34;hi&#34;" in page
+    svgs = _svgs(page)
+    assert len(svgs) >= len(hostile_report["fidelity"]["distributions"]) + 2
+    shown = []
+    for svg in svgs:
+        root = ET.fromstring(svg)  # well-formed XML: every text escaped
+        assert not [e for e in root.iter() if e.tag.endswith(("script", "foreignObject"))]
+        assert not [k for e in root.iter() for k in e.attrib if k.startswith("on")]
+        shown += ["".join(e.itertext()) for e in root.iter() if e.tag.endswith("text")]
+    assert any(SCRIPT in t for t in shown) and any(QUOTES in t for t in shown)
+    assert any("<img src=x onerror=" in t for t in shown)  # an axis label may be cut after
+    assert any("[U+202E]" in t for t in shown) and not any("\u202e" in t for t in shown)
+
+
+@pytest.mark.parametrize("inside", ["<script>alert(1)</script>", "<foreignObject/>",
+                                    '<rect onclick="alert(1)"/>', '<a href="https://x.org"/>'])
+def test_a_chart_with_a_script_or_a_link_is_refused(inside: str) -> None:
+    from tabsynth.report import _check_static
+
+    _check_static('<svg xmlns="http://www.w3.org/2000/svg"><text>onload=x</text></svg>')
+    with pytest.raises(ValueError):
+        _check_static(f'<svg xmlns="http://www.w3.org/2000/svg">{inside}</svg>')
+
+
+def test_report_opens_with_the_verdict_explains_it_and_draws_every_chart(hostile_report) -> None:
+    page = render_html(hostile_report)
+    assert page.index(REVIEW_NOTICE) < page.index("<h1>") < page.index("Privacy verdict:")
+    assert page.index("Privacy verdict:") < page.index("<h2>Fidelity")
+    assert "not anonymity" in page and "GDPR" in page
+    for term in ("TVD", "KS complement", "TSTR", "singling out", "linkability", "inference",
+                 "membership inference AUC", "DCR", "NNDR", "95 % CI"):
+        assert f"<dt>{term}" in page, term
+    svgs = _svgs(page)
+    titles = [s for s in svgs if "Attack risks" in s]
+    assert len(titles) == 1 and "medium ≥ 0.05" in titles[0] and "high ≥ 0.15" in titles[0]
+    dcr = [s for s in svgs if "Distance to the closest record" in s]
+    assert len(dcr) == 1 and "synthetic → train" in dcr[0] and "synthetic → holdout" in dcr[0]
+    for name in ("real", "synthetic", "holdout"):
+        assert sum(f">{name}<" in s for s in svgs) >= 3, name  # legends of the distributions
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))  # several charts, one page
+
+
+def test_verdict_reasons_are_sentences_beside_their_measurement(hostile_report) -> None:
+    report = copy.deepcopy(hostile_report)
+    report["privacy"]["verdict"] = "high"
+    report["privacy"]["verdict_reasons"] = ["DCR share = 0.700 (>= 0.65: high)",
+                                            "a reason of a new kind"]
+    page = render_html(report)
+    assert "more often than chance: a sign of copied or nearly copied rows" in page
+    assert "DCR share = 0.700, at or above the high threshold 0.65" in page
+    assert "a reason of a new kind" in page
+
+
+def test_privacy_section_skips_blocks_whose_keys_are_missing(hostile_report) -> None:
+    report = copy.deepcopy(hostile_report)
+    for key in ("membership_inference", "dcr_histogram", "rules", "threat_model",
+                "nndr_median", "linkability", "inference", "settings"):
+        report["privacy"].pop(key)
+    page = render_html(report)
+    assert "<h2>Re-identification risk" in page and "Membership inference" not in page
+    assert not [svg for svg in _svgs(page) if "closest record" in svg]
+    assert "<h3>Verdict rules</h3>" not in page
+    assert "median NNDR" not in page and "singling out (univariate)" in page
+    report["privacy"]["dcr_histogram"] = {"edges": [0.0, 0.5, 1.0], "train": [3, 1],
+                                          "holdout_to_train": [1, 3],
+                                          "thresholds": {"near copy": 0.1}}
+    svg = [s for s in _svgs(render_html(report)) if "closest record" in s]
+    assert svg and "holdout → train" in svg[0] and "near copy" in svg[0]
+
+
+def test_pdf_is_the_same_report(hostile_report) -> None:
+    pdf = render_pdf(hostile_report)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    streams = re.findall(rb"(?<!end)stream\r?\n(.*?)\r?\nendstream", pdf, flags=re.DOTALL)
+    objects = b"".join([pdf, *(_inflate(s) for s in streams)])
+    assert len(re.findall(rb"/Type\s*/Page\b", objects)) >= 4  # verdict, sections, charts
+    assert b"/JavaScript" not in objects and b"/URI" not in objects
