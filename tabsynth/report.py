@@ -13,10 +13,11 @@ from typing import Any
 import pandas as pd
 
 from tabsynth.evaluation.fidelity import evaluate_fidelity
-from tabsynth.evaluation.privacy import PrivacySettings, evaluate_privacy
+from tabsynth.evaluation.privacy import PrivacySettings, evaluate_privacy, privacy_roles
 from tabsynth.evaluation.utility import evaluate_utility
 
-VERDICT_COLOURS = {"low": "#1b7f3b", "medium": "#b26a00", "high": "#b3261e"}
+VERDICT_COLOURS = {"low": "#1b7f3b", "inconclusive": "#5a4fcf", "medium": "#b26a00",
+                   "high": "#b3261e"}
 REVIEW_NOTICE = ("contains statistics of the real data; not covered by any DP guarantee; "
                  "do not share outside the review")
 
@@ -24,11 +25,17 @@ REVIEW_NOTICE = ("contains statistics of the real data; not covered by any DP gu
 def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
              target: str | None = None, exclude: list[str] | None = None,
              dp: dict[str, Any] | None = None, settings: PrivacySettings | None = None,
-             seed: int = 0) -> dict[str, Any]:
-    """fidelity / utility / privacy sections of report.json, with the seconds each took."""
+             seed: int = 0, quasi_identifiers: list[str] | None = None,
+             secrets: list[str] | None = None) -> dict[str, Any]:
+    """fidelity / utility / privacy sections of report.json, with the seconds each took.
+
+    quasi_identifiers / secrets: the attacker's known columns and targets (None: tabsynth
+    suggests them; the utility target is a secret); a bad name is a ConfigError, raised first.
+    """
     skip = set(exclude or [])
     if not [c for c in train.columns if c in synthetic.columns and c not in skip]:
         return nothing_learned(dp)
+    privacy_roles(train, synthetic, exclude, target, quasi_identifiers, secrets)  # names first
     timings = {}
     started = time.perf_counter()
     fidelity = evaluate_fidelity(train, holdout, synthetic, exclude, seed=seed).to_dict()
@@ -37,8 +44,9 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     utility = evaluate_utility(train, holdout, synthetic, target, exclude, seed).to_dict()
     timings["utility"] = time.perf_counter() - started
     started = time.perf_counter()
-    privacy = evaluate_privacy(train, holdout, synthetic, exclude, dp=dp, settings=settings,
-                               seed=seed).to_dict()
+    privacy = evaluate_privacy(train, holdout, synthetic, exclude, target=utility["target"],
+                               quasi_identifiers=quasi_identifiers, secrets=secrets, dp=dp,
+                               settings=settings, seed=seed).to_dict()
     timings["privacy"] = time.perf_counter() - started
     return {"fidelity": fidelity, "utility": utility, "privacy": privacy,
             "evaluation_seconds": {k: round(v, 2) for k, v in timings.items()}}
@@ -243,52 +251,111 @@ def _privacy(privacy: dict[str, Any] | None) -> str:
                 "the fidelity, utility and re-identification reports (--no-evaluate). Do not "
                 "release the data on this report alone.</p><h3>Differential privacy</h3>"
                 + _dp(privacy.get("dp")))
-    attacks = [privacy["singling_out"]["univariate"], privacy["singling_out"]["multivariate"],
-               privacy["linkability"], *privacy["inference"]]
-    rows, bars = [], []
-    for attack in attacks:
-        if attack.get("risk") is None:
-            rows.append([attack["name"], "not computed", attack.get("error", ""), "", "", "", ""])
-            continue
-        warning = "baseline ≥ attack: inconclusive" if attack["baseline_beats_attack"] else ""
-        rows.append([attack["name"], attack["risk"], f"{attack['ci'][0]:.3f}–{attack['ci'][1]:.3f}",
-                     attack["main_rate"], attack["baseline_rate"], attack["control_rate"],
-                     warning])
-        bars.append((attack["name"], attack["risk"], attack["ci"]))
-    mia = privacy["membership_inference"]
-    checks = _table(["overfitting check", "synthetic vs train", "holdout reference"], [
-        ["exact-match rate (same-size samples)", privacy["exact_match_rate_same_size"],
-         privacy["holdout_exact_match_rate"]],
-        ["exact-match rate (whole train)", privacy["exact_match_rate"], "—"],
-        ["DCR share closer to train (0.5 = no memorisation signal)", privacy["dcr_share"], 0.5],
-        ["median distance to closest record", privacy["dcr_train_median"],
-         privacy["dcr_holdout_median"]],
-        ["median NNDR", privacy["nndr_median"], privacy["holdout_nndr_median"]]])
-    histogram = privacy["dcr_histogram"]
-    dcr_chart = _bars("distance to closest record",
-                      [f"{e:.2g}" for e in histogram["edges"][:-1]],
-                      {"to train": _shares(histogram["train"]),
-                       "to holdout": _shares(histogram["holdout"])})
-    dp_html = _dp(privacy.get("dp"))
+    roles, distances = privacy["roles"], privacy["distances"]
     rules = "".join(f"<li>{_e(r)}</li>" for r in privacy["rules"])
-    settings = privacy["settings"]
     return ("<h2>Re-identification risk</h2>"
             f"<p><b>Threat model.</b> {_e(privacy['threat_model'])}</p>"
-            + _table(["attack (anonymeter)", "risk", "95 % CI", "main rate", "baseline rate",
-                      "control rate", "note"], rows)
-            + _risk_bars(bars)
-            + f"<p class=muted>{settings['n_attacks']} attacks "
-              f"({settings['n_attacks_multivariate']} multivariate) on samples of up to "
-              f"{settings['attack_rows']} rows; more attacks "
-              "narrow the intervals roughly as 1/√n.</p>"
-            + f"<h3>Membership inference</h3><p>AUC {_num(mia['auc'])} (95 % CI "
-              f"{_num(mia['ci'][0])}–{_num(mia['ci'][1])}); TPR at FPR 1 %: "
-              f"{_num(mia['tpr_at_fpr_0.01'])}, at 10 %: {_num(mia['tpr_at_fpr_0.1'])}. "
-              f"Attack: {_e(mia['attack'])}; 0.5 means members and non-members look alike.</p>"
-            + "<h3>Overfitting checks</h3><p>These detect copying; passing them is not proof of "
-              "privacy (Stadler et al. 2022).</p>" + checks + dcr_chart
-            + "<h3>Differential privacy</h3>" + dp_html
+            f"<p><b>Quasi-identifiers</b> (known to the attacker): "
+            f"{_e(', '.join(roles['quasi_identifiers']) or 'none')} "
+            f"<span class=muted>({_e(roles['quasi_identifiers_origin'])})</span><br>"
+            f"<b>Secrets</b> (inferred by the attacker): {_e(', '.join(roles['secrets']))} "
+            f"<span class=muted>({_e(roles['secrets_origin'])})</span></p>"
+            + "<h3>Checks behind the verdict</h3>"
+            + _table(["check", "statistic", "95 % CI", "no risk", "medium from", "high from",
+                      "band"],
+                     [[c["label"], c["value"], _ci_text(c["ci"]), c["null"], c["medium"],
+                       c["high"], c["band"]] for c in privacy["checks"]])
+            + _distance_html(distances) + _membership_html(privacy["membership_inference"])
+            + _attacks_html(privacy)
+            + "<h3>Differential privacy</h3>" + _dp(privacy.get("dp"))
             + f"<h3>Verdict rules</h3><ul>{rules}</ul>")
+
+
+def _ci_text(ci: list[float] | None) -> str:
+    return "—" if not ci else f"{ci[0]:.3f} to {ci[1]:.3f}"
+
+
+def _rate(value: float | None, ci: list[float] | None = None) -> str:
+    if value is None:
+        return "—"
+    text = f"{100 * value:.2f} %"
+    return text + (f" ({100 * ci[0]:.2f}–{100 * ci[1]:.2f})" if ci else "")
+
+
+def _distance_html(d: dict[str, Any]) -> str:
+    """Near copies, exact copies, DCR share and NNDR against the whole training split."""
+    rows = [[f"near copies: closer than {100 * (1 - n['level']):.0f} % of holdout rows",
+             f"{n['count']:,} = " + _rate(n["rate"], n["ci"]),
+             _rate(n["holdout_rate"], n["holdout_ci"]), _rate(n["level"])]
+            for n in d["near_copies"]]
+    exact, dcr, nndr = d["exact_copies"], d["dcr_share"], d["nndr"]
+    rows += [["exact copies of a training row", f"{exact['count']:,} = "
+              + _rate(exact["rate"], exact["ci"]), _rate(exact["holdout_rate"],
+                                                          exact["holdout_ci"]), "—"],
+             ["DCR share: closer to train than to as many holdout rows",
+              _rate(dcr["value"], dcr["ci"]), "—", "50 %"],
+             ["median NNDR (nearest / second-nearest training row)",
+              f"{_num(nndr['synthetic']['median'])} ({_ci_text(nndr['synthetic']['ci'])})",
+              f"{_num(nndr['holdout']['median'])} ({_ci_text(nndr['holdout']['ci'])})", "—"],
+             ["rows with a training row within the horizon",
+              _rate(d["dcr"]["synthetic_within_horizon"]),
+              _rate(d["dcr"]["holdout_within_horizon"]), "—"]]
+    histogram = d["histogram"]
+    labels = [f"{e:.2g}" for e in histogram["edges"][:-1]] + [f"≥ {d['horizon']:g}"]
+    chart = _bars("distance to the closest training row", labels,
+                  {"synthetic": _shares(histogram["synthetic"]),
+                   "holdout": _shares(histogram["holdout"])})
+    return ("<h3>Distances to the whole training split</h3><p>"
+            f"{d['synthetic_queries']:,} of {d['synthetic_rows']:,} synthetic rows and "
+            f"{d['holdout_queries']:,} of {d['holdout_rows']:,} holdout rows, each compared "
+            f"with all {d['reference_rows']:,} training rows (numbers in training IQR units, "
+            f"one per differing category; exact below {d['horizon']:g}, i.e. among rows "
+            "that share every category). These detect copying; passing them is not proof of "
+            "privacy (Stadler et al. 2022).</p>"
+            + _table(["measure", "synthetic (95 % CI)", "holdout (95 % CI)", "expected"], rows)
+            + chart)
+
+
+def _membership_html(mia: dict[str, Any]) -> str:
+    return (f"<h3>Membership inference</h3><p>Attack: {_e(mia['attack'])}. AUC "
+            f"{_num(mia['auc'])} (95 % CI {_ci_text(mia['ci'])}; 0.5: members and "
+            f"non-members look alike); at a false-positive rate of "
+            f"{_rate(mia['fpr_realised'])} it flags {mia['flagged_members']:,} of "
+            f"{mia['members']:,} training rows: TPR {_rate(mia['tpr_at_fpr_0.01'], mia['tpr_ci'])}"
+            f"; TPR at 10 % false positives {_num(mia['tpr_at_fpr_0.1'])}.</p>")
+
+
+def _attacks_html(privacy: dict[str, Any]) -> str:
+    attacks = [privacy["singling_out"]["univariate"], privacy["singling_out"]["multivariate"],
+               privacy["linkability"], *privacy["inference"]]
+    rows, bars, notes = [], [], []
+    for attack in attacks:
+        if attack.get("risk") is None:
+            why = (attack.get("not_applicable") or attack.get("error")
+                   or ("no query singles out one synthetic row" if attack.get("no_queries")
+                       else ""))
+            rows.append([attack["name"], "not computed", why, "", "", "", "", ""])
+            continue
+        warning = "baseline ≥ attack" if attack["baseline_beats_attack"] else ""
+        control = attack.get("n_control_attacks", attack["n_attacks"])
+        rows.append([attack["name"], attack["risk"], _ci_text(attack["ci"]),
+                     attack["main_rate"], attack["baseline_rate"], attack["control_rate"],
+                     f"{attack['n_attacks']:,} / {control:,}", warning])
+        bars.append((attack["name"], attack["risk"], attack["ci"]))
+        if attack.get("note"):
+            notes.append(f"{attack['name']}: {attack['note']}")
+    link = privacy["linkability"]
+    if link.get("aux_columns"):
+        notes.append("linkability parties: " + " | ".join(", ".join(h) for h in
+                                                          link["aux_columns"])
+                     + (f" ({link['split']})" if link.get("split") else ""))
+    notes += [f"{a['name']}: known columns {', '.join(a['aux_columns'])}"
+              for a in privacy["inference"] if a.get("aux_columns")]
+    return ("<h3>anonymeter attacks on the whole synthetic table</h3>"
+            + _table(["attack", "risk", "95 % CI", "main rate", "baseline rate",
+                      "control rate", "attacks (main / control)", "note"], rows)
+            + _risk_bars(bars)
+            + "".join(f"<p class=muted>{_e(n)}</p>" for n in notes))
 
 
 def _method(report: dict[str, Any]) -> str:
