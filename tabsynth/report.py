@@ -284,22 +284,25 @@ def _rate(value: float | None, ci: list[float] | None = None) -> str:
 
 def _distance_html(d: dict[str, Any]) -> str:
     """Near copies, exact copies, DCR share and NNDR against the whole training split."""
-    rows = [[f"near copies: closer than {100 * (1 - n['level']):.0f} % of holdout rows",
+    rows = [[f"near copies: closer than the holdout's {100 * n['level']:.0f} % quantile "
+             f"({n['threshold']:.3g}, at most the horizon)",
              f"{n['count']:,} = " + _rate(n["rate"], n["ci"]),
-             _rate(n["holdout_rate"], n["holdout_ci"]), _rate(n["level"])]
+             _rate(n["holdout_rate"], n["holdout_ci"]), "the holdout's share"]
             for n in d["near_copies"]]
     exact, dcr, nndr = d["exact_copies"], d["dcr_share"], d["nndr"]
     rows += [["exact copies of a training row", f"{exact['count']:,} = "
               + _rate(exact["rate"], exact["ci"]), _rate(exact["holdout_rate"],
-                                                          exact["holdout_ci"]), "—"],
+                                                          exact["holdout_ci"]),
+              "the holdout's share"],
              ["DCR share: closer to train than to as many holdout rows",
               _rate(dcr["value"], dcr["ci"]), "—", "50 %"],
              ["median NNDR (nearest / second-nearest training row)",
               f"{_num(nndr['synthetic']['median'])} ({_ci_text(nndr['synthetic']['ci'])})",
-              f"{_num(nndr['holdout']['median'])} ({_ci_text(nndr['holdout']['ci'])})", "—"],
+              f"{_num(nndr['holdout']['median'])} ({_ci_text(nndr['holdout']['ci'])})",
+              "the holdout's"],
              ["rows with a training row within the horizon",
               _rate(d["dcr"]["synthetic_within_horizon"]),
-              _rate(d["dcr"]["holdout_within_horizon"]), "—"]]
+              _rate(d["dcr"]["holdout_within_horizon"]), "the holdout's share"]]
     histogram = d["histogram"]
     labels = [f"{e:.2g}" for e in histogram["edges"][:-1]] + [f"≥ {d['horizon']:g}"]
     chart = _bars("distance to the closest training row", labels,
@@ -312,7 +315,7 @@ def _distance_html(d: dict[str, Any]) -> str:
             f"one per differing category; exact below {d['horizon']:g}, i.e. among rows "
             "that share every category). These detect copying; passing them is not proof of "
             "privacy (Stadler et al. 2022).</p>"
-            + _table(["measure", "synthetic (95 % CI)", "holdout (95 % CI)", "expected"], rows)
+            + _table(["measure", "synthetic (95 % CI)", "holdout (95 % CI)", "no risk"], rows)
             + chart)
 
 
@@ -352,6 +355,7 @@ def _attacks_html(privacy: dict[str, Any]) -> str:
     notes += [f"{a['name']}: known columns {', '.join(a['aux_columns'])}"
               for a in privacy["inference"] if a.get("aux_columns")]
     return ("<h3>anonymeter attacks on the whole synthetic table</h3>"
+            + (f"<p class=muted>{_e(privacy['engine'])}</p>" if privacy.get("engine") else "")
             + _table(["attack", "risk", "95 % CI", "main rate", "baseline rate",
                       "control rate", "attacks (main / control)", "note"], rows)
             + _risk_bars(bars)

@@ -4,11 +4,13 @@ The methods, the success criteria and the risk are anonymeter 1.1.0's (risk = (m
 (1 - control) with Wilson intervals, from its EvaluationResults); what differs is the engine.
 anonymeter evaluates singling-out queries one polars expression each and searches neighbours by
 brute force (a full argsort per target), which takes minutes on a 39k-row synthetic table; here
-queries are counted and neighbours found by compiled code (_kernels, neighbors) that gives the
-same answers. Stated differences: a singling-out risk is counted over the queries actually found
-(anonymeter divides by the number asked for), dates are numbers, a number missing on one side
-adds 1 to the distance (anonymeter's distance turns NaN), ties between equally near synthetic
-rows go to a shuffled (seeded) order, and all random draws are seeded.
+queries are counted and neighbours found by compiled code (_kernels, neighbors) that finds the
+same counts and neighbours (checked against anonymeter and brute force in tests/test_attacks.py).
+Stated differences: a singling-out risk is counted over the queries actually found (anonymeter
+divides by the number asked for), numbers are scaled by their range over the synthetic, training
+and holdout rows together (anonymeter: over the synthetic rows and the targets), dates are
+numbers, a number missing on one side adds 1 to the distance (anonymeter's turns NaN), ties
+between equally near synthetic rows go to a shuffled (seeded) order, and all draws are seeded.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Re-identification risk: distance checks, membership inference and anonymeter's attacks.
 
-Threat model: the attacker holds the whole synthetic table and, for linkability and inference,
-the quasi-identifiers of a target person's real record (named in the report); they want to know
+The attacker holds the whole synthetic table and, for linkability and inference, the
+quasi-identifiers of a target person's real record (named in the report); they want to know
 whether the person was in the training data, to single them out, to link two records of them,
 or to infer their secrets. The holdout, which the synthesizer never saw, is the control: a risk
 is the attacker's success on training rows beyond their success on holdout rows.
@@ -74,6 +74,7 @@ class PrivacyResult:
     settings: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     threat_model: str = __doc__.split("\n\n")[1].replace("\n", " ")
+    engine: str = " ".join(attacks.__doc__.split("\n\n")[1].split())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -235,7 +236,7 @@ def _near_copy_check(near: dict[str, Any], s: PrivacySettings) -> Check:
                   s.medium_near_copy_excess, s.high_near_copy_excess, "overfitting",
                   percent=True)
     return classify(check, TEMPLATES["near_copy"].format(
-        count=f"{near['count']:,}", rate=pct(near["rate"]), keep=pct(1 - near["level"]),
+        count=f"{near['count']:,}", rate=pct(near["rate"]), keep=pct(1 - near["holdout_rate"]),
         expected=pct(near["holdout_rate"]), excess=pct(near["excess"]), band="{band}",
         threshold="{threshold}"))
 
