@@ -124,7 +124,8 @@ def singling_out(syn: pd.DataFrame, ori: pd.DataFrame, control: pd.DataFrame,
     unique rows of each."""
     n_cols = min(3, len(columns))
     names = {"univariate": "singling out (univariate)",
-             "multivariate": f"singling out (multivariate, {n_cols} columns)"}
+             "multivariate": "singling out (multivariate"
+                             + (f", {n_cols} columns)" if n_cols > 1 else ")")}
     try:
         rng = np.random.default_rng(seed)
         (syn_codes, ori_codes, control_codes), numbers = code_tables([syn, ori, control],
@@ -137,6 +138,10 @@ def singling_out(syn: pd.DataFrame, ori: pd.DataFrame, control: pd.DataFrame,
         return {mode: failed(name, exc) for mode, name in names.items()}
     out = {}
     for mode, name in names.items():
+        if mode == "multivariate" and n_cols < 2:
+            out[mode] = {"name": name, "risk": None, "ci": None,
+                         "not_applicable": "needs two columns at least"}
+            continue
         try:
             if mode == "univariate":
                 queries, tried = _univariate_queries(coded_syn, numbers, n_attacks, rng)

@@ -134,8 +134,8 @@ def _suggest_secrets(columns: list[str], target: str | None,
     if named:
         parts.append(f"columns whose names look sensitive ({', '.join(named)})")
     if not secrets:
-        secrets = [c for c in columns if quasi_identifier_kind(c) is None][-3:] or columns[-1:]
-        parts.append("no target and no sensitive-looking name: the last columns that are no "
+        secrets = [c for c in columns if quasi_identifier_kind(c) is None][-1:] or columns[-1:]
+        parts.append("no target and no sensitive-looking name: the last column that is no "
                      f"quasi-identifier ({', '.join(secrets)})")
     return secrets, "suggested: " + " and ".join(parts)
 
