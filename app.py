@@ -26,12 +26,14 @@ from tabsynth.schema import KINDS, Schema, infer_schema
 from tabsynth.synthesizers.dp_gan import parse_public_schema
 from tabsynth.ui_support import (
     METHOD_NOTES,
+    chosen_roles,
     device_choices,
     estimate_seconds,
     number,
     run_summary,
     schema_from_rows,
     schema_rows,
+    suggested_roles,
 )
 
 SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
@@ -171,6 +173,7 @@ def method_step(table, schema: Schema, owner: str) -> None:
             st.error(str(exc))
             return
         config["public_schema"] = public or None
+    attacker_step(table, schema, config)
     try:
         RunConfig(**config).validate()
         if method == "ctgan":
@@ -188,6 +191,24 @@ def method_step(table, schema: Schema, owner: str) -> None:
                                        schema_json=schema.to_json(), owner=owner))
         st.query_params["job"] = job.id
         st.rerun()
+
+
+def attacker_step(table, schema: Schema, config: dict) -> None:
+    """What the re-identification attacks assume the attacker knows and wants."""
+    roles = suggested_roles(schema, table.frame)
+    options = [c.name for c in schema.learned]
+    left, right = st.columns(2)
+    known = left.multiselect(
+        "Quasi-identifiers: what an attacker may know about a person", options,
+        default=roles.quasi_identifiers, help="Used by the linkability attack (split between "
+        "two parties) and as the known columns of the inference attacks.")
+    wanted = right.multiselect(
+        "Secrets: what an attacker tries to infer", options, default=roles.secrets,
+        help="One inference attack per secret.")
+    st.caption(f"Suggested quasi-identifiers — {roles.quasi_identifiers_origin}. Suggested "
+               f"secrets — {roles.secrets_origin}.")
+    config["quasi_identifiers"] = chosen_roles(known, roles.quasi_identifiers)
+    config["secrets"] = chosen_roles(wanted, roles.secrets)
 
 
 def show_job(job, owner: str) -> None:
@@ -294,9 +315,18 @@ def review_step(report: dict) -> None:
                  f"{number(high)}); exact-match rate {number(privacy['exact_match_rate'], 4)} "
                  f"(holdout {number(privacy['holdout_exact_match_rate'], 4)}); DCR share "
                  f"{number(privacy['dcr_share'])} (0.5 is ideal).")
-        if (privacy.get("dcr_histogram") or {}).get("edges"):
-            st.altair_chart(charts.dcr_histogram(privacy["dcr_histogram"],
-                                                 privacy["dcr_histogram"].get("thresholds")))
+        dcr = charts.distance_histogram(privacy.get("distances") or {})
+        if dcr is not None:
+            st.altair_chart(dcr)
+        for near in privacy["distances"]["near_copies"]:
+            st.write(f"Near copies: {near['count']:,} synthetic rows "
+                     f"({number(100 * near['rate'], 2)} %) are closer to a training row than "
+                     f"{100 * (1 - near['level']):.0f} % of holdout rows are; holdout rows "
+                     f"themselves: {number(100 * near['holdout_rate'], 2)} %.")
+        roles = privacy["roles"]
+        st.caption(f"Quasi-identifiers: {', '.join(roles['quasi_identifiers'])} "
+                   f"({roles['quasi_identifiers_origin']}). Secrets: "
+                   f"{', '.join(roles['secrets'])} ({roles['secrets_origin']}).")
         if privacy.get("dp"):
             dp_claim(privacy["dp"])
         else:

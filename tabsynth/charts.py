@@ -83,6 +83,22 @@ def dcr_histogram(histogram: dict[str, list[float]],
                             title="Distance to the closest record (DCR)")
 
 
+def distance_histogram(distances: dict[str, Any]) -> alt.Chart | None:
+    """The privacy section's whole-table distances (synthetic → train beside holdout → train,
+    the last bin holding everything beyond the horizon) with the near-copy thresholds."""
+    histogram = dict(distances.get("histogram") or {})
+    if not histogram.get("edges"):
+        return None
+    edges = list(histogram["edges"])
+    if len(histogram.get("synthetic") or []) == len(edges) and len(edges) > 1:
+        edges.append(edges[-1] + max(edges[-1] - edges[-2], 1e-9))  # the beyond-horizon bin
+    histogram["edges"] = edges
+    lines = {f"holdout's {100 * n['level']:.0f} % quantile": n["threshold"]
+             for n in distances.get("near_copies") or []
+             if isinstance(n.get("threshold"), int | float)}
+    return dcr_histogram(histogram, lines)
+
+
 def risk_bars(attacks: list[dict[str, Any]], bands: dict[str, float]) -> alt.Chart:
     """Each attack's risk with its 95 % interval, and the verdict's band lines (medium, high)."""
     rows = [{"attack": visible(str(a["name"])), "risk": float(a["risk"]),

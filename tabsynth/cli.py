@@ -17,7 +17,15 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
 EXIT_GATE = 3  # --fail-on: the privacy verdict reached the given level
-VERDICT_LEVELS = ("low", "medium", "high")
+VERDICT_LEVELS = ("low", "inconclusive", "medium", "high")
+ROLE_HELP = {
+    "--quasi-identifiers": "comma-separated columns the attacker knows about a person "
+                           "(default: suggested from the column names, e.g. age, sex, zip)",
+    "--secrets": "comma-separated columns the attacker tries to infer (default: the target "
+                 "and columns whose names look sensitive, e.g. income, diagnosis)",
+}
+GATE_HELP = ("exit 3 when the privacy verdict is at or above this level (inconclusive counts "
+             "as medium: it cannot rule medium out)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.add_argument("--no-evaluate", action="store_true",
                        help="skip the fidelity / utility / privacy reports")
-    synth.add_argument("--fail-on", choices=("medium", "high"), default=None,
-                       help="exit 3 when the privacy verdict is at or above this level")
+    synth.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
+    for flag, text in ROLE_HELP.items():
+        synth.add_argument(flag, default=None, help=text)
 
     evaluate = commands.add_parser("evaluate", help="report on an existing train/holdout/synthetic")
     evaluate.add_argument("--train", required=True)
@@ -70,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--target", default=None)
     evaluate.add_argument("--out", required=True)
     evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--fail-on", choices=("medium", "high"), default=None,
-                          help="exit 3 when the privacy verdict is at or above this level")
+    evaluate.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
+    for flag, text in ROLE_HELP.items():
+        evaluate.add_argument(flag, default=None, help=text)
 
     schema = commands.add_parser("schema", help="print the inferred schema as editable JSON")
     schema.add_argument("input")
@@ -124,6 +134,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _synthesize(args: argparse.Namespace) -> int:
+    from tabsynth.evaluation.roles import parse_names
     from tabsynth.pipeline import RunConfig, load_table, run, write_outputs
     from tabsynth.schema import Schema
 
@@ -131,7 +142,8 @@ def _synthesize(args: argparse.Namespace) -> int:
         method=args.method, rows=args.rows, seed=args.seed, epochs=args.epochs,
         batch_size=args.batch_size, device=args.device, holdout_fraction=args.holdout_fraction,
         target=args.target, escape_formulas=not args.no_escape_formulas, sheet=args.sheet,
-        epsilon=args.epsilon, delta=args.delta, evaluate=not args.no_evaluate)
+        epsilon=args.epsilon, delta=args.delta, evaluate=not args.no_evaluate,
+        quasi_identifiers=parse_names(args.quasi_identifiers), secrets=parse_names(args.secrets))
     config.validate()
     _check_out_dir(Path(args.out))
     schema = None
@@ -159,18 +171,23 @@ def _synthesize(args: argparse.Namespace) -> int:
 
 def _gate(report: dict, fail_on: str | None) -> int:
     verdict = (report.get("privacy") or {}).get("verdict")
-    if fail_on and verdict and VERDICT_LEVELS.index(verdict) >= VERDICT_LEVELS.index(fail_on):
+    level = {"inconclusive": "medium"}.get(verdict, verdict)  # it cannot rule medium out
+    if fail_on and level in VERDICT_LEVELS and (VERDICT_LEVELS.index(level)
+                                                >= VERDICT_LEVELS.index(fail_on)):
         _fail(f"privacy verdict is {verdict} (--fail-on {fail_on}); see report.html")
         return EXIT_GATE
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from tabsynth.evaluation.roles import parse_names
     from tabsynth.pipeline import evaluate_files
 
     _check_out_dir(Path(args.out))
     report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,
-                            target=args.target, seed=args.seed)
+                            target=args.target, seed=args.seed,
+                            quasi_identifiers=parse_names(args.quasi_identifiers),
+                            secrets=parse_names(args.secrets))
     print(f"privacy verdict: {report['privacy']['verdict']}; wrote the internal review "
           f"(statistics of the real data, do not share) {args.out}/report.json, "
           f"{args.out}/report.html and {args.out}/report.pdf", file=sys.stderr)

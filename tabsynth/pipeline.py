@@ -20,6 +20,8 @@ from tabsynth.capacity import check_ctgan
 from tabsynth.device import device_name, resolve_device
 from tabsynth.dp.noise import SecretNoise
 from tabsynth.errors import ConfigError, TableError
+from tabsynth.evaluation.privacy import EXCLUDED
+from tabsynth.evaluation.roles import check_choice
 from tabsynth.evaluation.run import evaluate
 from tabsynth.io import (
     ReadLimits,
@@ -62,6 +64,8 @@ class RunConfig:
     delta: float | None = None  # dp-gan: None -> min(1e-6, 1 / (n * sqrt(n)))
     public_schema: dict[str, Any] | None = None  # dp-gan: column -> PublicColumn (or JSON text)
     evaluate: bool = True  # fidelity / utility / privacy sections of the report
+    quasi_identifiers: list[str] | None = None  # the attacker's known columns (None: suggested)
+    secrets: list[str] | None = None  # what the attacker infers (None: target + sensitive)
     limits: ReadLimits = field(default_factory=ReadLimits)
 
     @property
@@ -188,6 +192,7 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     included = [c.name for c in schema.included]
     if not included:
         raise TableError("every column is excluded: include at least one column")
+    check_roles(schema, config.quasi_identifiers, config.secrets)
     typed = coerce_frame(frame, schema)
     if in_holdout is None:
         train, holdout = split_holdout(typed, config.holdout_fraction, config.seed,
@@ -225,9 +230,20 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
         regenerated = [c.name for c in schema.included if c.regenerated]
         report.update(evaluate(train[[c.name for c in schema.included]], holdout[
             [c.name for c in schema.included]], synthetic, target=schema.target,
-            exclude=regenerated, dp=report["privacy"]["dp"], seed=config.seed))
+            exclude=regenerated, dp=report["privacy"]["dp"], seed=config.seed,
+            quasi_identifiers=config.quasi_identifiers, secrets=config.secrets))
         emit(ProgressEvent("evaluate", 1.0, "evaluated"))
     return RunResult(synthetic, train, holdout, schema, synthesizer, report)
+
+
+def check_roles(schema: Schema, quasi_identifiers: list[str] | None,
+                secrets: list[str] | None) -> None:
+    """The named quasi-identifiers and secrets must be learned columns (checked before any
+    fitting, so a typo costs nothing)."""
+    unavailable = {c.name: EXCLUDED for c in schema.included if c.regenerated}
+    unavailable.update({c.name: "is excluded from the run" for c in schema.columns
+                        if not c.include})
+    check_choice([c.name for c in schema.learned], quasi_identifiers, secrets, unavailable)
 
 
 def build_report(table: LoadedTable, config: RunConfig, schema: Schema,
@@ -332,13 +348,15 @@ def _write_all(out: Path, files: dict[str, bytes]) -> dict[str, Path]:
 
 def evaluate_files(train_path: str | Path, holdout_path: str | Path,
                    synthetic_path: str | Path, out_dir: str | Path, target: str | None = None,
-                   seed: int = 0) -> dict[str, Any]:
+                   seed: int = 0, quasi_identifiers: list[str] | None = None,
+                   secrets: list[str] | None = None) -> dict[str, Any]:
     """`tabsynth evaluate`: the internal review of an existing trio of tables, typed by train's
     schema, as report.json / .html / .pdf (no release report: no synthetic data is produced
     here)."""
     tables = {name: load_table(path) for name, path in
               (("train", train_path), ("holdout", holdout_path), ("synthetic", synthetic_path))}
     schema = infer_schema(tables["train"].frame, target=target)
+    check_roles(schema, quasi_identifiers, secrets)
     typed = {}
     for name, table in tables.items():
         missing = [c for c in schema.names if c not in table.frame.columns]
@@ -362,7 +380,8 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
         "pii": {"columns": schema.pii_columns, "excluded_from_evaluation": regenerated},
     }
     report.update(evaluate(typed["train"], typed["holdout"], typed["synthetic"], target=target,
-                           exclude=regenerated, seed=seed))
+                           exclude=regenerated, seed=seed, quasi_identifiers=quasi_identifiers,
+                           secrets=secrets))
     _write_all(Path(out_dir), review_files(report))
     return report
 

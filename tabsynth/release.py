@@ -15,7 +15,10 @@ import math
 import re
 from typing import Any
 
+from tabsynth.evaluation.privacy import LABELS
+from tabsynth.evaluation.roles import CHOSEN
 from tabsynth.evaluation.run import NOTHING_LEARNED
+from tabsynth.evaluation.verdict import BANDS, skeleton, template_skeletons
 
 SCORE_DIGITS = 2
 RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy claim, the names of "
@@ -34,13 +37,16 @@ FIDELITY_KEYS = ("score", "holdout_reference", "tvd1", "tvd2", "holdout_tvd1", "
                  "sdmetrics_quality", "holdout_sdmetrics_quality", "sdmetrics_columns")
 UTILITY_METRICS = ("auc", "f1", "r2", "mae")
 TASKS = ("classification", "regression")
-MATCH_KEYS = ("exact_match_rate", "exact_match_rate_same_size", "holdout_exact_match_rate")
-VERDICTS = ("low", "medium", "high")
+MATCH_KEYS = ("exact_match_rate", "holdout_exact_match_rate")
+VERDICTS = BANDS
 SIGNOFF_KEYS = ("name", "role", "reviewed_privacy_report", "included_review_report",
                 "signed_at", "synthetic_sha256")
-# the only verdict reasons privacy._verdict writes: "<label> = 0.123 (>= 0.15: high)"
+# verdict reasons are sentences from verdict.TEMPLATES (numbers, check and attack names only);
+# the older form "<label> = 0.123 (>= 0.15: high)" of earlier reports is still recognised
 _REASON = re.compile(r"(?P<label>.+) = -?\d+\.\d{3} \(>= [-+.\de]+: (medium|high)\)")
 _REASON_LABELS = ("membership inference AUC", "DCR share", "exact-match rate above the holdout's")
+_SKELETONS = template_skeletons()
+SUGGESTED = "suggested by tabsynth from the column names"
 WITHHELD_REASON = "another rule was triggered; it is stated in the internal review only"
 
 
@@ -88,7 +94,9 @@ def _score(value: Any) -> float | None:
 
 
 def _coarse(text: str) -> str:
-    """A sentence with every decimal figure rounded like the scores."""
+    """A sentence with no exact count (a count of rows is dropped) and every decimal figure
+    rounded like the scores."""
+    text = re.sub(r"\b\d[\d,]* (?=(synthetic|real|training|holdout) rows?\b)", "", text)
     return re.sub(r"\d+\.\d+", lambda m: f"{float(m.group()):.{SCORE_DIGITS}f}", text)
 
 
@@ -150,13 +158,36 @@ def _attacks(privacy: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _reasons(reasons: Any, attacks: list[dict[str, Any]]) -> list[str]:
     """Verdict reasons that are known templates with numbers only; others are withheld."""
-    allowed = {*_REASON_LABELS, *(f"{a['name']} risk" for a in attacks if a["name"])}
+    names = [a["name"] for a in attacks if a["name"]]
+    allowed = {*_REASON_LABELS, *(f"{name} risk" for name in names)}
     out = []
     for reason in reasons if isinstance(reasons, list) else []:
-        match = _REASON.fullmatch(reason) if isinstance(reason, str) else None
-        known = reason == NOTHING_LEARNED or (match is not None and match["label"] in allowed)
+        if not isinstance(reason, str):
+            out.append(WITHHELD_REASON)
+            continue
+        match = _REASON.fullmatch(reason)
+        known = (reason == NOTHING_LEARNED or (match is not None and match["label"] in allowed)
+                 or skeleton(reason, [*names, *LABELS.values()]) in _SKELETONS)
         out.append(_coarse(reason) if known else WITHHELD_REASON)
     return out
+
+
+def _roles(roles: Any) -> dict[str, Any] | None:
+    """Which columns the attacks assumed known and secret: names, and who chose them."""
+    if not isinstance(roles, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key in ("quasi_identifiers", "secrets"):
+        out[key] = [c for c in roles.get(key) or [] if isinstance(c, str)]
+        out[f"{key}_origin"] = CHOSEN if roles.get(f"{key}_origin") == CHOSEN else SUGGESTED
+    return out
+
+
+def _near_copies(distances: Any) -> list[dict[str, Any]]:
+    found = (distances or {}).get("near_copies") if isinstance(distances, dict) else None
+    return [{"level": _number(n.get("level")), "rate": _score(n.get("rate")),
+             "holdout_rate": _score(n.get("holdout_rate"))}
+            for n in found or [] if isinstance(n, dict)]
 
 
 def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +206,11 @@ def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
         "verdict_reasons": _reasons(privacy.get("verdict_reasons"), attacks),
         "attacks": attacks,
         "membership_inference": {"auc": _score(mia.get("auc")),
-                                 "ci": _interval(mia.get("ci"))} if mia else None,
+                                 "ci": _interval(mia.get("ci")),
+                                 "tpr_at_fpr_0.01": _score(mia.get("tpr_at_fpr_0.01"))}
+        if mia else None,
+        "roles": _roles(privacy.get("roles")),
+        "near_copies": _near_copies(privacy.get("distances")),
         "dcr_share": _score(privacy.get("dcr_share")),
         **{k: _score(privacy.get(k)) for k in MATCH_KEYS},
     })
@@ -301,18 +336,32 @@ def _risk(privacy: dict[str, Any]) -> str:
     attacks = _grid(["attack", "risk", "95 % CI"],
                     [[a["name"], a["risk"], _ci(a["ci"])] for a in privacy["attacks"]])
     mia = privacy.get("membership_inference") or {}
+    near = [(f"synthetic rows closer to a training row than {100 * (1 - n['level']):.0f} % "
+             "of holdout rows (holdout rows themselves beside)",
+             f"{_fmt(n['rate'])} (holdout {_fmt(n['holdout_rate'])})")
+            for n in privacy.get("near_copies") or [] if n.get("level") is not None]
     checks = _rows([
         ("membership inference AUC (0.5: members and non-members look alike)", mia.get("auc")),
         ("membership inference AUC 95 % CI", _ci(mia.get("ci"))),
+        ("membership inference: training rows flagged at 1 % false positives",
+         mia.get("tpr_at_fpr_0.01")),
+        *near,
         ("DCR share closer to train (0.5: no memorisation signal)", privacy.get("dcr_share")),
         ("exact-match rate (synthetic rows equal to a training row)",
          privacy.get("exact_match_rate")),
-        ("exact-match rate, same-size training sample", privacy.get("exact_match_rate_same_size")),
-        ("exact-match rate with the holdout (reference)", privacy.get("holdout_exact_match_rate")),
+        ("exact-match rate of holdout rows (reference)", privacy.get("holdout_exact_match_rate")),
     ])
+    roles = privacy.get("roles") or {}
+    if roles:
+        checks += _rows([
+            ("quasi-identifiers (known to the attacker)",
+             f"{', '.join(roles['quasi_identifiers']) or 'none'} "
+             f"({roles['quasi_identifiers_origin']})"),
+            ("secrets (inferred by the attacker)",
+             f"{', '.join(roles['secrets']) or 'none'} ({roles['secrets_origin']})")])
     return (f"<h2>Privacy verdict: {_fmt(privacy.get('verdict'))}</h2>{_fmt(reasons)}"
-            "<p class=muted>The verdict comes from attacks on samples of the data; it is "
-            "evidence, not a guarantee.</p><h3>Re-identification attacks</h3>" + attacks
+            "<p class=muted>The verdict comes from attacks on the data; it is evidence, not a "
+            "guarantee.</p><h3>Re-identification attacks</h3>" + attacks
             + "<h3>Membership inference and overfitting checks</h3>" + checks)
 
 

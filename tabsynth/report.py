@@ -63,7 +63,7 @@ def _environment() -> Environment:
     environment = Environment(loader=PackageLoader("tabsynth", "templates"), autoescape=True,
                               undefined=ChainableUndefined, finalize=_finalize,
                               trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(num=_num, ci=_ci)
+    environment.filters.update(num=_num, ci=_ci, pct=_pct, pctci=_pct_ci)
     return environment
 
 
@@ -86,6 +86,18 @@ def _ci(interval: Any, digits: int = 3) -> str:
     if not isinstance(interval, list | tuple) or len(interval) != 2:
         return "—"
     return f"{_num(interval[0], digits)}–{_num(interval[1], digits)}"
+
+
+def _pct(value: Any) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "—"
+    return f"{100 * value:.2f} %"
+
+
+def _pct_ci(interval: Any) -> str:
+    if not isinstance(interval, list | tuple) or len(interval) != 2:
+        return "—"
+    return f"{_pct(interval[0])}–{_pct(interval[1])}"
 
 
 # ---------------------------------------------------------------- what the template gets
@@ -167,14 +179,9 @@ def _charts(fidelity: dict[str, Any], privacy: dict[str, Any],
     bands = {k: settings[f"{k}_risk"] for k in ("medium", "high") if f"{k}_risk" in settings}
     if any(a.get("risk") is not None and a.get("ci") for a in attacks):
         out["risk"] = _svg(charts.risk_bars(attacks, bands))
-    histogram = privacy.get("dcr_histogram") or {}
-    if histogram.get("edges"):
-        lines = {f"median {label}": privacy[key] for key, label in
-                 (("dcr_train_median", "synthetic → train"),
-                  ("dcr_holdout_median", "synthetic → holdout"))
-                 if isinstance(privacy.get(key), int | float)}
-        lines.update(histogram.get("thresholds") or {})
-        out["dcr"] = _svg(charts.dcr_histogram(histogram, lines))
+    dcr = charts.distance_histogram(privacy.get("distances") or {})
+    if dcr is not None:
+        out["dcr"] = _svg(dcr)
     return out
 
 

@@ -8,6 +8,8 @@ import pandas as pd
 
 from tabsynth.device import cuda_available, device_name
 from tabsynth.errors import TableError
+from tabsynth.evaluation.roles import Roles, suggest_roles
+from tabsynth.evaluation.utility import choose_target
 from tabsynth.schema import Schema
 
 METHOD_NOTES = {
@@ -98,3 +100,18 @@ def run_summary(report: dict) -> str:
     if run.get("fit_seconds") is not None:
         parts.append(f"fitted in {run['fit_seconds']:.1f} s")
     return "Run: " + ", ".join(parts)
+
+
+def suggested_roles(schema: Schema, frame: pd.DataFrame) -> Roles:
+    """The quasi-identifiers and secrets tabsynth would use for this schema: the page's
+    defaults (the target is the one the utility report will use)."""
+    learned = [c.name for c in schema.learned]
+    target = schema.target if schema.target in learned else choose_target(frame, learned)
+    dates = {c.name for c in schema.learned if c.kind == "datetime"}
+    return suggest_roles(learned, target, dates=dates)
+
+
+def chosen_roles(selected: list[str], suggested: list[str]) -> list[str] | None:
+    """The user's selection, or None when it is tabsynth's suggestion as it stands (so the
+    report says "suggested" rather than "chosen by you")."""
+    return None if list(selected) == list(suggested) else list(selected)

@@ -18,7 +18,7 @@ from tabsynth.errors import TabsynthError
 from tabsynth.export import SignOff, build_zip
 from tabsynth.jobs import JobRegistry, JobSpec
 from tabsynth.schema import infer_schema
-from tabsynth.ui_support import schema_from_rows, schema_rows
+from tabsynth.ui_support import chosen_roles, schema_from_rows, schema_rows, suggested_roles
 
 APP = str(ROOT / "app.py")
 
@@ -158,6 +158,23 @@ def test_dp_gan_settings_validate_the_public_domain() -> None:
     assert not any(b.label == "Train" for b in at.button)
     at.text_area[0].input('{"sex": {"categories": ["F", "M"]}}').run()
     assert not at.error and any(b.label == "Train" for b in at.button)
+
+
+def test_attacker_columns_are_chosen_on_the_page_with_defaults_filled() -> None:
+    at = _page()
+    at.button[0].click().run()  # sample data
+    known, wanted = at.multiselect[0], at.multiselect[1]
+    assert known.label.startswith("Quasi-identifiers") and wanted.label.startswith("Secrets")
+    frame = pd.read_csv(ROOT / "sample_data" / "patients.csv")
+    roles = suggested_roles(infer_schema(frame), frame)
+    assert known.value == roles.quasi_identifiers and {"age", "sex"} <= set(known.value)
+    assert wanted.value == roles.secrets and "diagnosis" in wanted.value
+    assert "date_of_birth" not in known.options  # PII: regenerated, never attacked
+    assert any("Suggested quasi-identifiers" in c.value for c in at.caption)
+    wanted.set_value(["diagnosis"]).run()
+    assert not at.exception and not at.error and any(b.label == "Train" for b in at.button)
+    assert chosen_roles(["diagnosis"], roles.secrets) == ["diagnosis"]
+    assert chosen_roles(roles.secrets, roles.secrets) is None  # untouched: "suggested"
 
 
 def test_ctgan_is_refused_on_the_page_before_training() -> None:

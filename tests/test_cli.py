@@ -19,10 +19,10 @@ CONTRACT_REPORT_KEYS = {
 
 
 def test_evaluate_command_and_privacy_gate(census_path: Path, tmp_path: Path) -> None:
-    frame = pd.read_csv(census_path).sample(9000, random_state=1)
+    frame = pd.read_csv(census_path).sample(11_000, random_state=1)
     paths = {}
-    for name, part in (("train", frame.iloc[:4000]), ("holdout", frame.iloc[4000:6000]),
-                       ("independent", frame.iloc[6000:9000])):
+    for name, part in (("train", frame.iloc[:4000]), ("holdout", frame.iloc[4000:8000]),
+                       ("independent", frame.iloc[8000:11_000])):
         paths[name] = tmp_path / f"{name}.csv"
         part.to_csv(paths[name], index=False)
     common = ["evaluate", "--train", str(paths["train"]), "--holdout", str(paths["holdout"]),
@@ -30,14 +30,28 @@ def test_evaluate_command_and_privacy_gate(census_path: Path, tmp_path: Path) ->
     copied = run_cli(*common, "--synthetic", str(paths["train"]), "--out",
                      str(tmp_path / "copy"), "--fail-on", "high")
     _assert_gate(copied, "high")
-    assert _report(tmp_path / "copy")["privacy"]["verdict"] == "high"
+    copy_report = _report(tmp_path / "copy")
+    assert copy_report["privacy"]["verdict"] == "high"
+    roles = copy_report["privacy"]["roles"]
+    assert roles["secrets"] == ["income"] and "age" in roles["quasi_identifiers"]
+    assert roles["secrets_origin"].startswith("suggested: the utility target (income)")
+    assert roles["quasi_identifiers_origin"].startswith("suggested:")
     fresh = run_cli(*common, "--synthetic", str(paths["independent"]), "--out",
-                    str(tmp_path / "fresh"), "--fail-on", "medium")
+                    str(tmp_path / "fresh"), "--fail-on", "medium",
+                    "--quasi-identifiers", "sex,age, race", "--secrets", "income,occupation")
     assert fresh.returncode == 0, fresh.stderr
     report = _report(tmp_path / "fresh")
-    assert report["privacy"]["verdict"] == "low"
+    assert report["privacy"]["verdict"] == "low", report["privacy"]["verdict_reasons"]
     assert report["utility"]["target"] == "income"
-    assert (tmp_path / "fresh" / "report.html").read_text().startswith("<!DOCTYPE html>")
+    roles = report["privacy"]["roles"]
+    assert roles["quasi_identifiers"] == ["sex", "age", "race"]
+    assert roles["secrets"] == ["income", "occupation"]
+    assert roles["quasi_identifiers_origin"] == roles["secrets_origin"] == "chosen by you"
+    assert [a["secret"] for a in report["privacy"]["inference"]] == ["income", "occupation"]
+    assert all(a["aux_columns"] == ["sex", "age", "race"]
+               for a in report["privacy"]["inference"])
+    page = (tmp_path / "fresh" / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "chosen by you" in page
 
 
 def _assert_gate(done, verdict: str) -> None:
@@ -66,7 +80,7 @@ def test_census_gaussian_copula(census_path, tmp_path) -> None:
     assert {"risk", "ci"} <= set(report["privacy"]["singling_out"])
     assert "risk" in report["privacy"]["linkability"]
     assert "auc" in report["privacy"]["membership_inference"]
-    assert report["privacy"]["verdict"] in ("low", "medium", "high")
+    assert report["privacy"]["verdict"] in ("low", "inconclusive", "medium", "high")
     assert (out / "report.html").is_file()
     assert report["run"]["method"] == "gaussian-copula" and report["run"]["seed"] == 1
     assert report["run"]["train_rows"] + report["run"]["holdout_rows"] == 48842
@@ -187,6 +201,11 @@ BAD_INPUTS = [
     ("delta above 1", "good.csv", None, ["--method", "dp-gan", "--delta", "2"], "--delta"),
     ("missing public schema", "good.csv", None,
      ["--method", "dp-gan", "--public-schema", "nope.json"], "public schema file not found"),
+    ("unknown quasi-identifier", "good.csv", None, ["--quasi-identifiers", "b,nope"],
+     "--quasi-identifiers: no column named 'nope'"),
+    ("unknown secret", "good.csv", None, ["--secrets", "zzz"], "--secrets: no column named 'zzz'"),
+    ("regenerated quasi-identifier", "good.csv", None, ["--quasi-identifiers", "a"],
+     "--quasi-identifiers: column 'a' is not compared"),
 ]
 
 
@@ -215,6 +234,9 @@ def test_other_bad_invocations(tmp_path: Path) -> None:
          "not valid JSON"),
         (["synthesize", str(good)], "--out"),
         (["schema", str(tmp_path / "missing.csv")], "not found"),
+        (["evaluate", "--train", str(good), "--holdout", str(good), "--synthetic", str(good),
+          "--out", str(tmp_path / "e"), "--secrets", "c,nope"],
+         "--secrets: no column named 'nope'"),
     ]
     import torch
 

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from tabsynth.evaluation.fidelity import evaluate_fidelity
-from tabsynth.evaluation.privacy import PrivacySettings, evaluate_privacy
+from tabsynth.evaluation.privacy import PrivacySettings, evaluate_privacy, privacy_roles
 from tabsynth.evaluation.utility import evaluate_utility
 
 NOTHING_LEARNED = ("no column was learned: every column is PII, a key or free text and was made "
@@ -18,11 +18,17 @@ NOTHING_LEARNED = ("no column was learned: every column is PII, a key or free te
 def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
              target: str | None = None, exclude: list[str] | None = None,
              dp: dict[str, Any] | None = None, settings: PrivacySettings | None = None,
-             seed: int = 0) -> dict[str, Any]:
-    """fidelity / utility / privacy sections of report.json, with the seconds each took."""
+             seed: int = 0, quasi_identifiers: list[str] | None = None,
+             secrets: list[str] | None = None) -> dict[str, Any]:
+    """fidelity / utility / privacy sections of report.json, with the seconds each took.
+
+    quasi_identifiers / secrets: the attacker's known columns and targets (None: tabsynth
+    suggests them; the utility target is a secret); a bad name is a ConfigError, raised first.
+    """
     skip = set(exclude or [])
     if not [c for c in train.columns if c in synthetic.columns and c not in skip]:
         return nothing_learned(dp)
+    privacy_roles(train, synthetic, exclude, target, quasi_identifiers, secrets)  # names first
     timings = {}
     started = time.perf_counter()
     fidelity = evaluate_fidelity(train, holdout, synthetic, exclude, seed=seed).to_dict()
@@ -31,8 +37,9 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     utility = evaluate_utility(train, holdout, synthetic, target, exclude, seed).to_dict()
     timings["utility"] = time.perf_counter() - started
     started = time.perf_counter()
-    privacy = evaluate_privacy(train, holdout, synthetic, exclude, dp=dp, settings=settings,
-                               seed=seed).to_dict()
+    privacy = evaluate_privacy(train, holdout, synthetic, exclude, target=utility["target"],
+                               quasi_identifiers=quasi_identifiers, secrets=secrets, dp=dp,
+                               settings=settings, seed=seed).to_dict()
     timings["privacy"] = time.perf_counter() - started
     return {"fidelity": fidelity, "utility": utility, "privacy": privacy,
             "evaluation_seconds": {k: round(v, 2) for k, v in timings.items()}}

@@ -1,0 +1,338 @@
+"""anonymeter's three attacks, run with the whole synthetic table as the attacker's data.
+
+The methods, the success criteria and the risk are anonymeter 1.1.0's (risk = (main - control) /
+(1 - control) with Wilson intervals, from its EvaluationResults); what differs is the engine.
+anonymeter evaluates singling-out queries one polars expression each and searches neighbours by
+brute force (a full argsort per target), which takes minutes on a 39k-row synthetic table; here
+queries are counted and neighbours found by compiled code (_kernels, neighbors) that finds the
+same counts and neighbours (checked against anonymeter and brute force in tests/test_attacks.py).
+Stated differences: a singling-out risk is counted over the queries actually found (anonymeter
+divides by the number asked for), numbers are scaled by their range over the synthetic, training
+and holdout rows together (anonymeter: over the synthetic rows and the targets), dates are
+numbers, a number missing on one side adds 1 to the distance (anonymeter's turns NaN), ties
+between equally near synthetic rows go to a shuffled (seeded) order, and all draws are seeded.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.evaluation.common import as_float, is_numeric
+from tabsynth.evaluation.neighbors import MixedIndex, encode_tables
+
+CONFIDENCE = 0.95
+OPS = {"==": 0, "!=": 1, ">=": 2, "<=": 3, ">": 4, "<": 5, "is null": 6, "is not null": 7}
+
+
+def attack_result(name: str, n_attacks: int, n_success: int, n_baseline: int,
+                  n_control: int | None, n_control_attacks: int | None = None,
+                  **details: Any) -> dict[str, Any]:
+    """anonymeter's risk and rates for counted successes (n_control_attacks: control targets,
+    where they differ in number from the main ones)."""
+    from anonymeter.stats.confidence import EvaluationResults
+
+    counts = (n_attacks if n_control_attacks is None
+              else (n_attacks, n_attacks, n_control_attacks))
+    with warnings.catch_warnings():  # "attack as good as baseline": reported as a field
+        warnings.simplefilter("ignore")
+        results = EvaluationResults(n_attacks=counts, n_success=n_success,
+                                    n_baseline=n_baseline, n_control=n_control,
+                                    confidence_level=CONFIDENCE)
+        risk = results.risk()
+    control = None if results.control_rate is None else float(results.control_rate.value)
+    return {"name": name, "risk": float(risk.value), "ci": [float(risk.ci[0]), float(risk.ci[1])],
+            "main_rate": float(results.attack_rate.value),
+            "baseline_rate": float(results.baseline_rate.value), "control_rate": control,
+            "n_attacks": int(n_attacks),
+            "n_control_attacks": int(n_attacks if n_control_attacks is None
+                                     else n_control_attacks),
+            "successes": int(n_success),
+            "baseline_successes": int(n_baseline),
+            "control_successes": None if n_control is None else int(n_control),
+            "baseline_beats_attack": bool(results.baseline_rate.value
+                                          >= results.attack_rate.value),
+            **details}
+
+
+def failed(name: str, exc: Exception, **details: Any) -> dict[str, Any]:
+    return {"name": name, "risk": None, "ci": None, "error": type(exc).__name__, **details}
+
+
+# ---------------------------------------------------------------- singling out
+
+@dataclass
+class Coded:
+    """A table as integer codes per column (missing: -1; numbers by rank, so order holds),
+    with each column's codes sorted and the rows in that order, for counting queries."""
+
+    codes: np.ndarray
+    sorted_codes: np.ndarray
+    order: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray) -> Coded:
+        order = np.argsort(codes, axis=0, kind="stable").T.copy()
+        sorted_codes = np.take_along_axis(codes, order.T, axis=0).T.copy()
+        return cls(np.ascontiguousarray(codes, dtype=np.int32), sorted_codes.astype(np.int32),
+                   order.astype(np.int64))
+
+    def count(self, columns: np.ndarray, ops: np.ndarray, values: np.ndarray,
+              cap: int = 2) -> np.ndarray:
+        from tabsynth.evaluation._kernels import count_matches
+
+        if not len(columns):
+            return np.zeros(0, np.int64)
+        return count_matches(self.codes, self.sorted_codes, self.order,
+                             np.ascontiguousarray(columns, dtype=np.int64),
+                             np.ascontiguousarray(ops, dtype=np.int64),
+                             np.ascontiguousarray(values, dtype=np.int64), cap)
+
+
+def code_tables(frames: list[pd.DataFrame], columns: list[str],
+                numeric: list[str]) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+    """Shared integer codes for the given tables, unique rows only (as anonymeter keeps), and
+    the sorted values behind the codes of each numeric column (by column position)."""
+    sizes = np.cumsum([0] + [len(f) for f in frames])
+    blocks, numbers = [], {}
+    for j, column in enumerate(columns):
+        if column in numeric:
+            values = np.concatenate([as_float(f[column]).to_numpy() for f in frames])
+            present = ~np.isnan(values)
+            codes = np.full(len(values), -1, np.int64)
+            numbers[j], codes[present] = np.unique(values[present], return_inverse=True)
+        else:
+            values = pd.concat([f[column].astype(object) for f in frames], ignore_index=True)
+            labels = values.astype(str).where(values.notna())
+            codes = pd.factorize(labels)[0].astype(np.int64)
+        blocks.append(codes)
+    table = np.column_stack(blocks) if blocks else np.zeros((sizes[-1], 0), np.int64)
+    return [pd.DataFrame(table[a:b]).drop_duplicates().to_numpy()
+            for a, b in pairwise(sizes)], numbers
+
+
+def singling_out(syn: pd.DataFrame, ori: pd.DataFrame, control: pd.DataFrame,
+                 columns: list[str], numeric: list[str], n_attacks: int, max_attempts: int,
+                 seed: int) -> dict[str, dict[str, Any]]:
+    """anonymeter's singling-out attack, univariate and multivariate: queries that single out
+    one synthetic row, tried on training rows (main) and holdout rows (control), equally many
+    unique rows of each."""
+    n_cols = min(3, len(columns))
+    names = {"univariate": "singling out (univariate)",
+             "multivariate": "singling out (multivariate"
+                             + (f", {n_cols} columns)" if n_cols > 1 else ")")}
+    try:
+        rng = np.random.default_rng(seed)
+        (syn_codes, ori_codes, control_codes), numbers = code_tables([syn, ori, control],
+                                                                      columns, numeric)
+        size = min(len(ori_codes), len(control_codes))
+        main = Coded.of(ori_codes[rng.permutation(len(ori_codes))[:size]])
+        control_table = Coded.of(control_codes[rng.permutation(len(control_codes))[:size]])
+        coded_syn = Coded.of(syn_codes)
+    except Exception as exc:  # a failed attack is reported, never hidden
+        return {mode: failed(name, exc) for mode, name in names.items()}
+    out = {}
+    for mode, name in names.items():
+        if mode == "multivariate" and n_cols < 2:
+            out[mode] = {"name": name, "risk": None, "ci": None,
+                         "not_applicable": "needs two columns at least"}
+            continue
+        try:
+            if mode == "univariate":
+                queries, tried = _univariate_queries(coded_syn, numbers, n_attacks, rng)
+            else:
+                queries, tried = _multivariate_queries(coded_syn, numbers, n_cols, n_attacks,
+                                                       max_attempts, rng)
+            out[mode] = _tried(name, queries, tried, main, control_table, syn_codes, numbers,
+                               n_attacks, rng)
+        except Exception as exc:  # a failed attack is reported, never hidden
+            out[mode] = failed(name, exc)
+    return out
+
+
+def _tried(name: str, queries: tuple[np.ndarray, ...], tried: int, main: Coded,
+           control: Coded, syn_codes: np.ndarray, numbers: dict[int, np.ndarray],
+           wanted: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Successes of the queries on the training rows and on the holdout rows, and of as many
+    random queries on the training rows (anonymeter's baseline)."""
+    found = len(queries[0])
+    if not found:
+        return {"name": name, "risk": None, "ci": None, "n_attacks": 0, "queries_tried": tried,
+                "no_queries": True}
+    is_number = np.array([j in numbers for j in range(syn_codes.shape[1])], bool)
+    baseline = _random_queries(syn_codes, is_number, queries[0].shape[1], found, rng)
+    return attack_result(name, found, int((main.count(*queries) == 1).sum()),
+                         int((main.count(*baseline) == 1).sum()),
+                         int((control.count(*queries) == 1).sum()),
+                         queries_requested=wanted, queries_tried=tried,
+                         target_rows=len(main.codes))
+
+
+def _univariate_queries(syn: Coded, numbers: dict[int, np.ndarray], wanted: int,
+                        rng: np.random.Generator) -> tuple[tuple[np.ndarray, ...], int]:
+    """anonymeter's univariate queries: a column's only missing value, its minimum or maximum,
+    or a value held by one row; kept when one synthetic row matches."""
+    cols, ops, values = [], [], []
+    for j in range(syn.codes.shape[1]):
+        codes = syn.codes[:, j]
+        present = codes[codes >= 0]
+        if (codes < 0).sum() == 1:
+            cols.append(j), ops.append(OPS["is null"]), values.append(0)
+        if j in numbers and len(present):
+            cols += [j, j]
+            ops += [OPS["<="], OPS[">="]]
+            values += [int(present.min()), int(present.max())]
+        unique, counts = np.unique(present, return_counts=True)
+        rare = unique[counts == 1]
+        cols += [j] * len(rare)
+        ops += [OPS["=="]] * len(rare)
+        values += rare.tolist()
+    shuffle = rng.permutation(len(cols))
+    candidates = [np.asarray(x, np.int64)[shuffle][:, None] for x in (cols, ops, values)]
+    counts = syn.count(*candidates)
+    keep = np.flatnonzero(counts == 1)[:wanted]
+    return tuple(c[keep] for c in candidates), len(cols)
+
+
+def _multivariate_queries(syn: Coded, numbers: dict[int, np.ndarray], n_cols: int,
+                          wanted: int, max_attempts: int,
+                          rng: np.random.Generator) -> tuple[tuple[np.ndarray, ...], int]:
+    """anonymeter's multivariate queries: a random synthetic row's values in n_cols random
+    columns (numbers as >= or <= towards the extreme side of the synthetic median); kept when
+    only one synthetic row matches, each distinct query once, until `wanted` or max_attempts."""
+    rows, width = syn.codes.shape
+    is_number = np.array([j in numbers for j in range(width)], bool)
+    above = np.full(width, np.iinfo(np.int64).max)  # codes above this lie above the median
+    for j, values in numbers.items():
+        present = syn.codes[:, j][syn.codes[:, j] >= 0]
+        if len(present):
+            median = float(np.median(values[present]))
+            above[j] = int(np.searchsorted(values, median, side="right")) - 1
+    kept: list[np.ndarray] = []
+    seen: set[bytes] = set()
+    tried, total = 0, 0
+    while total < wanted and tried < max_attempts:
+        batch = min(max(1000, 2 * (wanted - total)), max_attempts - tried)
+        picked = rng.integers(0, rows, batch)
+        cols = np.sort(np.argsort(rng.random((batch, width)), axis=1)[:, :n_cols], axis=1)
+        values = syn.codes[picked[:, None], cols].astype(np.int64)
+        ops = np.where(is_number[cols], np.where(values > above[cols], OPS[">="], OPS["<="]),
+                       OPS["=="])
+        ops = np.where(values < 0, OPS["is null"], ops)
+        tried += batch
+        hits = np.flatnonzero(syn.count(cols, ops, values) == 1)
+        for i in hits:
+            key = np.concatenate([cols[i], ops[i], values[i]]).tobytes()
+            if key not in seen and total < wanted:
+                seen.add(key)
+                kept.append(np.stack([cols[i], ops[i], values[i]]))
+                total += 1
+    if not kept:
+        empty = np.zeros((0, n_cols), np.int64)
+        return (empty, empty, empty), tried
+    stacked = np.stack(kept)
+    return (stacked[:, 0], stacked[:, 1], stacked[:, 2]), tried
+
+
+def _random_queries(syn_codes: np.ndarray, is_number: np.ndarray, n_cols: int, count: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """anonymeter's baseline: random columns, a random value of each (from the synthetic
+    table), a random operator (==, != for categories; any comparison for numbers)."""
+    width = syn_codes.shape[1]
+    cols = np.sort(np.argsort(rng.random((count, width)), axis=1)[:, :n_cols], axis=1)
+    values = np.zeros((count, n_cols), np.int64)
+    for j in range(width):
+        choices = np.unique(syn_codes[:, j])
+        where = cols == j
+        values[where] = rng.choice(choices, int(where.sum()))
+    number_ops = np.array([OPS[o] for o in ("==", "!=", ">", "<", ">=", "<=")])
+    category_ops = np.array([OPS["=="], OPS["!="]])
+    ops = np.where(is_number[cols], rng.choice(number_ops, cols.shape),
+                   rng.choice(category_ops, cols.shape))
+    ops = np.where(values < 0, np.where(ops == OPS["=="], OPS["is null"], OPS["is not null"]),
+                   ops)
+    return cols, ops, values
+
+
+# ---------------------------------------------------------------- linkability, inference
+
+def _targets(train: pd.DataFrame, holdout: pd.DataFrame, n_attacks: int,
+             seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """As many training (main) and holdout (control) targets as each has, up to n_attacks
+    (anonymeter draws each side up to its own size, too)."""
+    return (train.sample(min(n_attacks, len(train)), random_state=seed).reset_index(drop=True),
+            holdout.sample(min(n_attacks, len(holdout)), random_state=seed + 1)
+            .reset_index(drop=True))
+
+
+def linkability(syn: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame,
+                halves: tuple[list[str], list[str]], n_attacks: int, n_neighbors: int,
+                seed: int) -> dict[str, Any]:
+    """anonymeter's linkability attack: each party holds one half of the quasi-identifiers of
+    a target; the two halves are linked when one synthetic row is among the n_neighbors
+    nearest of both."""
+    name = "linkability"
+    details = {"aux_columns": [list(halves[0]), list(halves[1])], "n_neighbors": n_neighbors}
+    try:
+        main, control = _targets(train, holdout, n_attacks, seed)
+        n = len(main)
+        near: dict[str, list[np.ndarray]] = {"main": [], "control": []}
+        for half in halves:
+            encoded = encode_tables(half, syn, [syn, main, control], scaling="range")
+            index = MixedIndex(encoded[0], seed=seed)
+            near["main"].append(index.query(encoded[1], k=n_neighbors)[1])
+            near["control"].append(index.query(encoded[2], k=n_neighbors)[1])
+        rng = np.random.default_rng(seed)
+        k = min(n_neighbors, len(syn))
+        guesses = [np.stack([rng.choice(len(syn), k, replace=False) for _ in range(n)])
+                   for _ in halves]
+        return attack_result(name, n, _count_links(*near["main"]), _count_links(*guesses),
+                             _count_links(*near["control"]), len(control), **details)
+    except Exception as exc:
+        return failed(name, exc, **details)
+
+
+def _count_links(first: np.ndarray, second: np.ndarray) -> int:
+    """Targets whose two neighbour lists share a synthetic row."""
+    return int((first[:, :, None] == second[:, None, :]).any(axis=(1, 2)).sum())
+
+
+def inference(syn: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, aux: list[str],
+              secret: str, n_attacks: int, seed: int) -> dict[str, Any]:
+    """anonymeter's inference attack: guess a target's secret as the secret of the synthetic
+    row nearest on the known (auxiliary) columns; numbers count as guessed within 5 %."""
+    from anonymeter.evaluators.inference_evaluator import evaluate_inference_guesses
+
+    regression = is_numeric(train[secret]) and train[secret].nunique() > 20
+    name = f"inference of {secret}"
+    details = {"secret": secret, "regression": bool(regression), "aux_columns": list(aux)}
+    if not aux:
+        return {"name": name, "risk": None, "ci": None, "not_applicable":
+                "no known column: the attacker needs at least one quasi-identifier besides "
+                "the secret", **details}
+    try:
+        main, control = _targets(train, holdout, n_attacks, seed)
+        n = len(main)
+        encoded = encode_tables(aux, syn, [syn, main, control], scaling="range")
+        index = MixedIndex(encoded[0], seed=seed)
+        secrets = syn[secret].reset_index(drop=True)
+        hits = {}
+        for position, targets in ((1, main), (2, control)):
+            nearest = index.query(encoded[position], k=1)[1][:, 0]
+            guesses = pd.Series(secrets.to_numpy()[nearest], index=targets.index)
+            hits[position] = int(evaluate_inference_guesses(guesses, targets[secret],
+                                                            regression).sum())
+        rng = np.random.default_rng(seed)
+        random_guesses = pd.Series(secrets.to_numpy()[rng.integers(0, len(syn), n)],
+                                   index=main.index)
+        baseline = int(evaluate_inference_guesses(random_guesses, main[secret],
+                                                  regression).sum())
+        return attack_result(name, n, hits[1], baseline, hits[2], len(control), **details)
+    except Exception as exc:
+        return failed(name, exc, **details)
+
