@@ -106,8 +106,8 @@ def child(folder: Path) -> None:
     (folder / "result.json").write_text(json.dumps({
         "parts": report["evaluation_seconds"], "total": total,
         "rows": [len(train), len(holdout), len(fake)],
-        "settings": {k: settings[k] for k in ("attack_rows", "n_attacks",
-                                              "n_attacks_multivariate", "distance_rows")},
+        "settings": {k: settings[k] for k in ("n_attacks", "singling_out_queries",
+                                              "distance_queries", "membership_rows")},
         "verdict": report["privacy"]["verdict"], "fidelity": report["fidelity"]["score"],
         "holdout_reference": report["fidelity"]["holdout_reference"],
         "tstr": report["utility"]["tstr"].get("auc"), "trtr": report["utility"]["trtr"].get("auc"),
@@ -158,9 +158,10 @@ def main() -> None:
     for size, (r, _) in results.items():
         s = r["settings"]
         print(f"\ncensus ×{size}: train {r['rows'][0]:,}, holdout {r['rows'][1]:,}, synthetic "
-              f"{r['rows'][2]:,} ({args.synthetic}); attacks on {s['attack_rows']:,}-row "
-              f"samples, {s['n_attacks']} attacks ({s['n_attacks_multivariate']} multivariate); "
-              f"distances on {s['distance_rows']:,}-row samples; verdict {r['verdict']}; "
+              f"{r['rows'][2]:,} ({args.synthetic}); up to {s['n_attacks']:,} linkability / "
+              f"inference targets, {s['singling_out_queries']:,} singling-out queries; "
+              f"{s['distance_queries']:,} distance queries against the whole training split, "
+              f"{s['membership_rows']:,} membership rows; verdict {r['verdict']}; "
               f"fidelity {r['fidelity']:.4f} (holdout {r['holdout_reference']:.4f}); TSTR AUC "
               f"{r['tstr']:.3f} (TRTR {r['trtr']:.3f})")
 

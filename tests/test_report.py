@@ -17,8 +17,8 @@ from tabsynth.evaluation.privacy import PrivacySettings
 from tabsynth.evaluation.run import evaluate
 from tabsynth.report import REVIEW_NOTICE, render_html, render_pdf
 
-TINY = PrivacySettings(n_attacks=40, n_attacks_multivariate=20, attack_rows=300,
-                       distance_rows=300, max_inference_secrets=1, bootstrap=20)
+TINY = PrivacySettings(n_attacks=40, min_attacks=20, singling_out_queries=40,
+                       singling_out_rows=300, distance_queries=300, membership_rows=300)
 SCRIPT = "<script>alert(1)</script>"
 QUOTES = "say \"hi\" it's"
 IMG = "<img src=x onerror=alert(2)>"
