@@ -36,6 +36,7 @@ ATTACK_REASON = ("The attack '{name}' succeeds on people in the training data cl
                  "than on people who were not in it.")
 # the font vl-convert measures the charts' text with, and WeasyPrint draws it with (Debian's
 # fonts-dejavu-core); a viewer without it falls back to a narrower font
+MAX_DISTRIBUTION_CHARTS = 30
 CHART_FONT = "DejaVu Sans, Verdana, sans-serif"
 _REASON = re.compile(r"(?P<label>.+?) = (?P<value>-?[\d.]+(?:e-?\d+)?) "
                      r"\(>= (?P<threshold>[-+.\de]+): (?P<level>medium|high)\)")
@@ -164,11 +165,24 @@ def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
+def _charted_columns(fidelity: dict[str, Any], names: list[str]) -> list[str]:
+    """At most MAX_DISTRIBUTION_CHARTS columns, the least faithful first kept (in table order):
+    a wide table would otherwise make a page of hundreds of charts (and a very slow PDF)."""
+    if len(names) <= MAX_DISTRIBUTION_CHARTS:
+        return names
+    tvd = {c.get("column"): c.get("tvd") or 0.0 for c in fidelity.get("columns") or []}
+    worst = set(sorted(names, key=lambda n: -float(tvd.get(n, 0.0)))[:MAX_DISTRIBUTION_CHARTS])
+    return [n for n in names if n in worst]
+
+
 def _charts(fidelity: dict[str, Any], privacy: dict[str, Any],
             attacks: list[dict[str, Any]]) -> dict[str, Any]:
+    distributions = fidelity.get("distributions") or {}
+    shown = _charted_columns(fidelity, list(distributions))
     out: dict[str, Any] = {
-        "distributions": [_svg(charts.distribution(name, shares)) for name, shares in
-                          (fidelity.get("distributions") or {}).items()]}
+        "distributions": [_svg(charts.distribution(name, distributions[name]))
+                          for name in shown],
+        "distributions_omitted": len(distributions) - len(shown)}
     correlation = fidelity.get("correlation") or {}
     if correlation:
         out["heatmaps"] = [_svg(charts.correlation_heatmap(correlation["columns"],
