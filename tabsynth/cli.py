@@ -26,6 +26,8 @@ ROLE_HELP = {
 }
 GATE_HELP = ("exit 3 when the privacy verdict is at or above this level (inconclusive counts "
              "as medium: it cannot rule medium out)")
+NO_PDF_HELP = ("skip report.pdf (WeasyPrint takes a few seconds, more on wide tables); "
+               "report.html holds the same page")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--no-escape-formulas", action="store_true",
                        help="write cells starting with = + - @ as they are (unsafe)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.add_argument("--no-pdf", action="store_true", help=NO_PDF_HELP)
     synth.add_argument("--no-evaluate", action="store_true",
                        help="skip the fidelity / utility / privacy reports")
     synth.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
@@ -79,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--target", default=None)
     evaluate.add_argument("--out", required=True)
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--no-pdf", action="store_true", help=NO_PDF_HELP)
     evaluate.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
     for flag, text in ROLE_HELP.items():
         evaluate.add_argument(flag, default=None, help=text)
@@ -160,12 +164,15 @@ def _synthesize(args: argparse.Namespace) -> int:
     bar = ProgressBar(enabled=not args.quiet)
     result = run(table, config, schema=schema, progress=bar)
     bar.close()
-    paths = write_outputs(result, args.out, escape_formulas=config.escape_formulas)
+    paths = write_outputs(result, args.out, escape_formulas=config.escape_formulas,
+                          pdf=not args.no_pdf)
     if not args.quiet:
+        review = [str(p) for p in (paths["report_json"], paths["report_html"],
+                                   paths["report_pdf"]) if p]
         print(f"wrote {paths['synthetic']} ({len(result.synthetic):,} rows) with its release "
               f"report {paths['release_json']} and {paths['release_html']}; internal review "
-              f"(statistics of the real data, do not share): {paths['report_json']}, "
-              f"{paths['report_html']} and {paths['report_pdf']}", file=sys.stderr)
+              f"(statistics of the real data, do not share): {', '.join(review)}",
+              file=sys.stderr)
     return _gate(result.report, args.fail_on)
 
 
@@ -187,10 +194,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,
                             target=args.target, seed=args.seed,
                             quasi_identifiers=parse_names(args.quasi_identifiers),
-                            secrets=parse_names(args.secrets))
+                            secrets=parse_names(args.secrets), pdf=not args.no_pdf)
+    names = ["report.json", "report.html"] + ([] if args.no_pdf else ["report.pdf"])
     print(f"privacy verdict: {report['privacy']['verdict']}; wrote the internal review "
-          f"(statistics of the real data, do not share) {args.out}/report.json, "
-          f"{args.out}/report.html and {args.out}/report.pdf", file=sys.stderr)
+          f"(statistics of the real data, do not share) "
+          + ", ".join(f"{args.out}/{name}" for name in names), file=sys.stderr)
     return _gate(report, args.fail_on)
 
 

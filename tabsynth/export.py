@@ -20,7 +20,7 @@ from tabsynth.release import render_release_html, with_signoff
 from tabsynth.report import render_html
 
 RELEASE_FILES = ("synthetic.csv", "release.json", "release.html", "signoff.json")
-REVIEW_FILES = ("report.json", "report.html")
+REVIEW_FILES = ("report.json", "report.html", "report.pdf")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def signed_report(report: dict[str, Any], signoff: SignOff) -> dict[str, Any]:
 
 def export_files(folder: str | Path, signoff: SignOff) -> dict[str, bytes]:
     """The bundle's files by name: synthetic.csv, release.json and release.html (signed),
-    signoff.json, and report.json / report.html (signed) only when the sign-off asks for them."""
+    signoff.json, and report.json / report.html (signed) and report.pdf only when the sign-off
+    asks for them."""
     folder = Path(folder)
     synthetic = (folder / "synthetic.csv").read_bytes()
     record = signoff.record(synthetic)
@@ -71,6 +72,9 @@ def export_files(folder: str | Path, signoff: SignOff) -> dict[str, bytes]:
         review = dict(_read_json(folder / "report.json"), signoff=record)
         files["report.json"] = _dumps(review)
         files["report.html"] = render_html(review).encode("utf-8")
+        pdf = folder / "report.pdf"
+        if pdf.is_file():  # as the run wrote it; the sign-off travels in signoff.json
+            files["report.pdf"] = pdf.read_bytes()
     return files
 
 

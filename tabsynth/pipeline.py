@@ -309,11 +309,11 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, escape_formulas: bool = True) -> dict[
-        str, Path]:
+def write_outputs(result: RunResult, out_dir: str | Path, escape_formulas: bool = True,
+                  pdf: bool = True) -> dict[str, Path]:
     """Write into out_dir, all or nothing: synthetic.csv with the release report that may travel
-    with it (release.json, release.html), and the internal review (report.json, report.html,
-    report.pdf)."""
+    with it (release.json, release.html), and the internal review (report.json, report.html and,
+    unless `pdf` is False, report.pdf)."""
     review = _jsonable(result.report)
     release = release_report(review)
     paths = _write_all(Path(out_dir), {
@@ -321,18 +321,20 @@ def write_outputs(result: RunResult, out_dir: str | Path, escape_formulas: bool 
                                    escape=escape_formulas),
         "release.json": report_json(release),
         "release.html": render_release_html(release).encode("utf-8"),
-        **review_files(review)})
+        **review_files(review, pdf)})
     return {"synthetic": paths["synthetic.csv"], "report_json": paths["report.json"],
-            "report_html": paths["report.html"], "report_pdf": paths["report.pdf"],
+            "report_html": paths["report.html"], "report_pdf": paths.get("report.pdf"),
             "release_json": paths["release.json"], "release_html": paths["release.html"]}
 
 
-def review_files(review: dict[str, Any]) -> dict[str, bytes]:
+def review_files(review: dict[str, Any], pdf: bool = True) -> dict[str, bytes]:
     """The internal review as report.json, report.html and report.pdf (the same page)."""
     review = _jsonable(review)
     page = render_html(review)
-    return {"report.json": report_json(review), "report.html": page.encode("utf-8"),
-            "report.pdf": html_to_pdf(page)}
+    files = {"report.json": report_json(review), "report.html": page.encode("utf-8")}
+    if pdf:
+        files["report.pdf"] = html_to_pdf(page)
+    return files
 
 
 def _write_all(out: Path, files: dict[str, bytes]) -> dict[str, Path]:
@@ -349,7 +351,7 @@ def _write_all(out: Path, files: dict[str, bytes]) -> dict[str, Path]:
 def evaluate_files(train_path: str | Path, holdout_path: str | Path,
                    synthetic_path: str | Path, out_dir: str | Path, target: str | None = None,
                    seed: int = 0, quasi_identifiers: list[str] | None = None,
-                   secrets: list[str] | None = None) -> dict[str, Any]:
+                   secrets: list[str] | None = None, pdf: bool = True) -> dict[str, Any]:
     """`tabsynth evaluate`: the internal review of an existing trio of tables, typed by train's
     schema, as report.json / .html / .pdf (no release report: no synthetic data is produced
     here)."""
@@ -382,7 +384,7 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
     report.update(evaluate(typed["train"], typed["holdout"], typed["synthetic"], target=target,
                            exclude=regenerated, seed=seed, quasi_identifiers=quasi_identifiers,
                            secrets=secrets))
-    _write_all(Path(out_dir), review_files(report))
+    _write_all(Path(out_dir), review_files(report, pdf))
     return report
 
 

@@ -310,10 +310,10 @@ def dp_in_plain_words(dp: dict[str, Any]) -> str:
     if epsilon is None:
         return "ε is not finite: this run makes no formal privacy claim."
     factor = f"{math.exp(epsilon):.3g}" if epsilon < 50 else "more than 10^21"
-    return (f"Whether or not any one training row was used, the probability of any synthetic "
-            f"table this run could produce changes by at most a factor e^ε ≈ {factor}, apart "
-            f"from a probability δ = {_fmt(delta)}; the smaller ε, the stronger the protection. "
-            "It covers only what the claim below says.")
+    return (f"The claim protects against adding or removing one row of the training split: "
+            f"that changes the probability of any synthetic table this run could produce by at "
+            f"most a factor e^ε ≈ {factor}, apart from a probability δ = {_fmt(delta)}; the "
+            "smaller ε, the stronger the protection. It covers only what the claim below says.")
 
 
 def _dp(dp: dict[str, Any] | None) -> str:

@@ -239,7 +239,8 @@ def test_build_zip_ships_the_review_only_when_asked(synthesized) -> None:
 
     full = zipfile.ZipFile(io.BytesIO(build_zip(
         out, SignOff("Ann", "steward", True, include_review_report=True))))
-    assert set(full.namelist()) == RELEASE_FILES | {"report.json", "report.html"}
+    assert set(full.namelist()) == RELEASE_FILES | {"report.json", "report.html", "report.pdf"}
+    assert full.read("report.pdf") == (out / "report.pdf").read_bytes()
     assert json.loads(full.read("signoff.json"))["included_review_report"] is True
     review = json.loads(full.read("report.json"))
     assert review["notice"] == REVIEW_NOTICE and review["signoff"]["included_review_report"]

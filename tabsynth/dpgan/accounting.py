@@ -20,12 +20,15 @@ ACCOUNTANTS = {"rdp": RDPAccountant, "prv": PRVAccountant}
 History = list[tuple[float, float, int]]
 # Opacus's default RDP orders stop at 63, which caps how small an epsilon RDP can certify at a
 # tiny delta (epsilon >= log(1/delta) / 62); wider orders give tighter, still valid, bounds.
-RDP_ORDERS = ([1 + x / 20.0 for x in range(1, 100)] + list(range(6, 64))
+# Fractional orders every 1/8 between 1 and 6: a finer grid moved epsilon by < 0.01 % in every
+# case we measured, and each fractional order costs a slowly converging series (tens of ms at
+# large sample rates, as on small tables).
+RDP_ORDERS = ([1 + x / 8.0 for x in range(1, 40)] + list(range(6, 64))
               + [80, 100, 128, 160, 200, 256, 320, 400, 512, 700, 1024, 1500, 2048, 4096])
-# Fractional orders need a slowly converging series (up to ~0.7 s per call at large sample
-# rates); integer orders are a finite sum. Planning and per-epoch progress use integer orders
-# only, which can only overstate epsilon; the final figure uses every order.
+# Integer orders are a finite sum. Planning and per-epoch progress use integer orders only,
+# which can only overstate epsilon; the final figure uses every order.
 INTEGER_ORDERS = [a for a in RDP_ORDERS if a == int(a)]
+REFINE_BELOW = 0.97
 
 
 def spent_epsilon(accountant: object, delta: float, fast: bool = False) -> float:
@@ -116,8 +119,9 @@ def _search_sigma(epsilon_at, target: float, low: float = 0.2, high: float = 500
             low = middle
     if exact is None:
         return high
-    return _search_sigma(exact, target, max(0.2, high * 0.85), high) if high * 0.85 > 0.2 \
-        else high
+    # Integer orders overstate epsilon by ~1 %, so the exact sigma lies within 3 % below.
+    return _search_sigma(exact, target, max(0.2, high * REFINE_BELOW), high) \
+        if high * REFINE_BELOW > 0.2 else high
 
 
 def split_delta(delta: float, unknown_histograms: int) -> tuple[float, float]:

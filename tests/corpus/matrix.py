@@ -66,6 +66,8 @@ def run_one(case: Case, path: Path, method: str, out_dir: Path,
             *case.args]
     if method in ("ctgan", "dp-gan"):
         argv += ["--epochs", GAN_EPOCHS]
+    if not case.pdf:
+        argv.append("--no-pdf")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     err_path = out_dir.parent / f"{out_dir.name}.stderr"
     if server is not None:
@@ -76,7 +78,7 @@ def run_one(case: Case, path: Path, method: str, out_dir: Path,
     expected, phrase = case.expected(method)
     outcome = Outcome(case.name, method, expected, answer["exit"], answer["seconds"],
                       answer["peak_mb"], stderr)
-    outcome.problems = check(outcome, phrase, out_dir)
+    outcome.problems = check(outcome, phrase, out_dir, case.pdf)
     return outcome
 
 
@@ -95,7 +97,7 @@ def _run_fresh(argv: list[str], err_path: Path) -> dict[str, float]:
             "peak_mb": usage.ru_maxrss / 1024}
 
 
-def check(outcome: Outcome, phrase: str, out_dir: Path) -> list[str]:
+def check(outcome: Outcome, phrase: str, out_dir: Path, pdf: bool = False) -> list[str]:
     problems = []
     if "Traceback" in outcome.stderr:
         problems.append("traceback on stderr")
@@ -117,12 +119,18 @@ def check(outcome: Outcome, phrase: str, out_dir: Path) -> list[str]:
     if outcome.exit_code != 0:
         return [*problems, f"expected success, got exit {outcome.exit_code}: "
                            f"{outcome.stderr.strip()[-300:]}"]
-    return problems + check_outputs(out_dir)
+    return problems + check_outputs(out_dir, pdf)
 
 
-def check_outputs(out_dir: Path) -> list[str]:
-    """synthetic.csv parses and matches report.json; the report is complete; no live formula."""
+def check_outputs(out_dir: Path, pdf: bool = False) -> list[str]:
+    """synthetic.csv parses and matches report.json; the report is complete (report.pdf exactly
+    when asked for); no live formula."""
     problems = []
+    written = (out_dir / "report.pdf").is_file()
+    if written != pdf:
+        problems.append("report.pdf " + ("missing" if pdf else "written despite --no-pdf"))
+    elif pdf and not (out_dir / "report.pdf").read_bytes().startswith(b"%PDF-"):
+        problems.append("report.pdf is not a PDF")
     try:
         report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
         html = (out_dir / "report.html").read_text(encoding="utf-8")
@@ -159,7 +167,8 @@ def run_matrix(work: Path, names: list[str] | None = None, methods: tuple[str, .
                parallel: int = 2, fork: bool = True) -> list[Outcome]:
     """Every (case, method) run, `parallel` at a time, each through its own fork server."""
     corpus = build(work / "corpus", names)
-    jobs = [(case, path, method) for case, path in corpus for method in methods]
+    jobs = [(case, path, method) for case, path in corpus for method in methods
+            if method in case.methods]
     servers = [ForkServer(ROOT) if fork else None for _ in range(parallel)]
     local = threading.local()
     counter = iter(range(parallel))
