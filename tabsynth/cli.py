@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rows to generate (default: as many as the train split)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--out", required=True, help="output folder")
-    synth.add_argument("--epochs", type=int, default=None, help="GAN epochs (ctgan, dp-gan)")
+    synth.add_argument("--epochs", type=int, default=None,
+                       help="GAN epochs (ctgan, dp-gan); for autoregressive the most epochs (it "
+                       "stops when the validation likelihood stops improving)")
     synth.add_argument("--batch-size", type=int, default=None,
                        help="GAN batch size (ctgan, dp-gan: expected Poisson batch)")
     synth.add_argument("--epsilon", type=float, default=None,

@@ -211,7 +211,7 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     synthesizer = make_synthesizer(config.method, epochs=config.epochs,
                                    batch_size=config.batch_size, device=device,
                                    epsilon=config.epsilon, delta=config.delta,
-                                   public=public, seed=config.seed)
+                                   public=public, seed=config.seed, target=config.target)
     emit(ProgressEvent("split", 1.0, f"{len(train):,} train / {len(holdout):,} holdout rows"))
     started = time.perf_counter()
     synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop,

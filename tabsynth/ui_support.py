@@ -22,6 +22,10 @@ METHOD_NOTES = {
     "dp-gan": "Our differentially private GAN: an (ε, δ) guarantee for adding or removing any "
               "one training row, over preprocessing and training, with secret OS-seeded noise; "
               "the smaller ε, the stronger the protection and the lower the fidelity.",
+    "autoregressive": "Our autoregressive model: each column predicted from the ones before it "
+                      "(the target last), so it keeps dependences that only show across several "
+                      "columns. Fitted without noise (no formal privacy guarantee yet): it can "
+                      "reproduce rare rows; use dp-gan for an (ε, δ) guarantee.",
 }
 # seconds per (row x epoch) on the 2-core CPU, from benchmarks/README.md (census, 39k rows)
 _SECONDS_PER_ROW_EPOCH = {"ctgan": 3.0 / 39_073, "dp-gan": 2.9 / 39_073}

@@ -14,7 +14,7 @@ from tabsynth.synthesizers.base import (
     Synthesizer,
 )
 
-METHODS = ("faker", "gaussian-copula", "ctgan", "dp-gan")
+METHODS = ("faker", "gaussian-copula", "ctgan", "dp-gan", "autoregressive")
 
 __all__ = ["METHODS", "Cancelled", "PrivacyClaim", "ProgressCallback", "ProgressEvent",
            "StopCheck", "Synthesizer", "make_synthesizer"]
@@ -44,4 +44,11 @@ def make_synthesizer(method: str, **options: Any) -> Synthesizer:
                      delta=options.get("delta"), epochs=options.get("epochs"),
                      batch_size=options.get("batch_size"), device=options.get("device") or "auto",
                      public=options.get("public"), seed=int(options.get("seed") or 0))
+    if method == "autoregressive":
+        from tabsynth.synthesizers.autoregressive import Autoregressive
+
+        return Autoregressive(epochs=options.get("epochs"), batch_size=options.get("batch_size"),
+                              device=options.get("device") or "auto",
+                              epsilon=options.get("epsilon"), seed=int(options.get("seed") or 0),
+                              target=options.get("target"))
     raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
