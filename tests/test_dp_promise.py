@@ -272,7 +272,8 @@ def customers(rows: int = 3000) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["faker", "gaussian-copula", "ctgan", "dp-gan"])
+@pytest.mark.parametrize("method", ["faker", "gaussian-copula", "ctgan", "dp-gan",
+                                    "autoregressive"])
 def test_no_real_pii_value_in_any_output(method: str, tmp_path: Path) -> None:
     table = customers()
     source = tmp_path / "customers.csv"
