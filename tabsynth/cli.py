@@ -57,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--batch-size", type=int, default=None,
                        help="GAN batch size (ctgan, dp-gan: expected Poisson batch)")
     synth.add_argument("--epsilon", type=float, default=None,
-                       help="dp-gan privacy budget (default 3; inf = no DP)")
+                       help="privacy budget: dp-gan (default 3; inf = no DP), "
+                       "autoregressive (default: no DP)")
     synth.add_argument("--delta", type=float, default=None,
-                       help="dp-gan delta (default min(1e-6, 1/(n*sqrt(n))))")
+                       help="dp-gan / autoregressive delta (default min(1e-6, "
+                       "1/(n*sqrt(n))), n the noisy row count)")
     synth.add_argument("--public-schema", default=None,
                        help='dp-gan: JSON {"col": {"categories": [...]} | {"bounds": [lo, hi]}}')
     synth.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

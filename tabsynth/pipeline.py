@@ -60,7 +60,7 @@ class RunConfig:
     target: str | None = None
     escape_formulas: bool = True
     sheet: str | None = None
-    epsilon: float | None = None  # dp-gan: None -> 3; math.inf -> non-private mode
+    epsilon: float | None = None  # dp-gan: None -> 3; autoregressive: None -> no DP; inf: no DP
     delta: float | None = None  # dp-gan: None -> min(1e-6, 1 / (n * sqrt(n)))
     public_schema: dict[str, Any] | None = None  # dp-gan: column -> PublicColumn (or JSON text)
     evaluate: bool = True  # fidelity / utility / privacy sections of the report
@@ -71,6 +71,8 @@ class RunConfig:
     @property
     def private(self) -> bool:
         """True when the run makes a differential-privacy claim."""
+        if self.method == "autoregressive":  # non-private unless an epsilon is given
+            return self.epsilon is not None and math.isfinite(self.epsilon)
         return self.method == "dp-gan" and (self.epsilon is None or math.isfinite(self.epsilon))
 
     def validate(self) -> None:

@@ -81,10 +81,53 @@ def test_saved_model_holds_cpu_tensors_and_samples_the_same(fitted, tmp_path) ->
     assert all(p.device.type == "meta" for p in meta.parameters())
 
 
-def test_epsilon_is_refused_with_a_pointer_to_dp_gan() -> None:
-    with pytest.raises(ConfigError, match="dp-gan"):
-        make_synthesizer("autoregressive", epsilon=1.0)
-    assert make_synthesizer("autoregressive", epsilon=float("inf")) is not None
+def test_settings_are_checked_before_fitting() -> None:
+    with pytest.raises(ConfigError, match="epsilon"):
+        make_synthesizer("autoregressive", epsilon=-1.0)
+    with pytest.raises(ConfigError, match="delta"):
+        make_synthesizer("autoregressive", epsilon=1.0, delta=2.0)
+    assert not make_synthesizer("autoregressive", epsilon=float("inf")).private
+    assert not make_synthesizer("autoregressive").private
+
+
+def test_ghost_clipping_norms_equal_each_rows_gradient_norm() -> None:
+    """The masked layers' norm sampler is exact: Opacus's per-row norms equal autograd's."""
+    from opacus.grad_sample import GradSampleModuleFastGradientClipping
+
+    import tabsynth.autoregressive.private  # noqa: F401  (registers the samplers)
+    from tabsynth.autoregressive.network import Made
+
+    torch.manual_seed(0)
+    vocabularies = [3, 4, 2, 5]
+    network = Made(vocabularies, hidden=16)
+    tokens = torch.stack([torch.randint(0, v, (12,)) for v in vocabularies], dim=1)
+    module = GradSampleModuleFastGradientClipping(network, loss_reduction="sum",
+                                                  max_grad_norm=1.0, use_ghost_clipping=True)
+    network.row_nll(tokens).sum().backward()
+    opacus_norms = module.get_norm_sample()
+    module.disable_hooks()
+    expected = []
+    for row in tokens:
+        network.zero_grad()
+        network.row_nll(row[None]).sum().backward()
+        expected.append(torch.sqrt(sum((p.grad ** 2).sum() for p in network.parameters()
+                                       if p.grad is not None)))
+    torch.testing.assert_close(opacus_norms, torch.stack(expected), rtol=1e-4, atol=1e-6)
+
+
+def test_private_fit_spends_what_it_claims_with_fresh_noise() -> None:
+    table = _xor_table(rows=800, seed=5)
+    schema = infer_schema(table)
+    fits = [make_synthesizer("autoregressive", epsilon=2.0, epochs=2, seed=0,
+                             target="y").fit(table, schema) for _ in range(2)]
+    claim = fits[0].privacy_claim
+    assert claim is not None and claim.epsilon <= 2.0 * 1.0001
+    assert claim.epsilon_training > 0 and claim.epsilon_preprocessing > 0
+    info = fits[0].fit_info
+    # the row count, then one histogram per categorical column and two per numeric one
+    assert info["noisy_releases"] == {"row count": 1, "histogram": 3 + 2}
+    first, second = (fit.sample(300, seed=3) for fit in fits)
+    assert not first.equals(second), "the same --seed must not replay a DP fit's noise"
 
 
 def test_network_step_depends_only_on_earlier_steps() -> None:

@@ -164,7 +164,7 @@ def test_one_more_row_changes_nothing_but_through_the_noisy_releases(base, monke
     rates and dtypes (int64 -> float64) would all show it.
     """
     frame, schema = base
-    monkeypatch.setattr("tabsynth.synthesizers.dp_gan.SecretNoise", _Replay)
+    monkeypatch.setattr("tabsynth.dp.start.SecretNoise", _Replay)
     _Replay.log, _Replay.replaying = [], False
     first = fitted(frame, schema)
     extra = frame.iloc[[0]].copy()

@@ -19,11 +19,20 @@ def embedding_size(vocabulary: int) -> int:
 
 
 class MaskedLinear(nn.Linear):
+    """A linear layer whose weight is multiplied by a fixed 0/1 mask.
+
+    The mask is a plain tensor attribute, not a buffer (Opacus refuses trainable layers with
+    buffers); it follows the weight's device on first use and is rebuilt from the vocabularies
+    whenever a network is constructed, so it never needs to be in the state dict.
+    """
+
     def __init__(self, mask: torch.Tensor) -> None:
         super().__init__(mask.shape[1], mask.shape[0])
-        self.register_buffer("mask", mask.float())
+        self.mask = mask.float()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mask.device != self.weight.device:
+            self.mask = self.mask.to(self.weight.device)
         return functional.linear(x, self.weight * self.mask, self.bias)
 
 
@@ -33,6 +42,7 @@ class Made(nn.Module):
     def __init__(self, vocabularies: list[int], hidden: int = 256, layers: int = 2) -> None:
         super().__init__()
         self.vocabularies = list(vocabularies)
+        self.hidden_size, self.layer_count = hidden, layers
         steps = len(vocabularies)
         sizes = [embedding_size(v) for v in vocabularies]
         self.embeddings = nn.ModuleList(nn.Embedding(v, d) for v, d in
@@ -61,10 +71,15 @@ class Made(nn.Module):
 
     def loss(self, tokens: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood of the rows (sum over steps)."""
+        return self.row_nll(tokens).mean()
+
+    def row_nll(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of each row (n,): the per-row loss DP-SGD clips."""
         logits = self.forward(tokens)
-        total = logits.new_zeros(())
+        total = logits.new_zeros(len(tokens))
         for k, (a, b) in enumerate(self.slices):
-            total = total + functional.cross_entropy(logits[:, a:b], tokens[:, k])
+            total = total + functional.cross_entropy(logits[:, a:b], tokens[:, k],
+                                                     reduction="none")
         return total
 
     @torch.no_grad()

@@ -49,6 +49,7 @@ def make_synthesizer(method: str, **options: Any) -> Synthesizer:
 
         return Autoregressive(epochs=options.get("epochs"), batch_size=options.get("batch_size"),
                               device=options.get("device") or "auto",
-                              epsilon=options.get("epsilon"), seed=int(options.get("seed") or 0),
+                              epsilon=options.get("epsilon"), delta=options.get("delta"),
+                              public=options.get("public"), seed=int(options.get("seed") or 0),
                               target=options.get("target"))
     raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

@@ -18,10 +18,16 @@ import torch
 from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.tokens import TokenCodec
 from tabsynth.device import resolve_device
-from tabsynth.dpgan.domain import learn_domain
+from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
+from tabsynth.dp.noise import secret_seed
+from tabsynth.dp.start import Budget, Start, begin, private_dtypes
+from tabsynth.dpgan.accounting import ACCOUNTANTS, epsilon_of, spent_epsilon
+from tabsynth.dpgan.domain import PublicColumn, learn_domain
 from tabsynth.errors import ConfigError
+from tabsynth.regenerate import RegenerationState
 from tabsynth.synthesizers.base import (
     Cancelled,
+    PrivacyClaim,
     ProgressCallback,
     ProgressEvent,
     StopCheck,
@@ -31,41 +37,153 @@ from tabsynth.synthesizers.base import (
 VALIDATION_SHARE = 0.1
 PATIENCE = 3  # epochs without a better validation likelihood before stopping
 SAMPLE_BATCH = 16_384
+PRIVATE_EPOCHS = 15
+PRIVATE_BATCH = 1000
 
 
 class Autoregressive(Synthesizer):
     method = "autoregressive"
-    discloses = ("a model fitted without noise: it learns every column given the ones before "
-                 "it and can reproduce rare rows; no formal privacy guarantee")
+    discloses = ("with --epsilon: nothing beyond the (epsilon, delta) guarantee for any one row; "
+                 "without: a model fitted without noise, which can reproduce rare rows")
 
     def __init__(self, epochs: int | None = None, batch_size: int | None = None,
                  device: str = "auto", hidden: int = 256, layers: int = 2,
-                 learning_rate: float = 2e-3, temperature: float = 1.0,
-                 epsilon: float | None = None, seed: int = 0,
+                 learning_rate: float | None = None, temperature: float = 1.0,
+                 epsilon: float | None = None, delta: float | None = None,
+                 accountant: str = "rdp", max_grad_norm: float = 1.0,
+                 preprocessing_share: float = 0.3,
+                 public: dict[str, PublicColumn] | None = None, seed: int = 0,
                  target: str | None = None) -> None:
         super().__init__()
-        if epsilon is not None and math.isfinite(epsilon):
-            raise ConfigError("the autoregressive method has no differentially private mode "
-                              "yet: leave out --epsilon, or use dp-gan for an (ε, δ) guarantee")
-        self.epochs, self.batch_size = epochs or 60, batch_size or 512
+        epsilon = math.inf if epsilon is None else float(epsilon)
+        if math.isnan(epsilon) or epsilon <= 0:
+            raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {epsilon})")
+        if delta is not None and not 0 < delta < 1:
+            raise ConfigError(f"--delta must be in (0, 1) (got {delta})")
+        if accountant not in ACCOUNTANTS:
+            raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
+        self.budget = Budget(epsilon, delta, accountant, preprocessing_share, public or {})
+        private = self.budget.private
+        self.epochs = epochs or (PRIVATE_EPOCHS if private else 60)
+        self.batch_size = batch_size or (PRIVATE_BATCH if private else 512)
+        self.learning_rate = learning_rate or (3e-3 if private else 2e-3)
         self.device = resolve_device(device)
         self.hidden, self.layers = hidden, layers
-        self.learning_rate, self.temperature = learning_rate, temperature
+        self.temperature, self.max_grad_norm = temperature, max_grad_norm
         self.seed, self.target = seed, target
         self.codec: TokenCodec | None = None
         self.network: Made | None = None
+        self._claim: PrivacyClaim | None = None
+        self._released_rows: int | None = None
+
+    @property
+    def epsilon(self) -> float:
+        return self.budget.epsilon
+
+    @property
+    def private(self) -> bool:
+        return self.budget.private
+
+    @property
+    def privacy_claim(self) -> PrivacyClaim | None:
+        return self._claim
+
+    @property
+    def released_rows(self) -> int | None:
+        return self._released_rows
+
+    def _output_dtypes(self, train: pd.DataFrame) -> dict[str, str]:
+        if not self.private:
+            return super()._output_dtypes(train)
+        assert self.schema is not None
+        return private_dtypes(self.schema)
+
+    def _fit_all(self, train: pd.DataFrame, regenerated: list[str], emit: ProgressCallback,
+                 should_stop: StopCheck) -> None:
+        if not self.private:
+            super()._fit_all(train, regenerated, emit, should_stop)
+            return
+        assert self.schema is not None
+        learned = [c.name for c in self.schema.learned]
+        unknown = set(self.budget.public) - set(learned)
+        if unknown:
+            raise ConfigError(
+                f"public schema names columns that are not learned: {sorted(unknown)}")
+        start = begin(train, self.schema, regenerated, self.budget, self.batch_size,
+                      self.epochs)
+        self._released_rows = round(start.rows)
+        self._regen_state = {name: RegenerationState(rate)
+                             for name, rate in start.missing_rates.items()}
+        self.fit_info = {"private": True, "steps": start.steps,
+                         "sample_rate": start.sample_rate, "batch_size": start.batch}
+        if learned:
+            self._fit_private(train[learned], start, emit, should_stop)
+        else:
+            emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
+        assert start.noise is not None and start.plan is not None
+        self.fit_info["noisy_releases"] = dict(start.noise.releases)
+        self.fit_info["noise_multiplier"] = start.plan.sigma_training
+        self._claim = self._claim_from(start, regenerated)
+
+    def _fit_private(self, train: pd.DataFrame, start: Start, emit: ProgressCallback,
+                     should_stop: StopCheck) -> None:
+        from tabsynth.autoregressive.private import PrivateSettings, train_private
+
+        assert self.schema is not None and start.plan is not None
+        plan = start.plan
+        emit(ProgressEvent("preprocess", 0.0, "learning the column domains with DP"))
+        domain = learn_domain(train, self.schema, plan.sigma_preprocessing,
+                              plan.delta_threshold, self.budget.public, start.noise, start.rows)
+        self.fit_info["domain_warnings"] = {c.name: c.note for c in domain.columns if c.note}
+        self.codec = TokenCodec(domain, self._order([c.name for c in domain.columns]))
+        tokens = torch.from_numpy(self.codec.encode(train))
+        torch.manual_seed(secret_seed())  # initial weights: never from --seed in a DP fit
+        network = Made(self.codec.vocabularies, self.hidden, self.layers).to(self.device)
+        emit(ProgressEvent("train", 0.0, f"{start.steps} DP-SGD steps, batch ~{start.batch}"))
+        settings = PrivateSettings(
+            steps=start.steps, epochs=self.epochs, sample_rate=start.sample_rate,
+            expected_batch=start.batch, noise_multiplier=plan.sigma_training,
+            max_grad_norm=self.max_grad_norm, learning_rate=self.learning_rate,
+            accountant=start.accountant, delta=plan.delta_accountant, device=self.device)
+        self.network = train_private(network, tokens, settings, emit, should_stop).eval()
+
+    def _claim_from(self, start: Start, regenerated: list[str]) -> PrivacyClaim:
+        plan = start.plan
+        assert plan is not None
+        total = spent_epsilon(start.accountant, plan.delta_accountant)
+        pre = epsilon_of(plan.domain_history, plan.delta_accountant, plan.accountant)
+        training = epsilon_of(plan.training_history(start.steps), plan.delta_accountant,
+                              plan.accountant)
+        notes = (f"delta = {plan.delta_accountant:.3g} (accountant) + {plan.delta_threshold:.3g} "
+                 "(category/value release thresholds); noise multiplier "
+                 f"{plan.sigma_training:.3f} on the network's clipped per-row gradients for "
+                 f"{start.steps} Poisson-sampled steps at rate {plan.sample_rate:.4g}; "
+                 f"{plan.mechanisms} discrete Gaussian count releases (sigma "
+                 f"{plan.sigma_preprocessing:.1f}: the row count, histograms, missing counts of "
+                 "made-up columns). The sampling rate, default delta and default number of "
+                 "output rows come from the noisy row count.")
+        return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
+                            epsilon_preprocessing=pre, epsilon_training=training,
+                            epsilon_marginals=0.0,
+                            not_covered=not_covered(self.budget.public, regenerated),
+                            residual_risks=residual_risks(plan.accountant),
+                            randomness=RANDOMNESS, notes=notes)
+
+    def _order(self, names: list[str]) -> list[int]:
+        """Schema order with the target (when named and learned) last."""
+        order = list(range(len(names)))
+        if self.target in names:
+            order.remove(names.index(self.target))
+            order.append(names.index(self.target))
+        return order
 
     def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
                      should_stop: StopCheck) -> None:
         assert self.schema is not None
         progress(ProgressEvent("preprocess", 0.0, "tokenising the columns"))
-        domain = learn_domain(train, self.schema, 0.0, 0.0, {}, None, float(len(train)))
-        names = [c.name for c in domain.columns]
-        order = list(range(len(names)))
-        if self.target in names:  # predicted from every other column
-            order.remove(names.index(self.target))
-            order.append(names.index(self.target))
-        self.codec = TokenCodec(domain, order)
+        domain = learn_domain(train, self.schema, 0.0, 0.0, self.budget.public, None,
+                              float(len(train)))
+        self.codec = TokenCodec(domain, self._order([c.name for c in domain.columns]))
         tokens = torch.from_numpy(self.codec.encode(train))
         torch.manual_seed(self.seed)
         self.network = Made(self.codec.vocabularies, self.hidden, self.layers).to(self.device)

@@ -12,17 +12,12 @@ import pandas as pd
 
 from tabsynth.capacity import check_dense
 from tabsynth.device import resolve_device
+from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
 from tabsynth.dp.noise import SecretNoise
-from tabsynth.dpgan.accounting import (
-    ACCOUNTANTS,
-    DEFAULT_DELTA_CAP,
-    BudgetPlan,
-    default_delta,
-    plan_budget,
-    preprocessing_sigmas,
-)
+from tabsynth.dp.start import Budget, begin, private_dtypes
+from tabsynth.dpgan.accounting import ACCOUNTANTS, BudgetPlan
 from tabsynth.dpgan.calibrate import calibrated_choice
-from tabsynth.dpgan.domain import Domain, PublicColumn, learn_domain, plan_mechanisms
+from tabsynth.dpgan.domain import Domain, PublicColumn, learn_domain
 from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import choose_pairs, noisy_pair_tables
 from tabsynth.dpgan.trainer import TrainSettings, generate, train_gan
@@ -37,28 +32,6 @@ from tabsynth.synthesizers.base import (
 )
 
 POOL_FACTOR = 3
-COUNTS_ONLY_SHARE = 0.05  # of epsilon, for the row and missing counts when no histogram is due
-RESIDUAL_RISKS = (
-    "the gradient noise comes from torch's generator, seeded from the operating system but "
-    "not a cryptographically secure generator (Opacus secure_mode needs torchcsprng, which is "
-    "not installable here)",
-    "the gradient noise is floating-point Gaussian: no snapping or discrete mechanism guards "
-    "it against floating-point attacks (Mironov 2012); integer counts use a discrete "
-    "Gaussian",
-    "the count noise comes from numpy's PCG64 generator, seeded from the operating system but "
-    "not cryptographically secure, and the discrete Gaussian's acceptance test runs in "
-    "floating point (its distribution is off by about 1e-16, relatively)",
-)
-PRV_COUNTS_RISK = ("the PRV accountant composes the discrete Gaussian count releases as if they "
-                   "were continuous Gaussians, which understates δ by under 1 % at the noise "
-                   "used here (the RDP accountant bounds them exactly)")
-RANDOMNESS = ("every random draw the guarantee relies on (count and histogram noise, 2-way "
-              "table noise, gradient noise, Poisson sampling, the holdout coin flips) came from "
-              "fresh seeds read from the operating system and never recorded; --seed only "
-              "fixes sampling from the fitted model, and made-up columns are drawn from a "
-              "secret key of the fit, never saved")
-
-
 class DpGan(Synthesizer):
     method = "dp-gan"
     discloses = ("with finite epsilon: nothing beyond the (epsilon, delta) guarantee for any one "
@@ -118,8 +91,7 @@ class DpGan(Synthesizer):
         if not self.private:
             return super()._output_dtypes(train)
         assert self.schema is not None
-        kinds = {"integer": "Int64", "numeric": "float64", "datetime": "datetime64[ns]"}
-        return {c.name: kinds[c.kind] for c in self.schema.included if c.kind in kinds}
+        return private_dtypes(self.schema)
 
     def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
                      should_stop: StopCheck) -> None:
@@ -138,43 +110,22 @@ class DpGan(Synthesizer):
         if unknown:
             raise ConfigError(
                 f"public schema names columns that are not learned: {sorted(unknown)}")
-        noise = SecretNoise() if self.private else None
         pairs = choose_pairs(len(learned), np.random.default_rng(self.seed)) \
             if self.pair_marginals and learned else []  # depends on the column count only
-        mechanisms, unknown_histograms = plan_mechanisms(self.schema, self.public)
-        sigma_pre = 0.0
-        planning_delta = self.delta or DEFAULT_DELTA_CAP
-        # with every learned column declared public, only counts remain: a small share will do
-        histograms = mechanisms - 1 - len(regenerated)
-        share = self.preprocessing_share if histograms else COUNTS_ONLY_SHARE
-        if noise is not None:
-            sigma_pre, _ = preprocessing_sigmas(
-                self.epsilon, planning_delta, mechanisms, unknown_histograms, share,
-                self.accountant, len(pairs), self.pair_share)
-            rows = float(noise.counts(np.array([len(train)]), sigma_pre, "row count")[0])
-        else:
-            rows = float(len(train))
-        rows = max(rows, 2.0)
+        budget = Budget(self.epsilon, self.delta, self.accountant, self.preprocessing_share,
+                        self.public)
+        start = begin(train, self.schema, regenerated, budget, self.batch_size, self.epochs,
+                      len(pairs), self.pair_share)
+        noise, rows, accountant, steps = start.noise, start.rows, start.accountant, start.steps
+        self.plan = start.plan
         self._released_rows = round(rows)
-        batch = min(self.batch_size, max(10, int(rows // 2)))
-        sample_rate = min(1.0, batch / rows)
-        steps = max(1, math.ceil(self.epochs / sample_rate)) if learned else 0
-        accountant = None
-        if noise is not None:
-            self.plan = plan_budget(
-                self.epsilon, self.delta or default_delta(rows), mechanisms, unknown_histograms,
-                sample_rate, steps, share, self.accountant,
-                pair_mechanisms=len(pairs), pair_share=self.pair_share,
-                planning_delta=planning_delta)
-            accountant = ACCOUNTANTS[self.accountant]()
-            accountant.history = list(self.plan.preprocessing_history)
-        self._regen_state = {name: RegenerationState(self._missing_rate(
-            train[name], noise, sigma_pre, rows)) for name in regenerated}
-        self.fit_info = {"private": self.private, "steps": steps, "sample_rate": sample_rate,
-                         "batch_size": batch}
+        self._regen_state = {name: RegenerationState(rate)
+                             for name, rate in start.missing_rates.items()}
+        self.fit_info = {"private": self.private, "steps": steps,
+                         "sample_rate": start.sample_rate, "batch_size": start.batch}
         if learned:
-            self._train(train[learned], noise, rows, pairs, steps, sample_rate, batch,
-                        accountant, emit, should_stop)
+            self._train(train[learned], noise, rows, pairs, steps, start.sample_rate,
+                        start.batch, accountant, emit, should_stop)
         else:
             emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
         if noise is not None and self.plan is not None:
@@ -183,15 +134,6 @@ class DpGan(Synthesizer):
             self.fit_info["noise_multiplier"] = self.plan.sigma_training
             self.fit_info["noise_multiplier_preprocessing"] = self.plan.sigma_preprocessing
             self._claim = self._claim_from(accountant, steps, regenerated)
-
-    @staticmethod
-    def _missing_rate(values: pd.Series, noise: SecretNoise | None, sigma: float,
-                      rows: float) -> float:
-        missing = int(values.isna().sum())
-        if noise is None:
-            return missing / max(len(values), 1)
-        noisy = float(noise.counts(np.array([missing]), sigma, "missing count")[0])
-        return float(np.clip(noisy / rows, 0.0, 1.0))
 
     def _train(self, train: pd.DataFrame, noise: SecretNoise | None, rows: float,
                pairs: list[tuple[int, int]], steps: int, sample_rate: float, batch: int,
@@ -245,31 +187,10 @@ class DpGan(Synthesizer):
                  "the noisy row count.")
         return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
                             epsilon_preprocessing=pre, epsilon_training=training,
-                            epsilon_marginals=pairs, not_covered=self._not_covered(regenerated),
-                            residual_risks=RESIDUAL_RISKS + ((PRV_COUNTS_RISK,)
-                                                             if plan.accountant == "prv" else ()),
+                            epsilon_marginals=pairs,
+                            not_covered=not_covered(self.public, regenerated),
+                            residual_risks=residual_risks(plan.accountant),
                             randomness=RANDOMNESS, notes=notes)
-
-    def _not_covered(self, regenerated: list[str]) -> tuple[str, ...]:
-        items = ["the schema: column names, kinds, date formats and identifier shapes are "
-                 "declared (or inferred and reviewed), not learned with privacy",
-                 "the review report (report.json / report.html): it compares the synthetic "
-                 "rows with the real ones and holds real statistics; only the release report "
-                 "travels with the data",
-                 "the evaluation scores in the release report (fidelity, utility, attack risks, "
-                 "rounded to two decimals): they compare the synthetic rows with real ones and "
-                 "are not differentially private",
-                 "the holdout rows: they were set aside by secret coin flips and never seen "
-                 "by the model, but the evaluation measures them",
-                 "the progress shown while training (the operator's screen only)"]
-        if self.public:
-            items.append("values declared public, which are used as given: "
-                         + ", ".join(sorted(self.public)))
-        if regenerated:
-            items.append("made-up columns (" + ", ".join(regenerated) + "): drawn independently "
-                         "of the data, except that a made-up value equal to any real value of "
-                         "the upload is drawn again, so no real value ships")
-        return tuple(items)
 
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         assert self.encoder is not None and self.domain is not None

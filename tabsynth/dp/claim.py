@@ -1,0 +1,51 @@
+"""What a DP synthesizer's claim says beside epsilon: scope, residual risks, randomness."""
+
+from __future__ import annotations
+
+RESIDUAL_RISKS = (
+    "the gradient noise comes from torch's generator, seeded from the operating system but "
+    "not a cryptographically secure generator (Opacus secure_mode needs torchcsprng, which is "
+    "not installable here)",
+    "the gradient noise is floating-point Gaussian: no snapping or discrete mechanism guards "
+    "it against floating-point attacks (Mironov 2012); integer counts use a discrete "
+    "Gaussian",
+    "the count noise comes from numpy's PCG64 generator, seeded from the operating system but "
+    "not cryptographically secure, and the discrete Gaussian's acceptance test runs in "
+    "floating point (its distribution is off by about 1e-16, relatively)",
+)
+PRV_COUNTS_RISK = ("the PRV accountant composes the discrete Gaussian count releases as if they "
+                   "were continuous Gaussians, which understates δ by under 1 % at the noise "
+                   "used here (the RDP accountant bounds them exactly)")
+RANDOMNESS = ("every random draw the guarantee relies on (count and histogram noise, 2-way "
+              "table noise, gradient noise, Poisson sampling, the holdout coin flips) came from "
+              "fresh seeds read from the operating system and never recorded; --seed only "
+              "fixes sampling from the fitted model, and made-up columns are drawn from a "
+              "secret key of the fit, never saved")
+
+
+def residual_risks(accountant: str) -> tuple[str, ...]:
+    return RESIDUAL_RISKS + ((PRV_COUNTS_RISK,) if accountant == "prv" else ())
+
+
+def not_covered(public: dict, regenerated: list[str]) -> tuple[str, ...]:
+    """What a DP fit's claim does not cover: the schema, the reports, the holdout, progress,
+    public values and made-up columns."""
+    items = ["the schema: column names, kinds, date formats and identifier shapes are "
+             "declared (or inferred and reviewed), not learned with privacy",
+             "the review report (report.json / report.html): it compares the synthetic "
+             "rows with the real ones and holds real statistics; only the release report "
+             "travels with the data",
+             "the evaluation scores in the release report (fidelity, utility, attack risks, "
+             "rounded to two decimals): they compare the synthetic rows with real ones and "
+             "are not differentially private",
+             "the holdout rows: they were set aside by secret coin flips and never seen "
+             "by the model, but the evaluation measures them",
+             "the progress shown while training (the operator's screen only)"]
+    if public:
+        items.append("values declared public, which are used as given: "
+                     + ", ".join(sorted(public)))
+    if regenerated:
+        items.append("made-up columns (" + ", ".join(regenerated) + "): drawn independently "
+                     "of the data, except that a made-up value equal to any real value of "
+                     "the upload is drawn again, so no real value ships")
+    return tuple(items)

@@ -1,0 +1,110 @@
+"""What every DP synthesizer releases before it trains: the row count, then the budget plan.
+
+The row count is released first (discrete Gaussian); the batch, sampling rate, number of steps,
+default delta and default output rows all come from that noisy count, never the exact one. The
+plan then fixes every noise multiplier so that preprocessing and all steps stay within epsilon,
+and the missing rates of made-up columns are released as noisy counts under the same plan.
+A non-private start (noise None) uses the exact figures.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.dp.noise import SecretNoise
+from tabsynth.dpgan.accounting import (
+    ACCOUNTANTS,
+    DEFAULT_DELTA_CAP,
+    BudgetPlan,
+    default_delta,
+    plan_budget,
+    preprocessing_sigmas,
+)
+from tabsynth.dpgan.domain import PublicColumn, plan_mechanisms
+from tabsynth.schema import Schema
+
+COUNTS_ONLY_SHARE = 0.05  # of epsilon, for the row and missing counts when no histogram is due
+
+
+@dataclass
+class Budget:
+    """The privacy settings a DP synthesizer was given (epsilon inf: non-private)."""
+
+    epsilon: float
+    delta: float | None
+    accountant: str
+    preprocessing_share: float
+    public: dict[str, PublicColumn] = field(default_factory=dict)
+
+    @property
+    def private(self) -> bool:
+        return math.isfinite(self.epsilon)
+
+
+@dataclass
+class Start:
+    noise: SecretNoise | None  # the fit's secret noise; None when non-private
+    rows: float  # the released (noisy) row count; exact when non-private
+    batch: int
+    sample_rate: float
+    steps: int
+    plan: BudgetPlan | None
+    accountant: Any  # an Opacus accountant holding the preprocessing history, or None
+    missing_rates: dict[str, float]  # of the made-up columns
+
+
+def begin(train: pd.DataFrame, schema: Schema, regenerated: list[str], budget: Budget,
+          batch_size: int, epochs: int, pair_mechanisms: int = 0,
+          pair_share: float = 0.0) -> Start:
+    """Row count, plan and missing rates, in that order, all through one SecretNoise."""
+    learned = [c.name for c in schema.learned]
+    noise = SecretNoise() if budget.private else None
+    mechanisms, unknown_histograms = plan_mechanisms(schema, budget.public)
+    planning_delta = budget.delta or DEFAULT_DELTA_CAP
+    # with every learned column declared public, only counts remain: a small share will do
+    histograms = mechanisms - 1 - len(regenerated)
+    share = budget.preprocessing_share if histograms else COUNTS_ONLY_SHARE
+    sigma_pre = 0.0
+    if noise is not None:
+        sigma_pre, _ = preprocessing_sigmas(
+            budget.epsilon, planning_delta, mechanisms, unknown_histograms, share,
+            budget.accountant, pair_mechanisms, pair_share)
+        rows = float(noise.counts(np.array([len(train)]), sigma_pre, "row count")[0])
+    else:
+        rows = float(len(train))
+    rows = max(rows, 2.0)
+    batch = min(batch_size, max(10, int(rows // 2)))
+    sample_rate = min(1.0, batch / rows)
+    steps = max(1, math.ceil(epochs / sample_rate)) if learned else 0
+    plan = accountant = None
+    if noise is not None:
+        plan = plan_budget(
+            budget.epsilon, budget.delta or default_delta(rows), mechanisms, unknown_histograms,
+            sample_rate, steps, share, budget.accountant, pair_mechanisms=pair_mechanisms,
+            pair_share=pair_share, planning_delta=planning_delta)
+        accountant = ACCOUNTANTS[budget.accountant]()
+        accountant.history = list(plan.preprocessing_history)
+    missing_rates = {name: _missing_rate(train[name], noise, sigma_pre, rows)
+                     for name in regenerated}
+    return Start(noise, rows, batch, sample_rate, steps, plan, accountant, missing_rates)
+
+
+def private_dtypes(schema: Schema) -> dict[str, str]:
+    """Output dtypes from the schema's kinds: whether a training column held missing values
+    (which would turn int64 into float64) is not released."""
+    kinds = {"integer": "Int64", "numeric": "float64", "datetime": "datetime64[ns]"}
+    return {c.name: kinds[c.kind] for c in schema.included if c.kind in kinds}
+
+
+def _missing_rate(values: pd.Series, noise: SecretNoise | None, sigma: float,
+                  rows: float) -> float:
+    missing = int(values.isna().sum())
+    if noise is None:
+        return missing / max(len(values), 1)
+    noisy = float(noise.counts(np.array([missing]), sigma, "missing count")[0])
+    return float(np.clip(noisy / rows, 0.0, 1.0))
