@@ -141,20 +141,34 @@ def method_step(table, schema: Schema, owner: str) -> None:
     seed = cols[1].number_input("Seed", 0, 2**31 - 1, 0)
     config = {"method": method, "rows": None if rows is None else int(rows), "seed": int(seed),
               "target": schema.target, "sheet": st.session_state.get("sheet")}
-    if method in ("ctgan", "dp-gan"):
-        config["epochs"] = int(cols[2].number_input("Epochs", 1, 10_000, 20))
+    if method in ("ctgan", "dp-gan", "autoregressive"):
+        if method == "autoregressive":  # blank: the model's own default for its mode
+            epochs = cols[2].number_input(
+                "Epochs (at most)", 1, 10_000, None, placeholder="automatic",
+                help="Without DP training stops early once the likelihood of held-back "
+                     "training rows stops improving; with DP it runs this many epochs.")
+            config["epochs"] = None if epochs is None else int(epochs)
+        else:
+            config["epochs"] = int(cols[2].number_input("Epochs", 1, 10_000, 20))
         labels = device_choices()
         chosen = cols[3].selectbox("Device", list(labels), format_func=labels.get)
         config["device"] = chosen
         gan_cols = st.columns(4)
-        config["batch_size"] = int(gan_cols[0].number_input(
+        batch = gan_cols[0].number_input(
             "Batch size (rows per step, a multiple of 10)", 10, 100_000,
-            1000 if method == "dp-gan" else 500, step=10))
-    if method == "dp-gan":
-        private = not gan_cols[3].checkbox(
-            "No DP (ε = ∞)", help="The same GAN without clipping or noise, for comparison: "
-            "it can memorise rows and the report makes no privacy claim.")
-        epsilon = gan_cols[1].number_input("ε (privacy budget)", 0.01, 100.0, 3.0,
+            {"dp-gan": 1000, "ctgan": 500}.get(method), step=10, placeholder="automatic")
+        config["batch_size"] = None if batch is None else int(batch)
+    if method in ("dp-gan", "autoregressive"):
+        if method == "dp-gan":
+            private = not gan_cols[3].checkbox(
+                "No DP (ε = ∞)", help="The same GAN without clipping or noise, for comparison: "
+                "it can memorise rows and the report makes no privacy claim.")
+        else:
+            private = gan_cols[3].checkbox(
+                "Differential privacy", help="Train with DP-SGD under an (ε, δ) guarantee for "
+                "adding or removing any one row; off: the best fidelity, no formal guarantee.")
+        epsilon = gan_cols[1].number_input("ε (privacy budget)", 0.01, 100.0,
+                                           3.0 if method == "dp-gan" else 1.0,
                                            disabled=not private)
         config["epsilon"] = float(epsilon) if private else math.inf
         delta = gan_cols[2].text_input("δ (blank: min(1e-6, 1/(n·√n)))", "",

@@ -38,6 +38,8 @@ _PARQUET_MAGIC = b"PAR1"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 MIB = 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
+SNIFF_CHARS = 200_000  # the delimiter sniffer reads the first lines, at most this much text
+MAX_NUMBER_CHARS = 400  # a cell longer than this is never read as a number
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,7 @@ def _decode(data: bytes, notes: list[str]) -> str:
 
 
 def _sniff_delimiter(text: str) -> str:
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    lines = [line for line in text[:SNIFF_CHARS].splitlines()[:50] if line.strip()]
     sample = "\n".join(lines)
     try:
         return csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
@@ -361,6 +363,8 @@ def _maybe_numeric(values: pd.Series, decimal_comma: bool, notes: list[str]) -> 
     if present.empty:
         return pd.Series(np.nan, index=values.index, dtype=float, name=values.name)
     texts = present.astype(str)
+    if texts.str.len().max() > MAX_NUMBER_CHARS:  # a long cell is text, whatever it holds
+        return values.astype(object)
     if texts.map(_keep_as_text).any():
         return values.astype(object)
     plain = texts.map(lambda s: bool(_NUMBER.match(s) or _INFINITY.match(s)))

@@ -181,11 +181,16 @@ _VALUE_CHECKS: list[tuple[str, object, float, str]] = [
 ]
 
 
+MAX_PII_CHARS = 320  # longer than any email, phone, card, name or street address
+
+
 def _sample_texts(values: pd.Series, limit: int = 400) -> list[str]:
+    """Up to `limit` values as text; a value too long to be any PII kind checked becomes ""."""
     present = values.dropna()
     if len(present) > limit:
         present = present.sample(limit, random_state=0)
-    return [_as_text(v) for v in present]
+    texts = (_as_text(v) for v in present)
+    return [t if len(t) <= MAX_PII_CHARS else "" for t in texts]
 
 
 def _as_text(value: object) -> str:

@@ -229,3 +229,17 @@ def test_non_private_dp_gan_runs_from_the_page_and_says_so() -> None:
     assert "method dp-gan" in summary and "batch 500" in summary and "1 epoch," in summary
     assert "no DP (ε = ∞)" in summary
     assert any("Differential privacy: none" in m.value for m in at.markdown)
+
+
+def test_autoregressive_is_offered_with_dp_off_until_ticked() -> None:
+    at = _page()
+    at.button[0].click().run()  # sample data
+    at.radio[0].set_value("autoregressive").run()
+    assert not at.exception and not at.error
+    epsilon = next(n for n in at.number_input if n.label.startswith("ε"))
+    assert epsilon.disabled
+    epochs = next(n for n in at.number_input if n.label.startswith("Epochs"))
+    assert epochs.value is None  # the model's own default for its mode
+    next(c for c in at.checkbox if c.label == "Differential privacy").check().run()
+    assert not next(n for n in at.number_input if n.label.startswith("ε")).disabled
+    assert not at.error and any(b.label == "Train" for b in at.button)

@@ -25,6 +25,8 @@ from tabsynth.io import excel_sheets
 from tabsynth.pipeline import load_table
 
 ARTIFACTS = ROOT / "test-artifacts" / "corpus"
+# the matrix (~90 CLI runs, two at a time) is one session fixture: the first test pays for it
+pytestmark = pytest.mark.timeout(1500)
 NAMES = [case.name for case in CASES]
 
 

@@ -27,7 +27,7 @@ from tabsynth.evaluation.correlation import Ranks, ks_statistic
 MAX_PAIRS = 120
 # SDMetrics' quality report scores every column pair: 124,750 pairs for 500 columns take hours,
 # so wider tables are scored on a seeded sample of this many columns (said in the report)
-MAX_SDMETRICS_COLUMNS = 30
+MAX_SDMETRICS_COLUMNS = 20
 
 
 @dataclass
