@@ -29,7 +29,7 @@ def distribution(column: str, shares: dict[str, list]) -> alt.Chart:
             for name in series for i, label in enumerate(labels)]
     chart = alt.Chart(pd.DataFrame(rows), title=visible(column))
     return chart.mark_bar().encode(
-        y=alt.Y("value:N", sort=labels, title=None, axis=alt.Axis(labelLimit=140)),
+        y=alt.Y("value:N", sort=labels, title=None, axis=alt.Axis(labelLimit=260)),
         yOffset=alt.YOffset("table:N", sort=series),
         x=alt.X("share:Q", title="share of rows", axis=alt.Axis(format="%")),
         color=_colours(series),
@@ -86,11 +86,14 @@ def dcr_histogram(histogram: dict[str, list[float]],
 def distance_histogram(distances: dict[str, Any]) -> alt.Chart | None:
     """The privacy section's whole-table distances (synthetic → train beside holdout → train,
     the last bin holding everything beyond the horizon) with the near-copy thresholds."""
-    histogram = dict(distances.get("histogram") or {})
-    if not histogram.get("edges"):
+    raw = distances.get("histogram") or {}
+    if not raw.get("edges"):
         return None
+    # whole-table keys: "synthetic" (synthetic -> train), "holdout" (holdout -> train)
+    renamed = {"synthetic": "train", "holdout": "holdout_to_train"}
+    histogram = {renamed.get(key, key): value for key, value in raw.items()}
     edges = list(histogram["edges"])
-    if len(histogram.get("synthetic") or []) == len(edges) and len(edges) > 1:
+    if len(histogram.get("train") or []) == len(edges) and len(edges) > 1:
         edges.append(edges[-1] + max(edges[-1] - edges[-2], 1e-9))  # the beyond-horizon bin
     histogram["edges"] = edges
     lines = {f"holdout's {100 * n['level']:.0f} % quantile": n["threshold"]

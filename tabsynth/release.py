@@ -97,7 +97,8 @@ def _coarse(text: str) -> str:
     """A sentence with no exact count (a count of rows is dropped) and every decimal figure
     rounded like the scores."""
     text = re.sub(r"\b\d[\d,]* (?=(synthetic|real|training|holdout) rows?\b)", "", text)
-    return re.sub(r"\d+\.\d+", lambda m: f"{float(m.group()):.{SCORE_DIGITS}f}", text)
+    return re.sub(r"\d+\.(\d+)", lambda m: f"{float(m.group()):.{min(len(m[1]), SCORE_DIGITS)}f}",
+                  text)
 
 
 def _scalar(value: Any) -> str | float | int | bool | None:

@@ -124,9 +124,13 @@ def test_report_opens_with_the_verdict_explains_it_and_draws_every_chart(hostile
         assert f"<dt>{term}" in page, term
     svgs = _svgs(page)
     titles = [s for s in svgs if "Attack risks" in s]
-    assert len(titles) == 1 and "medium ≥ 0.05" in titles[0] and "high ≥ 0.15" in titles[0]
+    bands = hostile_report["privacy"]["settings"]
+    assert len(titles) == 1 and f"medium ≥ {bands['medium_risk']:g}" in titles[0]
+    assert f"high ≥ {bands['high_risk']:g}" in titles[0]
     dcr = [s for s in svgs if "Distance to the closest record" in s]
-    assert len(dcr) == 1 and "synthetic → train" in dcr[0] and "synthetic → holdout" in dcr[0]
+    assert len(dcr) == 1 and "synthetic → train" in dcr[0] and "holdout → train" in dcr[0]
+    assert "synthetic → holdout" not in dcr[0]  # whole-table distances are to train only
+    assert "holdout&#39;s 5 % quantile" in dcr[0] or "holdout's 5 % quantile" in dcr[0]
     for name in ("real", "synthetic", "holdout"):
         assert sum(f">{name}<" in s for s in svgs) >= 3, name  # legends of the distributions
     ids = re.findall(r'\sid="([^"]+)"', page)
@@ -146,19 +150,19 @@ def test_verdict_reasons_are_sentences_beside_their_measurement(hostile_report) 
 
 def test_privacy_section_skips_blocks_whose_keys_are_missing(hostile_report) -> None:
     report = copy.deepcopy(hostile_report)
-    for key in ("membership_inference", "dcr_histogram", "rules", "threat_model",
-                "nndr_median", "linkability", "inference", "settings"):
+    for key in ("membership_inference", "distances", "rules", "threat_model",
+                "linkability", "inference", "settings"):
         report["privacy"].pop(key)
     page = render_html(report)
     assert "<h2>Re-identification risk" in page and "Membership inference" not in page
     assert not [svg for svg in _svgs(page) if "closest record" in svg]
     assert "<h3>Verdict rules</h3>" not in page
     assert "median NNDR" not in page and "singling out (univariate)" in page
-    report["privacy"]["dcr_histogram"] = {"edges": [0.0, 0.5, 1.0], "train": [3, 1],
-                                          "holdout_to_train": [1, 3],
-                                          "thresholds": {"near copy": 0.1}}
+    report["privacy"]["distances"] = {
+        "histogram": {"edges": [0.0, 0.5, 1.0], "synthetic": [3, 1], "holdout": [1, 3]},
+        "near_copies": [{"level": 0.05, "threshold": 0.1}]}
     svg = [s for s in _svgs(render_html(report)) if "closest record" in s]
-    assert svg and "holdout → train" in svg[0] and "near copy" in svg[0]
+    assert svg and "holdout → train" in svg[0] and "5 % quantile" in svg[0]
 
 
 def test_pdf_is_the_same_report(hostile_report) -> None:
