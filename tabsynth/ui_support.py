@@ -97,7 +97,7 @@ def run_summary(report: dict) -> str:
         parts.append(f"batch {run['batch_size']}")
     if run.get("device"):
         parts.append(f"on {run.get('device_name') or run['device']}")
-    if run.get("method") == "dp-gan":
+    if run.get("method") in ("dp-gan", "autoregressive"):
         dp = (report.get("privacy") or {}).get("dp")
         parts.append(f"ε = {dp['epsilon']:.3g} spent (target {run.get('epsilon_target')})"
                      if dp else "no DP (ε = ∞)")

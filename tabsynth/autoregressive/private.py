@@ -87,8 +87,9 @@ def train_private(network: Made, tokens: torch.Tensor, settings: PrivateSettings
         keep = torch.rand(len(rows), device=device, generator=masks) < settings.sample_rate
         batch = rows[keep.nonzero().squeeze(1)]
         optimizer.zero_grad(set_to_none=True)
-        # an empty Poisson sample still takes a (pure-noise) step: one row with weight 0
-        per_row = network.row_nll(batch) if len(batch) else network.row_nll(rows[:1]) * 0.0
+        # an empty Poisson sample still takes a (pure-noise) step: a made-up row, weight 0
+        per_row = network.row_nll(batch) if len(batch) else \
+            network.row_nll(torch.zeros_like(rows[:1])) * 0.0
         DPTensorFastGradientClipping(module, optimizer, per_row, "sum").backward()
         optimizer.step()
         settings.accountant.step(noise_multiplier=settings.noise_multiplier,

@@ -17,7 +17,8 @@ PRV_COUNTS_RISK = ("the PRV accountant composes the discrete Gaussian count rele
                    "were continuous Gaussians, which understates δ by under 1 % at the noise "
                    "used here (the RDP accountant bounds them exactly)")
 RANDOMNESS = ("every random draw the guarantee relies on (count and histogram noise, 2-way "
-              "table noise, gradient noise, Poisson sampling, the holdout coin flips) came from "
+              "table noise where the method uses it, gradient noise, Poisson sampling, the "
+              "holdout coin flips) came from "
               "fresh seeds read from the operating system and never recorded; --seed only "
               "fixes sampling from the fitted model, and made-up columns are drawn from a "
               "secret key of the fit, never saved")
