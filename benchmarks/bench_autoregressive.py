@@ -43,7 +43,7 @@ def _referee():
 
 def fit(method: str, train: pd.DataFrame, target: str, epsilon: float,
         args: argparse.Namespace, seed: int) -> dict:
-    from tabsynth.schema import coerce_frame, infer_schema
+    from tabsynth.schema import coerce_frame, format_for_export, infer_schema
     from tabsynth.synthesizers import make_synthesizer
 
     schema = infer_schema(train, target=target)
@@ -53,7 +53,8 @@ def fit(method: str, train: pd.DataFrame, target: str, epsilon: float,
     started = time.perf_counter()
     model.fit(typed, schema)
     fit_s = time.perf_counter() - started
-    synthetic = model.sample(len(train), seed=seed)
+    # as the CLI writes it: booleans, dates and integers in the input's own tokens (Yes / No)
+    synthetic = format_for_export(model.sample(len(train), seed=seed), schema)
     claim = model.privacy_claim
     label = f"{method} ε={epsilon:g}" if math.isfinite(epsilon) else f"{method}, no DP"
     return {"label": label, "fit_s": fit_s, "epsilon": claim.epsilon if claim else None,
