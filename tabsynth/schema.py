@@ -26,7 +26,8 @@ BOOLEAN_PAIRS = (
 _ID_HEADER = re.compile(r"(^|_|\b)(id|key|uuid|guid|number|no|code)$|^id", re.I)
 _KEY_SHAPE = re.compile(r"^([A-Za-z_\-#./]*?)(\d+)$")  # prefix + digits, e.g. PAT-00042
 SCHEMA_VERSION = 1
-LONG_TEXT_CHARS = 100  # a column whose typical value is longer than this is free text
+LONG_TEXT_CHARS = 100  # a column whose typical value is longer than this is free text...
+REPEATED_LABEL_SHARE = 0.05  # ...unless its values repeat: few distinct long labels are categories
 
 
 @dataclass
@@ -219,7 +220,8 @@ def _infer_text_column(spec: ColumnSpec, texts: pd.Series) -> None:
         return
     n, unique = len(texts), texts.nunique()
     mean_words = texts.head(500).str.split().str.len().mean()
-    long_text = texts.head(500).str.len().median() > LONG_TEXT_CHARS
+    repeated_labels = unique <= max(2, REPEATED_LABEL_SHARE * n)
+    long_text = texts.head(500).str.len().median() > LONG_TEXT_CHARS and not repeated_labels
     if long_text or (mean_words >= 3 and unique > 0.5 * n and (unique > 50 or unique == n)):
         spec.kind = "text"  # prose: never learned, whatever the table's size
     elif unique == n and n >= 20 and (mean_words <= 1.0 or _ID_HEADER.search(spec.name)):

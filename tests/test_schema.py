@@ -71,6 +71,20 @@ def test_identifiers_and_free_text() -> None:
     assert schema["notes"].kind == "text" and schema["notes"].regenerated
 
 
+def test_long_labels_that_repeat_are_categories_and_long_prose_is_text() -> None:
+    """Survey answers like ACS's class of worker are long but few: learned, not regenerated."""
+    labels = [f"Employee of a {kind} organization, for wages, salary or commissions, "
+              "as reported in the survey year by the respondent" for kind in ("private", "public")]
+    prose = [f"Long free-text complaint number {i}: " + "the parcel arrived late and damaged " * 3
+             for i in range(200)]
+    frame = pd.DataFrame({"class_of_worker": [labels[i % 2] for i in range(200)], "notes": prose})
+    assert min(len(v) for v in labels + prose) > 100
+    schema = infer_schema(frame)
+    assert schema["class_of_worker"].kind == "categorical"
+    assert not schema["class_of_worker"].regenerated
+    assert schema["notes"].kind == "text" and schema["notes"].pii == "free_text"
+
+
 def test_json_round_trip_holds_no_values(pii_table: pd.DataFrame) -> None:
     schema = infer_schema(pii_table, target="segment")
     text = schema.to_json()
