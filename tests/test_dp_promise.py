@@ -225,7 +225,8 @@ def test_claim_says_what_it_covers(base) -> None:
     for phrase in ("schema", "review report", "note"):
         assert phrase in outside
     risks = " ".join(claim["residual_risks"])
-    assert "not a cryptographically secure" in risks and "floating-point" in risks
+    assert "not cryptographically secure" in risks and "Poisson sampling" in risks
+    assert "floating-point" in risks
     assert f"{claim['epsilon']:.3g}" in claim["plain"]
 
 

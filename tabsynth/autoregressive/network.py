@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
@@ -61,6 +62,16 @@ class Made(nn.Module):
         self.direct = MaskedLinear(output_degree[:, None] > input_degree[None, :])
         bounds = torch.tensor([0, *vocabularies]).cumsum(0)
         self.slices = [(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist())]
+
+    @torch.no_grad()
+    def start_from(self, log_priors: list[np.ndarray]) -> Made:
+        """Set the output biases to per-step log marginals (the direct path's to zero)."""
+        if [len(p) for p in log_priors] != self.vocabularies:
+            raise ValueError("one prior per step, as long as its vocabulary")
+        bias = torch.from_numpy(np.concatenate(log_priors)).to(self.output.bias)
+        self.output.bias.copy_(bias)
+        self.direct.bias.zero_()
+        return self
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = torch.cat([embed(tokens[:, k]) for k, embed in enumerate(self.embeddings)], dim=1)

@@ -17,6 +17,7 @@ from tabsynth.dpgan.domain import Domain
 from tabsynth.dpgan.encoding import Encoder
 
 FINE_STEPS = 16
+PRIOR_FLOOR = 1e-3  # smallest starting probability of a token, times its vocabulary size
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,23 @@ class TokenCodec:
     @property
     def vocabularies(self) -> list[int]:
         return [s.vocabulary for s in self.steps]
+
+    def prior_log_probabilities(self) -> list[np.ndarray]:
+        """Per step, log of the domain's marginal (uniform for a within-bin step).
+
+        In a DP fit the domain's weights are noisy counts already paid for, so starting the
+        network's output biases here is post-processing; it spares the optimiser the thousands
+        of steps a small table would need to move biases from zero to skewed marginals.
+        """
+        priors = []
+        for step in self.steps:
+            if step.fine:
+                priors.append(np.zeros(step.vocabulary))
+                continue
+            marginal = self.domain.columns[step.column].marginal
+            floor = PRIOR_FLOOR / step.vocabulary
+            priors.append(np.log(np.maximum(marginal, floor)))
+        return priors
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
         data, components = self.encoder.transform(frame)

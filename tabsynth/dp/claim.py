@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 RESIDUAL_RISKS = (
-    "the gradient noise comes from torch's generator, seeded from the operating system but "
-    "not a cryptographically secure generator (Opacus secure_mode needs torchcsprng, which is "
-    "not installable here)",
+    "the gradient noise, the Poisson sampling masks and the initial weights come from "
+    "torch's generators, seeded from the operating system but not cryptographically secure "
+    "(Opacus secure_mode needs torchcsprng, which is not installable here)",
     "the gradient noise is floating-point Gaussian: no snapping or discrete mechanism guards "
     "it against floating-point attacks (Mironov 2012); integer counts use a discrete "
     "Gaussian",
-    "the count noise comes from numpy's PCG64 generator, seeded from the operating system but "
-    "not cryptographically secure, and the discrete Gaussian's acceptance test runs in "
-    "floating point (its distribution is off by about 1e-16, relatively)",
+    "the count noise and the holdout coin flips come from numpy's PCG64 generator, seeded "
+    "from the operating system but not cryptographically secure, and the discrete Gaussian's "
+    "acceptance test runs in floating point (its distribution is off by about 1e-16, "
+    "relatively)",
 )
 PRV_COUNTS_RISK = ("the PRV accountant composes the discrete Gaussian count releases as if they "
                    "were continuous Gaussians, which understates δ by under 1 % at the noise "

@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -34,6 +36,21 @@ def secret_torch_generator(device: str):
     generator = torch.Generator(device=device)
     generator.manual_seed(secret_seed())
     return generator
+
+
+@contextmanager
+def secret_global_seed() -> Iterator[None]:
+    """Seed torch's global generators from the OS inside the block; restore them after it.
+
+    For draws made through the global generator (initial weights, a GAN's inputs): the seed is
+    not left behind in ``torch.initial_seed()`` and later code's randomness is unchanged.
+    """
+    import torch
+
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(secret_seed())
+        yield
 
 
 class SecretNoise:

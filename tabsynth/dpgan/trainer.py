@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from tabsynth.dp.noise import secret_seed, secret_torch_generator
+from tabsynth.dp.noise import secret_global_seed, secret_torch_generator
 from tabsynth.dpgan.accounting import spent_epsilon
 from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import PairLoss
@@ -115,8 +115,17 @@ def train_gan(data: np.ndarray, components: np.ndarray, encoder: Encoder,
     generator's inputs) from fresh OS seeds that are never recorded; only the non-private mode
     follows settings.seed.
     """
+    if settings.noise_multiplier is None:
+        torch.manual_seed(settings.seed)
+        return _train(data, components, encoder, settings, progress, should_stop)
+    with secret_global_seed():
+        return _train(data, components, encoder, settings, progress, should_stop)
+
+
+def _train(data: np.ndarray, components: np.ndarray, encoder: Encoder,
+           settings: TrainSettings, progress: ProgressCallback,
+           should_stop: StopCheck) -> Generator:
     private = settings.noise_multiplier is not None
-    torch.manual_seed(secret_seed() if private else settings.seed)
     device = torch.device(settings.device)
     real = torch.as_tensor(data, device=device)
     real_components = torch.as_tensor(components, device=device)
