@@ -25,6 +25,8 @@ from tabsynth.report import REVIEW_NOTICE
 from tabsynth.schema import KINDS, Schema, infer_schema
 from tabsynth.synthesizers.dp_gan import parse_public_schema
 from tabsynth.ui_support import (
+    DEFAULT_METHOD,
+    METHOD_GUIDE,
     METHOD_NOTES,
     chosen_roles,
     device_choices,
@@ -130,7 +132,11 @@ def schema_step(table) -> Schema | None:
 
 def method_step(table, schema: Schema, owner: str) -> None:
     st.header("3 · Synthesizer")
-    method = st.radio("Method", list(METHOD_NOTES), format_func=lambda m: m, horizontal=True)
+    methods = list(METHOD_NOTES)
+    method = st.radio("Method", methods, index=methods.index(DEFAULT_METHOD),
+                      format_func=lambda m: m, horizontal=True)
+    with st.expander("Which method should I choose?"):
+        st.markdown(METHOD_GUIDE)
     st.caption(METHOD_NOTES[method])
     train_rows = int(len(table.frame) * 0.8)
     cols = st.columns(4)
@@ -195,7 +201,8 @@ def method_step(table, schema: Schema, owner: str) -> None:
     except TabsynthError as exc:
         st.error(str(exc))
         return
-    estimate = estimate_seconds(method, train_rows, len(schema.learned), config.get("epochs"))
+    estimate = estimate_seconds(method, train_rows, len(schema.learned), config.get("epochs"),
+                                private=math.isfinite(config.get("epsilon", math.inf)))
     if estimate is not None:
         st.caption(f"Estimated training time on this machine's CPU: about {estimate / 60:.0f} "
                    "min" if estimate >= 90 else f"Estimated training time: about {estimate:.0f} s")

@@ -22,14 +22,29 @@ METHOD_NOTES = {
     "dp-gan": "Our differentially private GAN: an (ε, δ) guarantee for adding or removing any "
               "one training row, over preprocessing and training, with secret OS-seeded noise; "
               "the smaller ε, the stronger the protection and the lower the fidelity.",
-    "autoregressive": "Our autoregressive model: each column predicted from the ones before it "
-                      "(the target last), so it keeps dependences that only show across several "
-                      "columns. Fitted without noise (no formal privacy guarantee yet): it can "
-                      "reproduce rare rows; use dp-gan for an (ε, δ) guarantee.",
+    "autoregressive": "Our autoregressive model (the default): each column predicted from the "
+                      "ones before it, the target last, so it keeps dependences that only show "
+                      "across several columns; the closest to a fresh real sample on every table "
+                      "we measured. Without DP it can reproduce rare rows; tick 'Differential "
+                      "privacy' for an (ε, δ) guarantee.",
 }
+DEFAULT_METHOD = "autoregressive"
+METHOD_GUIDE = (
+    "**Which method?** For the most faithful table, **autoregressive** (near a fresh real sample "
+    "on census, online_shoppers and acs_income; no formal guarantee, so check the risk report). "
+    "When the data may only leave under a formal guarantee, tick *Differential privacy*: "
+    "**autoregressive with ε** or **dp-gan** give an (ε, δ) guarantee for any one row; see "
+    "benchmarks/README.md for how they compare at ε = 1. **gaussian-copula** is the fastest "
+    "learned model (seconds) and keeps marginals and linear correlations only. **ctgan** is "
+    "SDV's GAN, for comparison. **faker** learns nothing about relationships: a schema-only "
+    "test table.")
 # seconds per (row x epoch) on the 2-core CPU, from benchmarks/README.md (census, 39k rows)
 _SECONDS_PER_ROW_EPOCH = {"ctgan": 3.0 / 39_073, "dp-gan": 2.9 / 39_073}
 _CTGAN_TRANSFORM_PER_ROW = 23.0 / 39_073
+_AR_PER_ROW_EPOCH = 31.5 / (39_073 * 16)  # census: 31.5 s, early stop near 16 epochs
+_AR_TYPICAL_EPOCHS = 16
+_AR_PRIVATE_PER_ROW_EPOCH = 96.3 / (39_073 * 15)  # census at ε = 1: 15 epochs of DP-SGD
+_AR_PRIVATE_EPOCHS = 15
 
 
 def schema_rows(schema: Schema) -> pd.DataFrame:
@@ -63,8 +78,16 @@ def device_choices() -> dict[str, str]:
     return choices
 
 
-def estimate_seconds(method: str, rows: int, columns: int, epochs: int | None) -> float | None:
+def estimate_seconds(method: str, rows: int, columns: int, epochs: int | None,
+                     private: bool = False) -> float | None:
     """Rough CPU training time, scaled from the census benchmark; None where unknown."""
+    if method == "autoregressive":
+        per_row_epoch = _AR_PRIVATE_PER_ROW_EPOCH if private else _AR_PER_ROW_EPOCH
+        # without DP, early stopping usually ends training near _AR_TYPICAL_EPOCHS
+        run = epochs or (_AR_PRIVATE_EPOCHS if private else _AR_TYPICAL_EPOCHS)
+        if not private:
+            run = min(run, _AR_TYPICAL_EPOCHS)
+        return per_row_epoch * rows * run * max(1.0, columns / 15)
     if method in _SECONDS_PER_ROW_EPOCH and epochs:
         scale = max(1.0, columns / 15)
         seconds = _SECONDS_PER_ROW_EPOCH[method] * rows * epochs * scale

@@ -231,11 +231,16 @@ def test_non_private_dp_gan_runs_from_the_page_and_says_so() -> None:
     assert any("Differential privacy: none" in m.value for m in at.markdown)
 
 
-def test_autoregressive_is_offered_with_dp_off_until_ticked() -> None:
+def test_autoregressive_is_the_default_with_dp_off_until_ticked() -> None:
     at = _page()
     at.button[0].click().run()  # sample data
-    at.radio[0].set_value("autoregressive").run()
+    assert at.radio[0].value == "autoregressive"
     assert not at.exception and not at.error
+
+    def estimate() -> str:
+        return next(c.value for c in at.caption if c.value.startswith("Estimated training"))
+
+    without_dp = estimate()
     epsilon = next(n for n in at.number_input if n.label.startswith("ε"))
     assert epsilon.disabled
     epochs = next(n for n in at.number_input if n.label.startswith("Epochs"))
@@ -243,3 +248,4 @@ def test_autoregressive_is_offered_with_dp_off_until_ticked() -> None:
     next(c for c in at.checkbox if c.label == "Differential privacy").check().run()
     assert not next(n for n in at.number_input if n.label.startswith("ε")).disabled
     assert not at.error and any(b.label == "Train" for b in at.button)
+    assert estimate() != without_dp  # DP-SGD runs a fixed, slower schedule
