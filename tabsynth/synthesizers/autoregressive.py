@@ -21,11 +21,11 @@ from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.tokens import TokenCodec
 from tabsynth.device import resolve_device
 from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
+from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
 from tabsynth.dp.noise import secret_global_seed
-from tabsynth.dp.start import Budget, Start, begin, private_dtypes
-from tabsynth.dpgan.accounting import ACCOUNTANTS, epsilon_of, spent_epsilon
+from tabsynth.dp.start import Budget, Start, begin
+from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
 from tabsynth.dpgan.domain import PublicColumn, learn_domain
-from tabsynth.errors import ConfigError
 from tabsynth.regenerate import RegenerationState
 from tabsynth.synthesizers.base import (
     Cancelled,
@@ -43,7 +43,7 @@ PRIVATE_EPOCHS = 15
 PRIVATE_BATCH = 1000
 
 
-class Autoregressive(Synthesizer):
+class Autoregressive(DpOutput, Synthesizer):
     method = "autoregressive"
     discloses = ("with --epsilon: nothing beyond the (epsilon, delta) guarantee for any one row "
                  "and what the claim lists as not covered (the schema, made-up columns, the "
@@ -59,13 +59,7 @@ class Autoregressive(Synthesizer):
                  public: dict[str, PublicColumn] | None = None, seed: int = 0,
                  target: str | None = None) -> None:
         super().__init__()
-        epsilon = math.inf if epsilon is None else float(epsilon)
-        if math.isnan(epsilon) or epsilon <= 0:
-            raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {epsilon})")
-        if delta is not None and not 0 < delta < 1:
-            raise ConfigError(f"--delta must be in (0, 1) (got {delta})")
-        if accountant not in ACCOUNTANTS:
-            raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
+        epsilon = checked_epsilon(epsilon, delta, accountant)
         self.budget = Budget(epsilon, delta, accountant, preprocessing_share, public or {})
         private = self.budget.private
         self.epochs = epochs or (PRIVATE_EPOCHS if private else 60)
@@ -88,20 +82,6 @@ class Autoregressive(Synthesizer):
     def private(self) -> bool:
         return self.budget.private
 
-    @property
-    def privacy_claim(self) -> PrivacyClaim | None:
-        return self._claim
-
-    @property
-    def released_rows(self) -> int | None:
-        return self._released_rows
-
-    def _output_dtypes(self, train: pd.DataFrame) -> dict[str, str]:
-        if not self.private:
-            return super()._output_dtypes(train)
-        assert self.schema is not None
-        return private_dtypes(self.schema)
-
     def _fit_all(self, train: pd.DataFrame, regenerated: list[str], emit: ProgressCallback,
                  should_stop: StopCheck) -> None:
         if not self.private:
@@ -109,10 +89,7 @@ class Autoregressive(Synthesizer):
             return
         assert self.schema is not None
         learned = [c.name for c in self.schema.learned]
-        unknown = set(self.budget.public) - set(learned)
-        if unknown:
-            raise ConfigError(
-                f"public schema names columns that are not learned: {sorted(unknown)}")
+        check_public_names(self.budget.public, learned)
         start = begin(train, self.schema, regenerated, self.budget, self.batch_size,
                       self.epochs)
         self._released_rows = round(start.rows)

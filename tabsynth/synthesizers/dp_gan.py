@@ -13,9 +13,10 @@ import pandas as pd
 from tabsynth.capacity import check_dense
 from tabsynth.device import resolve_device
 from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
+from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
 from tabsynth.dp.noise import SecretNoise
-from tabsynth.dp.start import Budget, begin, private_dtypes
-from tabsynth.dpgan.accounting import ACCOUNTANTS, BudgetPlan
+from tabsynth.dp.start import Budget, begin
+from tabsynth.dpgan.accounting import BudgetPlan
 from tabsynth.dpgan.calibrate import calibrated_choice
 from tabsynth.dpgan.domain import Domain, PublicColumn, learn_domain
 from tabsynth.dpgan.encoding import Encoder
@@ -32,7 +33,7 @@ from tabsynth.synthesizers.base import (
 )
 
 POOL_FACTOR = 3
-class DpGan(Synthesizer):
+class DpGan(DpOutput, Synthesizer):
     method = "dp-gan"
     discloses = ("with finite epsilon: nothing beyond the (epsilon, delta) guarantee for any one "
                  "row; with --epsilon inf: a GAN fitted without noise, which can memorise rows")
@@ -47,13 +48,7 @@ class DpGan(Synthesizer):
                  generator_lr: float = 2e-4, pair_marginals: bool = True,
                  pair_share: float = 0.5, pair_weight: float = 3.0) -> None:
         super().__init__()
-        if math.isnan(epsilon) or epsilon <= 0:
-            raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {epsilon})")
-        if delta is not None and not 0 < delta < 1:
-            raise ConfigError(f"--delta must be in (0, 1) (got {delta})")
-        if accountant not in ACCOUNTANTS:
-            raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
-        self.epsilon, self.delta = epsilon, delta
+        self.epsilon, self.delta = checked_epsilon(epsilon, delta, accountant), delta
         self.epochs = epochs or 20
         self.batch_size = batch_size or 1000
         self.device = resolve_device(device)
@@ -77,22 +72,6 @@ class DpGan(Synthesizer):
     def private(self) -> bool:
         return math.isfinite(self.epsilon)
 
-    @property
-    def privacy_claim(self) -> PrivacyClaim | None:
-        return self._claim
-
-    @property
-    def released_rows(self) -> int | None:
-        return self._released_rows
-
-    def _output_dtypes(self, train: pd.DataFrame) -> dict[str, str]:
-        """From the schema's kinds: whether a training column held missing values (which would
-        turn int64 into float64) is not released."""
-        if not self.private:
-            return super()._output_dtypes(train)
-        assert self.schema is not None
-        return private_dtypes(self.schema)
-
     def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
                      should_stop: StopCheck) -> None:
         raise AssertionError("DpGan fits through _fit_all: its budget spans every column")
@@ -106,10 +85,7 @@ class DpGan(Synthesizer):
         """
         assert self.schema is not None
         learned = [c.name for c in self.schema.learned]
-        unknown = set(self.public) - set(learned)
-        if unknown:
-            raise ConfigError(
-                f"public schema names columns that are not learned: {sorted(unknown)}")
+        check_public_names(self.public, learned)
         pairs = choose_pairs(len(learned), np.random.default_rng(self.seed)) \
             if self.pair_marginals and learned else []  # depends on the column count only
         budget = Budget(self.epsilon, self.delta, self.accountant, self.preprocessing_share,
