@@ -2,6 +2,7 @@
 
     python benchmarks/bench_autoregressive.py [--tables census,online_shoppers,acs_income]
         [--epsilons inf,1] [--dpgan-epsilons 1] [--seeds K] [--epochs N] [--device auto]
+        [--mostly DIR]   # also score MOSTLY AI's tables written by bench_mostlyai.py
 
 For each table: the referee's split (shuffle with random_state=0, first 80 % train), one fit per
 method / epsilon / seed on train, as many synthetic rows as train, scored with the referee's
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import math
 import statistics
 import sys
@@ -58,7 +60,30 @@ def fit(method: str, train: pd.DataFrame, target: str, epsilon: float,
     claim = model.privacy_claim
     label = f"{method} ε={epsilon:g}" if math.isfinite(epsilon) else f"{method}, no DP"
     return {"label": label, "fit_s": fit_s, "epsilon": claim.epsilon if claim else None,
-            "synthetic": synthetic}
+            "epochs": model.fit_info.get("epochs"), "synthetic": synthetic}
+
+
+def _scores(scorer, synthetic: pd.DataFrame) -> dict:
+    """The referee's four scores (its reference part is computed once per table)."""
+    one, two = scorer.tvd(synthetic)
+    return {"sdmetrics_quality": scorer.quality(synthetic), "tvd1": one, "tvd2": two,
+            "tstr_auc": scorer.auc(synthetic)}
+
+
+def _mostly_runs(folder: Path | None, table: str):
+    """(seed, synthetic table, fit seconds) written by bench_mostlyai.py, if any."""
+    if folder is None:
+        return
+    for path in sorted(folder.glob(f"{table}-seed*.csv")):
+        seconds = json.loads(path.with_suffix(".json").read_text())["fit_s"]
+        yield int(path.stem.rsplit("seed", 1)[1]), pd.read_csv(path), seconds
+
+
+def _log(table: str, seed: int, row: dict) -> None:
+    print(f"done {table} {row['label']} seed {seed}: fit {row['fit_s']:.1f}s, "
+          f"{row.get('epochs', '-')} epochs, quality {row['sdmetrics_quality']:.3f}, "
+          f"tvd1 {row['tvd1']:.3f}, tvd2 {row['tvd2']:.3f}, tstr {row['tstr_auc']:.3f}",
+          file=sys.stderr, flush=True)
 
 
 def _cell(values: list[float], digits: int) -> str:
@@ -76,6 +101,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--mostly", type=Path, default=None,
+                        help="folder of bench_mostlyai.py outputs to score in the same table")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     referee = _referee()
@@ -90,15 +117,20 @@ def main() -> None:
         scorer = referee.Scorer(train, pd.read_csv(work / "holdout.csv"), target, positive)
         runs = [("autoregressive", float(e)) for e in args.epsilons.split(",") if e] + \
             [("dp-gan", float(e)) for e in args.dpgan_epsilons.split(",") if e]
-        rows, reference = [], None
+        holdout = scorer.holdout
+        one, two = scorer.tvd(holdout)
+        reference = {"holdout_sdmetrics_quality": scorer.quality(holdout), "holdout_tvd1": one,
+                     "holdout_tvd2": two, "trtr_auc": scorer.auc(scorer.train)}
+        rows = []
         for seed in range(args.seeds):
             for method, epsilon in runs:
                 result = fit(method, train, target, epsilon, args, seed)
-                scores = scorer.score(result.pop("synthetic"))
-                reference = scores["reference"]
-                rows.append(result | scores)
-                print(f"done {table} {result['label']} seed {seed}: {result['fit_s']:.1f}s",
-                      file=sys.stderr, flush=True)
+                rows.append(result | _scores(scorer, result.pop("synthetic")))
+                _log(table, seed, rows[-1])
+        for seed, synthetic, fit_s in _mostly_runs(args.mostly, table):
+            rows.append({"label": "MOSTLY AI TabularARGN, no DP (same sitting)", "fit_s": fit_s,
+                         "epsilon": None} | _scores(scorer, synthetic))
+            _log(table, seed, rows[-1])
         print(f"| {table} | reference: holdout vs train / TRTR | — | — | "
               f"{reference['holdout_sdmetrics_quality']:.3f} | {reference['holdout_tvd1']:.3f} | "
               f"{reference['holdout_tvd2']:.3f} | {reference['trtr_auc']:.3f} |")

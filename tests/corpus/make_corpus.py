@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-METHODS = ("faker", "gaussian-copula", "ctgan", "dp-gan")
+METHODS = ("faker", "gaussian-copula", "ctgan", "dp-gan", "autoregressive")
 READING_ONLY = ("gaussian-copula",)
 ROWS = 200
 
