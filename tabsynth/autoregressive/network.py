@@ -2,7 +2,7 @@
 
 Each step's token is embedded; masked linear layers let step k's logits depend only on the
 tokens of steps 0..k-1, so one forward pass scores a whole row (training) and sampling runs one
-pass per step. The masks are fixed buffers: the weights they zero never influence an output.
+pass per step. The masks are fixed tensors: the weights they zero never influence an output.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
+
+MAX_DIRECT_WEIGHTS = 8_000_000  # ~32 MB of float32 weights (and as much again for the mask)
+LOGITS_PER_PASS = 2 ** 24
 
 
 def embedding_size(vocabulary: int) -> int:
@@ -32,9 +35,17 @@ class MaskedLinear(nn.Linear):
         self.mask = mask.float()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return functional.linear(x, self.masked_weight(), self.bias)
+
+    def masked_weight(self, rows: slice = slice(None)) -> torch.Tensor:
+        """The effective weight (optionally only some output rows)."""
         if self.mask.device != self.weight.device:
             self.mask = self.mask.to(self.weight.device)
-        return functional.linear(x, self.weight * self.mask, self.bias)
+        return self.weight[rows] * self.mask[rows]
+
+    def forward_rows(self, x: torch.Tensor, rows: slice) -> torch.Tensor:
+        """Only the outputs `rows` of forward(x)."""
+        return functional.linear(x, self.masked_weight(rows), self.bias[rows])
 
 
 class Made(nn.Module):
@@ -61,7 +72,11 @@ class Made(nn.Module):
             previous = hidden_degree
         self.hidden = nn.ModuleList(blocks)
         self.output = MaskedLinear(output_degree[:, None] > previous[None, :])
-        self.direct = MaskedLinear(output_degree[:, None] > input_degree[None, :])
+        # the direct input -> output path grows as (sum of embeddings) x (sum of vocabularies):
+        # wide tables (hundreds of columns) train without it, through the hidden layers only
+        wide = len(input_degree) * len(output_degree) > MAX_DIRECT_WEIGHTS
+        self.direct = None if wide else MaskedLinear(
+            output_degree[:, None] > input_degree[None, :])
         bounds = torch.tensor([0, *vocabularies]).cumsum(0)
         self.slices = [(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist())]
 
@@ -72,7 +87,8 @@ class Made(nn.Module):
             raise ValueError("one prior per step, as long as its vocabulary")
         bias = torch.from_numpy(np.concatenate(log_priors)).to(self.output.bias)
         self.output.bias.copy_(bias)
-        self.direct.bias.zero_()
+        if self.direct is not None:
+            self.direct.bias.zero_()
         return self
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -80,7 +96,13 @@ class Made(nn.Module):
         h = x
         for layer in self.hidden:
             h = self.dropout(functional.gelu(layer(h)))
-        return self.output(h) + self.direct(x)
+        logits = self.output(h)
+        return logits if self.direct is None else logits + self.direct(x)
+
+    @property
+    def rows_per_pass(self) -> int:
+        """Rows per forward pass when scoring or sampling, so logits stay near 64 MB."""
+        return max(64, min(16_384, LOGITS_PER_PASS // sum(self.vocabularies)))
 
     def loss(self, tokens: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood of the rows (sum over steps)."""
@@ -98,9 +120,21 @@ class Made(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, temperature: float = 1.0,
                device: str | torch.device = "cpu") -> torch.Tensor:
+        """Rows drawn step by step; each step updates only its own embedding and computes only
+        its own logits (a wide table's step costs the hidden layers, not the whole output)."""
         tokens = torch.zeros((n, len(self.vocabularies)), dtype=torch.long, device=device)
+        x = torch.cat([embed(tokens[:, k]) for k, embed in enumerate(self.embeddings)], dim=1)
+        start = 0
         for k, (a, b) in enumerate(self.slices):
-            logits = self.forward(tokens)[:, a:b] / max(temperature, 1e-3)
-            probabilities = torch.softmax(logits, dim=1)
+            h = x
+            for layer in self.hidden:
+                h = self.dropout(functional.gelu(layer(h)))
+            logits = self.output.forward_rows(h, slice(a, b))
+            if self.direct is not None:
+                logits = logits + self.direct.forward_rows(x, slice(a, b))
+            probabilities = torch.softmax(logits / max(temperature, 1e-3), dim=1)
             tokens[:, k] = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+            width = self.embeddings[k].embedding_dim
+            x[:, start:start + width] = self.embeddings[k](tokens[:, k])
+            start += width
         return tokens
