@@ -26,7 +26,7 @@ from tabsynth.pipeline import load_table
 
 ARTIFACTS = ROOT / "test-artifacts" / "corpus"
 # the matrix (~90 CLI runs, two at a time) is one session fixture: the first test pays for it
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = pytest.mark.timeout(2100)
 NAMES = [case.name for case in CASES]
 
 

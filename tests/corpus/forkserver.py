@@ -27,7 +27,7 @@ from typing import Any
 PRELOAD = ("torch", "opacus", "sdv.single_table", "sklearn.ensemble", "sklearn.linear_model",
            "tabsynth.cli", "tabsynth.pipeline", "tabsynth.synthesizers.ctgan",
            "tabsynth.synthesizers.dp_gan", "tabsynth.synthesizers.gaussian_copula",
-           "tabsynth.synthesizers.faker_only")
+           "tabsynth.synthesizers.faker_only", "tabsynth.synthesizers.autoregressive")
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                  "NUMBA_NUM_THREADS": "1"}
 
