@@ -99,7 +99,7 @@ def test_upload_train_review_sign_off_download(server: str, browser, tmp_path: P
     page.get_by_text("Never learned, regenerated instead").wait_for(timeout=60_000)
     page.get_by_role("button", name="Train").wait_for(timeout=60_000)
     _shot(page, "1-uploaded")
-    page.get_by_text("gaussian-copula", exact=True).click()
+    page.get_by_test_id("stRadioGroup").get_by_text("gaussian-copula", exact=True).click()
     page.get_by_role("button", name="Train").click()
     page.get_by_text("Finished. Review the reports below").wait_for(timeout=LONG)
     page.get_by_text("Downloads are locked").wait_for(timeout=60_000)
@@ -127,8 +127,8 @@ def test_cancel_ctgan_mid_training_keeps_page_usable(server: str, browser,
                                                      tmp_path: Path) -> None:
     context, page = _open(browser, server)
     _upload(page, tmp_path, rows=400)
-    page.get_by_text("ctgan", exact=True).click()
-    epochs = page.get_by_label("Epochs")
+    page.get_by_test_id("stRadioGroup").get_by_text("ctgan", exact=True).click()
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)  # ctgan's, not "(at most)"
     epochs.fill("3000")
     epochs.press("Enter")
     page.get_by_role("button", name="Train").click()
@@ -160,7 +160,7 @@ def test_another_browser_with_the_job_url_sees_no_trace_of_it(server: str, brows
                                                                tmp_path: Path) -> None:
     owner, page = _open(browser, server)
     _upload(page, tmp_path, rows=260)
-    page.get_by_text("gaussian-copula", exact=True).click()
+    page.get_by_test_id("stRadioGroup").get_by_text("gaussian-copula", exact=True).click()
     page.get_by_role("button", name="Train").click()
     page.get_by_text("Finished. Review the reports below").wait_for(timeout=LONG)
     query = dict(part.split("=", 1) for part in page.url.split("?", 1)[1].split("&"))
