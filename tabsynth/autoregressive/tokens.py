@@ -2,8 +2,8 @@
 
 Every learned column is one step whose token is its domain component (category, point mass,
 quantile bin, missing, other); a column with bins adds a second step, the position inside the
-bin on FINE_STEPS equal parts, so numbers and dates are drawn at 24 x 16 quantile-like levels
-rather than uniformly within a coarse bin.
+bin on FINE_STEPS parts of equal (noisy) mass, the domain's inner points, so numbers and dates
+are drawn at 24 x 16 quantile levels: a heavy tail's top bin is not filled uniformly.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabsynth.dpgan.domain import Domain
+from tabsynth.dpgan.domain import INNER_STEPS, ColumnDomain, Domain
 from tabsynth.dpgan.encoding import Encoder
 
-FINE_STEPS = 16
+FINE_STEPS = INNER_STEPS
 PRIOR_FLOOR = 1e-3  # smallest starting probability of a token, times its vocabulary size
 
 
@@ -72,7 +72,9 @@ class TokenCodec:
         tokens = np.zeros((len(frame), len(self.steps)), dtype=np.int64)
         for k, step in enumerate(self.steps):
             if step.fine:
-                share = (offsets[:, step.column] + 1) / 2
+                column = self.domain.columns[step.column]
+                share = _inner_share(column, components[:, step.column],
+                                     (offsets[:, step.column] + 1) / 2)
                 tokens[:, k] = np.clip((share * FINE_STEPS).astype(np.int64), 0, FINE_STEPS - 1)
             else:
                 tokens[:, k] = components[:, step.column]
@@ -85,15 +87,60 @@ class TokenCodec:
                 offsets[:, j] = data[:, span.offset]
         return offsets
 
+    def components(self, tokens: np.ndarray) -> np.ndarray:
+        """Each row's domain component per domain column (n, columns), from its tokens."""
+        components = np.zeros((len(tokens), len(self.domain.columns)), dtype=np.int64)
+        for k, step in enumerate(self.steps):
+            if not step.fine:
+                components[:, step.column] = tokens[:, k]
+        return components
+
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
         """Rows from tokens; a position inside its fine step is drawn uniformly."""
         n = len(tokens)
         components = np.zeros((n, len(self.domain.columns)), dtype=np.int64)
         offsets = np.zeros((n, len(self.domain.columns)), dtype=np.float32)
         for k, step in enumerate(self.steps):
-            if step.fine:
-                share = (tokens[:, k] + rng.random(n)) / FINE_STEPS
-                offsets[:, step.column] = share * 2 - 1
-            else:
+            if not step.fine:
                 components[:, step.column] = tokens[:, k]
+        for k, step in enumerate(self.steps):
+            if step.fine:
+                column = self.domain.columns[step.column]
+                share = (tokens[:, k] + rng.random(n)) / FINE_STEPS
+                linear = _linear_share(column, components[:, step.column], share)
+                offsets[:, step.column] = linear * 2 - 1
         return self.encoder.inverse(components, offsets)
+
+
+def _bins_of(column: ColumnDomain, components: np.ndarray) -> np.ndarray:
+    return np.clip(components - len(column.points), 0, column.n_bins - 1)
+
+
+def _inner_share(column: ColumnDomain, components: np.ndarray,
+                 linear: np.ndarray) -> np.ndarray:
+    """Position inside the bin (linear in value) -> share of the bin's mass below it."""
+    inner = getattr(column, "inner", [])  # models saved before inner points: uniform
+    if not inner:
+        return linear
+    edges, levels = np.asarray(column.edges), np.linspace(0, 1, FINE_STEPS + 1)
+    bins, share = _bins_of(column, components), linear.astype(float).copy()
+    for b in np.unique(bins):
+        rows = bins == b
+        value = edges[b] + linear[rows] * (edges[b + 1] - edges[b])
+        share[rows] = np.interp(value, inner[b], levels)
+    return share
+
+
+def _linear_share(column: ColumnDomain, components: np.ndarray,
+                  share: np.ndarray) -> np.ndarray:
+    """Share of the bin's mass -> position inside the bin, linear in value (inverse of above)."""
+    inner = getattr(column, "inner", [])
+    if not inner:
+        return share
+    edges, levels = np.asarray(column.edges), np.linspace(0, 1, FINE_STEPS + 1)
+    bins, linear = _bins_of(column, components), share.copy()
+    for b in np.unique(bins):
+        rows = bins == b
+        value = np.interp(share[rows], levels, inner[b])
+        linear[rows] = (value - edges[b]) / max(edges[b + 1] - edges[b], 1e-12)
+    return np.clip(linear, 0, 1)

@@ -27,6 +27,7 @@ MAX_BINS = 24
 SPURIOUS_BIN_RATE = 0.01  # chance that some empty grid bin's noise survives the cut-off
 TAIL_MASS = 0.001  # share of the noisy mass left outside the released bounds, each side
 POINT_MASS_SHARE = 0.005
+INNER_STEPS = 16  # equal-mass steps inside each quantile bin (the autoregressive fine tokens)
 
 
 @dataclass
@@ -40,6 +41,9 @@ class ColumnDomain:
     categories: list[object] = field(default_factory=list)  # categorical: released values
     points: list[float] = field(default_factory=list)  # numeric: released point masses
     edges: list[float] = field(default_factory=list)  # numeric: bin edges (len = bins + 1)
+    # numeric: per bin, INNER_STEPS + 1 points from its low to its high edge splitting the
+    # (noisy) grid mass inside it equally; empty when unknown (declared bounds): uniform
+    inner: list[list[float]] = field(default_factory=list)
     has_missing: bool = False
     has_other: bool = False
     weights: list[float] = field(default_factory=list)  # noisy marginal over components
@@ -237,7 +241,7 @@ def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
 
     # 2. the rest on a fixed grid -> bounds and quantile bins
     rest = present[~present.isin(points)].to_numpy()
-    edges, bin_weights = _quantile_bins(rest, release, integer)
+    edges, bin_weights, inner = _quantile_bins(rest, release, integer)
     weights = point_weights + bin_weights + ([missing_noisy] if has_missing else [])
     if not points and not edges:
         note = ("too few rows for this epsilon to learn the range privately: the column is "
@@ -245,12 +249,12 @@ def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
         return ColumnDomain(spec.name, "numeric", integer=integer, datetime=is_date,
                             has_missing=True, weights=[1.0], note=note)
     return ColumnDomain(spec.name, "numeric", integer=integer, datetime=is_date, points=points,
-                        edges=edges, has_missing=has_missing,
+                        edges=edges, inner=inner, has_missing=has_missing,
                         weights=[max(w, 0.0) for w in weights])
 
 
 def _quantile_bins(rest: np.ndarray, release: _Counter,
-                   integer: bool) -> tuple[list[float], list[float]]:
+                   integer: bool) -> tuple[list[float], list[float], list[list[float]]]:
     grid = grid_edges()
     counts = np.histogram(np.clip(rest, grid[0], grid[-1]), bins=grid)[0] if len(rest) else \
         np.zeros(len(grid) - 1, dtype=np.int64)
@@ -262,7 +266,7 @@ def _quantile_bins(rest: np.ndarray, release: _Counter,
     noisy = np.clip(noisy, 0, None)
     total = noisy.sum()
     if total <= max(1.0, 2 * sigma):
-        return [], []
+        return [], [], []
     cumulative = np.concatenate([[0.0], np.cumsum(noisy)]) / total
     # bounds at noisy quantiles, not at the outermost occupied bins: robust to stray noise
     quantiles = np.concatenate([[TAIL_MASS], np.linspace(0, 1, MAX_BINS + 1)[1:-1],
@@ -273,8 +277,28 @@ def _quantile_bins(rest: np.ndarray, release: _Counter,
         if len(edges) == 1:
             edges = np.array([edges[0], edges[0] + 1])
     # weight of each final bin: interpolated share of the noisy grid mass
-    shares = np.diff(np.interp(edges, grid, cumulative))
-    return [float(e) for e in edges], [float(s * total) for s in shares]
+    at_edges = np.interp(edges, grid, cumulative)
+    shares = np.diff(at_edges)
+    return ([float(e) for e in edges], [float(s * total) for s in shares],
+            _inner_points(edges, at_edges, grid, cumulative))
+
+
+def _inner_points(edges: np.ndarray, at_edges: np.ndarray, grid: np.ndarray,
+                  cumulative: np.ndarray) -> list[list[float]]:
+    """Per bin, the points splitting its grid mass into INNER_STEPS equal parts (uniform
+    spacing where the bin holds no mass), clipped to the bin and non-decreasing."""
+    inner = []
+    for b in range(len(edges) - 1):
+        low, high = float(edges[b]), float(edges[b + 1])
+        if at_edges[b + 1] - at_edges[b] <= 1e-12:
+            points = np.linspace(low, high, INNER_STEPS + 1)
+        else:
+            levels = np.linspace(at_edges[b], at_edges[b + 1], INNER_STEPS + 1)
+            points = np.maximum.accumulate(np.clip(np.interp(levels, cumulative, grid),
+                                                   low, high))
+            points[0], points[-1] = low, high
+        inner.append([float(p) for p in points])
+    return inner
 
 
 def _public_column(name: str, kind: str, declared: PublicColumn) -> ColumnDomain:

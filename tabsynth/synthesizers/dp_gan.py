@@ -12,12 +12,12 @@ import pandas as pd
 
 from tabsynth.capacity import check_dense
 from tabsynth.device import resolve_device
+from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice
 from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
 from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
 from tabsynth.dp.noise import SecretNoise
 from tabsynth.dp.start import Budget, begin
 from tabsynth.dpgan.accounting import BudgetPlan
-from tabsynth.dpgan.calibrate import calibrated_choice
 from tabsynth.dpgan.domain import Domain, PublicColumn, learn_domain
 from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import choose_pairs, noisy_pair_tables
@@ -32,7 +32,7 @@ from tabsynth.synthesizers.base import (
     Synthesizer,
 )
 
-POOL_FACTOR = 3
+
 class DpGan(DpOutput, Synthesizer):
     method = "dp-gan"
     discloses = ("with finite epsilon: nothing beyond the (epsilon, delta) guarantee for any one "

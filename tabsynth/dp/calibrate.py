@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+POOL_FACTOR = 3  # generated rows per released row when calibrating
+
 
 def rake_weights(components: np.ndarray, targets: list[np.ndarray], iterations: int = 20,
                  cap: float = 30.0) -> np.ndarray:
