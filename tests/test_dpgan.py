@@ -248,3 +248,26 @@ def test_segment_ops_match_per_column_reference(table) -> None:
                                     - torch.as_tensor(t, dtype=torch.float32)).abs().sum())
                        for (a, b), t in zip(pairs, tables, strict=True)])
     assert float(dense(logits)) == pytest.approx(by_hand, rel=1e-4)
+
+
+def test_calibration_leaves_public_columns_as_generated() -> None:
+    """A declared column's weights are placeholders (no frequencies): raking must not pull its
+    generated distribution toward them, only the DP-learned columns toward their marginals."""
+    from tabsynth.dp.calibrate import marginal_targets, rake_weights
+    from tabsynth.dpgan.domain import learn_domain
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"plan": rng.choice(["a", "b"], 500, p=[0.8, 0.2]),
+                          "tier": rng.choice(["x", "y"], 500, p=[0.9, 0.1])})
+    schema = infer_schema(frame)
+    public = {"tier": PublicColumn(categories=["x", "y"])}
+    domain = learn_domain(frame, schema, 0.0, 0.0, public, None, 500.0)
+    targets = marginal_targets(domain)
+    assert targets[1] is None and targets[0] is not None
+    pool = np.column_stack([rng.choice([0, 1], 20_000, p=[0.5, 0.5]),
+                            rng.choice([0, 1], 20_000, p=[0.9, 0.1])])
+    weights = rake_weights(pool, targets)
+    shares = [np.bincount(pool[:, j], weights=weights, minlength=2) / weights.sum()
+              for j in range(2)]
+    assert shares[0][0] == pytest.approx(domain.columns[0].marginal[0], abs=0.01)
+    assert shares[1][0] == pytest.approx(0.9, abs=0.01), "the public column keeps its shape"

@@ -142,5 +142,8 @@ def _linear_share(column: ColumnDomain, components: np.ndarray,
     for b in np.unique(bins):
         rows = bins == b
         value = np.interp(share[rows], levels, inner[b])
+        if column.integer:  # a whole number's grid mass starts just below it: round, then
+            # aim at the middle of its unit so the decoder's floor gives it back
+            value = np.clip(np.round(value), edges[b], max(edges[b], edges[b + 1] - 1)) + 0.5
         linear[rows] = (value - edges[b]) / max(edges[b + 1] - edges[b], 1e-12)
     return np.clip(linear, 0, 1)

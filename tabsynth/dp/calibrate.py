@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from tabsynth.dpgan.domain import Domain
+
 POOL_FACTOR = 3  # generated rows per released row when calibrating
 
 
-def rake_weights(components: np.ndarray, targets: list[np.ndarray], iterations: int = 20,
-                 cap: float = 30.0) -> np.ndarray:
-    """Weights for pool rows (components: (pool, columns)) matching target marginals."""
+def rake_weights(components: np.ndarray, targets: list[np.ndarray | None],
+                 iterations: int = 20, cap: float = 30.0) -> np.ndarray:
+    """Weights for pool rows (components: (pool, columns)) matching target marginals (a column
+    whose target is None is left as generated)."""
     weights = np.ones(len(components))
     for _ in range(iterations):
         for j, target in enumerate(targets):
+            if target is None:
+                continue
             current = np.bincount(components[:, j], weights=weights, minlength=len(target))
             current = current / max(current.sum(), 1e-12)
             factor = np.divide(target, current, out=np.ones_like(target), where=current > 0)
@@ -27,7 +32,13 @@ def rake_weights(components: np.ndarray, targets: list[np.ndarray], iterations: 
     return weights
 
 
-def calibrated_choice(components: np.ndarray, targets: list[np.ndarray], count: int,
+def marginal_targets(domain: Domain) -> list[np.ndarray | None]:
+    """Each column's noisy marginal; None for a public column, whose weights are placeholders
+    (declared categories or bounds carry no frequencies)."""
+    return [None if column.public else column.marginal for column in domain.columns]
+
+
+def calibrated_choice(components: np.ndarray, targets: list[np.ndarray | None], count: int,
                       rng: np.random.Generator) -> np.ndarray:
     """Indices of `count` pool rows drawn without replacement with raking weights."""
     weights = rake_weights(components, targets)

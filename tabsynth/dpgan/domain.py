@@ -50,6 +50,10 @@ class ColumnDomain:
     public: bool = False
     note: str = ""  # set when DP left too little to describe the column
 
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("inner", [])  # pickled before inner points existed
+        self.__dict__.update(state)
+
     @property
     def n_bins(self) -> int:
         return max(0, len(self.edges) - 1)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from tabsynth.capacity import check_dense
 from tabsynth.device import resolve_device
-from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice
+from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
 from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
 from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
 from tabsynth.dp.noise import SecretNoise
@@ -174,8 +174,7 @@ class DpGan(DpOutput, Synthesizer):
         pool = n * POOL_FACTOR if self.calibrate else n
         components, offsets = generate(self.generator, self.encoder, pool, self.device, seed)
         if self.calibrate:
-            targets = [c.marginal for c in self.domain.columns]
-            chosen = calibrated_choice(components, targets, n, rng)
+            chosen = calibrated_choice(components, marginal_targets(self.domain), n, rng)
             components, offsets = components[chosen], offsets[chosen]
         self.generator.cpu()
         return self.encoder.inverse(components, offsets)
