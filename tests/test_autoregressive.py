@@ -130,6 +130,8 @@ def test_private_fit_spends_what_it_claims_with_fresh_noise() -> None:
     first, second = (fit.sample(300, seed=3) for fit in fits)
     assert not first.equals(second), "the same --seed must not replay a DP fit's noise"
     assert torch.initial_seed() == 123, "a DP fit must not leave its secret seed behind"
+    binned = [c for c in fits[0].codec.domain.columns if c.n_bins]
+    assert binned and not any(c.inner for c in binned), "DP bins are filled uniformly"
 
 
 def test_skewed_marginals_hold_after_a_short_fit() -> None:

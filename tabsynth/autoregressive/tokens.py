@@ -2,8 +2,8 @@
 
 Every learned column is one step whose token is its domain component (category, point mass,
 quantile bin, missing, other); a column with bins adds a second step, the position inside the
-bin on FINE_STEPS parts of equal (noisy) mass, the domain's inner points, so numbers and dates
-are drawn at 24 x 16 quantile levels: a heavy tail's top bin is not filled uniformly.
+bin on FINE_STEPS parts of equal mass (the domain's inner points; equal width in a DP fit or
+for declared bounds), so a heavy tail's top bin is not filled uniformly.
 """
 
 from __future__ import annotations

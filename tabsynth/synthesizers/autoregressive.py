@@ -60,7 +60,7 @@ class Autoregressive(DpOutput, Synthesizer):
                  calibrate: bool | None = None,
                  epsilon: float | None = None, delta: float | None = None,
                  accountant: str = "rdp", max_grad_norm: float = 1.0,
-                 preprocessing_share: float = 0.3,
+                 preprocessing_share: float = 0.5,
                  public: dict[str, PublicColumn] | None = None, seed: int = 0,
                  target: str | None = None) -> None:
         super().__init__()
