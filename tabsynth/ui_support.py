@@ -30,22 +30,21 @@ METHOD_NOTES = {
 }
 DEFAULT_METHOD = "autoregressive"
 METHOD_GUIDE = (
-    "**Which method?** For the most faithful table, **autoregressive** (at or near a fresh real "
-    "sample on census, online_shoppers and acs_income, in about a minute; no formal guarantee, "
-    "so read the risk report). When the data may only leave under a formal guarantee, use "
-    "**dp-gan** (the recommended DP method: at ε = 1 it keeps each column's distribution "
-    "closest), or tick *Differential privacy* on **autoregressive** when the table will train "
-    "models (at ε = 1 it keeps the target's dependence on the other columns better: TSTR AUC "
-    "0.89 against 0.88 on census, 0.69 against 0.47 on online_shoppers). Under DP, small "
-    "tables lose much: a few thousand rows at ε = 1 leave little of most columns. "
-    "**gaussian-copula** is the fastest learned model (seconds) and keeps marginals and linear "
-    "correlations only; **ctgan** is SDV's GAN, for comparison; **faker** learns nothing about "
-    "relationships: a schema-only test table.")
+    "**Which method?** For the most faithful table, **autoregressive** (at or beyond a fresh "
+    "real sample on census, online_shoppers and acs_income, in one to two minutes; no formal "
+    "guarantee, so read the risk report). When the data may only leave under a formal "
+    "guarantee, tick *Differential privacy* on **autoregressive**: at ε = 1 it was ahead of "
+    "**dp-gan** on census (quality 0.92 against 0.91, TSTR AUC 0.89 against 0.88) and on "
+    "online_shoppers (TSTR AUC 0.68 against 0.47). Under DP, small tables lose much: a few "
+    "thousand rows at ε = 1 leave little of most columns. **dp-gan** is the DP GAN the design "
+    "asks for, kept for comparison. **gaussian-copula** is the fastest learned model (seconds) "
+    "and keeps marginals and linear correlations only; **ctgan** is SDV's GAN, for comparison; "
+    "**faker** learns nothing about relationships: a schema-only test table.")
 # seconds per (row x epoch) on the 2-core CPU, from benchmarks/README.md (census, 39k rows)
 _SECONDS_PER_ROW_EPOCH = {"ctgan": 3.0 / 39_073, "dp-gan": 2.9 / 39_073}
 _CTGAN_TRANSFORM_PER_ROW = 23.0 / 39_073
-_AR_PER_ROW_EPOCH = 31.5 / (39_073 * 16)  # census: 31.5 s, early stop near 16 epochs
-_AR_TYPICAL_EPOCHS = 16
+_AR_PER_ROW_EPOCH = 31.5 / (39_073 * 16)  # census: 31.5 s for 16 epochs
+_AR_TYPICAL_EPOCHS = 20  # census: early stopping near 20 epochs with the halving rate
 _AR_PRIVATE_PER_ROW_EPOCH = 96.3 / (39_073 * 15)  # census at ε = 1: 15 epochs of DP-SGD
 _AR_PRIVATE_EPOCHS = 15
 
