@@ -24,11 +24,16 @@ _MAX_REDRAWS = 50
 
 
 class CollisionGuard:
-    """Keyed hashes of real values per column; a fresh random key for every fit."""
+    """Keyed hashes of the real values of every made-up column; a fresh key for every fit.
+
+    One set for all the columns: a made-up value is redrawn when it equals a real value of any
+    made-up column (a made-up contact address must not be a real address from another email
+    column either).
+    """
 
     def __init__(self) -> None:
         self._key = os.urandom(16)
-        self._hashes: dict[str, set[bytes]] = {}
+        self._hashes: set[bytes] = set()
 
     def _digest(self, value: object) -> bytes:
         text = _normalize(value)
@@ -38,7 +43,7 @@ class CollisionGuard:
     def from_frame(cls, frame: pd.DataFrame, columns: list[str]) -> CollisionGuard:
         guard = cls()
         for column in columns:
-            guard._hashes[column] = {guard._digest(v) for v in frame[column].dropna().unique()}
+            guard._hashes |= {guard._digest(v) for v in frame[column].dropna().unique()}
         return guard
 
     def stream_seed(self, seed: int) -> int:
@@ -53,9 +58,9 @@ class CollisionGuard:
                                  digest_size=8).digest()
         return int.from_bytes(digest, "little") & (2**63 - 1)
 
-    def is_real(self, column: str, value: object) -> bool:
-        hashes = self._hashes.get(column)
-        return bool(hashes) and self._digest(value) in hashes
+    def is_real(self, value: object) -> bool:
+        """Whether the value equals (after normalising) a real value of any made-up column."""
+        return bool(self._hashes) and self._digest(value) in self._hashes
 
 
 def _normalize(value: object) -> str:
@@ -101,7 +106,7 @@ def _faker_values(spec: ColumnSpec, n: int, seed: int,
     for _ in range(n):
         value = draw()
         for _attempt in range(_MAX_REDRAWS):
-            if guard is None or not guard.is_real(spec.name, value):
+            if guard is None or not guard.is_real(value):
                 break
             value = draw()
         else:
@@ -131,7 +136,7 @@ def _fresh_ids(spec: ColumnSpec, n: int, rng: np.random.Generator,
             draws = rng.integers(low, high, size=2 * (n - len(chosen)) + 16)
             for value in draws:
                 text = int(value) if numeric else f"{spec.id_prefix}{value:0{width}d}"
-                if guard is None or not guard.is_real(spec.name, text):
+                if guard is None or not guard.is_real(text):
                     chosen.add(int(value))
                 if len(chosen) == n:
                     break
