@@ -98,11 +98,8 @@ class TokenCodec:
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
         """Rows from tokens; a position inside its fine step is drawn uniformly."""
         n = len(tokens)
-        components = np.zeros((n, len(self.domain.columns)), dtype=np.int64)
         offsets = np.zeros((n, len(self.domain.columns)), dtype=np.float32)
-        for k, step in enumerate(self.steps):
-            if not step.fine:
-                components[:, step.column] = tokens[:, k]
+        components = self.components(tokens)
         for k, step in enumerate(self.steps):
             if step.fine:
                 column = self.domain.columns[step.column]
@@ -119,7 +116,7 @@ def _bins_of(column: ColumnDomain, components: np.ndarray) -> np.ndarray:
 def _inner_share(column: ColumnDomain, components: np.ndarray,
                  linear: np.ndarray) -> np.ndarray:
     """Position inside the bin (linear in value) -> share of the bin's mass below it."""
-    inner = getattr(column, "inner", [])  # models saved before inner points: uniform
+    inner = column.inner  # empty (uniform) for DP, declared bounds and older models
     if not inner:
         return linear
     edges, levels = np.asarray(column.edges), np.linspace(0, 1, FINE_STEPS + 1)
@@ -134,7 +131,7 @@ def _inner_share(column: ColumnDomain, components: np.ndarray,
 def _linear_share(column: ColumnDomain, components: np.ndarray,
                   share: np.ndarray) -> np.ndarray:
     """Share of the bin's mass -> position inside the bin, linear in value (inverse of above)."""
-    inner = getattr(column, "inner", [])
+    inner = column.inner
     if not inner:
         return share
     edges, levels = np.asarray(column.edges), np.linspace(0, 1, FINE_STEPS + 1)
