@@ -146,7 +146,7 @@ def method_step(table, schema: Schema, owner: str) -> None:
              "output size says nothing exact about the real table).")
     seed = cols[1].number_input("Seed", 0, 2**31 - 1, 0)
     config = {"method": method, "rows": None if rows is None else int(rows), "seed": int(seed),
-              "target": schema.target, "sheet": st.session_state.get("sheet")}
+              "target": schema.target}
     if method in ("ctgan", "dp-gan", "autoregressive"):
         if method == "autoregressive":  # blank: the model's own default for its mode
             epochs = cols[2].number_input(
@@ -209,7 +209,8 @@ def method_step(table, schema: Schema, owner: str) -> None:
     if st.button("Train", type="primary"):
         data, name = st.session_state["upload"]
         job = registry().start(JobSpec(data=data, filename=name, config=config,
-                                       schema_json=schema.to_json(), owner=owner))
+                                       schema_json=schema.to_json(), owner=owner,
+                                       sheet=st.session_state.get("sheet")))
         st.query_params["job"] = job.id
         st.rerun()
 

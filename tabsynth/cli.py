@@ -143,15 +143,15 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _synthesize(args: argparse.Namespace) -> int:
     from tabsynth.evaluation.roles import parse_names
-    from tabsynth.pipeline import RunConfig, load_table, run, write_outputs
+    from tabsynth.pipeline import OutputSettings, ReadSettings, RunConfig, synthesize
     from tabsynth.schema import Schema
 
     config = RunConfig(
         method=args.method, rows=args.rows, seed=args.seed, epochs=args.epochs,
         batch_size=args.batch_size, device=args.device, holdout_fraction=args.holdout_fraction,
-        target=args.target, escape_formulas=not args.no_escape_formulas, sheet=args.sheet,
-        epsilon=args.epsilon, delta=args.delta, evaluate=not args.no_evaluate,
-        quasi_identifiers=parse_names(args.quasi_identifiers), secrets=parse_names(args.secrets))
+        target=args.target, epsilon=args.epsilon, delta=args.delta,
+        evaluate=not args.no_evaluate, quasi_identifiers=parse_names(args.quasi_identifiers),
+        secrets=parse_names(args.secrets))
     config.validate()
     _check_out_dir(Path(args.out))
     schema = None
@@ -164,12 +164,13 @@ def _synthesize(args: argparse.Namespace) -> int:
         from tabsynth.synthesizers.dp_gan import load_public_schema
 
         config.public_schema = load_public_schema(args.public_schema)
-    table = load_table(args.input, sheet=args.sheet)
     bar = ProgressBar(enabled=not args.quiet)
-    result = run(table, config, schema=schema, progress=bar)
+    result = synthesize(args.input, config, schema=schema, read=ReadSettings(sheet=args.sheet),
+                        out_dir=args.out, progress=bar,
+                        output=OutputSettings(escape_formulas=not args.no_escape_formulas,
+                                              pdf=not args.no_pdf))
     bar.close()
-    paths = write_outputs(result, args.out, escape_formulas=config.escape_formulas,
-                          pdf=not args.no_pdf)
+    paths = result.paths
     if not args.quiet:
         review = [str(p) for p in (paths["report_json"], paths["report_html"],
                                    paths["report_pdf"]) if p]
@@ -192,7 +193,7 @@ def _gate(report: dict, fail_on: str | None) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from tabsynth.evaluation.roles import parse_names
-    from tabsynth.pipeline import evaluate_files
+    from tabsynth.external import evaluate_files
 
     _check_out_dir(Path(args.out))
     report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,

@@ -31,9 +31,10 @@ class JobSpec:
 
     data: bytes
     filename: str
-    config: dict[str, Any]
+    config: dict[str, Any]  # RunConfig fields
     schema_json: str | None = None
     owner: str = ""
+    sheet: str | None = None  # the Excel sheet to read
 
 
 @dataclass
@@ -62,7 +63,7 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
 
     warnings.filterwarnings("ignore")
     from tabsynth.errors import TabsynthError
-    from tabsynth.pipeline import RunConfig, load_table, run, write_outputs
+    from tabsynth.pipeline import ReadSettings, RunConfig, synthesize
     from tabsynth.schema import Schema
     from tabsynth.synthesizers import Cancelled
 
@@ -73,9 +74,9 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
     try:
         config = RunConfig(**spec.config)
         schema = Schema.from_json(spec.schema_json) if spec.schema_json else None
-        table = load_table(spec.data, filename=spec.filename, sheet=config.sheet)
-        result = run(table, config, schema=schema, progress=report, should_stop=stop.is_set)
-        write_outputs(result, folder, escape_formulas=config.escape_formulas)
+        synthesize(spec.data, config, filename=spec.filename, schema=schema,
+                   read=ReadSettings(sheet=spec.sheet), out_dir=folder, progress=report,
+                   should_stop=stop.is_set)
         events.put({"type": "done"})
     except Cancelled:
         events.put({"type": "cancelled"})

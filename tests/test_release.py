@@ -22,7 +22,7 @@ from tabsynth.errors import TabsynthError
 from tabsynth.evaluation.common import MIN_LABEL_ROWS, MISSING, RARE_LABEL, label_shares
 from tabsynth.evaluation.run import nothing_learned
 from tabsynth.export import SignOff, build_zip
-from tabsynth.pipeline import evaluate_files
+from tabsynth.external import evaluate_files
 from tabsynth.release import WITHHELD_REASON, release_report, render_release_html
 from tabsynth.report import REVIEW_NOTICE
 

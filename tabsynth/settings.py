@@ -1,0 +1,73 @@
+"""What decides a run, kept apart by concern: fitting, reading the input, writing the outputs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from tabsynth.errors import ConfigError
+from tabsynth.io import ReadLimits
+from tabsynth.synthesizers import METHODS
+
+
+@dataclass
+class RunConfig:
+    """How to split, fit, sample and evaluate; defaults are what the CLI uses."""
+
+    method: str = "gaussian-copula"
+    rows: int | None = None
+    seed: int = 0
+    epochs: int | None = None
+    batch_size: int | None = None
+    device: str = "auto"
+    holdout_fraction: float = 0.2
+    target: str | None = None
+    epsilon: float | None = None  # dp-gan: None -> 3; autoregressive: None -> no DP; inf: no DP
+    delta: float | None = None  # dp-gan: None -> min(1e-6, 1 / (n * sqrt(n)))
+    public_schema: dict[str, Any] | None = None  # dp-gan: column -> PublicColumn (or JSON text)
+    evaluate: bool = True  # fidelity / utility / privacy sections of the report
+    quasi_identifiers: list[str] | None = None  # the attacker's known columns (None: suggested)
+    secrets: list[str] | None = None  # what the attacker infers (None: target + sensitive)
+
+    @property
+    def private(self) -> bool:
+        """True when the run makes a differential-privacy claim."""
+        if self.method == "autoregressive":  # non-private unless an epsilon is given
+            return self.epsilon is not None and math.isfinite(self.epsilon)
+        return self.method == "dp-gan" and (self.epsilon is None or math.isfinite(self.epsilon))
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.rows is not None and not 1 <= self.rows <= 10_000_000:
+            raise ConfigError(f"--rows must be between 1 and 10,000,000 (got {self.rows})")
+        if not 0.05 <= self.holdout_fraction <= 0.5:
+            raise ConfigError(
+                f"--holdout-fraction must be between 0.05 and 0.5 (got {self.holdout_fraction})"
+            )
+        if self.epochs is not None and not 1 <= self.epochs <= 10_000:
+            raise ConfigError(f"--epochs must be between 1 and 10,000 (got {self.epochs})")
+        if self.epsilon is not None and (self.epsilon != self.epsilon or self.epsilon <= 0):
+            raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {self.epsilon})")
+        if self.delta is not None and not 0 < self.delta < 1:
+            raise ConfigError(f"--delta must be between 0 and 1 (got {self.delta})")
+        if self.batch_size is not None and (self.batch_size < 10 or self.batch_size % 10):
+            raise ConfigError(f"--batch-size must be a multiple of 10, at least 10 "
+                              f"(got {self.batch_size})")
+
+
+@dataclass
+class ReadSettings:
+    """How to read the input: which Excel sheet, and the limits enforced while parsing."""
+
+    sheet: str | None = None
+    limits: ReadLimits = field(default_factory=ReadLimits)
+
+
+@dataclass
+class OutputSettings:
+    """How to write a run's files."""
+
+    escape_formulas: bool = True  # prefix cells a spreadsheet would run as formulas with '
+    pdf: bool = True  # report.pdf beside report.html (WeasyPrint: a few seconds)

@@ -1,0 +1,69 @@
+"""The one path: `synthesize` reads, runs and writes for the CLI, the page's worker and the API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import make_pii_table
+
+import tabsynth.pipeline as pipeline
+from tabsynth import cli, jobs
+from tabsynth.pipeline import OutputSettings, RunConfig, synthesize
+
+OUTPUTS = {"synthetic.csv", "release.json", "release.html", "report.json", "report.html"}
+
+
+@pytest.fixture()
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Every call to `synthesize`, whichever front end made it."""
+    seen: list[dict] = []
+    real = pipeline.synthesize
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "synthesize", spy)
+    return seen
+
+
+def test_api_reads_runs_and_writes(tmp_path: Path) -> None:
+    data = make_pii_table(rows=200).to_csv(index=False).encode()
+    result = synthesize(data, RunConfig(method="faker", seed=1, evaluate=False),
+                        filename="people.csv", out_dir=tmp_path / "out",
+                        output=OutputSettings(pdf=False))
+    assert {p.name for p in result.paths.values() if p} == OUTPUTS
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["input"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert report["input"]["filename"] == "people.csv"
+    assert report["run"]["libraries"]["pandas"]
+    assert not (tmp_path / "out" / "report.pdf").exists()
+
+
+def test_without_a_folder_nothing_is_written(tmp_path: Path) -> None:
+    data = make_pii_table(rows=200).to_csv(index=False).encode()
+    result = synthesize(data, RunConfig(method="faker", evaluate=False), filename="p.csv")
+    assert result.paths == {} and len(result.synthetic) == len(result.train)
+
+
+def test_cli_and_worker_take_the_one_path(calls: list[dict], pii_csv: Path,
+                                          tmp_path: Path) -> None:
+    code = cli.main(["synthesize", str(pii_csv), "--method", "faker", "--out",
+                     str(tmp_path / "cli"), "--no-pdf", "--no-evaluate", "--quiet"])
+    assert code == 0 and len(calls) == 1
+    assert calls[0]["output"].pdf is False
+    spec = jobs.JobSpec(data=pii_csv.read_bytes(), filename=pii_csv.name,
+                        config={"method": "faker", "evaluate": False})
+    events: queue.Queue = queue.Queue()
+    (tmp_path / "job").mkdir()
+    jobs._worker(spec, str(tmp_path / "job"), events, threading.Event())
+    kinds = [events.get_nowait()["type"] for _ in range(events.qsize())]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"progress"}
+    assert len(calls) == 2
+    assert OUTPUTS <= {p.name for p in (tmp_path / "job").iterdir()}
+    assert OUTPUTS <= {p.name for p in (tmp_path / "cli").iterdir()}
