@@ -24,10 +24,9 @@ from tabsynth.pipeline import RunConfig, load_table
 from tabsynth.report import REVIEW_NOTICE
 from tabsynth.schema import KINDS, Schema, infer_schema
 from tabsynth.synthesizers.dp_gan import parse_public_schema
+from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS
 from tabsynth.ui_support import (
-    DEFAULT_METHOD,
     METHOD_GUIDE,
-    METHOD_NOTES,
     chosen_roles,
     device_choices,
     estimate_seconds,
@@ -132,12 +131,13 @@ def schema_step(table) -> Schema | None:
 
 def method_step(table, schema: Schema, owner: str) -> None:
     st.header("3 · Synthesizer")
-    methods = list(METHOD_NOTES)
+    methods = list(METHODS)
     method = st.radio("Method", methods, index=methods.index(DEFAULT_METHOD),
                       format_func=lambda m: m, horizontal=True)
     with st.expander("Which method should I choose?"):
         st.markdown(METHOD_GUIDE)
-    st.caption(METHOD_NOTES[method])
+    info = METHODS[method]
+    st.caption(info.note)
     train_rows = int(len(table.frame) * 0.8)
     cols = st.columns(4)
     rows = cols[0].number_input(
@@ -147,25 +147,27 @@ def method_step(table, schema: Schema, owner: str) -> None:
     seed = cols[1].number_input("Seed", 0, 2**31 - 1, 0)
     config = {"method": method, "rows": None if rows is None else int(rows), "seed": int(seed),
               "target": schema.target}
-    if method in ("ctgan", "dp-gan", "autoregressive"):
-        if method == "autoregressive":  # blank: the model's own default for its mode
+    if "epochs" in info.options:
+        if info.page_epochs is None:  # blank: the model's own default for its mode
             epochs = cols[2].number_input(
                 "Epochs (at most)", 1, 10_000, None, placeholder="automatic",
                 help="Without DP training stops early once the likelihood of held-back "
                      "training rows stops improving; with DP it runs this many epochs.")
             config["epochs"] = None if epochs is None else int(epochs)
         else:
-            config["epochs"] = int(cols[2].number_input("Epochs", 1, 10_000, 20))
+            config["epochs"] = int(cols[2].number_input("Epochs", 1, 10_000, info.page_epochs))
+    if "device" in info.options:
         labels = device_choices()
         chosen = cols[3].selectbox("Device", list(labels), format_func=labels.get)
         config["device"] = chosen
-        gan_cols = st.columns(4)
+    gan_cols = st.columns(4) if info.options & {"batch_size", "epsilon"} else []
+    if "batch_size" in info.options:
         batch = gan_cols[0].number_input(
             "Batch size (rows per step, a multiple of 10)", 10, 100_000,
-            {"dp-gan": 1000, "ctgan": 500}.get(method), step=10, placeholder="automatic")
+            info.defaults.get("batch_size"), step=10, placeholder="automatic")
         config["batch_size"] = None if batch is None else int(batch)
-    if method in ("dp-gan", "autoregressive"):
-        if method == "dp-gan":
+    if "epsilon" in info.options:
+        if info.dp == "default":
             private = not gan_cols[3].checkbox(
                 "No DP (ε = ∞)", help="The same GAN without clipping or noise, for comparison: "
                 "it can memorise rows and the report makes no privacy claim.")
@@ -174,7 +176,7 @@ def method_step(table, schema: Schema, owner: str) -> None:
                 "Differential privacy", help="Train with DP-SGD under an (ε, δ) guarantee for "
                 "adding or removing any one row; off: the best fidelity, no formal guarantee.")
         epsilon = gan_cols[1].number_input("ε (privacy budget)", 0.01, 100.0,
-                                           3.0 if method == "dp-gan" else 1.0,
+                                           info.defaults.get("epsilon", 1.0),
                                            disabled=not private)
         config["epsilon"] = float(epsilon) if private else math.inf
         delta = gan_cols[2].text_input("δ (blank: min(1e-6, 1/(n·√n)))", "",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tabsynth.errors import TabsynthError
 from tabsynth.synthesizers import METHODS, Cancelled, ProgressEvent
+from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, methods_taking
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -46,24 +47,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synthesize", help="fit a synthesizer and write synthetic data")
     synth.add_argument("input", help="CSV (optionally .gz), Parquet or .xlsx file")
-    synth.add_argument("--method", choices=METHODS, default="gaussian-copula")
+    synth.add_argument("--method", choices=METHODS, default=CLI_DEFAULT_METHOD)
     synth.add_argument("--rows", type=int, default=None,
                        help="rows to generate (default: as many as the train split)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--out", required=True, help="output folder")
     synth.add_argument("--epochs", type=int, default=None,
-                       help="GAN epochs (ctgan, dp-gan); for autoregressive the most epochs (it "
-                       "stops when the validation likelihood stops improving)")
+                       help=f"training epochs ({_listed('epochs')}); for autoregressive without "
+                       "DP the most epochs (it stops when the validation likelihood stops "
+                       "improving)")
     synth.add_argument("--batch-size", type=int, default=None,
-                       help="GAN batch size (ctgan, dp-gan: expected Poisson batch)")
+                       help=f"rows per training step ({_listed('batch_size')}; with DP the "
+                       "expected Poisson batch)")
     synth.add_argument("--epsilon", type=float, default=None,
-                       help="privacy budget: dp-gan (default 3; inf = no DP), "
-                       "autoregressive (default: no DP)")
+                       help=f"privacy budget: {_epsilon_defaults()}")
     synth.add_argument("--delta", type=float, default=None,
-                       help="dp-gan / autoregressive delta (default min(1e-6, "
+                       help=f"{_listed('delta', ' / ')} delta (default min(1e-6, "
                        "1/(n*sqrt(n))), n the noisy row count)")
     synth.add_argument("--public-schema", default=None,
-                       help='dp-gan: JSON {"col": {"categories": [...]} | {"bounds": [lo, hi]}}')
+                       help=f"{_listed('public', ' / ')}: JSON "
+                       '{"col": {"categories": [...]} | {"bounds": [lo, hi]}}')
     synth.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     synth.add_argument("--holdout-fraction", type=float, default=0.2)
     synth.add_argument("--target", default=None, help="column to stratify on and predict")
@@ -96,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--target", default=None)
     schema.add_argument("--sheet", default=None)
     return parser
+
+
+def _listed(option: str, separator: str = ", ") -> str:
+    return separator.join(methods_taking(option))
+
+
+def _epsilon_defaults() -> str:
+    """Each DP-capable method with what it does when no epsilon is given."""
+    parts = []
+    for name in methods_taking("epsilon"):
+        info = METHODS[name]
+        default = info.defaults.get("epsilon")
+        parts.append(f"{name} (default {default:g}; inf = no DP)" if default is not None
+                     else f"{name} (default: no DP)")
+    return ", ".join(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

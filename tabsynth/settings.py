@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from tabsynth.errors import ConfigError
 from tabsynth.io import ReadLimits
-from tabsynth.synthesizers import METHODS
+from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, method_info
 
 
 @dataclass
 class RunConfig:
     """How to split, fit, sample and evaluate; defaults are what the CLI uses."""
 
-    method: str = "gaussian-copula"
+    method: str = CLI_DEFAULT_METHOD
     rows: int | None = None
     seed: int = 0
     epochs: int | None = None
@@ -33,13 +32,10 @@ class RunConfig:
     @property
     def private(self) -> bool:
         """True when the run makes a differential-privacy claim."""
-        if self.method == "autoregressive":  # non-private unless an epsilon is given
-            return self.epsilon is not None and math.isfinite(self.epsilon)
-        return self.method == "dp-gan" and (self.epsilon is None or math.isfinite(self.epsilon))
+        return method_info(self.method).private(self.epsilon)
 
     def validate(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        method_info(self.method)  # a ConfigError naming the methods when unknown
         if self.rows is not None and not 1 <= self.rows <= 10_000_000:
             raise ConfigError(f"--rows must be between 1 and 10,000,000 (got {self.rows})")
         if not 0.05 <= self.holdout_fraction <= 0.5:

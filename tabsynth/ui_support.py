@@ -12,23 +12,6 @@ from tabsynth.evaluation.roles import Roles, suggest_roles
 from tabsynth.evaluation.utility import choose_target
 from tabsynth.schema import Schema
 
-METHOD_NOTES = {
-    "faker": "Schema only: every column drawn on its own from its domain. Protects relationships "
-             "entirely; discloses each column's categories, range and missing rate.",
-    "gaussian-copula": "SDV Gaussian copula: marginals + correlations, fast. Discloses fitted "
-                       "marginals and correlations; no formal privacy guarantee.",
-    "ctgan": "SDV CTGAN: a conditional GAN, slower, captures non-linear structure; can memorise "
-             "rare rows; no formal privacy guarantee.",
-    "dp-gan": "Our differentially private GAN: an (ε, δ) guarantee for adding or removing any "
-              "one training row, over preprocessing and training, with secret OS-seeded noise; "
-              "the smaller ε, the stronger the protection and the lower the fidelity.",
-    "autoregressive": "Our autoregressive model (the default): each column predicted from the "
-                      "ones before it, the target last, so it keeps dependences that only show "
-                      "across several columns; the closest to a fresh real sample on every table "
-                      "we measured. Without DP it can reproduce rare rows; tick 'Differential "
-                      "privacy' for an (ε, δ) guarantee.",
-}
-DEFAULT_METHOD = "autoregressive"
 METHOD_GUIDE = (
     "**Which method?** For the most faithful table, **autoregressive** (at or beyond a fresh "
     "real sample on census, online_shoppers and acs_income, in one to two minutes; no formal "

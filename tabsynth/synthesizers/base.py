@@ -16,6 +16,7 @@ import pandas as pd
 from tabsynth.errors import ConfigError
 from tabsynth.regenerate import CollisionGuard, RegenerationState, regenerate_column
 from tabsynth.schema import Schema
+from tabsynth.synthesizers.registry import method_info
 
 # Bump when a saved model's layout changes (format 2: the DP-GAN's embedded conditions).
 MODEL_FORMAT = 2
@@ -92,8 +93,13 @@ class Synthesizer(abc.ABC):
     regenerated at sampling time (Faker / fresh unique keys).
     """
 
-    method: ClassVar[str]
-    discloses: ClassVar[str]
+    method: ClassVar[str]  # its name in the registry, which holds the rest of its entry
+    discloses: ClassVar[str]  # set from the registry: what a fitted model reveals
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "method" in cls.__dict__:
+            cls.discloses = method_info(cls.method).discloses
 
     def __init__(self) -> None:
         self.schema: Schema | None = None

@@ -10,15 +10,17 @@ import pandas as pd
 
 from tabsynth.device import resolve_device
 from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.synthesizers.registry import method_info
 from tabsynth.synthesizers.sdv_adapter import SdvSynthesizer
+
+DEFAULTS = method_info("ctgan").defaults
 
 
 class Ctgan(SdvSynthesizer):
     method = "ctgan"
-    discloses = ("a neural network fitted to the data (it can memorise rare rows) plus each "
-                 "numeric column's mixture model and category values; no formal privacy guarantee")
 
-    def __init__(self, epochs: int = 300, batch_size: int = 500, device: str = "auto") -> None:
+    def __init__(self, epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"],
+                 device: str = "auto") -> None:
         super().__init__()
         self.epochs = epochs
         self.batch_size = batch_size

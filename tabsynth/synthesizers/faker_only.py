@@ -28,8 +28,6 @@ class FakerSynthesizer(Synthesizer):
     """Learns only each column's domain: numeric/date ranges and category sets."""
 
     method = "faker"
-    discloses = ("each column's domain: the set of category values, numeric minimum and maximum, "
-                 "date range, and missing-value rates; no frequencies and no relationships")
 
     def __init__(self) -> None:
         super().__init__()

@@ -12,8 +12,6 @@ from tabsynth.synthesizers.sdv_adapter import SdvSynthesizer
 
 class GaussianCopula(SdvSynthesizer):
     method = "gaussian-copula"
-    discloses = ("each column's marginal distribution (fitted parameters, category frequencies, "
-                 "ranges) and the correlation matrix; no formal privacy guarantee")
 
     def __init__(self, default_distribution: str = "beta") -> None:
         super().__init__()
