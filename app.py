@@ -78,8 +78,10 @@ def upload_step():
                                 type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"])
     if st.button("Use the sample data (5,000 made-up patients)"):
         st.session_state["upload"] = (SAMPLE.read_bytes(), SAMPLE.name)
+        st.session_state["upload_id"] = "sample"
     if uploaded is not None:
         st.session_state["upload"] = (uploaded.getvalue(), uploaded.name)
+        st.session_state["upload_id"] = getattr(uploaded, "file_id", None) or uploaded.name
     if "upload" not in st.session_state:
         st.info("Upload a file or use the sample data to begin.")
         return None
@@ -87,10 +89,12 @@ def upload_step():
     sheets = excel_sheets(data)
     sheet = st.selectbox("Sheet", sheets) if len(sheets) > 1 else None
     st.session_state["sheet"] = sheet
-    try:
-        table = load_table(data, filename=name, sheet=sheet)
-    except TabsynthError as exc:
-        st.error(f"{name}: {exc}")
+    no_header = st.checkbox("The first row is data (the file has no header row)",
+                            help="The columns are then named column_1, column_2, …")
+    st.session_state["header"] = not no_header
+    table = parsed_upload(data, name, sheet, not no_header)
+    if isinstance(table, str):
+        st.error(f"{name}: {table}")
         return None
     st.write(f"**{name}** — {len(table.frame):,} rows × {table.frame.shape[1]} columns")
     if table.notes:
@@ -99,9 +103,23 @@ def upload_step():
     return table
 
 
+def parsed_upload(data: bytes, name: str, sheet: str | None, header: bool):
+    """The upload read once per file and reading choice (not on every rerun): the table, or
+    the reason it cannot be read."""
+    key = (st.session_state.get("upload_id"), name, len(data), sheet, header)
+    cached = st.session_state.get("parsed")
+    if cached is None or cached[0] != key:
+        try:
+            result = load_table(data, filename=name, sheet=sheet, header=header)
+        except TabsynthError as exc:
+            result = str(exc)
+        st.session_state["parsed"] = cached = (key, result)
+    return cached[1]
+
+
 def schema_step(table) -> Schema | None:
     st.header("2 · Schema")
-    key = f"schema-{table.sha256}"
+    key = f"schema-{table.sha256}-{hash(tuple(table.frame.columns))}"
     if key not in st.session_state:
         st.session_state[key] = infer_schema(table.frame)
     schema: Schema = st.session_state[key]
@@ -212,7 +230,8 @@ def method_step(table, schema: Schema, owner: str) -> None:
         data, name = st.session_state["upload"]
         job = registry().start(JobSpec(data=data, filename=name, config=config,
                                        schema_json=schema.to_json(), owner=owner,
-                                       sheet=st.session_state.get("sheet")))
+                                       sheet=st.session_state.get("sheet"),
+                                       header=st.session_state.get("header", True)))
         st.query_params["job"] = job.id
         st.rerun()
 

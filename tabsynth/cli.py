@@ -27,6 +27,8 @@ ROLE_HELP = {
 }
 GATE_HELP = ("exit 3 when the privacy verdict is at or above this level (inconclusive counts "
              "as medium: it cannot rule medium out)")
+NO_HEADER_HELP = ("the file has no header row: every row is data and the columns are named "
+                  "column_1, column_2, …")
 NO_PDF_HELP = ("skip report.pdf (WeasyPrint takes a few seconds, more on wide tables); "
                "report.html holds the same page")
 
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--target", default=None, help="column to stratify on and predict")
     synth.add_argument("--schema", default=None, help="edited schema JSON (from `tabsynth schema`)")
     synth.add_argument("--sheet", default=None, help="Excel sheet to read")
+    synth.add_argument("--no-header", action="store_true", help=NO_HEADER_HELP)
     synth.add_argument("--no-escape-formulas", action="store_true",
                        help="write cells starting with = + - @ as they are (unsafe)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -98,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("input")
     schema.add_argument("--target", default=None)
     schema.add_argument("--sheet", default=None)
+    schema.add_argument("--no-header", action="store_true", help=NO_HEADER_HELP)
     return parser
 
 
@@ -154,7 +158,7 @@ def _schema(args: argparse.Namespace) -> int:
     from tabsynth.pipeline import load_table
     from tabsynth.schema import infer_schema
 
-    table = load_table(args.input, sheet=args.sheet)
+    table = load_table(args.input, sheet=args.sheet, header=not args.no_header)
     print(infer_schema(table.frame, target=args.target).to_json())
     return 0
 
@@ -183,8 +187,9 @@ def _synthesize(args: argparse.Namespace) -> int:
 
         config.public_schema = load_public_schema(args.public_schema)
     bar = ProgressBar(enabled=not args.quiet)
-    result = synthesize(args.input, config, schema=schema, read=ReadSettings(sheet=args.sheet),
-                        out_dir=args.out, progress=bar,
+    read = ReadSettings(sheet=args.sheet, header=not args.no_header)
+    result = synthesize(args.input, config, schema=schema, read=read, out_dir=args.out,
+                        progress=bar,
                         output=OutputSettings(escape_formulas=not args.no_escape_formulas,
                                               pdf=not args.no_pdf))
     bar.close()

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.errors import TableError
+from tabsynth.header_check import check_header_is_names, generic_names
 
 __all__ = ["ReadLimits", "TableError", "read_table", "reading_notes", "write_csv"]
 
@@ -59,8 +60,13 @@ def read_table(
     filename: str | None = None,
     limits: ReadLimits | None = None,
     sheet: str | None = None,
+    header: bool = True,
 ) -> pd.DataFrame:
-    """Read CSV (optionally gzip), Parquet or .xlsx from a path or raw bytes."""
+    """Read CSV (optionally gzip), Parquet or .xlsx from a path or raw bytes.
+
+    `header`: the first row of a CSV or sheet holds the column names (refused when it looks
+    like data); False names the columns column_1, column_2, … and reads every row as data.
+    """
     limits = limits or ReadLimits()
     if isinstance(source, str | Path):
         path = Path(source)
@@ -86,9 +92,9 @@ def read_table(
     if data[:4] == _PARQUET_MAGIC or name.endswith(".parquet"):
         frame = _read_parquet(data, notes)
     elif data[:4] == _ZIP_MAGIC or name.endswith((".xlsx", ".xlsm")):
-        frame = _read_excel(data, sheet, limits, notes)
+        frame = _read_excel(data, sheet, limits, notes, header)
     else:
-        frame = _read_csv(data, limits, notes)
+        frame = _read_csv(data, limits, notes, header)
     _check_frame(frame, limits)
     frame.attrs["notes"] = notes
     return frame
@@ -170,7 +176,7 @@ def _listify(value: object) -> object:
 
 
 def _read_excel(data: bytes, sheet: str | None, limits: ReadLimits,
-                notes: list[str]) -> pd.DataFrame:
+                notes: list[str], header: bool = True) -> pd.DataFrame:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         expanded = sum(info.file_size for info in archive.infolist())
@@ -195,13 +201,19 @@ def _read_excel(data: bytes, sheet: str | None, limits: ReadLimits,
         chosen = sheet if sheet is not None else names[0]
         if chosen not in names:
             raise TableError(f"sheet {chosen!r} not found; the workbook has: {', '.join(names)}")
-        frame = book.parse(chosen, dtype=object)
+        frame = book.parse(chosen, dtype=object, header=0 if header else None)
     except TableError:
         raise
     except Exception as exc:
         raise TableError(f"the Excel file cannot be read ({type(exc).__name__}); "
                          "save it again as .xlsx or export CSV") from None
-    frame.columns = [str(c) for c in frame.columns]
+    if header:
+        names = ["" if _is_missing(c) or str(c).startswith("Unnamed:") else str(c)
+                 for c in frame.columns]
+        check_header_is_names(names, list(frame.head(1000).itertuples(index=False, name=None)))
+        frame.columns = [str(c) for c in frame.columns]
+    else:
+        frame.columns = generic_names(frame.shape[1])
     return _coerce_columns(frame.astype(object).where(frame.notna(), None), decimal_comma=False,
                            notes=notes)
 
@@ -266,28 +278,34 @@ def _sniff_delimiter(text: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _read_csv(data: bytes, limits: ReadLimits, notes: list[str]) -> pd.DataFrame:
+def _read_csv(data: bytes, limits: ReadLimits, notes: list[str],
+              header_row: bool = True) -> pd.DataFrame:
     text = _decode(data, notes)
     delimiter = _sniff_delimiter(text)
     rows, lines = _csv_rows(text, delimiter, limits)
     if not rows:
         raise TableError("the file is empty: upload a table with a header row and data rows")
-    header = [h.strip() for h in rows[0]]
-    _check_header(header)
-    body = rows[1:]
+    if header_row:
+        header = [h.strip() for h in rows[0]]
+        check_header_is_names(header, rows[1:])
+        _check_header(header)
+        body, lines = rows[1:], lines[1:]
+    else:
+        header, body = generic_names(len(rows[0])), rows
     if len(body) > limits.max_rows:
         raise TableError(
             f"the table has {len(body):,} rows, over the {limits.max_rows:,}-row limit: "
             "sample it down or raise the limit"
         )
     width = len(header)
-    for row, (first, last) in zip(body, lines[1:], strict=True):
+    for row, (first, last) in zip(body, lines, strict=True):
         if len(row) != width:
             where = f"line {first}" if first == last else f"lines {first}-{last}"
             hint = (f"; a quote opened on line {first} seems never to close"
                     if len(row) < width and any("\n" in cell for cell in row) else "")
             raise TableError(
-                f"{where}: {len(row)} fields but the header has {width} "
+                f"{where}: {len(row)} fields but the {'header' if header_row else 'first row'} "
+                f"has {width} "
                 f"(delimiter {delimiter!r}){hint}: fix or remove that row"
             )
     frame = pd.DataFrame(body, columns=header, dtype=object)

@@ -35,6 +35,7 @@ class JobSpec:
     schema_json: str | None = None
     owner: str = ""
     sheet: str | None = None  # the Excel sheet to read
+    header: bool = True  # the first row holds the column names
 
 
 @dataclass
@@ -75,8 +76,8 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
         config = RunConfig(**spec.config)
         schema = Schema.from_json(spec.schema_json) if spec.schema_json else None
         synthesize(spec.data, config, filename=spec.filename, schema=schema,
-                   read=ReadSettings(sheet=spec.sheet), out_dir=folder, progress=report,
-                   should_stop=stop.is_set)
+                   read=ReadSettings(sheet=spec.sheet, header=spec.header), out_dir=folder,
+                   progress=report, should_stop=stop.is_set)
         events.put({"type": "done"})
     except Cancelled:
         events.put({"type": "cancelled"})

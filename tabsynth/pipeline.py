@@ -56,7 +56,8 @@ class RunResult:
 
 
 def load_table(source: bytes | str | Path, filename: str | None = None,
-               limits: ReadLimits | None = None, sheet: str | None = None) -> LoadedTable:
+               limits: ReadLimits | None = None, sheet: str | None = None,
+               header: bool = True) -> LoadedTable:
     """Read raw bytes or a path and remember the input's SHA-256 for the audit record."""
     if isinstance(source, str | Path):
         path = Path(source)
@@ -66,7 +67,7 @@ def load_table(source: bytes | str | Path, filename: str | None = None,
         filename = filename or path.name
     else:
         data = bytes(source)
-    frame = read_table(data, filename=filename, limits=limits, sheet=sheet)
+    frame = read_table(data, filename=filename, limits=limits, sheet=sheet, header=header)
     return LoadedTable(frame, hashlib.sha256(data).hexdigest(), filename or "upload",
                        reading_notes(frame))
 
@@ -79,7 +80,7 @@ def synthesize(source: bytes | str | Path | LoadedTable, config: RunConfig, *,
     """Read `source`, run, and (when `out_dir` is given) write the run's files there."""
     read = read or ReadSettings()
     table = source if isinstance(source, LoadedTable) else load_table(
-        source, filename=filename, limits=read.limits, sheet=read.sheet)
+        source, filename=filename, limits=read.limits, sheet=read.sheet, header=read.header)
     result = run(table, config, schema=schema, progress=progress, should_stop=should_stop)
     if out_dir is not None:
         result.paths = write_outputs(result, out_dir, output)

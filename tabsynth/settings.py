@@ -55,9 +55,11 @@ class RunConfig:
 
 @dataclass
 class ReadSettings:
-    """How to read the input: which Excel sheet, and the limits enforced while parsing."""
+    """How to read the input: which Excel sheet, whether the first row holds the column names,
+    and the limits enforced while parsing."""
 
     sheet: str | None = None
+    header: bool = True  # False: every row is data, the columns are named column_1, column_2, …
     limits: ReadLimits = field(default_factory=ReadLimits)
 
 

@@ -52,6 +52,20 @@ def test_broken_upload_shows_a_message_not_a_traceback(payload: bytes, message: 
     assert any(message in e.value for e in at.error)
 
 
+def test_a_file_without_header_is_explained_then_read_with_generic_names() -> None:
+    at = _page()
+    body = make_pii_table(rows=120).to_csv(index=False, header=False).encode()
+    at.file_uploader[0].set_value(("noheader.csv", body, "text/csv")).run()
+    assert not at.exception
+    assert any("first row looks like data" in e.value for e in at.error)
+    assert not at.dataframe  # no schema step for a table read wrongly
+    box = next(c for c in at.checkbox if c.label.startswith("The first row is data"))
+    box.check().run()
+    assert not at.exception and not at.error
+    assert any("120 rows" in m.value for m in at.markdown)
+    assert "column_1" in at.dataframe[0].value.columns
+
+
 def test_export_is_locked_until_sign_off() -> None:
     at = _page()
     at.button[0].click().run()  # use the sample data

@@ -190,6 +190,7 @@ BAD_INPUTS = [
     ("ragged", "ragged.csv", b"a,b\n" + b"1,2\n" * 10 + b"1,2,3\n", [], "line 12: 3 fields"),
     ("binary", "bin.csv", bytes(range(256)) * 20, [], "binary"),
     ("too few rows", "few.csv", b"a,b\n1,2\n", [], "only 1 data rows"),
+    ("no header row", "nohead.csv", GOOD.split(b"\n", 1)[1], [], "first row looks like data"),
     ("broken xlsx", "bad.xlsx", b"PK\x03\x04" + b"\x00" * 30, [], ".xlsx"),
     ("zero rows asked", "good.csv", None, ["--rows", "0"], "--rows"),
     ("holdout too big", "good.csv", None, ["--holdout-fraction", "0.9"], "--holdout-fraction"),

@@ -215,3 +215,49 @@ def test_formula_headers_are_escaped_too(tmp_path) -> None:
     text = write_csv(frame, tmp_path / "x.csv").read_text()
     assert text.splitlines()[0].startswith("\"'=cmd") or text.startswith("'=cmd")
     assert "'@SUM(1)" in text
+
+
+RECORD = "Jane Secretperson,1987-04-02,40.5,retail"
+
+
+def _headerless(rows: int = 40) -> str:
+    lines = [RECORD] + [f"Person {i},19{50 + i % 40}-01-0{1 + i % 9},{20 + i % 30}.5,"
+                        f"{('retail', 'public')[i % 2]}" for i in range(rows)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_first_row_of_data_is_refused_without_quoting_it(tmp_path) -> None:
+    with pytest.raises(TableError, match="first row looks like data") as caught:
+        read_table(_headerless().encode(), "t.csv")
+    message = str(caught.value)
+    assert "--no-header" in message
+    assert not any(part in message for part in RECORD.split(","))
+    sheet = tmp_path / "t.xlsx"
+    pd.DataFrame([r.split(",") for r in _headerless().splitlines()]).to_excel(
+        sheet, header=False, index=False)
+    with pytest.raises(TableError, match="first row looks like data"):
+        read_table(sheet)
+
+
+def test_without_a_header_every_row_is_data_with_generic_names(tmp_path) -> None:
+    frame = read_table(_headerless().encode(), "t.csv", header=False)
+    assert list(frame.columns) == ["column_1", "column_2", "column_3", "column_4"]
+    assert len(frame) == 41 and frame["column_1"].iloc[0] == "Jane Secretperson"
+    sheet = tmp_path / "t.xlsx"
+    pd.DataFrame([r.split(",") for r in _headerless().splitlines()]).to_excel(
+        sheet, header=False, index=False)
+    assert len(read_table(sheet, header=False)) == 41
+
+
+@pytest.mark.parametrize("header", ["id,value,group", "region,2019,2020", "1,2,3_label",
+                                    "name,n,M"])
+def test_real_headers_pass(header: str) -> None:
+    """Years, question numbers over text answers and a label that is a letter are names."""
+    if header == "1,2,3_label":
+        rows = "".join(f"yes,no,{i}\n" for i in range(20))
+    elif header == "name,n,M":
+        rows = "".join(f"x{i},{i},{'MF'[i % 2]}\n" for i in range(20))
+    else:
+        rows = "".join(f"r{i % 3},{i * 1.5},{i}\n" for i in range(20))
+    frame = read_table((header + "\n" + rows).encode(), "t.csv")
+    assert list(frame.columns) == header.split(",")
