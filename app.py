@@ -38,6 +38,11 @@ from tabsynth.ui_support import (
 )
 
 SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
+RARE_VALUES_WARNING = (
+    "Without differential privacy, rare real values can appear unchanged in the synthetic "
+    "table: a category held by a single person, an extreme number, a rare combination. Read "
+    "the privacy review before sharing, or tick differential privacy where the method offers "
+    "it.")
 
 
 @st.cache_resource
@@ -213,6 +218,8 @@ def method_step(table, schema: Schema, owner: str) -> None:
             st.error(str(exc))
             return
         config["public_schema"] = public or None
+    if not info.private(config.get("epsilon")):
+        st.warning(RARE_VALUES_WARNING)
     attacker_step(table, schema, config)
     try:
         RunConfig(**config).validate()

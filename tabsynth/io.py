@@ -29,6 +29,10 @@ MISSING_TOKENS = frozenset(
     {"", "na", "n/a", "nan", "null", "none", "#n/a", "<na>", "nat", "-nan", "missing"}
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# signs a spreadsheet also reads as a formula start: fullwidth forms, and any of them after
+# leading blanks (" =1+1" runs in some spreadsheets)
+_FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_LEADING_BLANKS = " \u00a0\u3000"
 CSV_DELIMITERS = ",;\t|"
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _INFINITY = re.compile(r"^[+-]?inf(inity)?$", re.I)
@@ -464,14 +468,20 @@ def _check_frame(frame: pd.DataFrame, limits: ReadLimits) -> None:
         )
 
 
+def looks_like_formula(value: object) -> bool:
+    """A text a spreadsheet could run: it starts with = + - @ (or their fullwidth forms),
+    perhaps after blanks, or with a tab or carriage return."""
+    return isinstance(value, str) and (
+        value.startswith(FORMULA_PREFIXES)
+        or value.lstrip(_LEADING_BLANKS).startswith(_FORMULA_SIGNS))
+
+
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that a spreadsheet would run as formulas with a single quote (OWASP)."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
-            )
+            out[column] = out[column].map(lambda v: "'" + v if looks_like_formula(v) else v)
     return out
 
 
@@ -479,8 +489,7 @@ def csv_bytes(frame: pd.DataFrame, escape: bool = True) -> bytes:
     """UTF-8 CSV; cells and headers a spreadsheet would run as formulas escaped unless disabled."""
     data = escape_formulas(frame) if escape else frame
     if escape:
-        data = data.rename(columns=lambda c: "'" + c if isinstance(c, str)
-                           and c.startswith(FORMULA_PREFIXES) else c)
+        data = data.rename(columns=lambda c: "'" + c if looks_like_formula(c) else c)
     return data.to_csv(index=False).encode("utf-8")
 
 

@@ -1,10 +1,11 @@
 """Synthesis jobs in worker processes: start, watch progress, cancel, survive a crashed worker.
 
-Each job owns a private temporary folder (mode 0700) holding the uploaded bytes and, when done,
-synthetic.csv, release.json / release.html and the review report.json / report.html. The folder
-is removed when the job is discarded. The worker is a separate process (spawned), so a long fit
-never blocks the UI, a cancel can stop it for sure, and its memory (GPU included) is freed when
-it ends.
+Each job owns a private temporary folder (mode 0700) holding, when done, synthetic.csv,
+release.json / release.html and the review report.json / report.html. The folder is removed when
+the job is discarded, when it ended more than JOB_LIFETIME_HOURS ago, and at the next start of a
+server when the server that made it is gone (a crash leaves no folder behind for long). The
+worker is a separate process (spawned), so a long fit never blocks the UI, a cancel can stop it
+for sure, and its memory (GPU included) is freed when it ends.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import atexit
 import json
 import multiprocessing
+import os
 import queue
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +26,9 @@ from typing import Any
 
 STATUSES = ("running", "done", "failed", "cancelled")
 _GRACE_SECONDS = 5.0
+JOB_LIFETIME_HOURS = 24  # a finished job's folder (outputs included) is deleted after this
+FOLDER_PREFIX = "tabsynth-job-"
+_SERVER_FILE = ".server-pid"  # which server process made the folder
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Job:
     folder: Path
     status: str = "running"
     message: str = ""
+    ended_at: float | None = None  # time.time() when the job finished
     progress: dict[str, Any] = field(default_factory=dict)
     process: Any = None
     events: Any = None
@@ -97,7 +104,32 @@ class JobRegistry:
         self._lock = threading.Lock()
         self._root = Path(root) if root else None
         self._context = multiprocessing.get_context("spawn")
+        self.lifetime_seconds = JOB_LIFETIME_HOURS * 3600.0
         atexit.register(self.close)
+        self.sweep()
+
+    def sweep(self) -> list[Path]:
+        """Delete the folders of jobs that ended more than the lifetime ago, and job folders
+        left by a server that is gone (or, when that cannot be told, older than the lifetime).
+        Returns the folders deleted."""
+        now = time.time()
+        with self._lock:
+            jobs = list(self._jobs.values())
+        expired = [job for job in jobs if job.ended_at is not None
+                   and now - job.ended_at > self.lifetime_seconds]
+        for job in expired:
+            self.discard(job)
+        removed = [job.folder for job in expired]
+        with self._lock:
+            ours = {job.folder for job in self._jobs.values()}
+        root = self._root or Path(tempfile.gettempdir())
+        for folder in root.glob(FOLDER_PREFIX + "*"):
+            if folder in ours or not folder.is_dir() or folder.is_symlink():
+                continue
+            if _left_behind(folder, now, self.lifetime_seconds):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        return removed
 
     def close(self) -> None:
         """Stop every job and delete every job folder (at server exit)."""
@@ -107,8 +139,10 @@ class JobRegistry:
             self.discard(job)
 
     def start(self, spec: JobSpec) -> Job:
-        folder = Path(tempfile.mkdtemp(prefix="tabsynth-job-", dir=self._root))
+        self.sweep()
+        folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=self._root))
         folder.chmod(0o700)
+        (folder / _SERVER_FILE).write_text(str(os.getpid()))
         job = Job(id=uuid.uuid4().hex, owner=spec.owner, folder=folder)
         job.events, job.stop = self._context.Queue(), self._context.Event()
         job.process = self._context.Process(target=_worker,
@@ -141,18 +175,21 @@ class JobRegistry:
             elif job.status == "running":
                 job.status = kind
                 job.message = event.get("message", "")
+                job.ended_at = time.time()
         if job.status == "running" and job.process is not None and not job.process.is_alive():
             job.process.join(timeout=0)
             try:  # a final event may still sit in the pipe
                 event = job.events.get(timeout=0.5)
                 if event["type"] != "progress":
                     job.status, job.message = event["type"], event.get("message", "")
+                    job.ended_at = time.time()
                     return
             except (queue.Empty, OSError, ValueError):
                 pass
             job.status = "failed"
             job.message = (f"the worker process stopped unexpectedly (exit code "
                            f"{job.process.exitcode}); nothing was written, try again")
+            job.ended_at = time.time()
 
     def cancel(self, job: Job) -> None:
         """Ask the worker to stop between steps; kill it if it does not within a few seconds."""
@@ -166,6 +203,7 @@ class JobRegistry:
         self.refresh(job)
         if job.status in ("running", "failed"):
             job.status, job.message = "cancelled", "cancelled by the user"
+            job.ended_at = job.ended_at or time.time()
 
     def discard(self, job: Job) -> None:
         """Stop the job if needed and delete its folder (uploaded bytes and outputs)."""
@@ -176,3 +214,25 @@ class JobRegistry:
 
     def report(self, job: Job) -> dict[str, Any]:
         return json.loads(job.output("report.json").read_text(encoding="utf-8"))
+
+
+def _left_behind(folder: Path, now: float, lifetime_seconds: float) -> bool:
+    """A job folder whose server process is gone, or (unknown server) older than the lifetime."""
+    try:
+        pid = int((folder / _SERVER_FILE).read_text())
+    except (OSError, ValueError):
+        pid = None
+    if pid is not None and pid != os.getpid():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # a live process of another user
+            return False
+        return False
+    if pid == os.getpid():
+        return False  # this server's own (a job discarded from the registry is removed there)
+    try:
+        return now - folder.stat().st_mtime > lifetime_seconds
+    except OSError:
+        return False

@@ -136,6 +136,50 @@ def test_jobs_are_private_cancellable_and_report_crashes(tmp_path: Path) -> None
     assert not job.folder.exists()
 
 
+def test_job_folders_expire_and_leftovers_are_swept_at_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from tabsynth.jobs import FOLDER_PREFIX, JOB_LIFETIME_HOURS, Job
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    old = time.time() - (JOB_LIFETIME_HOURS + 1) * 3600
+    folders = {}
+    for name, pid, mtime in [("crashed", gone.stdout.strip(), None),
+                             ("other_live_server", str(os.getppid()), old),
+                             ("unknown_old", None, old), ("unknown_recent", None, None)]:
+        folder = tmp_path / f"{FOLDER_PREFIX}{name}"
+        folder.mkdir()
+        if pid is not None:
+            (folder / ".server-pid").write_text(pid)
+        if mtime is not None:
+            os.utime(folder, (mtime, mtime))
+        folders[name] = folder
+    registry = JobRegistry(root=tmp_path)
+    assert {n for n, f in folders.items() if f.exists()} == {"other_live_server",
+                                                             "unknown_recent"}
+    finished = tmp_path / f"{FOLDER_PREFIX}finished"
+    finished.mkdir()
+    job = Job(id="j", owner="alice", folder=finished, status="done", ended_at=time.time())
+    registry._jobs[job.id] = job
+    assert registry.sweep() == [] and finished.exists()  # ended just now: kept
+    job.ended_at = old
+    assert registry.sweep() == [finished]
+    assert not finished.exists() and registry.get("j", "alice") is None
+
+
+def test_streamlit_config_is_hardened() -> None:
+    import tomllib
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorDetails"] == "none"
+
+
 def test_build_zip_carries_the_sign_off(tmp_path: Path) -> None:
     registry = JobRegistry(root=tmp_path)
     job = registry.start(_spec("gaussian-copula", "bob"))
@@ -254,7 +298,12 @@ def test_autoregressive_is_the_default_with_dp_off_until_ticked() -> None:
     def estimate() -> str:
         return next(c.value for c in at.caption if c.value.startswith("Estimated training"))
 
+    def warns_of_rare_values() -> bool:
+        return any(w.value.startswith("Without differential privacy, rare real values")
+                   for w in at.warning)
+
     without_dp = estimate()
+    assert warns_of_rare_values()
     epsilon = next(n for n in at.number_input if n.label.startswith("ε"))
     assert epsilon.disabled
     epochs = next(n for n in at.number_input if n.label.startswith("Epochs"))
@@ -262,4 +311,5 @@ def test_autoregressive_is_the_default_with_dp_off_until_ticked() -> None:
     next(c for c in at.checkbox if c.label == "Differential privacy").check().run()
     assert not next(n for n in at.number_input if n.label.startswith("ε")).disabled
     assert not at.error and any(b.label == "Train" for b in at.button)
+    assert not warns_of_rare_values()
     assert estimate() != without_dp  # DP-SGD runs a fixed, slower schedule

@@ -152,6 +152,13 @@ def test_formula_injection_is_escaped_unless_disabled(tmp_path) -> None:
     assert pd.read_csv(raw_path)["text"].iloc[0].startswith("=")
 
 
+@pytest.mark.parametrize("cell", [" =1+1", "\u00a0@SUM(A1)", "\uff1d1+1", "  \uff0bcmd",
+                                  "\u3000-2+3"])
+def test_formulas_behind_blanks_or_in_fullwidth_are_escaped(cell: str) -> None:
+    escaped = escape_formulas(pd.DataFrame({"text": [cell, "a = b", "x@y.org"]}))["text"]
+    assert escaped.tolist() == ["'" + cell, "a = b", "x@y.org"]
+
+
 def test_utf16_excel_text_is_read() -> None:
     frame = read_table(GOOD.replace(",", "\t").encode("utf-16"), "export.txt")
     assert list(frame.columns) == ["id", "value", "group"]
