@@ -7,13 +7,16 @@ data.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import io
 import json
 import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +46,7 @@ _PARQUET_MAGIC = b"PAR1"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 MIB = 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
+STREAM_CHUNK = 1024 * 1024  # bytes held at a time while counting rows
 SNIFF_CHARS = 200_000  # the delimiter sniffer reads the first lines, at most this much text
 MAX_NUMBER_CHARS = 400  # a cell longer than this is never read as a number
 
@@ -57,6 +61,7 @@ class ReadLimits:
     max_uncompressed_bytes: int = 1024 * 1024 * 1024
     min_rows: int = 10
     max_cell_bytes: int = 16 * 1024 * 1024
+    max_cells: int = 50_000_000  # rows x columns: what parsing holds in memory
 
 
 def read_table(
@@ -89,13 +94,19 @@ def read_table(
         raise TableError("the file is empty: upload a table with a header row and data rows")
 
     name = (filename or "").lower()
-    if name.endswith(".gz") or data[:2] == b"\x1f\x8b":
+    gzipped = name.endswith(".gz") or data[:2] == b"\x1f\x8b"
+    name = name.removesuffix(".gz")
+    start = _unpacked_start(data) if gzipped else data[:4]
+    is_parquet = start[:4] == _PARQUET_MAGIC or name.endswith(".parquet")
+    is_excel = start[:4] == _ZIP_MAGIC or name.endswith((".xlsx", ".xlsm"))
+    if not (is_parquet or is_excel):  # rows and cells counted before anything is held
+        _check_text_bounds(data, gzipped, limits, header)
+    if gzipped:
         data = _gunzip(data, limits)
-        name = name.removesuffix(".gz")
     notes: list[str] = []
-    if data[:4] == _PARQUET_MAGIC or name.endswith(".parquet"):
-        frame = _read_parquet(data, notes)
-    elif data[:4] == _ZIP_MAGIC or name.endswith((".xlsx", ".xlsm")):
+    if is_parquet:
+        frame = _read_parquet(data, notes, limits)
+    elif is_excel:
         frame = _read_excel(data, sheet, limits, notes, header)
     else:
         frame = _read_csv(data, limits, notes, header)
@@ -117,8 +128,6 @@ def _too_big(size: int, limits: ReadLimits) -> str:
 
 
 def _gunzip(data: bytes, limits: ReadLimits) -> bytes:
-    import gzip
-
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
             out = handle.read(limits.max_uncompressed_bytes + 1)
@@ -133,7 +142,119 @@ def _gunzip(data: bytes, limits: ReadLimits) -> bytes:
     return out
 
 
-def _read_parquet(data: bytes, notes: list[str]) -> pd.DataFrame:
+def _unpacked_chunks(data: bytes, gzipped: bool, limits: ReadLimits) -> Iterator[bytes]:
+    """The input in chunks, gunzipped as it streams: nothing is held but one chunk."""
+    if not gzipped:
+        for start in range(0, len(data), STREAM_CHUNK):
+            yield data[start:start + STREAM_CHUNK]
+        return
+    total = 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            while chunk := handle.read(STREAM_CHUNK):
+                total += len(chunk)
+                if total > limits.max_uncompressed_bytes:
+                    raise TableError(f"the gzip file expands beyond "
+                                     f"{limits.max_uncompressed_bytes / MIB:.0f} MiB: refused")
+                yield chunk
+    except (OSError, EOFError) as exc:
+        raise TableError(
+            f"the file looks gzip-compressed but cannot be decompressed ({exc})"
+        ) from None
+
+
+def _unpacked_start(data: bytes) -> bytes:
+    """The first bytes of a gzip file's content ('' when it cannot be unpacked: reading it
+    whole will say why)."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            return handle.read(8)
+    except (OSError, EOFError):
+        return b""
+
+
+def _check_text_bounds(data: bytes, gzipped: bool, limits: ReadLimits, header: bool) -> None:
+    """Rows and cells of a delimited text file, counted while streaming through it, refused
+    over the limits before any of it is parsed (a few KB of gzip can unpack to millions of
+    rows). Physical lines bound the rows from above; only when they exceed a limit are the
+    records counted exactly (a quoted cell may span lines)."""
+    lines, first = 0, b""
+    for chunk in _unpacked_chunks(data, gzipped, limits):
+        lines += chunk.count(b"\n")
+        if len(first) < SNIFF_CHARS:
+            first += chunk[:SNIFF_CHARS]
+    lines += 1  # a last line without a newline
+    width = 1 + max(first.split(b"\n", 1)[0].count(d.encode()) for d in CSV_DELIMITERS)
+    if lines <= limits.max_rows + 1 and lines * width <= limits.max_cells:
+        return
+    rows, width, complete = _count_records(data, gzipped, limits, first)
+    rows -= 1 if header else 0
+    if rows > limits.max_rows:
+        raise TableError(_too_many_rows(rows, limits, at_least=not complete))
+    if rows * width > limits.max_cells:
+        raise TableError(_too_many_cells(rows, width, limits))
+
+
+def _count_records(data: bytes, gzipped: bool, limits: ReadLimits,
+                   first: bytes) -> tuple[int, int, bool]:
+    """Non-blank CSV records (counting stops past ten times the row limit), the first record's
+    width and whether every record was counted, holding one chunk at a time; nothing counted
+    when the text cannot be parsed (reading it whole explains why)."""
+    encoding = "utf-16" if first[:2] in _UTF16_BOMS else "utf-8-sig"
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    delimiter = _sniff_delimiter(first.decode(encoding, errors="replace"))
+
+    def lines() -> Iterator[str]:
+        rest = ""
+        for chunk in _unpacked_chunks(data, gzipped, limits):
+            parts = (rest + decoder.decode(chunk)).split("\n")
+            rest = parts.pop()
+            yield from (part + "\n" for part in parts)
+        rest += decoder.decode(b"", final=True)
+        if rest:
+            yield rest
+
+    records, width, cap = 0, 0, 10 * (limits.max_rows + 1)
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_cell_bytes))
+    try:
+        for row in csv.reader(lines(), delimiter=delimiter, strict=False):
+            if any(cell.strip() for cell in row):
+                records += 1
+                width = width or len(row)
+                if records > cap:
+                    return records, width, False
+    except csv.Error:
+        return 0, 0, True
+    return records, width, True
+
+
+def _too_many_rows(rows: int, limits: ReadLimits, at_least: bool = False) -> str:
+    count = f"at least {rows:,}" if at_least else f"{rows:,}"
+    return (f"the table has {count} rows, over the {limits.max_rows:,}-row limit: sample it "
+            "down or raise the limit")
+
+
+def _too_many_cells(rows: int, columns: int, limits: ReadLimits) -> str:
+    return (f"the table has {rows:,} rows × {columns:,} columns = {rows * columns:,} cells, "
+            f"over the {limits.max_cells:,}-cell limit: sample it down, drop columns or raise "
+            "the limit")
+
+
+def _read_parquet(data: bytes, notes: list[str], limits: ReadLimits) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:  # the footer says how big the table is: refuse before reading any of it
+        metadata = pq.ParquetFile(io.BytesIO(data)).metadata
+    except Exception as exc:  # pyarrow raises many types
+        raise TableError(f"the Parquet file cannot be read ({type(exc).__name__}); "
+                         "check that it is a complete, uncorrupted Parquet file") from None
+    if metadata.num_rows > limits.max_rows:
+        raise TableError(_too_many_rows(metadata.num_rows, limits))
+    if metadata.num_columns > limits.max_columns:
+        raise TableError(f"the table has {metadata.num_columns} columns, over the "
+                         f"{limits.max_columns}-column limit")
+    if metadata.num_rows * metadata.num_columns > limits.max_cells:
+        raise TableError(_too_many_cells(metadata.num_rows, metadata.num_columns, limits))
     try:
         frame = pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises many types
@@ -297,10 +418,7 @@ def _read_csv(data: bytes, limits: ReadLimits, notes: list[str],
     else:
         header, body = generic_names(len(rows[0])), rows
     if len(body) > limits.max_rows:
-        raise TableError(
-            f"the table has {len(body):,} rows, over the {limits.max_rows:,}-row limit: "
-            "sample it down or raise the limit"
-        )
+        raise TableError(_too_many_rows(len(body), limits))
     width = len(header)
     for row, (first, last) in zip(body, lines, strict=True):
         if len(row) != width:
@@ -457,10 +575,9 @@ def _check_frame(frame: pd.DataFrame, limits: ReadLimits) -> None:
     if len(frame) == 0:
         raise TableError("the table has a header but no data rows")
     if len(frame) > limits.max_rows:
-        raise TableError(
-            f"the table has {len(frame):,} rows, over the {limits.max_rows:,}-row limit: "
-            "sample it down or raise the limit"
-        )
+        raise TableError(_too_many_rows(len(frame), limits))
+    if frame.size > limits.max_cells:
+        raise TableError(_too_many_cells(len(frame), frame.shape[1], limits))
     if len(frame) < limits.min_rows:
         raise TableError(
             f"the table has only {len(frame)} data rows; at least {limits.min_rows} are needed "

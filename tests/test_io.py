@@ -268,3 +268,53 @@ def test_real_headers_pass(header: str) -> None:
         rows = "".join(f"r{i % 3},{i * 1.5},{i}\n" for i in range(20))
     frame = read_table((header + "\n" + rows).encode(), "t.csv")
     assert list(frame.columns) == header.split(",")
+
+
+_BOMB_CHILD = """
+import sys
+from tabsynth.errors import TableError
+from tabsynth.io import read_table
+try:
+    read_table(sys.argv[1])
+    print("read")
+except TableError as exc:
+    print(exc)
+status = open("/proc/self/status").read()  # VmHWM: this program's peak, not its parent's
+print(int(status.split("VmHWM:")[1].split()[0]) // 1024)
+"""
+
+
+def _bombs(folder):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = folder / "rows.csv.gz"  # ~16 KB that unpacks to 4 million rows
+    rows.write_bytes(gzip.compress(b"a,b\n" + b"1,2\n" * 4_000_000, 9))
+    plain = folder / "rows.csv"  # 24 MB of three-letter rows: 6 million of them
+    plain.write_bytes(b"a\n" + b"1\n" * 6_000_000)
+    parquet = folder / "rows.parquet"  # ~8 KB that holds 40 million rows
+    pq.write_table(pa.table({"a": pa.array([1] * 40_000_000, pa.int8())}), parquet,
+                   compression="zstd")
+    return [rows, plain, parquet]
+
+
+def test_small_files_that_unpack_to_huge_tables_are_refused_in_little_memory(tmp_path) -> None:
+    """Each bomb ends in one line naming the row limit, with the reading process's peak
+    memory (Python, pandas and pyarrow loaded) under 500 MB."""
+    import subprocess
+    import sys
+
+    for bomb in _bombs(tmp_path):
+        done = subprocess.run([sys.executable, "-c", _BOMB_CHILD, str(bomb)],
+                              capture_output=True, text=True, timeout=300)
+        message, peak_mib = done.stdout.strip().splitlines()
+        assert "row limit" in message, (bomb.name, message, done.stderr[-500:])
+        assert int(peak_mib) < 500, (bomb.name, peak_mib)
+
+
+def test_tables_over_the_cell_limit_are_refused_before_parsing() -> None:
+    text = "a,b,c\n" + "1,2,3\n" * 40
+    with pytest.raises(TableError, match="40 rows × 3 columns = 120 cells, over the 100-cell"):
+        read_table(text.encode(), "t.csv", limits=ReadLimits(max_cells=100))
+    quoted = "a,b\n" + '"x\ny",1\n' * 30  # 61 lines, 30 records: counted exactly
+    assert len(read_table(quoted.encode(), "t.csv", limits=ReadLimits(max_rows=40))) == 30
