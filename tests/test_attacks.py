@@ -117,6 +117,35 @@ def test_roles_are_suggested_from_names_and_checked() -> None:
                       unavailable={"email": "is regenerated"})
 
 
+def test_one_suggested_quasi_identifier_means_the_attacker_knows_every_other_column() -> None:
+    """online_shoppers' names suggest one quasi-identifier (Region): with it alone linkability
+    could not run, so the attacker is assumed to know every column but the secrets."""
+    columns = ["Administrative", "ProductRelated_Duration", "BounceRates", "Region", "Month",
+               "Revenue"]
+    roles = suggest_roles(columns, target="Revenue")
+    assert roles.quasi_identifiers == [c for c in columns if c != "Revenue"]
+    assert "only Region (location) looks like one" in roles.quasi_identifiers_origin
+    assert "too few for the linkability attack" in roles.quasi_identifiers_origin
+    none = suggest_roles(["a", "b", "c"], target="c")
+    assert none.quasi_identifiers == ["a", "b"]
+    assert "no column name looks like one" in none.quasi_identifiers_origin
+
+
+def test_linkability_runs_on_a_table_with_one_suggested_quasi_identifier() -> None:
+    from tabsynth.evaluation.privacy import PrivacySettings, evaluate_privacy
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"Region": rng.integers(1, 9, 600), "pages": rng.poisson(5, 600),
+                          "duration": rng.gamma(2.0, 30.0, 600).round(1),
+                          "Revenue": rng.choice(["yes", "no"], 600)})
+    train, holdout = frame.iloc[:400].reset_index(drop=True), frame.iloc[400:].reset_index(
+        drop=True)
+    result = evaluate_privacy(train, holdout, train.copy(), target="Revenue",
+                              settings=PrivacySettings(n_attacks=200, singling_out_queries=100))
+    linkability = result.linkability
+    assert linkability.get("not_applicable") is None and linkability["risk"] is not None
+
+
 def test_linkability_split_balances_identifying_information() -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.integers(0, 2, 500), "b": rng.integers(0, 2, 500),

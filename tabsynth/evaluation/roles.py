@@ -19,6 +19,9 @@ from tabsynth.errors import ConfigError
 
 CHOSEN = "chosen by you"
 MAX_SUGGESTED_SECRETS = 8
+# fewer quasi-identifiers than this suggested from the names: the attacker knows every column
+# but the secrets (linkability splits the known columns between two parties)
+MIN_SUGGESTED_QUASI_IDENTIFIERS = 2
 
 # what a quasi-identifier is, by the words of its name (after splitting camelCase, _ - . and
 # spaces): a word of the set, or a pattern on the whole name
@@ -106,13 +109,16 @@ def suggest_roles(columns: list[str], target: str | None = None,
         if kind and column not in secrets:
             qis.append(column)
             why[column] = kind
-    if qis:
+    if len(qis) >= MIN_SUGGESTED_QUASI_IDENTIFIERS:
         qi_origin = ("suggested: column names that look demographic or geographic ("
                      + ", ".join(f"{c}: {why[c]}" for c in qis) + ")")
     else:
+        found = (f"only {qis[0]} ({why[qis[0]]}) looks like one" if qis
+                 else "no column name looks like one")
         qis = [c for c in columns if c not in secrets]
-        qi_origin = ("suggested: no column name looks like a quasi-identifier, so the "
-                     "attacker is assumed to know every column but the secrets")
+        qi_origin = (f"suggested: {found}, too few for the linkability attack (two parties "
+                     "need a column each), so the attacker is assumed to know every column but "
+                     "the secrets")
     return Roles(qis, list(secrets), qi_origin, secrets_origin, why)
 
 
