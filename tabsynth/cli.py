@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tabsynth.errors import TabsynthError
-from tabsynth.synthesizers import METHODS, Cancelled, ProgressEvent
+from tabsynth.progress import Cancelled, ProgressEvent
+from tabsynth.synthesizers import METHODS
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1

@@ -30,17 +30,11 @@ from tabsynth.io import (
     reading_notes,
     write_files_atomic,
 )
+from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.release import PII_HANDLING, release_report, render_release_html
 from tabsynth.report import REVIEW_NOTICE, html_to_pdf, render_html
 from tabsynth.schema import Schema, coerce_frame, format_for_export, infer_schema
-from tabsynth.synthesizers import (
-    METHODS,
-    ProgressCallback,
-    ProgressEvent,
-    StopCheck,
-    Synthesizer,
-    make_synthesizer,
-)
+from tabsynth.synthesizers import METHODS, Synthesizer, make_synthesizer
 
 LIBRARIES = ("sdv", "sdmetrics", "torch", "opacus", "anonymeter", "pandas", "numpy", "faker",
              "scikit-learn")

@@ -15,8 +15,9 @@ from tabsynth.dpgan.domain import PublicColumn
 from tabsynth.dpgan.marginals import PairLoss, choose_pairs
 from tabsynth.dpgan.model import ComponentLayout, Discriminator
 from tabsynth.dpgan.trainer import make_private_discriminator
+from tabsynth.progress import ProgressEvent
 from tabsynth.schema import coerce_frame, infer_schema
-from tabsynth.synthesizers import ProgressEvent, Synthesizer
+from tabsynth.synthesizers import Synthesizer
 from tabsynth.synthesizers.dp_gan import DpGan
 
 RARE = "Zanzibar-only-once"

@@ -10,8 +10,9 @@ import pytest
 from conftest import PII_COLUMNS, make_pii_table
 
 from tabsynth.errors import ConfigError
+from tabsynth.progress import Cancelled, ProgressEvent
 from tabsynth.schema import coerce_frame, infer_schema
-from tabsynth.synthesizers import Cancelled, ProgressEvent, Synthesizer, make_synthesizer
+from tabsynth.synthesizers import Synthesizer, make_synthesizer
 
 FAST = {"epochs": 2, "batch_size": 100, "device": "cpu"}
 

@@ -23,7 +23,7 @@ from tabsynth.dpgan.accounting import spent_epsilon
 from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import PairLoss
 from tabsynth.dpgan.model import ComponentLayout, Discriminator, Generator
-from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 
 
 @dataclass

@@ -28,15 +28,9 @@ from tabsynth.dp.noise import secret_global_seed
 from tabsynth.dp.start import Budget, Start, begin
 from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
 from tabsynth.dpgan.domain import PublicColumn, learn_domain
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.regenerate import RegenerationState
-from tabsynth.synthesizers.base import (
-    Cancelled,
-    PrivacyClaim,
-    ProgressCallback,
-    ProgressEvent,
-    StopCheck,
-    Synthesizer,
-)
+from tabsynth.synthesizers.base import PrivacyClaim, Synthesizer
 
 VALIDATION_SHARE = 0.1
 PATIENCE = 3  # epochs without a better validation likelihood before stopping

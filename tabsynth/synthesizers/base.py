@@ -5,8 +5,7 @@ from __future__ import annotations
 import abc
 import math
 import pickle
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,29 +13,18 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.errors import ConfigError
+from tabsynth.progress import (
+    ProgressCallback,
+    ProgressEvent,
+    StopCheck,
+    ignore_progress,
+    never_stop,
+)
 from tabsynth.regenerate import CollisionGuard, RegenerationState, regenerate_column
 from tabsynth.schema import Schema
 
 # Bump when a saved model's layout changes (format 2: the DP-GAN's embedded conditions).
 MODEL_FORMAT = 2
-
-
-class Cancelled(RuntimeError):
-    """Raised inside fit() when should_stop() returned True."""
-
-
-@dataclass
-class ProgressEvent:
-    """One progress report: stage name, fraction done in [0, 1], and optional metrics."""
-
-    stage: str
-    fraction: float
-    message: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
-StopCheck = Callable[[], bool]
 
 
 UNIT = "adding or removing one row of the training split"
@@ -122,7 +110,8 @@ class Synthesizer(abc.ABC):
         regenerated = [c.name for c in schema.included if c.regenerated]
         known = real_values if real_values is not None else train
         self._guard = CollisionGuard.from_frame(known, regenerated)
-        self._fit_all(train, regenerated, progress or _ignore, should_stop or _never)
+        self._fit_all(train, regenerated, progress or ignore_progress,
+                      should_stop or never_stop)
         return self
 
     @property
@@ -223,10 +212,3 @@ class Synthesizer(abc.ABC):
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         """Draw n rows of the learned columns."""
 
-
-def _ignore(_: ProgressEvent) -> None:
-    return None
-
-
-def _never() -> bool:
-    return False

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from tabsynth.device import resolve_device
-from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.sdv_adapter import SdvSynthesizer
 
 

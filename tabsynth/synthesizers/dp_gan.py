@@ -23,14 +23,9 @@ from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import choose_pairs, noisy_pair_tables
 from tabsynth.dpgan.trainer import TrainSettings, generate, train_gan
 from tabsynth.errors import ConfigError
+from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.regenerate import RegenerationState
-from tabsynth.synthesizers.base import (
-    PrivacyClaim,
-    ProgressCallback,
-    ProgressEvent,
-    StopCheck,
-    Synthesizer,
-)
+from tabsynth.synthesizers.base import PrivacyClaim, Synthesizer
 
 
 class DpGan(DpOutput, Synthesizer):

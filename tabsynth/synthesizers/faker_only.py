@@ -7,13 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabsynth.synthesizers.base import (
-    Cancelled,
-    ProgressCallback,
-    ProgressEvent,
-    StopCheck,
-    Synthesizer,
-)
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.synthesizers.base import Synthesizer
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.sdv_adapter import SdvSynthesizer
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from tabsynth.progress import ProgressCallback, StopCheck
 from tabsynth.schema import Schema
-from tabsynth.synthesizers.base import ProgressCallback, StopCheck, Synthesizer
+from tabsynth.synthesizers.base import Synthesizer
 
 TABLE = "t"
 _SDTYPES = {"numeric": "numerical", "integer": "numerical", "categorical": "categorical",
