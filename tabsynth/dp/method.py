@@ -6,10 +6,10 @@ import math
 
 import pandas as pd
 
+from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.dp.start import private_dtypes
 from tabsynth.dpgan.accounting import ACCOUNTANTS
 from tabsynth.errors import ConfigError
-from tabsynth.synthesizers.base import PrivacyClaim
 
 
 def checked_epsilon(epsilon: float | None, delta: float | None, accountant: str) -> float:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tabsynth.errors import ConfigError
-from tabsynth.synthesizers.base import PrivacyClaim, Synthesizer
+from tabsynth.synthesizers.base import Synthesizer
 
 METHODS = ("faker", "gaussian-copula", "ctgan", "dp-gan", "autoregressive")
 
-__all__ = ["METHODS", "PrivacyClaim", "Synthesizer", "make_synthesizer"]
+__all__ = ["METHODS", "Synthesizer", "make_synthesizer"]
 
 
 def make_synthesizer(method: str, **options: Any) -> Synthesizer:

@@ -22,7 +22,7 @@ from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.tokens import TokenCodec
 from tabsynth.device import resolve_device
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
-from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
+from tabsynth.dp.claim import RANDOMNESS, PrivacyClaim, not_covered, residual_risks
 from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
 from tabsynth.dp.noise import secret_global_seed
 from tabsynth.dp.start import Budget, Start, begin
@@ -30,7 +30,7 @@ from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
 from tabsynth.dpgan.domain import PublicColumn, learn_domain
 from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.regenerate import RegenerationState
-from tabsynth.synthesizers.base import PrivacyClaim, Synthesizer
+from tabsynth.synthesizers.base import Synthesizer
 
 VALIDATION_SHARE = 0.1
 PATIENCE = 3  # epochs without a better validation likelihood before stopping

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import abc
-import math
 import pickle
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.errors import ConfigError
 from tabsynth.progress import (
     ProgressCallback,
@@ -25,52 +24,6 @@ from tabsynth.schema import Schema
 
 # Bump when a saved model's layout changes (format 2: the DP-GAN's embedded conditions).
 MODEL_FORMAT = 2
-
-
-UNIT = "adding or removing one row of the training split"
-
-
-@dataclass(frozen=True)
-class PrivacyClaim:
-    """A formal differential-privacy guarantee, as the accountant computed it, and its scope."""
-
-    epsilon: float
-    delta: float
-    accountant: str
-    epsilon_preprocessing: float
-    epsilon_training: float
-    epsilon_marginals: float = 0.0
-    unit: str = UNIT
-    not_covered: tuple[str, ...] = ()
-    residual_risks: tuple[str, ...] = ()
-    randomness: str = ""
-    notes: str = ""
-
-    @property
-    def group_privacy(self) -> str:
-        return (f"a person with k rows in the training split is protected at k·ε, with δ "
-                f"growing to k·e^((k−1)ε)·δ (k = 2: ε = {2 * self.epsilon:.3g}, "
-                f"δ = {2 * math.exp(self.epsilon) * self.delta:.2g}); the guarantee is per "
-                f"row, not per person")
-
-    def plain_words(self) -> str:
-        """The guarantee in one paragraph a compliance officer can check against the figures."""
-        return (f"Differential privacy with ε = {self.epsilon:.3g} and δ = {self.delta:.2g} "
-                f"(accountant: {self.accountant}): whether or not any one row of the training "
-                f"split was used, the probability of any synthetic table and fitted model this "
-                f"run could produce changes by at most a factor e^ε ≈ "
-                f"{math.exp(self.epsilon):.3g}, apart from a probability δ. Smaller ε is "
-                f"stronger. It holds for the schema as declared, and covers what was learned "
-                f"from the training rows; the evaluation and the items under 'not covered' are "
-                f"outside it.")
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["not_covered"], data["residual_risks"] = (list(self.not_covered),
-                                                       list(self.residual_risks))
-        data["group_privacy"] = self.group_privacy
-        data["plain"] = self.plain_words()
-        return data
 
 
 class Synthesizer(abc.ABC):

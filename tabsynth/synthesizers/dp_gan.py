@@ -13,7 +13,7 @@ import pandas as pd
 from tabsynth.capacity import check_dense
 from tabsynth.device import resolve_device
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
-from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
+from tabsynth.dp.claim import RANDOMNESS, PrivacyClaim, not_covered, residual_risks
 from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
 from tabsynth.dp.noise import SecretNoise
 from tabsynth.dp.start import Budget, begin
@@ -25,7 +25,7 @@ from tabsynth.dpgan.trainer import TrainSettings, generate, train_gan
 from tabsynth.errors import ConfigError
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.regenerate import RegenerationState
-from tabsynth.synthesizers.base import PrivacyClaim, Synthesizer
+from tabsynth.synthesizers.base import Synthesizer
 
 
 class DpGan(DpOutput, Synthesizer):
