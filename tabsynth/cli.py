@@ -162,7 +162,7 @@ def _synthesize(args: argparse.Namespace) -> int:
             raise TabsynthError(f"schema file not found: {schema_path}")
         schema = Schema.from_json(schema_path.read_text(encoding="utf-8"))
     if args.public_schema:
-        from tabsynth.synthesizers.dp_gan import load_public_schema
+        from tabsynth.dp.public import load_public_schema
 
         config.public_schema = load_public_schema(args.public_schema)
     table = load_table(args.input, sheet=args.sheet)

@@ -201,7 +201,7 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     device = resolve_device(config.device)
     public = config.public_schema
     if isinstance(public, str):
-        from tabsynth.synthesizers.dp_gan import parse_public_schema
+        from tabsynth.dp.public import parse_public_schema
 
         public = parse_public_schema(public)
     synthesizer = make_synthesizer(config.method, epochs=config.epochs,

@@ -6,9 +6,9 @@ import math
 
 import pandas as pd
 
+from tabsynth.dp.accounting import ACCOUNTANTS
 from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.dp.start import private_dtypes
-from tabsynth.dpgan.accounting import ACCOUNTANTS
 from tabsynth.errors import ConfigError
 
 

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabsynth.dp.noise import SecretNoise
-from tabsynth.dpgan.accounting import (
+from tabsynth.dp.accounting import (
     ACCOUNTANTS,
     DEFAULT_DELTA_CAP,
     BudgetPlan,
@@ -25,7 +24,9 @@ from tabsynth.dpgan.accounting import (
     plan_budget,
     preprocessing_sigmas,
 )
-from tabsynth.dpgan.domain import PublicColumn, plan_mechanisms
+from tabsynth.dp.domain import plan_mechanisms
+from tabsynth.dp.noise import SecretNoise
+from tabsynth.dp.public import PublicColumn
 from tabsynth.schema import Schema
 
 COUNTS_ONLY_SHARE = 0.05  # of epsilon, for the row and missing counts when no histogram is due

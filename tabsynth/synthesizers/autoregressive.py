@@ -21,13 +21,14 @@ import torch
 from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.tokens import TokenCodec
 from tabsynth.device import resolve_device
+from tabsynth.dp.accounting import epsilon_of, spent_epsilon
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
 from tabsynth.dp.claim import RANDOMNESS, PrivacyClaim, not_covered, residual_risks
+from tabsynth.dp.domain import learn_domain
 from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
 from tabsynth.dp.noise import secret_global_seed
+from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.start import Budget, Start, begin
-from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
-from tabsynth.dpgan.domain import PublicColumn, learn_domain
 from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.regenerate import RegenerationState
 from tabsynth.synthesizers.base import Synthesizer

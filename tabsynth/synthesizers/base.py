@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import io
 import pickle
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +25,12 @@ from tabsynth.schema import Schema
 
 # Bump when a saved model's layout changes (format 2: the DP-GAN's embedded conditions).
 MODEL_FORMAT = 2
+# Where classes pickled by earlier versions live now (same layout, new module).
+MOVED_MODULES = {"tabsynth.dpgan.accounting": "tabsynth.dp.accounting",
+                 "tabsynth.dpgan.domain": "tabsynth.dp.domain",
+                 "tabsynth.dpgan.encoding": "tabsynth.dp.encoding"}
+MOVED_CLASSES = {("tabsynth.synthesizers.base", "PrivacyClaim"): "tabsynth.dp.claim",
+                 ("tabsynth.dpgan.domain", "PublicColumn"): "tabsynth.dp.public"}
 
 
 class Synthesizer(abc.ABC):
@@ -142,7 +149,7 @@ class Synthesizer(abc.ABC):
         """A model saved by :meth:`save` with this model format; refit anything older."""
         refit = "fit the model again with this version of tabsynth and save it anew"
         try:
-            model = pickle.loads(Path(path).read_bytes())
+            model = _ModelUnpickler(io.BytesIO(Path(path).read_bytes())).load()
         except (AttributeError, ModuleNotFoundError, ImportError) as exc:
             raise ConfigError(f"{path} was saved by another version of tabsynth ({exc}): "
                               f"{refit}") from None
@@ -165,3 +172,10 @@ class Synthesizer(abc.ABC):
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         """Draw n rows of the learned columns."""
 
+
+class _ModelUnpickler(pickle.Unpickler):
+    """Reads saved models, finding classes pickled before they moved at their new module."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        module = MOVED_CLASSES.get((module, name)) or MOVED_MODULES.get(module, module)
+        return super().find_class(module, name)

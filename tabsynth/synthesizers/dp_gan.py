@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,17 +10,17 @@ import pandas as pd
 
 from tabsynth.capacity import check_dense
 from tabsynth.device import resolve_device
+from tabsynth.dp.accounting import BudgetPlan
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
 from tabsynth.dp.claim import RANDOMNESS, PrivacyClaim, not_covered, residual_risks
+from tabsynth.dp.domain import Domain, learn_domain
+from tabsynth.dp.encoding import Encoder
 from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
 from tabsynth.dp.noise import SecretNoise
+from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.start import Budget, begin
-from tabsynth.dpgan.accounting import BudgetPlan
-from tabsynth.dpgan.domain import Domain, PublicColumn, learn_domain
-from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import choose_pairs, noisy_pair_tables
 from tabsynth.dpgan.trainer import TrainSettings, generate, train_gan
-from tabsynth.errors import ConfigError
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.regenerate import RegenerationState
 from tabsynth.synthesizers.base import Synthesizer
@@ -140,7 +138,7 @@ class DpGan(DpOutput, Synthesizer):
     def _claim_from(self, accountant: Any, steps: int, regenerated: list[str]) -> PrivacyClaim:
         plan = self.plan
         assert plan is not None
-        from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
+        from tabsynth.dp.accounting import epsilon_of, spent_epsilon
 
         total = spent_epsilon(accountant, plan.delta_accountant)
         pre = epsilon_of(plan.domain_history, plan.delta_accountant, plan.accountant)
@@ -173,38 +171,3 @@ class DpGan(DpOutput, Synthesizer):
             components, offsets = components[chosen], offsets[chosen]
         self.generator.cpu()
         return self.encoder.inverse(components, offsets)
-
-
-def load_public_schema(path: str | Path) -> dict[str, PublicColumn]:
-    """Read {"column": {"categories": [...]} | {"bounds": [low, high]}, "nullable": bool}."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"public schema file not found: {path}") from None
-    return parse_public_schema(text)
-
-
-def parse_public_schema(text: str) -> dict[str, PublicColumn]:
-    """Parse the public-domain JSON (see load_public_schema); empty text declares nothing."""
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"public schema is not valid JSON (line {exc.lineno}): "
-                          f"{exc.msg}") from None
-    columns = data.get("columns", data) if isinstance(data, dict) else None
-    if not isinstance(columns, dict):
-        raise ConfigError('public schema must map column names to {"categories": [...]} or '
-                          '{"bounds": [low, high]}')
-    public = {}
-    for name, entry in columns.items():
-        if not isinstance(entry, dict) or not ("categories" in entry or "bounds" in entry):
-            raise ConfigError(f"public schema, column {name!r}: give categories or bounds")
-        bounds = entry.get("bounds")
-        if bounds is not None and (len(bounds) != 2 or not bounds[0] < bounds[1]):
-            raise ConfigError(f"public schema, column {name!r}: bounds must be [low, high]")
-        public[name] = PublicColumn(categories=entry.get("categories"),
-                                    bounds=tuple(bounds) if bounds is not None else None,
-                                    nullable=bool(entry.get("nullable", False)))
-    return public
