@@ -146,7 +146,8 @@ def test_load_refuses_other_formats_and_non_models(typed_table, tmp_path, monkey
 
 def test_load_finds_classes_saved_before_they_moved(tmp_path) -> None:
     """A model saved before the DP domain, encoding and accounting moved to dp/ (and the claim
-    and public columns out of their old modules) names the old modules; it still loads."""
+    and public columns out of their old modules) names the old modules, and a DP-GAN then held
+    its DP settings one by one; it still loads."""
     from tabsynth.dp.accounting import BudgetPlan
     from tabsynth.dp.claim import PrivacyClaim
     from tabsynth.dp.domain import ColumnDomain, Domain
@@ -162,6 +163,10 @@ def test_load_finds_classes_saved_before_they_moved(tmp_path) -> None:
     model.plan = BudgetPlan(1.0, 1e-6, 9e-7, 1e-7, "rdp", 2.0, 1, 1.1, 0.1, 10)
     model._claim = PrivacyClaim(1.0, 1e-6, "rdp", 0.4, 0.6)
     model.model_format = base.MODEL_FORMAT
+    budget = model.__dict__.pop("budget")
+    model.__dict__.update(epsilon=budget.epsilon, delta=budget.delta, public=budget.public,
+                          accountant=budget.accountant,
+                          preprocessing_share=budget.preprocessing_share)
     blob = pickle.dumps(model, protocol=2)  # protocol 2 names a class as "c<module>\n<name>\n"
     for new, old in [(b"tabsynth.dp.domain\n", b"tabsynth.dpgan.domain\n"),
                      (b"tabsynth.dp.encoding\n", b"tabsynth.dpgan.encoding\n"),
@@ -177,4 +182,5 @@ def test_load_finds_classes_saved_before_they_moved(tmp_path) -> None:
     assert type(loaded.domain) is Domain and type(loaded.domain["tier"]) is ColumnDomain
     assert type(loaded.encoder) is Encoder and loaded.encoder.width == model.encoder.width
     assert loaded.plan == model.plan and loaded.privacy_claim == model.privacy_claim
+    assert loaded.budget == budget and loaded.private and loaded.epsilon == 1.0
     assert loaded.public == {"tier": PublicColumn(categories=["x", "y"])}
