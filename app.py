@@ -15,6 +15,7 @@ import streamlit as st
 
 from tabsynth import charts
 from tabsynth.capacity import check_ctgan
+from tabsynth.dp.public import parse_public_schema
 from tabsynth.errors import TabsynthError
 from tabsynth.export import SignOff, export_files, zip_files
 from tabsynth.io import excel_sheets
@@ -23,7 +24,6 @@ from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
 from tabsynth.report import REVIEW_NOTICE
 from tabsynth.schema import KINDS, Schema, infer_schema
-from tabsynth.synthesizers.dp_gan import parse_public_schema
 from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS
 from tabsynth.ui_support import (
     METHOD_GUIDE,

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from tabsynth.dpgan.accounting import default_delta
+from tabsynth.dp.accounting import default_delta
 from tabsynth.schema import Schema
 from tabsynth.synthesizers.base import Synthesizer
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tabsynth.errors import TabsynthError
-from tabsynth.synthesizers import METHODS, Cancelled, ProgressEvent
+from tabsynth.progress import Cancelled, ProgressEvent
+from tabsynth.synthesizers import METHODS
 from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, methods_taking
 
 EXIT_BAD_INPUT = 2
@@ -183,7 +184,7 @@ def _synthesize(args: argparse.Namespace) -> int:
             raise TabsynthError(f"schema file not found: {schema_path}")
         schema = Schema.from_json(schema_path.read_text(encoding="utf-8"))
     if args.public_schema:
-        from tabsynth.synthesizers.dp_gan import load_public_schema
+        from tabsynth.dp.public import load_public_schema
 
         config.public_schema = load_public_schema(args.public_schema)
     bar = ProgressBar(enabled=not args.quiet)

@@ -72,8 +72,8 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
     warnings.filterwarnings("ignore")
     from tabsynth.errors import TabsynthError
     from tabsynth.pipeline import ReadSettings, RunConfig, synthesize
+    from tabsynth.progress import Cancelled
     from tabsynth.schema import Schema
-    from tabsynth.synthesizers import Cancelled
 
     def report(event: Any) -> None:
         events.put({"type": "progress", "stage": event.stage, "fraction": event.fraction,

@@ -12,25 +12,20 @@ from typing import Any
 import pandas as pd
 
 from tabsynth.capacity import check_ctgan
-from tabsynth.device import device_name, resolve_device
+from tabsynth.device import device_name
 from tabsynth.errors import TableError
 from tabsynth.evaluation.privacy import EXCLUDED
 from tabsynth.evaluation.roles import check_choice
 from tabsynth.evaluation.run import evaluate
 from tabsynth.io import ReadLimits, read_table, reading_notes
 from tabsynth.outputs import write_outputs
+from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.release import PII_HANDLING
 from tabsynth.report_header import report_header
 from tabsynth.schema import Schema, coerce_frame, infer_schema
 from tabsynth.settings import OutputSettings, ReadSettings, RunConfig
 from tabsynth.split import secret_holdout_mask, split_holdout
-from tabsynth.synthesizers import (
-    ProgressCallback,
-    ProgressEvent,
-    StopCheck,
-    Synthesizer,
-    make_synthesizer,
-)
+from tabsynth.synthesizers import Synthesizer, make_synthesizer
 
 __all__ = ["LoadedTable", "OutputSettings", "ReadSettings", "RunConfig", "RunResult",
            "load_table", "run", "synthesize", "write_outputs"]
@@ -116,16 +111,16 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
         holdout = typed[in_holdout].reset_index(drop=True)
     if config.method == "ctgan":
         check_ctgan(train, schema)
-    device = resolve_device(config.device)
     public = config.public_schema
     if isinstance(public, str):
-        from tabsynth.synthesizers.dp_gan import parse_public_schema
+        from tabsynth.dp.public import parse_public_schema
 
         public = parse_public_schema(public)
     synthesizer = make_synthesizer(config.method, epochs=config.epochs,
-                                   batch_size=config.batch_size, device=device,
+                                   batch_size=config.batch_size, device=config.device,
                                    epsilon=config.epsilon, delta=config.delta,
                                    public=public, seed=config.seed, target=config.target)
+    device = synthesizer.device
     emit(ProgressEvent("split", 1.0, f"{len(train):,} train / {len(holdout):,} holdout rows"))
     started = time.perf_counter()
     synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop,

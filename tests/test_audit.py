@@ -18,8 +18,9 @@ from tabsynth.audit import (
     run_audit,
     score_canaries,
 )
+from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.schema import Schema, coerce_frame, infer_schema
-from tabsynth.synthesizers.base import PrivacyClaim, Synthesizer
+from tabsynth.synthesizers.base import Synthesizer
 from tabsynth.synthesizers.dp_gan import DpGan
 
 

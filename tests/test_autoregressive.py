@@ -187,7 +187,7 @@ def test_heavy_tail_is_drawn_at_its_own_quantiles_inside_the_top_bin() -> None:
     """Inside a bin the fine steps split the mass equally, so a heavy tail's widest bin is not
     filled uniformly between its edges (which would inflate the largest values)."""
     from tabsynth.autoregressive.tokens import FINE_STEPS, TokenCodec
-    from tabsynth.dpgan.domain import learn_domain
+    from tabsynth.dp.domain import learn_domain
 
     rng = np.random.default_rng(4)
     table = pd.DataFrame({"seconds": np.round(rng.lognormal(5, 1.5, 20_000), 2)})
@@ -238,7 +238,7 @@ def test_whole_numbers_inside_bins_are_not_shifted_down() -> None:
     """A whole number's grid mass starts just below it; decoding must not floor part of it to
     its neighbour below (a plain floor: about -0.6 on average for 1..19 here)."""
     from tabsynth.autoregressive.tokens import TokenCodec
-    from tabsynth.dpgan.domain import learn_domain
+    from tabsynth.dp.domain import learn_domain
 
     values = np.random.default_rng(8).integers(1, 400, 100_000)  # 0.25 % each: no point mass
     table = pd.DataFrame({"count": values})

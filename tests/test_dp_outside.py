@@ -14,10 +14,10 @@ import torch
 from scipy.optimize import brentq
 from scipy.stats import norm
 
+from tabsynth.dp.accounting import epsilon_of
+from tabsynth.dp.domain import learn_domain
 from tabsynth.dp.noise import SecretNoise
 from tabsynth.dpgan import trainer
-from tabsynth.dpgan.accounting import epsilon_of
-from tabsynth.dpgan.domain import learn_domain
 from tabsynth.schema import Schema, coerce_frame, infer_schema
 from tabsynth.synthesizers.dp_gan import DpGan
 

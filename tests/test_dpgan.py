@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 import torch
 
-from tabsynth.dpgan.accounting import default_delta, epsilon_of, plan_budget
-from tabsynth.dpgan.domain import PublicColumn
+from tabsynth.dp.accounting import default_delta, epsilon_of, plan_budget
+from tabsynth.dp.public import PublicColumn
 from tabsynth.dpgan.marginals import PairLoss, choose_pairs
 from tabsynth.dpgan.model import ComponentLayout, Discriminator
 from tabsynth.dpgan.trainer import make_private_discriminator
+from tabsynth.progress import ProgressEvent
 from tabsynth.schema import coerce_frame, infer_schema
-from tabsynth.synthesizers import ProgressEvent, Synthesizer
+from tabsynth.synthesizers import Synthesizer
 from tabsynth.synthesizers.dp_gan import DpGan
 
 RARE = "Zanzibar-only-once"
@@ -254,7 +255,7 @@ def test_calibration_leaves_public_columns_as_generated() -> None:
     """A declared column's weights are placeholders (no frequencies): raking must not pull its
     generated distribution toward them, only the DP-learned columns toward their marginals."""
     from tabsynth.dp.calibrate import marginal_targets, rake_weights
-    from tabsynth.dpgan.domain import learn_domain
+    from tabsynth.dp.domain import learn_domain
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"plan": rng.choice(["a", "b"], 500, p=[0.8, 0.2]),

@@ -10,8 +10,9 @@ import pytest
 from conftest import PII_COLUMNS, make_pii_table
 
 from tabsynth.errors import ConfigError
+from tabsynth.progress import Cancelled, ProgressEvent
 from tabsynth.schema import coerce_frame, infer_schema
-from tabsynth.synthesizers import Cancelled, ProgressEvent, Synthesizer, make_synthesizer
+from tabsynth.synthesizers import Synthesizer, make_synthesizer
 
 FAST = {"epochs": 2, "batch_size": 100, "device": "cpu"}
 
@@ -141,3 +142,45 @@ def test_load_refuses_other_formats_and_non_models(typed_table, tmp_path, monkey
     other.write_bytes(pickle.dumps([1, 2, 3]))
     with pytest.raises(ConfigError, match="does not hold a tabsynth model"):
         Synthesizer.load(other)
+
+
+def test_load_finds_classes_saved_before_they_moved(tmp_path) -> None:
+    """A model saved before the DP domain, encoding and accounting moved to dp/ (and the claim
+    and public columns out of their old modules) names the old modules, and a DP-GAN then held
+    its DP settings one by one; it still loads."""
+    from tabsynth.dp.accounting import BudgetPlan
+    from tabsynth.dp.claim import PrivacyClaim
+    from tabsynth.dp.domain import ColumnDomain, Domain
+    from tabsynth.dp.encoding import Encoder
+    from tabsynth.dp.public import PublicColumn
+    from tabsynth.synthesizers import base
+
+    model = make_synthesizer("dp-gan", epsilon=1.0, device="cpu",
+                             public={"tier": PublicColumn(categories=["x", "y"])})
+    model.domain = Domain([ColumnDomain("tier", "categorical", categories=["x", "y"],
+                                        weights=[0.5, 0.5], public=True)], 1, 2.0, 1e-7, None)
+    model.encoder = Encoder(model.domain)
+    model.plan = BudgetPlan(1.0, 1e-6, 9e-7, 1e-7, "rdp", 2.0, 1, 1.1, 0.1, 10)
+    model._claim = PrivacyClaim(1.0, 1e-6, "rdp", 0.4, 0.6)
+    model.model_format = base.MODEL_FORMAT
+    budget = model.__dict__.pop("budget")
+    model.__dict__.update(epsilon=budget.epsilon, delta=budget.delta, public=budget.public,
+                          accountant=budget.accountant,
+                          preprocessing_share=budget.preprocessing_share)
+    blob = pickle.dumps(model, protocol=2)  # protocol 2 names a class as "c<module>\n<name>\n"
+    for new, old in [(b"tabsynth.dp.domain\n", b"tabsynth.dpgan.domain\n"),
+                     (b"tabsynth.dp.encoding\n", b"tabsynth.dpgan.encoding\n"),
+                     (b"tabsynth.dp.accounting\n", b"tabsynth.dpgan.accounting\n"),
+                     (b"tabsynth.dp.public\nPublicColumn", b"tabsynth.dpgan.domain\nPublicColumn"),
+                     (b"tabsynth.dp.claim\nPrivacyClaim",
+                      b"tabsynth.synthesizers.base\nPrivacyClaim")]:
+        assert new in blob, new
+        blob = blob.replace(new, old)
+    path = tmp_path / "old.pkl"
+    path.write_bytes(blob)
+    loaded = Synthesizer.load(path)
+    assert type(loaded.domain) is Domain and type(loaded.domain["tier"]) is ColumnDomain
+    assert type(loaded.encoder) is Encoder and loaded.encoder.width == model.encoder.width
+    assert loaded.plan == model.plan and loaded.privacy_claim == model.privacy_claim
+    assert loaded.budget == budget and loaded.private and loaded.epsilon == 1.0
+    assert loaded.public == {"tier": PublicColumn(categories=["x", "y"])}

@@ -16,9 +16,9 @@ import torch
 from opacus.grad_sample import register_grad_sampler, register_norm_sampler
 
 from tabsynth.autoregressive.network import Made, MaskedLinear
+from tabsynth.dp.accounting import spent_epsilon
 from tabsynth.dp.noise import secret_torch_generator
-from tabsynth.dpgan.accounting import spent_epsilon
-from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 
 
 @register_grad_sampler(MaskedLinear)

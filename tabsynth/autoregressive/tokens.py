@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabsynth.dpgan.domain import INNER_STEPS, ColumnDomain, Domain
-from tabsynth.dpgan.encoding import Encoder
+from tabsynth.dp.domain import INNER_STEPS, ColumnDomain, Domain
+from tabsynth.dp.encoding import Encoder
 
 FINE_STEPS = INNER_STEPS
 PRIOR_FLOOR = 1e-3  # smallest starting probability of a token, times its vocabulary size

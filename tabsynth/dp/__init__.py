@@ -1,1 +1,4 @@
-"""What every DP model shares: secret noise, mechanisms (accounting lives in dpgan for now)."""
+"""All shared DP machinery: accountant, noisy releases, encoding, secret noise, the claim.
+
+Imports nothing from the model packages (dpgan, autoregressive) or synthesizers.
+"""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tabsynth.dpgan.domain import Domain
+from tabsynth.dp.domain import Domain
 
 POOL_FACTOR = 3  # generated rows per released row when calibrating
 

@@ -1,6 +1,10 @@
-"""What a DP synthesizer's claim says beside epsilon: scope, residual risks, randomness."""
+"""A DP fit's claim: the guarantee's figures, its scope, residual risks and randomness."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
 
 RESIDUAL_RISKS = (
     "the gradient noise, the Poisson sampling masks and the initial weights come from "
@@ -51,3 +55,49 @@ def not_covered(public: dict, regenerated: list[str]) -> tuple[str, ...]:
                      "of the data, except that a made-up value equal to any real value of "
                      "the upload is drawn again, so no real value ships")
     return tuple(items)
+
+
+UNIT = "adding or removing one row of the training split"
+
+
+@dataclass(frozen=True)
+class PrivacyClaim:
+    """A formal differential-privacy guarantee, as the accountant computed it, and its scope."""
+
+    epsilon: float
+    delta: float
+    accountant: str
+    epsilon_preprocessing: float
+    epsilon_training: float
+    epsilon_marginals: float = 0.0
+    unit: str = UNIT
+    not_covered: tuple[str, ...] = ()
+    residual_risks: tuple[str, ...] = ()
+    randomness: str = ""
+    notes: str = ""
+
+    @property
+    def group_privacy(self) -> str:
+        return (f"a person with k rows in the training split is protected at k·ε, with δ "
+                f"growing to k·e^((k−1)ε)·δ (k = 2: ε = {2 * self.epsilon:.3g}, "
+                f"δ = {2 * math.exp(self.epsilon) * self.delta:.2g}); the guarantee is per "
+                f"row, not per person")
+
+    def plain_words(self) -> str:
+        """The guarantee in one paragraph a compliance officer can check against the figures."""
+        return (f"Differential privacy with ε = {self.epsilon:.3g} and δ = {self.delta:.2g} "
+                f"(accountant: {self.accountant}): whether or not any one row of the training "
+                f"split was used, the probability of any synthetic table and fitted model this "
+                f"run could produce changes by at most a factor e^ε ≈ "
+                f"{math.exp(self.epsilon):.3g}, apart from a probability δ. Smaller ε is "
+                f"stronger. It holds for the schema as declared, and covers what was learned "
+                f"from the training rows; the evaluation and the items under 'not covered' are "
+                f"outside it.")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["not_covered"], data["residual_risks"] = (list(self.not_covered),
+                                                       list(self.residual_risks))
+        data["group_privacy"] = self.group_privacy
+        data["plain"] = self.plain_words()
+        return data

@@ -4,7 +4,7 @@ The row count is released first (discrete Gaussian); the batch, sampling rate, n
 default delta and default output rows all come from that noisy count, never the exact one. The
 plan then fixes every noise multiplier so that preprocessing and all steps stay within epsilon,
 and the missing rates of made-up columns are released as noisy counts under the same plan.
-A non-private start (noise None) uses the exact figures.
+A non-private start (noise None) uses the exact figures. The DP settings are checked here too.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabsynth.dp.noise import SecretNoise
-from tabsynth.dpgan.accounting import (
+from tabsynth.dp.accounting import (
     ACCOUNTANTS,
     DEFAULT_DELTA_CAP,
     BudgetPlan,
@@ -25,10 +24,32 @@ from tabsynth.dpgan.accounting import (
     plan_budget,
     preprocessing_sigmas,
 )
-from tabsynth.dpgan.domain import PublicColumn, plan_mechanisms
+from tabsynth.dp.domain import plan_mechanisms
+from tabsynth.dp.noise import SecretNoise
+from tabsynth.dp.public import PublicColumn
+from tabsynth.errors import ConfigError
 from tabsynth.schema import Schema
 
 COUNTS_ONLY_SHARE = 0.05  # of epsilon, for the row and missing counts when no histogram is due
+
+
+def checked_epsilon(epsilon: float | None, delta: float | None, accountant: str) -> float:
+    """epsilon as a float (None: inf, no DP), after checking the three DP settings."""
+    epsilon = math.inf if epsilon is None else float(epsilon)
+    if math.isnan(epsilon) or epsilon <= 0:
+        raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {epsilon})")
+    if delta is not None and not 0 < delta < 1:
+        raise ConfigError(f"--delta must be in (0, 1) (got {delta})")
+    if accountant not in ACCOUNTANTS:
+        raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
+    return epsilon
+
+
+def check_public_names(public: dict, learned: list[str]) -> None:
+    """A declared public domain may only name learned columns."""
+    unknown = set(public) - set(learned)
+    if unknown:
+        raise ConfigError(f"public schema names columns that are not learned: {sorted(unknown)}")
 
 
 @dataclass

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from tabsynth.dpgan.encoding import Encoder
+from tabsynth.dp.encoding import Encoder
 
 
 class ComponentLayout(nn.Module):

@@ -18,12 +18,12 @@ import numpy as np
 import torch
 from torch.nn import functional
 
+from tabsynth.dp.accounting import spent_epsilon
+from tabsynth.dp.encoding import Encoder
 from tabsynth.dp.noise import secret_global_seed, secret_torch_generator
-from tabsynth.dpgan.accounting import spent_epsilon
-from tabsynth.dpgan.encoding import Encoder
 from tabsynth.dpgan.marginals import PairLoss
 from tabsynth.dpgan.model import ComponentLayout, Discriminator, Generator
-from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 
 
 @dataclass

@@ -5,18 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tabsynth.synthesizers.base import (
-    Cancelled,
-    PrivacyClaim,
-    ProgressCallback,
-    ProgressEvent,
-    StopCheck,
-    Synthesizer,
-)
+from tabsynth.synthesizers.base import Synthesizer
 from tabsynth.synthesizers.registry import METHODS, MethodInfo, method_info
 
-__all__ = ["METHODS", "Cancelled", "MethodInfo", "PrivacyClaim", "ProgressCallback",
-           "ProgressEvent", "StopCheck", "Synthesizer", "make_synthesizer", "method_info"]
+__all__ = ["METHODS", "MethodInfo", "Synthesizer", "make_synthesizer", "method_info"]
 
 
 def make_synthesizer(method: str, **options: Any) -> Synthesizer:

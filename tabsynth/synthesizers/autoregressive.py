@@ -20,23 +20,13 @@ import torch
 
 from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.tokens import TokenCodec
-from tabsynth.device import resolve_device
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
-from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
-from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
+from tabsynth.dp.domain import learn_domain
 from tabsynth.dp.noise import secret_global_seed
-from tabsynth.dp.start import Budget, Start, begin
-from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
-from tabsynth.dpgan.domain import PublicColumn, learn_domain
-from tabsynth.regenerate import RegenerationState
-from tabsynth.synthesizers.base import (
-    Cancelled,
-    PrivacyClaim,
-    ProgressCallback,
-    ProgressEvent,
-    StopCheck,
-    Synthesizer,
-)
+from tabsynth.dp.public import PublicColumn
+from tabsynth.dp.start import Start
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.synthesizers.dp_base import DpSynthesizer
 
 VALIDATION_SHARE = 0.1
 PATIENCE = 3  # epochs without a better validation likelihood before stopping
@@ -46,12 +36,9 @@ PRIVATE_BATCH = 1000
 DROPOUT = 0.1  # census, one seed: quality 0.978 -> 0.982, 2-way TVD 0.029 -> 0.025
 
 
-class Autoregressive(DpOutput, Synthesizer):
+class Autoregressive(DpSynthesizer):
     method = "autoregressive"
-    discloses = ("with --epsilon: nothing beyond the (epsilon, delta) guarantee for any one row "
-                 "and what the claim lists as not covered (the schema, made-up columns, the "
-                 "evaluation); without: a model fitted without noise, which can reproduce rare "
-                 "rows and holds each number column's quantiles (24 bins of 16 steps)")
+    noised = "the network's clipped per-row gradients"
 
     def __init__(self, epochs: int | None = None, batch_size: int | None = None,
                  device: str = "auto", hidden: int = 256, layers: int = 2,
@@ -63,14 +50,11 @@ class Autoregressive(DpOutput, Synthesizer):
                  preprocessing_share: float = 0.5,
                  public: dict[str, PublicColumn] | None = None, seed: int = 0,
                  target: str | None = None) -> None:
-        super().__init__()
-        epsilon = checked_epsilon(epsilon, delta, accountant)
-        self.budget = Budget(epsilon, delta, accountant, preprocessing_share, public or {})
-        private = self.budget.private
+        super().__init__(epsilon, delta, accountant, preprocessing_share, public, device)
+        private = self.private
         self.epochs = epochs or (PRIVATE_EPOCHS if private else 60)
         self.batch_size = batch_size or (PRIVATE_BATCH if private else 512)
         self.learning_rate = learning_rate or (3e-3 if private else 2e-3)
-        self.device = resolve_device(device)
         self.hidden, self.layers = hidden, layers
         self.dropout = dropout  # without DP only: DP-SGD's noise already regularises
         self.temperature, self.max_grad_norm = temperature, max_grad_norm
@@ -79,40 +63,6 @@ class Autoregressive(DpOutput, Synthesizer):
         self.seed, self.target = seed, target
         self.codec: TokenCodec | None = None
         self.network: Made | None = None
-        self._claim: PrivacyClaim | None = None
-        self._released_rows: int | None = None
-
-    @property
-    def epsilon(self) -> float:
-        return self.budget.epsilon
-
-    @property
-    def private(self) -> bool:
-        return self.budget.private
-
-    def _fit_all(self, train: pd.DataFrame, regenerated: list[str], emit: ProgressCallback,
-                 should_stop: StopCheck) -> None:
-        if not self.private:
-            super()._fit_all(train, regenerated, emit, should_stop)
-            return
-        assert self.schema is not None
-        learned = [c.name for c in self.schema.learned]
-        check_public_names(self.budget.public, learned)
-        start = begin(train, self.schema, regenerated, self.budget, self.batch_size,
-                      self.epochs)
-        self._released_rows = round(start.rows)
-        self._regen_state = {name: RegenerationState(rate)
-                             for name, rate in start.missing_rates.items()}
-        self.fit_info = {"private": True, "steps": start.steps,
-                         "sample_rate": start.sample_rate, "batch_size": start.batch}
-        if learned:
-            self._fit_private(train[learned], start, emit, should_stop)
-        else:
-            emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
-        assert start.noise is not None and start.plan is not None
-        self.fit_info["noisy_releases"] = dict(start.noise.releases)
-        self.fit_info["noise_multiplier"] = start.plan.sigma_training
-        self._claim = self._claim_from(start, regenerated)
 
     def _fit_private(self, train: pd.DataFrame, start: Start, emit: ProgressCallback,
                      should_stop: StopCheck) -> None:
@@ -136,28 +86,6 @@ class Autoregressive(DpOutput, Synthesizer):
             max_grad_norm=self.max_grad_norm, learning_rate=self.learning_rate,
             accountant=start.accountant, delta=plan.delta_accountant, device=self.device)
         self.network = train_private(network, tokens, settings, emit, should_stop).eval()
-
-    def _claim_from(self, start: Start, regenerated: list[str]) -> PrivacyClaim:
-        plan = start.plan
-        assert plan is not None
-        total = spent_epsilon(start.accountant, plan.delta_accountant)
-        pre = epsilon_of(plan.domain_history, plan.delta_accountant, plan.accountant)
-        training = epsilon_of(plan.training_history(start.steps), plan.delta_accountant,
-                              plan.accountant)
-        notes = (f"delta = {plan.delta_accountant:.3g} (accountant) + {plan.delta_threshold:.3g} "
-                 "(category/value release thresholds); noise multiplier "
-                 f"{plan.sigma_training:.3f} on the network's clipped per-row gradients for "
-                 f"{start.steps} Poisson-sampled steps at rate {plan.sample_rate:.4g}; "
-                 f"{plan.mechanisms} discrete Gaussian count releases (sigma "
-                 f"{plan.sigma_preprocessing:.1f}: the row count, histograms, missing counts of "
-                 "made-up columns). The sampling rate, default delta and default number of "
-                 "output rows come from the noisy row count.")
-        return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
-                            epsilon_preprocessing=pre, epsilon_training=training,
-                            epsilon_marginals=0.0,
-                            not_covered=not_covered(self.budget.public, regenerated),
-                            residual_risks=residual_risks(plan.accountant),
-                            randomness=RANDOMNESS, notes=notes)
 
     def _order(self, names: list[str]) -> list[int]:
         """Schema order with the target (when named and learned) last."""

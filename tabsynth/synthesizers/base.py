@@ -3,87 +3,36 @@
 from __future__ import annotations
 
 import abc
-import math
+import io
 import pickle
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from tabsynth.device import resolve_device
+from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.errors import ConfigError
+from tabsynth.progress import (
+    ProgressCallback,
+    ProgressEvent,
+    StopCheck,
+    ignore_progress,
+    never_stop,
+)
 from tabsynth.regenerate import CollisionGuard, RegenerationState, regenerate_column
 from tabsynth.schema import Schema
 from tabsynth.synthesizers.registry import method_info
 
 # Bump when a saved model's layout changes (format 2: the DP-GAN's embedded conditions).
 MODEL_FORMAT = 2
-
-
-class Cancelled(RuntimeError):
-    """Raised inside fit() when should_stop() returned True."""
-
-
-@dataclass
-class ProgressEvent:
-    """One progress report: stage name, fraction done in [0, 1], and optional metrics."""
-
-    stage: str
-    fraction: float
-    message: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
-StopCheck = Callable[[], bool]
-
-
-UNIT = "adding or removing one row of the training split"
-
-
-@dataclass(frozen=True)
-class PrivacyClaim:
-    """A formal differential-privacy guarantee, as the accountant computed it, and its scope."""
-
-    epsilon: float
-    delta: float
-    accountant: str
-    epsilon_preprocessing: float
-    epsilon_training: float
-    epsilon_marginals: float = 0.0
-    unit: str = UNIT
-    not_covered: tuple[str, ...] = ()
-    residual_risks: tuple[str, ...] = ()
-    randomness: str = ""
-    notes: str = ""
-
-    @property
-    def group_privacy(self) -> str:
-        return (f"a person with k rows in the training split is protected at k·ε, with δ "
-                f"growing to k·e^((k−1)ε)·δ (k = 2: ε = {2 * self.epsilon:.3g}, "
-                f"δ = {2 * math.exp(self.epsilon) * self.delta:.2g}); the guarantee is per "
-                f"row, not per person")
-
-    def plain_words(self) -> str:
-        """The guarantee in one paragraph a compliance officer can check against the figures."""
-        return (f"Differential privacy with ε = {self.epsilon:.3g} and δ = {self.delta:.2g} "
-                f"(accountant: {self.accountant}): whether or not any one row of the training "
-                f"split was used, the probability of any synthetic table and fitted model this "
-                f"run could produce changes by at most a factor e^ε ≈ "
-                f"{math.exp(self.epsilon):.3g}, apart from a probability δ. Smaller ε is "
-                f"stronger. It holds for the schema as declared, and covers what was learned "
-                f"from the training rows; the evaluation and the items under 'not covered' are "
-                f"outside it.")
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["not_covered"], data["residual_risks"] = (list(self.not_covered),
-                                                       list(self.residual_risks))
-        data["group_privacy"] = self.group_privacy
-        data["plain"] = self.plain_words()
-        return data
+# Where classes pickled by earlier versions live now (same layout, new module).
+MOVED_MODULES = {"tabsynth.dpgan.accounting": "tabsynth.dp.accounting",
+                 "tabsynth.dpgan.domain": "tabsynth.dp.domain",
+                 "tabsynth.dpgan.encoding": "tabsynth.dp.encoding"}
+MOVED_CLASSES = {("tabsynth.synthesizers.base", "PrivacyClaim"): "tabsynth.dp.claim",
+                 ("tabsynth.dpgan.domain", "PublicColumn"): "tabsynth.dp.public"}
 
 
 class Synthesizer(abc.ABC):
@@ -101,7 +50,8 @@ class Synthesizer(abc.ABC):
         if "method" in cls.__dict__:
             cls.discloses = method_info(cls.method).discloses
 
-    def __init__(self) -> None:
+    def __init__(self, device: str = "auto") -> None:
+        self.device = resolve_device(device)  # the one place a device is resolved
         self.schema: Schema | None = None
         self._dtypes: dict[str, str] = {}
         self._guard: CollisionGuard | None = None
@@ -128,7 +78,8 @@ class Synthesizer(abc.ABC):
         regenerated = [c.name for c in schema.included if c.regenerated]
         known = real_values if real_values is not None else train
         self._guard = CollisionGuard.from_frame(known, regenerated)
-        self._fit_all(train, regenerated, progress or _ignore, should_stop or _never)
+        self._fit_all(train, regenerated, progress or ignore_progress,
+                      should_stop or never_stop)
         return self
 
     @property
@@ -206,7 +157,7 @@ class Synthesizer(abc.ABC):
         """A model saved by :meth:`save` with this model format; refit anything older."""
         refit = "fit the model again with this version of tabsynth and save it anew"
         try:
-            model = pickle.loads(Path(path).read_bytes())
+            model = _ModelUnpickler(io.BytesIO(Path(path).read_bytes())).load()
         except (AttributeError, ModuleNotFoundError, ImportError) as exc:
             raise ConfigError(f"{path} was saved by another version of tabsynth ({exc}): "
                               f"{refit}") from None
@@ -230,9 +181,9 @@ class Synthesizer(abc.ABC):
         """Draw n rows of the learned columns."""
 
 
-def _ignore(_: ProgressEvent) -> None:
-    return None
+class _ModelUnpickler(pickle.Unpickler):
+    """Reads saved models, finding classes pickled before they moved at their new module."""
 
-
-def _never() -> bool:
-    return False
+    def find_class(self, module: str, name: str) -> Any:
+        module = MOVED_CLASSES.get((module, name)) or MOVED_MODULES.get(module, module)
+        return super().find_class(module, name)

@@ -8,8 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from tabsynth.device import resolve_device
-from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.registry import method_info
 from tabsynth.synthesizers.sdv_adapter import SdvSynthesizer
 
@@ -21,10 +20,9 @@ class Ctgan(SdvSynthesizer):
 
     def __init__(self, epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"],
                  device: str = "auto") -> None:
-        super().__init__()
+        super().__init__(device)
         self.epochs = epochs
         self.batch_size = batch_size
-        self.device = resolve_device(device)
 
     def _build(self, metadata: Any) -> Any:
         from sdv.single_table import CTGANSynthesizer

@@ -2,44 +2,32 @@
 
 from __future__ import annotations
 
-import json
-import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tabsynth.capacity import check_dense
-from tabsynth.device import resolve_device
+from tabsynth.dp.accounting import BudgetPlan
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
-from tabsynth.dp.claim import RANDOMNESS, not_covered, residual_risks
-from tabsynth.dp.method import DpOutput, check_public_names, checked_epsilon
-from tabsynth.dp.noise import SecretNoise
-from tabsynth.dp.start import Budget, begin
-from tabsynth.dpgan.accounting import BudgetPlan
-from tabsynth.dpgan.domain import Domain, PublicColumn, learn_domain
-from tabsynth.dpgan.encoding import Encoder
+from tabsynth.dp.domain import Domain, learn_domain
+from tabsynth.dp.encoding import Encoder
+from tabsynth.dp.public import PublicColumn
+from tabsynth.dp.start import Start, begin
 from tabsynth.dpgan.marginals import choose_pairs, noisy_pair_tables
 from tabsynth.dpgan.trainer import TrainSettings, generate, train_gan
-from tabsynth.errors import ConfigError
-from tabsynth.regenerate import RegenerationState
-from tabsynth.synthesizers.base import (
-    PrivacyClaim,
-    ProgressCallback,
-    ProgressEvent,
-    StopCheck,
-    Synthesizer,
-)
+from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.synthesizers.dp_base import DpSynthesizer
+from tabsynth.synthesizers.registry import method_info
 
+DEFAULTS = method_info("dp-gan").defaults
 
-class DpGan(DpOutput, Synthesizer):
+class DpGan(DpSynthesizer):
     method = "dp-gan"
-    discloses = ("with finite epsilon: nothing beyond the (epsilon, delta) guarantee for any one "
-                 "row; with --epsilon inf: a GAN fitted without noise, which can memorise rows")
+    noised = "the discriminator"
 
-    def __init__(self, epsilon: float = 3.0, delta: float | None = None, epochs: int | None = None,
-                 batch_size: int | None = None, device: str = "auto",
+    def __init__(self, epsilon: float = DEFAULTS["epsilon"], delta: float | None = None,
+                 epochs: int | None = None, batch_size: int | None = None, device: str = "auto",
                  public: dict[str, PublicColumn] | None = None, accountant: str = "rdp",
                  preprocessing_share: float = 0.5, max_grad_norm: float = 1.0,
                  gradient_penalty: float = 0.0, calibrate: bool = True, seed: int = 0,
@@ -47,13 +35,9 @@ class DpGan(DpOutput, Synthesizer):
                  condition_discriminator: bool = True, discriminator_lr: float = 2e-4,
                  generator_lr: float = 2e-4, pair_marginals: bool = True,
                  pair_share: float = 0.5, pair_weight: float = 3.0) -> None:
-        super().__init__()
-        self.epsilon, self.delta = checked_epsilon(epsilon, delta, accountant), delta
-        self.epochs = epochs or 20
-        self.batch_size = batch_size or 1000
-        self.device = resolve_device(device)
-        self.public = public or {}
-        self.accountant, self.preprocessing_share = accountant, preprocessing_share
+        super().__init__(epsilon, delta, accountant, preprocessing_share, public, device)
+        self.epochs = epochs or DEFAULTS["epochs"]
+        self.batch_size = batch_size or DEFAULTS["batch_size"]
         self.max_grad_norm, self.gradient_penalty = max_grad_norm, gradient_penalty
         self.calibrate, self.seed = calibrate, seed
         self.discriminator_dim = tuple(discriminator_dim)
@@ -64,109 +48,72 @@ class DpGan(DpOutput, Synthesizer):
         self.domain: Domain | None = None
         self.encoder: Encoder | None = None
         self.generator: Any = None
-        self.plan: BudgetPlan | None = None
-        self._claim: PrivacyClaim | None = None
-        self._released_rows: int | None = None
 
-    @property
-    def private(self) -> bool:
-        return math.isfinite(self.epsilon)
+    def _pairs(self, columns: int) -> list[tuple[int, int]]:
+        """The column pairs whose 2-way tables are released: from the column count and --seed
+        only, never the data."""
+        if not (self.pair_marginals and columns):
+            return []
+        return choose_pairs(columns, np.random.default_rng(self.seed))
+
+    def _extra_mechanisms(self, columns: int) -> tuple[int, float]:
+        return len(self._pairs(columns)), self.pair_share
+
+    def _fit_private(self, train: pd.DataFrame, start: Start, emit: ProgressCallback,
+                     should_stop: StopCheck) -> None:
+        self._train(train, start, emit, should_stop)
 
     def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
                      should_stop: StopCheck) -> None:
-        raise AssertionError("DpGan fits through _fit_all: its budget spans every column")
-
-    def _fit_all(self, train: pd.DataFrame, regenerated: list[str], emit: ProgressCallback,
-                 should_stop: StopCheck) -> None:
-        """Row count, budget plan, missing rates, domain, pair tables, then training.
-
-        In a DP fit every release goes through one SecretNoise (OS-seeded, local to this call)
-        and every quantity derived from the table's size uses the noisy row count.
-        """
+        """Without DP: the same sizes and training, from the exact row count."""
         assert self.schema is not None
-        learned = [c.name for c in self.schema.learned]
-        check_public_names(self.public, learned)
-        pairs = choose_pairs(len(learned), np.random.default_rng(self.seed)) \
-            if self.pair_marginals and learned else []  # depends on the column count only
-        budget = Budget(self.epsilon, self.delta, self.accountant, self.preprocessing_share,
-                        self.public)
-        start = begin(train, self.schema, regenerated, budget, self.batch_size, self.epochs,
-                      len(pairs), self.pair_share)
-        noise, rows, accountant, steps = start.noise, start.rows, start.accountant, start.steps
-        self.plan = start.plan
-        self._released_rows = round(rows)
-        self._regen_state = {name: RegenerationState(rate)
-                             for name, rate in start.missing_rates.items()}
-        self.fit_info = {"private": self.private, "steps": steps,
+        start = begin(train, self.schema, [], self.budget, self.batch_size, self.epochs)
+        self._released_rows = round(start.rows)
+        self.fit_info = {"private": False, "steps": start.steps,
                          "sample_rate": start.sample_rate, "batch_size": start.batch}
-        if learned:
-            self._train(train[learned], noise, rows, pairs, steps, start.sample_rate,
-                        start.batch, accountant, emit, should_stop)
-        else:
-            emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
-        if noise is not None and self.plan is not None:
-            self.fit_info["noisy_releases"] = dict(noise.releases)
-            self.fit_info["accountant_history"] = [list(h) for h in accountant.history]
-            self.fit_info["noise_multiplier"] = self.plan.sigma_training
-            self.fit_info["noise_multiplier_preprocessing"] = self.plan.sigma_preprocessing
-            self._claim = self._claim_from(accountant, steps, regenerated)
+        self._train(train, start, progress, should_stop)
 
-    def _train(self, train: pd.DataFrame, noise: SecretNoise | None, rows: float,
-               pairs: list[tuple[int, int]], steps: int, sample_rate: float, batch: int,
-               accountant: Any, progress: ProgressCallback, should_stop: StopCheck) -> None:
+    def _train(self, train: pd.DataFrame, start: Start, progress: ProgressCallback,
+               should_stop: StopCheck) -> None:
+        """Domain, 2-way tables, then the GAN (with DP when ``start`` holds a plan)."""
         assert self.schema is not None
-        plan = self.plan
+        plan, noise = start.plan, start.noise
         progress(ProgressEvent("preprocess", 0.0, "learning the column domains"
                                + (" with DP" if noise is not None else "")))
         self.domain = learn_domain(train, self.schema, plan.sigma_preprocessing if plan else 0.0,
                                    plan.delta_threshold if plan else 0.0, self.public, noise,
-                                   rows)
+                                   start.rows)
         self.encoder = Encoder(self.domain)
         check_dense(len(train), self.encoder.width, "dp-gan")
         data, components = self.encoder.transform(train)
+        pairs = self._pairs(train.shape[1])
         tables = noisy_pair_tables(components, self.encoder.component_sizes, pairs,
                                    plan.sigma_pairs if plan else 0.0, noise)
         settings = TrainSettings(
             pairs=pairs, pair_tables=tables, pair_weight=self.pair_weight,
-            steps=steps, epochs=self.epochs, sample_rate=sample_rate, fake_batch=batch,
-            noise_multiplier=plan.sigma_training if plan else None,
+            steps=start.steps, epochs=self.epochs, sample_rate=start.sample_rate,
+            fake_batch=start.batch, noise_multiplier=plan.sigma_training if plan else None,
             max_grad_norm=self.max_grad_norm, gradient_penalty=self.gradient_penalty,
             discriminator_dim=self.discriminator_dim,
             condition_discriminator=self.condition_discriminator,
             discriminator_lr=self.discriminator_lr, generator_lr=self.generator_lr,
-            device=self.device, seed=self.seed, accountant=accountant,
+            device=self.device, seed=self.seed, accountant=start.accountant,
             delta=plan.delta_accountant if plan else 0.0)
-        progress(ProgressEvent("train", 0.0, f"{steps} steps, batch ~{batch}"))
+        progress(ProgressEvent("train", 0.0, f"{start.steps} steps, batch ~{start.batch}"))
         self.generator = train_gan(data, components, self.encoder, settings, progress,
                                    should_stop).cpu()
         self.fit_info["domain_warnings"] = {c.name: c.note for c in self.domain.columns
                                             if c.note}
 
-    def _claim_from(self, accountant: Any, steps: int, regenerated: list[str]) -> PrivacyClaim:
-        plan = self.plan
-        assert plan is not None
-        from tabsynth.dpgan.accounting import epsilon_of, spent_epsilon
+    def _accounting_info(self, start: Start) -> dict[str, Any]:
+        assert start.plan is not None
+        return {"accountant_history": [list(h) for h in start.accountant.history],
+                **super()._accounting_info(start),
+                "noise_multiplier_preprocessing": start.plan.sigma_preprocessing}
 
-        total = spent_epsilon(accountant, plan.delta_accountant)
-        pre = epsilon_of(plan.domain_history, plan.delta_accountant, plan.accountant)
-        pairs = epsilon_of(plan.pair_history, plan.delta_accountant, plan.accountant)
-        training = epsilon_of(plan.training_history(steps), plan.delta_accountant,
-                              plan.accountant)
-        notes = (f"delta = {plan.delta_accountant:.3g} (accountant) + {plan.delta_threshold:.3g} "
-                 "(category/value release thresholds); noise multiplier "
-                 f"{plan.sigma_training:.3f} on the discriminator for {steps} Poisson-sampled "
-                 f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
-                 f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
-                 f"histograms, missing counts of made-up columns) and {plan.pair_mechanisms} "
-                 f"2-way tables (sigma {plan.sigma_pairs:.1f}) that the generator also matches. "
-                 "The sampling rate, default delta and default number of output rows come from "
-                 "the noisy row count.")
-        return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
-                            epsilon_preprocessing=pre, epsilon_training=training,
-                            epsilon_marginals=pairs,
-                            not_covered=not_covered(self.public, regenerated),
-                            residual_risks=residual_risks(plan.accountant),
-                            randomness=RANDOMNESS, notes=notes)
+    def _extra_notes(self, plan: BudgetPlan) -> str:
+        return (f" and {plan.pair_mechanisms} 2-way tables (sigma {plan.sigma_pairs:.1f}) that "
+                "the generator also matches")
 
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         assert self.encoder is not None and self.domain is not None
@@ -178,38 +125,3 @@ class DpGan(DpOutput, Synthesizer):
             components, offsets = components[chosen], offsets[chosen]
         self.generator.cpu()
         return self.encoder.inverse(components, offsets)
-
-
-def load_public_schema(path: str | Path) -> dict[str, PublicColumn]:
-    """Read {"column": {"categories": [...]} | {"bounds": [low, high]}, "nullable": bool}."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"public schema file not found: {path}") from None
-    return parse_public_schema(text)
-
-
-def parse_public_schema(text: str) -> dict[str, PublicColumn]:
-    """Parse the public-domain JSON (see load_public_schema); empty text declares nothing."""
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"public schema is not valid JSON (line {exc.lineno}): "
-                          f"{exc.msg}") from None
-    columns = data.get("columns", data) if isinstance(data, dict) else None
-    if not isinstance(columns, dict):
-        raise ConfigError('public schema must map column names to {"categories": [...]} or '
-                          '{"bounds": [low, high]}')
-    public = {}
-    for name, entry in columns.items():
-        if not isinstance(entry, dict) or not ("categories" in entry or "bounds" in entry):
-            raise ConfigError(f"public schema, column {name!r}: give categories or bounds")
-        bounds = entry.get("bounds")
-        if bounds is not None and (len(bounds) != 2 or not bounds[0] < bounds[1]):
-            raise ConfigError(f"public schema, column {name!r}: bounds must be [low, high]")
-        public[name] = PublicColumn(categories=entry.get("categories"),
-                                    bounds=tuple(bounds) if bounds is not None else None,
-                                    nullable=bool(entry.get("nullable", False)))
-    return public

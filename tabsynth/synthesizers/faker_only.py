@@ -7,13 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabsynth.synthesizers.base import (
-    Cancelled,
-    ProgressCallback,
-    ProgressEvent,
-    StopCheck,
-    Synthesizer,
-)
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.synthesizers.base import Synthesizer
 
 
 @dataclass
@@ -29,8 +24,8 @@ class FakerSynthesizer(Synthesizer):
 
     method = "faker"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, device: str = "auto") -> None:
+        super().__init__(device)
         self._domains: dict[str, _Domain] = {}
         self._missing: dict[str, float] = {}
 

@@ -6,15 +6,15 @@ from typing import Any
 
 import pandas as pd
 
-from tabsynth.synthesizers.base import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.sdv_adapter import SdvSynthesizer
 
 
 class GaussianCopula(SdvSynthesizer):
     method = "gaussian-copula"
 
-    def __init__(self, default_distribution: str = "beta") -> None:
-        super().__init__()
+    def __init__(self, default_distribution: str = "beta", device: str = "auto") -> None:
+        super().__init__(device)
         self.default_distribution = default_distribution
 
     def _build(self, metadata: Any) -> Any:

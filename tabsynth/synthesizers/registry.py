@@ -64,7 +64,8 @@ _REGISTRY = (
         guarantee="none (but no joint structure)",
         note="Schema only: every column drawn on its own from its domain. Protects "
              "relationships entirely; discloses each column's categories, range and missing "
-             "rate."),
+             "rate.",
+        options=frozenset({"device"})),
     MethodInfo(
         name="gaussian-copula", module="tabsynth.synthesizers.gaussian_copula",
         class_name="GaussianCopula",
@@ -73,7 +74,8 @@ _REGISTRY = (
                   "frequencies, ranges) and the correlation matrix; no formal privacy guarantee",
         guarantee="none",
         note="SDV Gaussian copula: marginals + correlations, fast. Discloses fitted marginals "
-             "and correlations; no formal privacy guarantee."),
+             "and correlations; no formal privacy guarantee.",
+        options=frozenset({"device"})),
     MethodInfo(
         name="ctgan", module="tabsynth.synthesizers.ctgan", class_name="Ctgan",
         learns="a conditional GAN (SDV `CTGANSynthesizer`; GPU when present)",

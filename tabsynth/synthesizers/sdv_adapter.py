@@ -7,8 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from tabsynth.progress import ProgressCallback, StopCheck
 from tabsynth.schema import Schema
-from tabsynth.synthesizers.base import ProgressCallback, StopCheck, Synthesizer
+from tabsynth.synthesizers.base import Synthesizer
 
 TABLE = "t"
 _SDTYPES = {"numeric": "numerical", "integer": "numerical", "categorical": "categorical",
@@ -38,8 +39,8 @@ def prepare_for_sdv(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 class SdvSynthesizer(Synthesizer):
     """Base for synthesizers that delegate the learned columns to an SDV model."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, device: str = "auto") -> None:
+        super().__init__(device)
         self._model: Any = None
 
     def _build(self, metadata: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Rows <-> vectors for the DP-GAN, fitted only from a :class:`Domain` (DP or public).
+"""Rows <-> vectors (the DP-GAN's input; the tokens build on it), fitted only from a
+:class:`Domain` (DP or public).
 
 Each column becomes a one-hot over its components (categories / point masses / quantile bins /
 missing / other) plus, for columns with bins, one offset in [-1, 1] giving the position inside
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabsynth.dpgan.domain import ColumnDomain, Domain, to_numeric
+from tabsynth.dp.domain import ColumnDomain, Domain, to_numeric
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""The DP-GAN's view of each column, learned with differential privacy or declared public.
+"""Each column's domain, learned with differential privacy or declared public.
 
-Every statistic the encoder and the conditional vector use comes from here, and here only from
-Gaussian-noised histograms (L2 sensitivity 1 each: a row falls in one bucket) or from what the
-user declared public. Values of unknown domain (categories, exact numeric values) are released
-only when their noisy count clears a threshold chosen so that a value held by one row is
-released with probability at most `delta_threshold` over all such histograms together.
+Every statistic the encodings (the DP-GAN's vectors, the autoregressive tokens) use comes from
+here, and here only from Gaussian-noised histograms (L2 sensitivity 1 each: a row falls in one
+bucket) or from what the user declared public. Values of unknown domain (categories, exact
+numeric values) are released only when their noisy count clears a threshold chosen so that a
+value held by one row is released with probability at most `delta_threshold` over all such
+histograms together.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from tabsynth.dp.noise import SecretNoise, release_threshold
+from tabsynth.dp.public import PublicColumn
 from tabsynth.errors import ConfigError
 from tabsynth.schema import ColumnSpec, Schema
 
@@ -94,15 +96,6 @@ class Domain:
 
     def __getitem__(self, name: str) -> ColumnDomain:
         return next(c for c in self.columns if c.name == name)
-
-
-@dataclass
-class PublicColumn:
-    """A user's declaration that a column's domain is public knowledge (costs no budget)."""
-
-    categories: list[object] | None = None
-    bounds: tuple[float, float] | None = None
-    nullable: bool = False  # whether the column may be missing
 
 
 def to_numeric(values: pd.Series) -> tuple[pd.Series, bool]:

@@ -1,4 +1,4 @@
-"""One accountant for the whole DP-GAN: preprocessing histograms + discriminator steps.
+"""One accountant for a whole DP fit: preprocessing histograms + the model's training steps.
 
 Every mechanism is a (subsampled) Gaussian with L2 sensitivity 1 after clipping, so the whole
 run is a list of (noise multiplier, sample rate, steps) entries that Opacus's RDP or PRV

@@ -1,0 +1,162 @@
+"""The base of every synthesizer with an optional (epsilon, delta) guarantee.
+
+One private fit routine runs dp/'s plan around each model's training step: check the public
+names, release the row count and plan the budget (``begin``), take the made-up columns' missing
+rates from their noisy counts, let the model train (``_fit_private``), then record the noisy
+releases and state the claim. Without DP (epsilon inf) the model fits through the plain
+:class:`Synthesizer` routine (``_fit_learned``).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from tabsynth.dp.accounting import BudgetPlan, epsilon_of, spent_epsilon
+from tabsynth.dp.claim import RANDOMNESS, PrivacyClaim, not_covered, residual_risks
+from tabsynth.dp.public import PublicColumn
+from tabsynth.dp.start import (
+    Budget,
+    Start,
+    begin,
+    check_public_names,
+    checked_epsilon,
+    private_dtypes,
+)
+from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.regenerate import RegenerationState
+from tabsynth.synthesizers.base import Synthesizer
+
+
+class DpSynthesizer(Synthesizer):
+    """Budget, DP settings check, the private fit routine, the claim and the output size.
+
+    A DP fit's output dtypes come from the schema, since whether a training column held missing
+    values (which turns int64 into float64) is not released. Subclasses set ``epochs`` and
+    ``batch_size`` and say what their gradient noise is added to (``noised``).
+    """
+
+    noised: ClassVar[str]  # what the training noise is added to, in the claim's notes
+    epochs: int
+    batch_size: int
+    # class defaults: models saved before these attributes existed load with them unset
+    plan: BudgetPlan | None = None
+    _claim: PrivacyClaim | None = None
+    _released_rows: int | None = None
+
+    def __init__(self, epsilon: float | None, delta: float | None, accountant: str,
+                 preprocessing_share: float, public: dict[str, PublicColumn] | None,
+                 device: str = "auto") -> None:
+        super().__init__(device)
+        self.budget = Budget(checked_epsilon(epsilon, delta, accountant), delta, accountant,
+                             preprocessing_share, public or {})
+        self.plan = None
+        self._claim = None
+        self._released_rows = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "budget" not in state:  # saved when the DP-GAN held its settings one by one
+            state["budget"] = Budget(state.pop("epsilon"), state.pop("delta"),
+                                     state.pop("accountant"), state.pop("preprocessing_share"),
+                                     state.pop("public"))
+        self.__dict__.update(state)
+
+    @property
+    def epsilon(self) -> float:
+        return self.budget.epsilon
+
+    @property
+    def public(self) -> dict[str, PublicColumn]:
+        return self.budget.public
+
+    @property
+    def private(self) -> bool:
+        return self.budget.private
+
+    @property
+    def privacy_claim(self) -> PrivacyClaim | None:
+        return self._claim
+
+    @property
+    def released_rows(self) -> int | None:
+        return self._released_rows
+
+    def _output_dtypes(self, train: pd.DataFrame) -> dict[str, str]:
+        if not self.private:
+            return super()._output_dtypes(train)
+        assert self.schema is not None
+        return private_dtypes(self.schema)
+
+    def _fit_all(self, train: pd.DataFrame, regenerated: list[str], emit: ProgressCallback,
+                 should_stop: StopCheck) -> None:
+        """Row count, budget plan, missing rates, then the model's private training, the claim.
+
+        Every release goes through one SecretNoise (OS-seeded, local to this fit) and every
+        quantity derived from the table's size uses the noisy row count.
+        """
+        if not self.private:
+            super()._fit_all(train, regenerated, emit, should_stop)
+            return
+        assert self.schema is not None
+        learned = [c.name for c in self.schema.learned]
+        check_public_names(self.budget.public, learned)
+        extra_mechanisms, extra_share = self._extra_mechanisms(len(learned))
+        start = begin(train, self.schema, regenerated, self.budget, self.batch_size,
+                      self.epochs, extra_mechanisms, extra_share)
+        self.plan = start.plan
+        self._released_rows = round(start.rows)
+        self._regen_state = {name: RegenerationState(rate)
+                             for name, rate in start.missing_rates.items()}
+        self.fit_info = {"private": True, "steps": start.steps,
+                         "sample_rate": start.sample_rate, "batch_size": start.batch}
+        if learned:
+            self._fit_private(train[learned], start, emit, should_stop)
+        else:
+            emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
+        assert start.noise is not None
+        self.fit_info["noisy_releases"] = dict(start.noise.releases)
+        self.fit_info.update(self._accounting_info(start))
+        self._claim = self._claim_from(start, regenerated)
+
+    def _extra_mechanisms(self, columns: int) -> tuple[int, float]:
+        """Gaussian releases the model makes besides the domain's, and their budget share."""
+        return 0, 0.0
+
+    @abc.abstractmethod
+    def _fit_private(self, train: pd.DataFrame, start: Start, emit: ProgressCallback,
+                     should_stop: StopCheck) -> None:
+        """The model's DP training on the learned columns, within ``start``'s plan."""
+
+    def _accounting_info(self, start: Start) -> dict[str, Any]:
+        """What a DP fit records of its accounting besides the noisy releases."""
+        assert start.plan is not None
+        return {"noise_multiplier": start.plan.sigma_training}
+
+    def _extra_notes(self, plan: BudgetPlan) -> str:
+        """The claim's notes on the model's own releases (after the count releases)."""
+        return ""
+
+    def _claim_from(self, start: Start, regenerated: list[str]) -> PrivacyClaim:
+        plan = start.plan
+        assert plan is not None
+        total = spent_epsilon(start.accountant, plan.delta_accountant)
+        pre = epsilon_of(plan.domain_history, plan.delta_accountant, plan.accountant)
+        marginals = epsilon_of(plan.pair_history, plan.delta_accountant, plan.accountant)
+        training = epsilon_of(plan.training_history(start.steps), plan.delta_accountant,
+                              plan.accountant)
+        notes = (f"delta = {plan.delta_accountant:.3g} (accountant) + {plan.delta_threshold:.3g} "
+                 "(category/value release thresholds); noise multiplier "
+                 f"{plan.sigma_training:.3f} on {self.noised} for {start.steps} Poisson-sampled "
+                 f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
+                 f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
+                 f"histograms, missing counts of made-up columns){self._extra_notes(plan)}. "
+                 "The sampling rate, default delta and default number of output rows come from "
+                 "the noisy row count.")
+        return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
+                            epsilon_preprocessing=pre, epsilon_training=training,
+                            epsilon_marginals=marginals,
+                            not_covered=not_covered(self.budget.public, regenerated),
+                            residual_risks=residual_risks(plan.accountant),
+                            randomness=RANDOMNESS, notes=notes)
