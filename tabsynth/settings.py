@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tabsynth.dp.settings import checked_epsilon
 from tabsynth.errors import ConfigError
 from tabsynth.io import ReadLimits
 from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, method_info
@@ -44,10 +45,7 @@ class RunConfig:
             )
         if self.epochs is not None and not 1 <= self.epochs <= 10_000:
             raise ConfigError(f"--epochs must be between 1 and 10,000 (got {self.epochs})")
-        if self.epsilon is not None and (self.epsilon != self.epsilon or self.epsilon <= 0):
-            raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {self.epsilon})")
-        if self.delta is not None and not 0 < self.delta < 1:
-            raise ConfigError(f"--delta must be between 0 and 1 (got {self.delta})")
+        checked_epsilon(self.epsilon, self.delta)
         if self.batch_size is not None and (self.batch_size < 10 or self.batch_size % 10):
             raise ConfigError(f"--batch-size must be a multiple of 10, at least 10 "
                               f"(got {self.batch_size})")

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from opacus.accountants import PRVAccountant, RDPAccountant
 
+from tabsynth.dp.settings import ACCOUNTANT_NAMES
 from tabsynth.errors import ConfigError
 
-ACCOUNTANTS = {"rdp": RDPAccountant, "prv": PRVAccountant}
+ACCOUNTANTS = dict(zip(ACCOUNTANT_NAMES, (RDPAccountant, PRVAccountant), strict=True))
 History = list[tuple[float, float, int]]
 # Opacus's default RDP orders stop at 63, which caps how small an epsilon RDP can certify at a
 # tiny delta (epsilon >= log(1/delta) / 62); wider orders give tighter, still valid, bounds.

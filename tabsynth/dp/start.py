@@ -33,18 +33,6 @@ from tabsynth.schema import Schema
 COUNTS_ONLY_SHARE = 0.05  # of epsilon, for the row and missing counts when no histogram is due
 
 
-def checked_epsilon(epsilon: float | None, delta: float | None, accountant: str) -> float:
-    """epsilon as a float (None: inf, no DP), after checking the three DP settings."""
-    epsilon = math.inf if epsilon is None else float(epsilon)
-    if math.isnan(epsilon) or epsilon <= 0:
-        raise ConfigError(f"--epsilon must be positive, or inf for no DP (got {epsilon})")
-    if delta is not None and not 0 < delta < 1:
-        raise ConfigError(f"--delta must be in (0, 1) (got {delta})")
-    if accountant not in ACCOUNTANTS:
-        raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
-    return epsilon
-
-
 def check_public_names(public: dict, learned: list[str]) -> None:
     """A declared public domain may only name learned columns."""
     unknown = set(public) - set(learned)

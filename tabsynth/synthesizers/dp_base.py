@@ -17,12 +17,12 @@ import pandas as pd
 from tabsynth.dp.accounting import BudgetPlan, epsilon_of, spent_epsilon
 from tabsynth.dp.claim import RANDOMNESS, PrivacyClaim, not_covered, residual_risks
 from tabsynth.dp.public import PublicColumn
+from tabsynth.dp.settings import checked_epsilon
 from tabsynth.dp.start import (
     Budget,
     Start,
     begin,
     check_public_names,
-    checked_epsilon,
     private_dtypes,
 )
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
