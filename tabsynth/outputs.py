@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -14,11 +14,9 @@ from tabsynth.errors import ConfigError
 from tabsynth.io import csv_bytes, write_files_atomic
 from tabsynth.release import release_report, render_release_html
 from tabsynth.report import html_to_pdf, render_html
+from tabsynth.runs import RunResult
 from tabsynth.schema import format_for_export
 from tabsynth.settings import OutputSettings
-
-if TYPE_CHECKING:
-    from tabsynth.pipeline import RunResult
 
 
 def write_outputs(result: RunResult, out_dir: str | Path,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from tabsynth.outputs import write_outputs
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.release import PII_HANDLING
 from tabsynth.report_header import report_header
+from tabsynth.runs import LoadedTable, RunResult
 from tabsynth.schema import Schema, coerce_frame, infer_schema
 from tabsynth.settings import OutputSettings, ReadSettings, RunConfig
 from tabsynth.split import secret_holdout_mask, split_holdout
@@ -29,25 +29,6 @@ from tabsynth.synthesizers import Synthesizer, make_synthesizer
 
 __all__ = ["LoadedTable", "OutputSettings", "ReadSettings", "RunConfig", "RunResult",
            "load_table", "run", "synthesize", "write_outputs"]
-
-
-@dataclass
-class LoadedTable:
-    frame: pd.DataFrame
-    sha256: str
-    filename: str
-    notes: list[str] = field(default_factory=list)  # what reading guessed or changed
-
-
-@dataclass
-class RunResult:
-    synthetic: pd.DataFrame
-    train: pd.DataFrame
-    holdout: pd.DataFrame
-    schema: Schema
-    synthesizer: Synthesizer
-    report: dict[str, Any]
-    paths: dict[str, Path] = field(default_factory=dict)  # filled when the run was written
 
 
 def load_table(source: bytes | str | Path, filename: str | None = None,

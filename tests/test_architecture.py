@@ -102,3 +102,27 @@ def ast_imports_of_app() -> list[str]:
             found += [a.name for a in node.names if a.name.startswith("tabsynth")]
     assert "tabsynth.pipeline" in found
     return found
+
+
+def documented_layers() -> list[set[str]]:
+    """The layer table of ARCHITECTURE.md: packages per layer, bottom first."""
+    layers = []
+    for line in (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].isdigit():
+            assert int(cells[0]) == len(layers), line
+            layers.append({p.strip() for p in cells[1].split(",")})
+    return layers
+
+
+def test_every_import_goes_down_the_documented_layers() -> None:
+    layers = documented_layers()
+    layer_of = {package: i for i, packages in enumerate(layers) for package in packages}
+    modules = import_graph.module_imports(ROOT)
+    packages = {import_graph.package_of(m) for m in modules}
+    assert packages <= set(layer_of), f"not in ARCHITECTURE.md: {packages - set(layer_of)}"
+    upward = sorted(
+        f"{module} -> {target}" for module, targets in modules.items() for target in targets
+        if (source := import_graph.package_of(module)) != (to := import_graph.package_of(target))
+        and layer_of[to] >= layer_of[source])
+    assert not upward, upward
