@@ -49,13 +49,6 @@ class SignOff:
         return record
 
 
-def signed_report(report: dict[str, Any], signoff: SignOff) -> dict[str, Any]:
-    """A copy of the review report whose audit record carries the sign-off and its time (UTC)."""
-    signed = dict(report)
-    signed["signoff"] = signoff.record()
-    return signed
-
-
 def export_files(folder: str | Path, signoff: SignOff) -> dict[str, bytes]:
     """The bundle's files by name: synthetic.csv, release.json and release.html (signed),
     signoff.json, and report.json / report.html (signed) and report.pdf only when the sign-off

@@ -7,11 +7,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pytest
 from faker import Faker
+
+if TYPE_CHECKING:
+    from tabsynth.jobs import JobSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"  # public tables committed with their source and licence
@@ -52,6 +56,15 @@ def make_pii_table(rows: int = 400, seed: int = 3) -> pd.DataFrame:
         "joined": (pd.Timestamp("2022-01-01")
                    + pd.to_timedelta(rng.integers(0, 700, rows), unit="D")).strftime("%Y-%m-%d"),
     })
+
+
+def job_spec(method: str, owner: str, **config) -> JobSpec:
+    """A page job on make_pii_table(400) with seed 1 and the given settings."""
+    from tabsynth.jobs import JobSpec
+
+    data = make_pii_table(rows=400).to_csv(index=False).encode()
+    return JobSpec(data=data, filename="people.csv", owner=owner,
+                   config={"method": method, "seed": 1, **config})
 
 
 PII_COLUMNS = {"who": "person_name", "contact": "email", "c7": "email", "x3": "credit_card",

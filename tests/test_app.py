@@ -1,13 +1,7 @@
-"""The Streamlit page through AppTest, the job registry, and the export bundle."""
+"""The Streamlit page through AppTest (the job registry: test_jobs.py; the export bundle:
+test_export.py)."""
 
 from __future__ import annotations
-
-import io
-import json
-import os
-import signal
-import zipfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,8 +9,6 @@ from conftest import PII_COLUMNS, ROOT, make_pii_table, wait_until
 from streamlit.testing.v1 import AppTest
 
 from tabsynth.errors import TabsynthError
-from tabsynth.export import SignOff, build_zip
-from tabsynth.jobs import JobRegistry, JobSpec
 from tabsynth.schema import infer_schema
 from tabsynth.ui_support import chosen_roles, schema_from_rows, schema_rows, suggested_roles
 
@@ -109,101 +101,14 @@ def test_schema_edits_apply_and_are_validated() -> None:
         schema_from_rows(schema, rows)
 
 
-def _spec(method: str, owner: str, **config) -> JobSpec:
-    data = make_pii_table(rows=400).to_csv(index=False).encode()
-    return JobSpec(data=data, filename="people.csv", owner=owner,
-                   config={"method": method, "seed": 1, **config})
-
-
-def test_jobs_are_private_cancellable_and_report_crashes(tmp_path: Path) -> None:
-    registry = JobRegistry(root=tmp_path)
-    job = registry.start(_spec("dp-gan", "alice", epochs=500, batch_size=100,
-                               evaluate=False))
-    assert oct(job.folder.stat().st_mode & 0o777) == "0o700"
-    assert registry.get(job.id, "mallory") is None
-    wait_until(lambda: registry.get(job.id, "alice").progress.get("stage") == "train")
-    registry.cancel(job)
-    assert job.status == "cancelled" and not job.process.is_alive()
-    assert not (job.folder / "synthetic.csv").exists()
-
-    crashed = registry.start(_spec("dp-gan", "alice", epochs=500, batch_size=100))
-    wait_until(lambda: registry.get(crashed.id, "alice").progress.get("stage") == "train")
-    os.kill(crashed.process.pid, signal.SIGKILL)
-    wait_until(lambda: registry.get(crashed.id, "alice").finished)
-    assert crashed.status == "failed" and "stopped unexpectedly" in crashed.message
-
-    registry.discard(job)
-    assert not job.folder.exists()
-
-
-def test_job_folders_expire_and_leftovers_are_swept_at_start(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-    import time
-
-    from tabsynth.jobs import FOLDER_PREFIX, JOB_LIFETIME_HOURS, Job
-
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    old = time.time() - (JOB_LIFETIME_HOURS + 1) * 3600
-    folders = {}
-    for name, pid, mtime in [("crashed", gone.stdout.strip(), None),
-                             ("other_live_server", str(os.getppid()), old),
-                             ("unknown_old", None, old), ("unknown_recent", None, None)]:
-        folder = tmp_path / f"{FOLDER_PREFIX}{name}"
-        folder.mkdir()
-        if pid is not None:
-            (folder / ".server-pid").write_text(pid)
-        if mtime is not None:
-            os.utime(folder, (mtime, mtime))
-        folders[name] = folder
-    registry = JobRegistry(root=tmp_path)
-    assert {n for n, f in folders.items() if f.exists()} == {"other_live_server",
-                                                             "unknown_recent"}
-    finished = tmp_path / f"{FOLDER_PREFIX}finished"
-    finished.mkdir()
-    job = Job(id="j", owner="alice", folder=finished, status="done", ended_at=time.time())
-    registry._jobs[job.id] = job
-    assert registry.sweep() == [] and finished.exists()  # ended just now: kept
-    job.ended_at = old
-    assert registry.sweep() == [finished]
-    assert not finished.exists() and registry.get("j", "alice") is None
-
-
 def test_streamlit_config_is_hardened() -> None:
     import tomllib
 
-    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "127.0.0.1"
     assert config["server"]["enableXsrfProtection"] is True
     assert config["browser"]["gatherUsageStats"] is False
     assert config["client"]["showErrorDetails"] == "none"
-
-
-def test_build_zip_carries_the_sign_off(tmp_path: Path) -> None:
-    registry = JobRegistry(root=tmp_path)
-    job = registry.start(_spec("gaussian-copula", "bob"))
-    wait_until(lambda: registry.get(job.id, "bob").finished)
-    assert job.status == "done", job.message
-    with pytest.raises(TabsynthError, match="reviewed"):
-        build_zip(job.folder, SignOff("Bob", "analyst", False))
-    with pytest.raises(TabsynthError, match="name and role"):
-        build_zip(job.folder, SignOff(" ", "analyst", True))
-    payload = build_zip(job.folder, SignOff("Bob", "analyst", True))
-    archive = zipfile.ZipFile(io.BytesIO(payload))
-    assert set(archive.namelist()) == {"synthetic.csv", "release.json", "release.html",
-                                       "signoff.json"}
-    release = json.loads(archive.read("release.json"))
-    assert release["signoff"]["name"] == "Bob" and release["signoff"]["signed_at"]
-    assert release["signoff"]["included_review_report"] is False
-    assert "Bob" in archive.read("release.html").decode()
-    full = zipfile.ZipFile(io.BytesIO(build_zip(
-        job.folder, SignOff("Bob", "analyst", True, include_review_report=True))))
-    assert {"report.json", "report.html"} <= set(full.namelist())
-    assert json.loads(full.read("report.json"))["signoff"]["included_review_report"] is True
-    synthetic = pd.read_csv(io.BytesIO(archive.read("synthetic.csv")))
-    real = make_pii_table(rows=400)
-    assert not set(synthetic["who"]) & set(real["who"])
 
 
 def test_dp_gan_settings_validate_the_public_domain() -> None:

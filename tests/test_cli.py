@@ -166,19 +166,6 @@ def test_edited_schema_is_used(pii_csv: Path, tmp_path: Path) -> None:
     assert "segment" in _report(out)["pii"]["columns"]
 
 
-def test_target_stratifies_the_split(census_path: Path, tmp_path: Path) -> None:
-    from tabsynth.io import read_table
-    from tabsynth.pipeline import split_holdout
-
-    frame = read_table(census_path)
-    train, holdout = split_holdout(frame, 0.2, seed=3, target="income")
-    share = frame["income"].value_counts(normalize=True)
-    assert len(holdout) == round(len(frame) * 0.2)
-    for label, expected in share.items():
-        assert abs((holdout["income"] == label).mean() - expected) < 0.002
-        assert abs((train["income"] == label).mean() - expected) < 0.002
-
-
 GOOD = b"a,b,c\n" + b"".join(f"{i},{i % 3},x{i % 2}\n".encode() for i in range(30))
 
 # (case id, file name, file bytes or None for "use GOOD", extra CLI arguments, expected text)

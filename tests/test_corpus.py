@@ -1,7 +1,7 @@
 """The hostile-input corpus (tests/corpus/make_corpus.py) through the CLI and the page.
 
-Every case runs through `tabsynth synthesize` with every method, each in its own process,
-bounded in time and memory (tests/corpus/matrix.py); the case x method table is written to
+Every case runs through `tabsynth synthesize` with each method it declares, each in its own
+process, bounded in time and memory (tests/corpus/matrix.py); the case x method table is written to
 test-artifacts/corpus/matrix.md. The same files are then uploaded through the Streamlit page,
 and every report the CLI produced is rendered by the page's review step.
 """
@@ -17,7 +17,7 @@ from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
-from make_corpus import CASES, METHODS
+from make_corpus import CASES, METHODS, READ_REJECTS, build
 from matrix import Outcome, markdown, messages, run_matrix
 
 from tabsynth.errors import TabsynthError
@@ -25,7 +25,7 @@ from tabsynth.io import excel_sheets
 from tabsynth.pipeline import load_table
 
 ARTIFACTS = ROOT / "test-artifacts" / "corpus"
-# the matrix (~90 CLI runs, two at a time) is one session fixture: the first test pays for it
+# the matrix (~130 CLI runs, two at a time) is one session fixture: the first test pays for it
 pytestmark = pytest.mark.timeout(2100)
 NAMES = [case.name for case in CASES]
 
@@ -45,6 +45,17 @@ def test_corpus_is_large_and_varied() -> None:
     assert len(set(NAMES)) == len(NAMES)
     expected = {case.expected(m)[0] for case in CASES for m in METHODS}
     assert expected == {"ok", "reject"}
+
+
+def test_cases_run_with_one_method_are_rejected_while_reading(tmp_path: Path) -> None:
+    """READ_REJECTS run one method only: reading the file must reject them, so that no
+    method could change their outcome."""
+    for case, path in build(tmp_path, sorted(READ_REJECTS)):
+        assert case.expect == "reject" and "--target" not in case.args, case.name
+        sheet = case.args[case.args.index("--sheet") + 1] if "--sheet" in case.args else None
+        with pytest.raises(TabsynthError) as caught:
+            load_table(path, sheet=sheet)
+        assert case.message.lower() in str(caught.value).lower(), (case.name, caught.value)
 
 
 @pytest.mark.parametrize("case", CASES, ids=NAMES)

@@ -1,4 +1,5 @@
-"""The one path: `synthesize` reads, runs and writes for the CLI, the page's worker and the API."""
+"""The one path: `synthesize` reads, runs and writes for the CLI, the page's worker and the API;
+its own steps (the holdout split)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,16 @@ def test_cli_and_worker_take_the_one_path(calls: list[dict], pii_csv: Path,
     assert len(calls) == 2
     assert {p.name for p in (tmp_path / "job").iterdir()} >= OUTPUTS
     assert {p.name for p in (tmp_path / "cli").iterdir()} >= OUTPUTS
+
+
+def test_target_stratifies_the_split(census_path: Path, tmp_path: Path) -> None:
+    from tabsynth.io import read_table
+    from tabsynth.split import split_holdout
+
+    frame = read_table(census_path)
+    train, holdout = split_holdout(frame, 0.2, seed=3, target="income")
+    share = frame["income"].value_counts(normalize=True)
+    assert len(holdout) == round(len(frame) * 0.2)
+    for label, expected in share.items():
+        assert abs((holdout["income"] == label).mean() - expected) < 0.002
+        assert abs((train["income"] == label).mean() - expected) < 0.002

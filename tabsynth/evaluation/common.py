@@ -1,8 +1,7 @@
-"""Shared helpers: which columns to evaluate, label shares for charts, numeric encodings."""
+"""Shared helpers: which columns to evaluate, label shares for charts, numbers as floats."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 MISSING = "__nan__"
@@ -71,35 +70,3 @@ def _by_count(counts: pd.Series) -> pd.Series:
 def sample_rows(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
     return frame.sample(limit, random_state=seed) if len(frame) > limit else frame
 
-
-MAX_ONE_HOT = 100
-
-
-def mixed_matrix(frames: list[pd.DataFrame], columns: list[str],
-                 reference: pd.DataFrame) -> list[np.ndarray]:
-    """Rows as vectors for distances: numbers rank-scaled to [0, 1] on the reference, categories
-    one-hot (weight 1/sqrt(2) so that a mismatch counts 1), missing as its own value.
-
-    Only the reference's MAX_ONE_HOT most common categories of a column get their own slot;
-    the rest share one, which keeps memory bounded (10,000 categories would need 10,000 dense
-    columns per row) and can only make distances smaller, i.e. the risk look larger.
-    """
-    blocks: list[list[np.ndarray]] = [[] for _ in frames]
-    for column in columns:
-        if is_numeric(reference[column]):
-            base = np.sort(as_float(reference[column]).dropna().to_numpy())
-            for i, frame in enumerate(frames):
-                x = as_float(frame[column]).to_numpy()
-                scaled = np.searchsorted(base, x) / max(1, len(base))
-                present = ~np.isnan(x)
-                blocks[i].append(np.where(present, scaled, 0.0)[:, None])
-                blocks[i].append((~present).astype(float)[:, None])
-        else:
-            categories = reference[column].astype(str).value_counts().index[:MAX_ONE_HOT]
-            for i, frame in enumerate(frames):
-                codes = categories.get_indexer(frame[column].astype(str))
-                one_hot = np.zeros((len(frame), len(categories) + 1))
-                one_hot[np.arange(len(frame)), np.where(codes < 0, len(categories), codes)] = 1
-                blocks[i].append(one_hot / np.sqrt(2))
-    return [np.hstack(b) if b else np.zeros((len(f), 0)) for b, f in zip(blocks, frames,
-                                                                         strict=True)]

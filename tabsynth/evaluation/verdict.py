@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 BANDS = ("low", "inconclusive", "medium", "high")
-VERDICTS = BANDS
 
 TEMPLATES = {
     "near_copy": "{count} synthetic rows ({rate}) are closer to a real training row than "

@@ -1,4 +1,5 @@
-"""Run every corpus case through the CLI with every method; check and tabulate the outcomes.
+"""Run every corpus case through the CLI with each method it declares; check and tabulate
+the outcomes.
 
 `python tests/corpus/matrix.py [DIR [CASE,CASE...]] [--fresh]` builds the corpus in DIR, runs
 the whole matrix (two runs at a time) and prints the case x method table. Each run is a CLI

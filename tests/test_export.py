@@ -1,0 +1,43 @@
+"""The export bundle: synthetic data and the release report, signed off by the reviewer."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import job_spec as _spec
+from conftest import make_pii_table, wait_until
+
+from tabsynth.errors import TabsynthError
+from tabsynth.export import SignOff, build_zip
+from tabsynth.jobs import JobRegistry
+
+
+def test_build_zip_carries_the_sign_off(tmp_path: Path) -> None:
+    registry = JobRegistry(root=tmp_path)
+    job = registry.start(_spec("gaussian-copula", "bob"))
+    wait_until(lambda: registry.get(job.id, "bob").finished)
+    assert job.status == "done", job.message
+    with pytest.raises(TabsynthError, match="reviewed"):
+        build_zip(job.folder, SignOff("Bob", "analyst", False))
+    with pytest.raises(TabsynthError, match="name and role"):
+        build_zip(job.folder, SignOff(" ", "analyst", True))
+    payload = build_zip(job.folder, SignOff("Bob", "analyst", True))
+    archive = zipfile.ZipFile(io.BytesIO(payload))
+    assert set(archive.namelist()) == {"synthetic.csv", "release.json", "release.html",
+                                       "signoff.json"}
+    release = json.loads(archive.read("release.json"))
+    assert release["signoff"]["name"] == "Bob" and release["signoff"]["signed_at"]
+    assert release["signoff"]["included_review_report"] is False
+    assert "Bob" in archive.read("release.html").decode()
+    full = zipfile.ZipFile(io.BytesIO(build_zip(
+        job.folder, SignOff("Bob", "analyst", True, include_review_report=True))))
+    assert {"report.json", "report.html"} <= set(full.namelist())
+    assert json.loads(full.read("report.json"))["signoff"]["included_review_report"] is True
+    synthetic = pd.read_csv(io.BytesIO(archive.read("synthetic.csv")))
+    real = make_pii_table(rows=400)
+    assert not set(synthetic["who"]) & set(real["who"])

@@ -1,0 +1,67 @@
+"""The job registry: each run in its own process, private to its owner, cancellable."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from conftest import job_spec as _spec
+from conftest import wait_until
+
+from tabsynth.jobs import JobRegistry
+
+
+def test_jobs_are_private_cancellable_and_report_crashes(tmp_path: Path) -> None:
+    registry = JobRegistry(root=tmp_path)
+    job = registry.start(_spec("dp-gan", "alice", epochs=500, batch_size=100,
+                               evaluate=False))
+    assert oct(job.folder.stat().st_mode & 0o777) == "0o700"
+    assert registry.get(job.id, "mallory") is None
+    wait_until(lambda: registry.get(job.id, "alice").progress.get("stage") == "train")
+    registry.cancel(job)
+    assert job.status == "cancelled" and not job.process.is_alive()
+    assert not (job.folder / "synthetic.csv").exists()
+
+    crashed = registry.start(_spec("dp-gan", "alice", epochs=500, batch_size=100))
+    wait_until(lambda: registry.get(crashed.id, "alice").progress.get("stage") == "train")
+    os.kill(crashed.process.pid, signal.SIGKILL)
+    wait_until(lambda: registry.get(crashed.id, "alice").finished)
+    assert crashed.status == "failed" and "stopped unexpectedly" in crashed.message
+
+    registry.discard(job)
+    assert not job.folder.exists()
+
+
+def test_job_folders_expire_and_leftovers_are_swept_at_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from tabsynth.jobs import FOLDER_PREFIX, JOB_LIFETIME_HOURS, Job
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    old = time.time() - (JOB_LIFETIME_HOURS + 1) * 3600
+    folders = {}
+    for name, pid, mtime in [("crashed", gone.stdout.strip(), None),
+                             ("other_live_server", str(os.getppid()), old),
+                             ("unknown_old", None, old), ("unknown_recent", None, None)]:
+        folder = tmp_path / f"{FOLDER_PREFIX}{name}"
+        folder.mkdir()
+        if pid is not None:
+            (folder / ".server-pid").write_text(pid)
+        if mtime is not None:
+            os.utime(folder, (mtime, mtime))
+        folders[name] = folder
+    registry = JobRegistry(root=tmp_path)
+    assert {n for n, f in folders.items() if f.exists()} == {"other_live_server",
+                                                             "unknown_recent"}
+    finished = tmp_path / f"{FOLDER_PREFIX}finished"
+    finished.mkdir()
+    job = Job(id="j", owner="alice", folder=finished, status="done", ended_at=time.time())
+    registry._jobs[job.id] = job
+    assert registry.sweep() == [] and finished.exists()  # ended just now: kept
+    job.ended_at = old
+    assert registry.sweep() == [finished]
+    assert not finished.exists() and registry.get("j", "alice") is None
