@@ -11,6 +11,10 @@ divides by the number asked for), numbers are scaled by their range over the syn
 and holdout rows together (anonymeter: over the synthetic rows and the targets), dates are
 numbers, a number missing on one side adds 1 to the distance (anonymeter's turns NaN), ties
 between equally near synthetic rows go to a shuffled (seeded) order, and all draws are seeded.
+Singling-out queries are tried on every training row, dealt into folds of as many rows as the
+holdout rows they are compared with, and the risk adds up each fold's excess over the holdout's
+rate (anonymeter cuts the training rows to the holdout's number, which dilutes the risk by about
+holdout / training rows; with equally many rows, one fold, the two agree).
 """
 
 from __future__ import annotations
@@ -120,8 +124,9 @@ def singling_out(syn: pd.DataFrame, ori: pd.DataFrame, control: pd.DataFrame,
                  columns: list[str], numeric: list[str], n_attacks: int, max_attempts: int,
                  seed: int) -> dict[str, dict[str, Any]]:
     """anonymeter's singling-out attack, univariate and multivariate: queries that single out
-    one synthetic row, tried on training rows (main) and holdout rows (control), equally many
-    unique rows of each."""
+    one synthetic row, tried on the unique holdout rows (control) and on every unique training
+    row, in disjoint folds of as many rows as the control (Folds); with fewer training rows
+    than holdout rows, the control is cut to the training rows' number (one fold)."""
     n_cols = min(3, len(columns))
     names = {"univariate": "singling out (univariate)",
              "multivariate": "singling out (multivariate"
@@ -131,8 +136,9 @@ def singling_out(syn: pd.DataFrame, ori: pd.DataFrame, control: pd.DataFrame,
         (syn_codes, ori_codes, control_codes), numbers = code_tables([syn, ori, control],
                                                                       columns, numeric)
         size = min(len(ori_codes), len(control_codes))
-        main = Coded.of(ori_codes[rng.permutation(len(ori_codes))[:size]])
+        order = rng.permutation(len(ori_codes))
         control_table = Coded.of(control_codes[rng.permutation(len(control_codes))[:size]])
+        folds = Folds.split(ori_codes, order, size, rng)
         coded_syn = Coded.of(syn_codes)
     except Exception as exc:  # a failed attack is reported, never hidden
         return {mode: failed(name, exc) for mode, name in names.items()}
@@ -148,29 +154,122 @@ def singling_out(syn: pd.DataFrame, ori: pd.DataFrame, control: pd.DataFrame,
             else:
                 queries, tried = _multivariate_queries(coded_syn, numbers, n_cols, n_attacks,
                                                        max_attempts, rng)
-            out[mode] = _tried(name, queries, tried, main, control_table, syn_codes, numbers,
+            out[mode] = _tried(name, queries, tried, folds, control_table, syn_codes, numbers,
                                n_attacks, rng)
         except Exception as exc:  # a failed attack is reported, never hidden
             out[mode] = failed(name, exc)
     return out
 
 
-def _tried(name: str, queries: tuple[np.ndarray, ...], tried: int, main: Coded,
+@dataclass
+class Folds:
+    """The training rows in disjoint random folds of the control's size, so that a query meets
+    as many rows in each fold as in the control. When the rows do not fill the last fold, it is
+    topped up with rows lent by the others; a query that matches a lent row there does not
+    count (that row is singled out, if at all, in its own fold)."""
+
+    tables: list[Coded]
+    lent: Coded | None  # the rows lent to the last fold
+    rows: int  # training rows, each in one fold
+    size: int  # rows per fold
+
+    @classmethod
+    def split(cls, codes: np.ndarray, order: np.ndarray, size: int,
+              rng: np.random.Generator) -> Folds:
+        """Folds of `size` rows of `codes`, taken in `order` (a permutation of the rows)."""
+        rows = len(codes)
+        count = max(1, -(-rows // size)) if size else 1
+        parts = [order[i * size:(i + 1) * size] for i in range(count)]
+        short = size - len(parts[-1])
+        lent = None
+        if short and count > 1:
+            lent = rng.choice(order[:(count - 1) * size], short, replace=False)
+            parts[-1] = np.concatenate([parts[-1], lent])
+        return cls([Coded.of(codes[part]) for part in parts],
+                   None if lent is None else Coded.of(codes[lent]), min(rows, count * size),
+                   size)
+
+    @property
+    def per_control(self) -> float:
+        """Training rows per control row: the folds' expected successes by chance, in units of
+        the control's rate (the last fold's lent rows do not count)."""
+        return self.rows / self.size if self.size else 1.0
+
+    def singled_out(self, queries: tuple[np.ndarray, ...], own_rows_only: bool = True
+                    ) -> np.ndarray:
+        """Queries x folds: whether the query matches exactly one row of the fold (and, with
+        own_rows_only, not a lent one)."""
+        hits = np.column_stack([table.count(*queries) == 1 for table in self.tables])
+        if own_rows_only and self.lent is not None:
+            hits[:, -1] &= self.lent.count(*queries, cap=1) == 0
+        return hits
+
+
+def fold_risk(fold_successes: list[int], n_attacks: int, n_control: int,
+              per_control: float) -> tuple[float, list[float], float]:
+    """The risk over folds, its interval and the equal-size main rate it implies.
+
+    A query made from a copy of training row r singles r out only in r's fold; in the others
+    it succeeds by chance, at the control's rate. So the folds' excesses over chance add up to
+    the excess one training table of the control's size would show:
+    risk = (sum_j main_j - a * control) / (1 - control), a = training rows / control rows
+    (a = 1, one fold: anonymeter's risk). The rates are anonymeter's (Wilson) and their errors
+    are propagated as anonymeter does, each fold's as independent: the same queries on every
+    fold and on the control make their errors correlate positively, so the interval is, if
+    anything, too wide."""
+    from anonymeter.stats.confidence import bind_value, success_rate
+
+    mains = [success_rate(n_attacks, s, CONFIDENCE) for s in fold_successes]
+    control = success_rate(n_attacks, n_control, CONFIDENCE)
+    total = sum(rate.value for rate in mains)
+    free = 1.0 - control.value
+    value = (total - per_control * control.value) / free
+    error = np.sqrt(sum((rate.error / free) ** 2 for rate in mains)
+                    + (control.error * (total - per_control) / free ** 2) ** 2)
+    risk = bind_value(value, float(error))
+    main_rate = min(max(total - (per_control - 1.0) * control.value, 0.0), 1.0)
+    return float(risk.value), [float(risk.ci[0]), float(risk.ci[1])], main_rate
+
+
+def _tried(name: str, queries: tuple[np.ndarray, ...], tried: int, folds: Folds,
            control: Coded, syn_codes: np.ndarray, numbers: dict[int, np.ndarray],
            wanted: int, rng: np.random.Generator) -> dict[str, Any]:
-    """Successes of the queries on the training rows and on the holdout rows, and of as many
-    random queries on the training rows (anonymeter's baseline)."""
+    """Successes of the queries on the training folds and on the holdout rows, and of as many
+    random queries on the training folds (anonymeter's baseline)."""
     found = len(queries[0])
     if not found:
         return {"name": name, "risk": None, "ci": None, "n_attacks": 0, "queries_tried": tried,
                 "no_queries": True}
     is_number = np.array([j in numbers for j in range(syn_codes.shape[1])], bool)
     baseline = _random_queries(syn_codes, is_number, queries[0].shape[1], found, rng)
-    return attack_result(name, found, int((main.count(*queries) == 1).sum()),
-                         int((main.count(*baseline) == 1).sum()),
-                         int((control.count(*queries) == 1).sum()),
-                         queries_requested=wanted, queries_tried=tried,
-                         target_rows=len(main.codes))
+    main = folds.singled_out(queries).sum(axis=0)
+    guessed = folds.singled_out(baseline, own_rows_only=False).sum(axis=0)
+    hits = int((control.count(*queries) == 1).sum())
+    details = {"queries_requested": wanted, "queries_tried": tried,
+               "target_rows": folds.size, "training_rows": folds.rows,
+               "folds": len(folds.tables)}
+    if len(folds.tables) == 1:  # equal sizes: anonymeter's numbers
+        return attack_result(name, found, int(main[0]), int(guessed[0]), hits, **details)
+    return _fold_result(name, found, [int(s) for s in main], int(guessed.sum()), hits,
+                        folds.per_control, **details)
+
+
+def _fold_result(name: str, n_attacks: int, fold_successes: list[int], n_baseline: int,
+                 n_control: int, per_control: float, **details: Any) -> dict[str, Any]:
+    """attack_result's fields for queries tried on several folds: the risk and main rate are
+    fold_risk's, the baseline rate is pooled over the folds."""
+    from anonymeter.stats.confidence import success_rate
+
+    risk, ci, main_rate = fold_risk(fold_successes, n_attacks, n_control, per_control)
+    baseline_rate = success_rate(n_attacks * len(fold_successes), n_baseline, CONFIDENCE).value
+    control_rate = success_rate(n_attacks, n_control, CONFIDENCE).value
+    return {"name": name, "risk": risk, "ci": ci, "main_rate": main_rate,
+            "baseline_rate": float(baseline_rate), "control_rate": float(control_rate),
+            "n_attacks": int(n_attacks), "n_control_attacks": int(n_attacks),
+            "successes": int(sum(fold_successes)), "baseline_successes": int(n_baseline),
+            "control_successes": int(n_control),
+            "baseline_beats_attack": bool(baseline_rate >= main_rate),
+            "fold_successes": fold_successes, **details}
 
 
 def _univariate_queries(syn: Coded, numbers: dict[int, np.ndarray], wanted: int,

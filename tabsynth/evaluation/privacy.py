@@ -35,7 +35,8 @@ class PrivacySettings:
     n_attacks: int = 10_000  # linkability / inference targets: as many as the holdout allows
     min_attacks: int = 1_000  # fewer is said in the report
     singling_out_queries: int = 2_000
-    singling_out_rows: int = 20_000  # unique training / holdout rows the queries are tried on
+    singling_out_rows: int = 100_000  # holdout rows the queries are tried on at most (and every
+    # training row, in folds of as many rows: more folds widen the interval)
     max_query_attempts: int = 300_000  # multivariate queries drawn at most
     linkability_neighbors: int = 10
     distance_queries: int = 20_000  # synthetic (and holdout) rows compared with all of train
@@ -144,9 +145,8 @@ def _singling_out(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Data
                   columns: list[str], s: PrivacySettings) -> dict[str, Any]:
     numeric = [c for c in columns if is_numeric(train[c])]
     control = sample_rows(holdout, s.singling_out_rows, ATTACK_SEED)
-    ori = sample_rows(train, s.singling_out_rows, ATTACK_SEED)
     result: dict[str, Any] = attacks.singling_out(
-        synthetic, ori, control, columns, numeric, s.singling_out_queries, s.max_query_attempts,
+        synthetic, train, control, columns, numeric, s.singling_out_queries, s.max_query_attempts,
         ATTACK_SEED)
     scored = [r for r in result.values() if r.get("risk") is not None]
     worst = max(scored, key=lambda r: r["risk"]) if scored else {"risk": None, "ci": None}
