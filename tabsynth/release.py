@@ -15,6 +15,7 @@ import math
 import re
 from typing import Any
 
+from tabsynth import formatting
 from tabsynth.evaluation.privacy import LABELS
 from tabsynth.evaluation.roles import CHOSEN
 from tabsynth.evaluation.run import NOTHING_LEARNED
@@ -243,19 +244,14 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    """A value as escaped HTML: numbers rounded, lists as bullets, mappings as tables."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3g}"
+def _fmt(value: Any) -> str:
+    """A value as escaped HTML: numbers as everywhere else, lists as bullets, mappings as
+    tables."""
     if isinstance(value, dict):
         return _rows(value.items())
     if isinstance(value, list | tuple):
-        return "<ul>" + "".join(f"<li>{_fmt(v, digits)}</li>" for v in value) + "</ul>"
-    return _e(value)
+        return "<ul>" + "".join(f"<li>{_fmt(v)}</li>" for v in value) + "</ul>"
+    return _e(formatting.value(value))
 
 
 def _rows(pairs: Any, header: tuple[str, str] | None = None) -> str:
@@ -272,18 +268,12 @@ def _grid(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _ci(interval: list[Any] | None) -> str:
-    if not interval:
-        return "—"
-    return f"{_fmt(interval[0])}–{_fmt(interval[1])}"
-
-
 def _summary(release: dict[str, Any]) -> str:
     fidelity, utility = release.get("fidelity") or {}, release.get("utility") or {}
     privacy = release["privacy"]
     metric = "auc" if utility.get("task") == "classification" else "r2"
     dp = privacy.get("dp")
-    dp_line = (f"ε = {_fmt(dp.get('epsilon'))}, δ = {_fmt(dp.get('delta'))}" if dp
+    dp_line = (f"ε = {_fmt(dp.get('epsilon'))}, δ = {formatting.small(dp.get('delta'))}" if dp
                else "no formal guarantee")
     cards = [
         ("Fidelity", _fmt(fidelity.get("score")),
@@ -298,7 +288,8 @@ def _summary(release: dict[str, Any]) -> str:
                          f"<div class=muted>{d}</div></div>" for t, v, d in cards)
     run = release["run"]
     what = (f"Synthetic table made with <b>{_fmt(run.get('method'))}</b>, "
-            f"{_fmt(run.get('synthetic_rows'))} rows (seed {_fmt(run.get('seed'))}).")
+            f"{_e(formatting.count(run.get('synthetic_rows')))} rows "
+            f"(seed {_fmt(run.get('seed'))}).")
     return (f"<h1>tabsynth release report</h1><p>{what}</p><p class=muted>{_e(release['about'])}"
             f"</p><div class=cards>{html_cards}</div>")
 
@@ -313,8 +304,9 @@ def dp_in_plain_words(dp: dict[str, Any]) -> str:
     factor = f"{math.exp(epsilon):.3g}" if epsilon < 50 else "more than 10^21"
     return (f"The claim protects against adding or removing one row of the training split: "
             f"that changes the probability of any synthetic table this run could produce by at "
-            f"most a factor e^ε ≈ {factor}, apart from a probability δ = {_fmt(delta)}; the "
-            "smaller ε, the stronger the protection. It covers only what the claim below says.")
+            f"most a factor e^ε ≈ {factor}, apart from a probability "
+            f"δ = {formatting.small(delta)}; the smaller ε, the stronger the protection. It "
+            "covers only what the claim below says.")
 
 
 def _dp(dp: dict[str, Any] | None) -> str:
@@ -335,22 +327,24 @@ def _risk(privacy: dict[str, Any]) -> str:
                 "alone.</p>")
     reasons = privacy.get("verdict_reasons") or ["no rule was triggered"]
     attacks = _grid(["attack", "risk", "95 % CI"],
-                    [[a["name"], a["risk"], _ci(a["ci"])] for a in privacy["attacks"]])
+                    [[a["name"], a["risk"], formatting.interval(a["ci"])]
+                     for a in privacy["attacks"]])
     mia = privacy.get("membership_inference") or {}
     near = [(f"synthetic rows closer to a training row than {100 * (1 - n['level']):.0f} % "
              "of holdout rows (holdout rows themselves beside)",
-             f"{_fmt(n['rate'])} (holdout {_fmt(n['holdout_rate'])})")
+             f"{formatting.percent(n['rate'])} (holdout {formatting.percent(n['holdout_rate'])})")
             for n in privacy.get("near_copies") or [] if n.get("level") is not None]
     checks = _rows([
         ("membership inference AUC (0.5: members and non-members look alike)", mia.get("auc")),
-        ("membership inference AUC 95 % CI", _ci(mia.get("ci"))),
+        ("membership inference AUC 95 % CI", formatting.interval(mia.get("ci"))),
         ("membership inference: training rows flagged at 1 % false positives",
-         mia.get("tpr_at_fpr_0.01")),
+         formatting.percent(mia.get("tpr_at_fpr_0.01"))),
         *near,
         ("DCR share closer to train (0.5: no memorisation signal)", privacy.get("dcr_share")),
         ("exact-match rate (synthetic rows equal to a training row)",
-         privacy.get("exact_match_rate")),
-        ("exact-match rate of holdout rows (reference)", privacy.get("holdout_exact_match_rate")),
+         formatting.percent(privacy.get("exact_match_rate"))),
+        ("exact-match rate of holdout rows (reference)",
+         formatting.percent(privacy.get("holdout_exact_match_rate"))),
     ])
     roles = privacy.get("roles") or {}
     if roles:

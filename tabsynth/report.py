@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
@@ -17,7 +18,7 @@ import altair as alt
 from jinja2 import ChainableUndefined, Environment, PackageLoader, Undefined
 from markupsafe import Markup
 
-from tabsynth import charts
+from tabsynth import charts, formatting
 from tabsynth.visible import visible
 
 VERDICT_COLOURS = {"low": "#1b7f3b", "medium": "#b26a00", "high": "#b3261e"}
@@ -64,7 +65,12 @@ def _environment() -> Environment:
     environment = Environment(loader=PackageLoader("tabsynth", "templates"), autoescape=True,
                               undefined=ChainableUndefined, finalize=_finalize,
                               trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(num=_num, ci=_ci, pct=_pct, pctci=_pct_ci)
+    environment.filters.update(
+        num=_defined(formatting.score), ci=_defined(formatting.interval),
+        pct=_defined(formatting.percent), pctci=_defined(formatting.percent_interval),
+        cell=_defined(formatting.value), small=_defined(formatting.small),
+        thousands=_defined(formatting.count))
+    environment.filters["apply"] = lambda value, name: environment.filters[name](value)
     return environment
 
 
@@ -75,30 +81,9 @@ def _finalize(value: Any) -> Any:
     return visible(value) if isinstance(value, str) else value
 
 
-def _num(value: Any, digits: int = 3) -> str:
-    if value is None or isinstance(value, Undefined):
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2g}"
-    return str(value)
-
-
-def _ci(interval: Any, digits: int = 3) -> str:
-    if not isinstance(interval, list | tuple) or len(interval) != 2:
-        return "—"
-    return f"{_num(interval[0], digits)}–{_num(interval[1], digits)}"
-
-
-def _pct(value: Any) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return "—"
-    return f"{100 * value:.2f} %"
-
-
-def _pct_ci(interval: Any) -> str:
-    if not isinstance(interval, list | tuple) or len(interval) != 2:
-        return "—"
-    return f"{_pct(interval[0])}–{_pct(interval[1])}"
+def _defined(write: Callable[[Any], str]) -> Callable[[Any], str]:
+    """A formatter as a filter: a key missing from report.json is written as a dash."""
+    return lambda value: formatting.MISSING if isinstance(value, Undefined) else write(value)
 
 
 # ---------------------------------------------------------------- what the template gets

@@ -21,7 +21,8 @@ from tabsynth.evaluation.distances import distance_checks
 from tabsynth.evaluation.membership import density_ratio_attack
 from tabsynth.evaluation.neighbors import encode_tables
 from tabsynth.evaluation.roles import Roles, resolve_roles, split_for_linkability
-from tabsynth.evaluation.verdict import TEMPLATES, Check, classify, num, pct, verdict
+from tabsynth.evaluation.verdict import TEMPLATES, Check, classify, verdict
+from tabsynth.formatting import percent, score
 
 ATTACK_SEED = 20240101
 EXCLUDED = ("is not compared (regenerated PII, a key or free text): its synthetic values say "
@@ -199,29 +200,29 @@ def build_checks(distances: dict[str, Any], membership: dict[str, Any],
     checks.append(classify(
         Check("exact_copy", LABELS["exact_copy"], exact["excess"], exact["excess_ci"], 0.0,
               s.medium_exact_excess, s.high_exact_excess, "overfitting", percent=True),
-        TEMPLATES["exact_copy"].format(count=f"{exact['count']:,}", rate=pct(exact["rate"]),
-                                       reference=pct(exact["holdout_rate"]),
-                                       excess=pct(exact["excess"]), band="{band}",
+        TEMPLATES["exact_copy"].format(count=f"{exact['count']:,}", rate=percent(exact["rate"]),
+                                       reference=percent(exact["holdout_rate"]),
+                                       excess=percent(exact["excess"]), band="{band}",
                                        threshold="{threshold}")))
     dcr = distances["dcr_share"]
     checks.append(classify(
         Check("dcr_share", LABELS["dcr_share"], dcr["value"], dcr["ci"], 0.5,
               s.medium_dcr_share, s.high_dcr_share, "overfitting", percent=True),
-        TEMPLATES["dcr_share"].format(share=pct(dcr["value"]), band="{band}",
+        TEMPLATES["dcr_share"].format(share=percent(dcr["value"]), band="{band}",
                                       threshold="{threshold}")))
     checks.append(classify(
         Check("mia_auc", LABELS["mia_auc"], membership["auc"], membership["ci"], 0.5,
               s.medium_auc, s.high_auc, "attack"),
-        TEMPLATES["mia_auc"].format(auc=num(membership["auc"]), band="{band}",
+        TEMPLATES["mia_auc"].format(auc=score(membership["auc"]), band="{band}",
                                     threshold="{threshold}")))
     checks.append(classify(
         Check("mia_tpr", LABELS["mia_tpr"], membership["tpr_excess"],
               membership["tpr_excess_ci"], 0.0, s.medium_tpr_excess, s.high_tpr_excess,
               "attack", percent=True),
         TEMPLATES["mia_tpr"].format(count=f"{membership['flagged_members']:,}",
-                                    tpr=pct(membership["tpr_at_fpr_0.01"]),
-                                    fpr=pct(membership["fpr_realised"]),
-                                    excess=pct(membership["tpr_excess"]), band="{band}",
+                                    tpr=percent(membership["tpr_at_fpr_0.01"]),
+                                    fpr=percent(membership["fpr_realised"]),
+                                    excess=percent(membership["tpr_excess"]), band="{band}",
                                     threshold="{threshold}")))
     for attack in [singling["univariate"], singling["multivariate"], linkability, *inference]:
         check = _attack_check(attack, s)
@@ -236,8 +237,9 @@ def _near_copy_check(near: dict[str, Any], s: PrivacySettings) -> Check:
                   s.medium_near_copy_excess, s.high_near_copy_excess, "overfitting",
                   percent=True)
     return classify(check, TEMPLATES["near_copy"].format(
-        count=f"{near['count']:,}", rate=pct(near["rate"]), keep=pct(1 - near["holdout_rate"]),
-        expected=pct(near["holdout_rate"]), excess=pct(near["excess"]), band="{band}",
+        count=f"{near['count']:,}", rate=percent(near["rate"]),
+        keep=percent(1 - near["holdout_rate"]),
+        expected=percent(near["holdout_rate"]), excess=percent(near["excess"]), band="{band}",
         threshold="{threshold}"))
 
 
@@ -249,8 +251,8 @@ def _attack_check(attack: dict[str, Any], s: PrivacySettings) -> Check | None:
     if check.value is None:
         return classify(check)
     return classify(check, TEMPLATES["attack"].format(
-        attack=attack["name"], risk=num(attack["risk"]), low=num(attack["ci"][0]),
-        high=num(attack["ci"][1]), n=f"{attack['n_attacks']:,}", band="{band}",
+        attack=attack["name"], risk=score(attack["risk"]), low=score(attack["ci"][0]),
+        high=score(attack["ci"][1]), n=f"{attack['n_attacks']:,}", band="{band}",
         threshold="{threshold}"))
 
 
@@ -266,17 +268,17 @@ def rules(s: PrivacySettings) -> list[str]:
         "if any is inconclusive, else low.",
         f"Near copies: the share of synthetic rows closer to a training row than 95 % (99 %) "
         f"of holdout rows are, minus the holdout's own share (about 5 % and 1 %); medium from "
-        f"{pct(s.medium_near_copy_excess)}, high from {pct(s.high_near_copy_excess)}.",
+        f"{percent(s.medium_near_copy_excess)}, high from {percent(s.high_near_copy_excess)}.",
         f"Exact copies: the share of synthetic rows equal to a training row minus the share "
-        f"of holdout rows equal to one; medium from {pct(s.medium_exact_excess)}, high from "
-        f"{pct(s.high_exact_excess)}.",
+        f"of holdout rows equal to one; medium from {percent(s.medium_exact_excess)}, high from "
+        f"{percent(s.high_exact_excess)}.",
         f"DCR share: synthetic rows closer to the training rows than to as many holdout rows "
-        f"(no-risk value 50 %); medium from {pct(s.medium_dcr_share)}, high from "
-        f"{pct(s.high_dcr_share)}.",
+        f"(no-risk value 50 %); medium from {percent(s.medium_dcr_share)}, high from "
+        f"{percent(s.high_dcr_share)}.",
         f"Membership inference (density ratio): AUC (no-risk value 0.5) medium from "
         f"{s.medium_auc}, high from {s.high_auc}; training rows flagged at a 1 % "
-        f"false-positive rate, minus that rate: medium from {pct(s.medium_tpr_excess)}, "
-        f"high from {pct(s.high_tpr_excess)}.",
+        f"false-positive rate, minus that rate: medium from {percent(s.medium_tpr_excess)}, "
+        f"high from {percent(s.high_tpr_excess)}.",
         f"anonymeter attacks (singling out, linkability, inference): risk (main - control) / "
         f"(1 - control), no-risk value 0; medium from {s.medium_risk}, high from "
         f"{s.high_risk}. An attack that cannot be built (too few quasi-identifiers, no query "

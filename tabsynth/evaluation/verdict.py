@@ -15,6 +15,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tabsynth import formatting
+
 BANDS = ("low", "inconclusive", "medium", "high")
 VERDICTS = BANDS
 
@@ -68,15 +70,6 @@ def template_skeletons() -> set[str]:
     return out
 
 
-def pct(value: float) -> str:
-    share = 100 * value
-    return f"{share:.2f} %" if 0 < abs(share) < 1 else f"{share:.1f} %"
-
-
-def num(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f}"
-
-
 @dataclass
 class Check:
     """One rule applied: a statistic, its interval, the no-risk value and the thresholds."""
@@ -128,7 +121,7 @@ def classify(check: Check, sentence: str | None = None) -> Check:
 
 
 def figure(value: float, percent: bool) -> str:
-    return pct(value) if percent else num(value)
+    return formatting.percent(value) if percent else formatting.score(value)
 
 
 def verdict(checks: list[Check]) -> tuple[str, list[str]]:
