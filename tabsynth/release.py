@@ -19,7 +19,7 @@ from tabsynth import formatting
 from tabsynth.evaluation.privacy import LABELS
 from tabsynth.evaluation.roles import CHOSEN
 from tabsynth.evaluation.run import NOTHING_LEARNED
-from tabsynth.evaluation.verdict import BANDS, skeleton, template_skeletons
+from tabsynth.evaluation.verdict import BANDS, Figure, FiredRule
 
 SCORE_DIGITS = 2
 RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy claim, the names of "
@@ -42,11 +42,10 @@ MATCH_KEYS = ("exact_match_rate", "holdout_exact_match_rate")
 VERDICTS = BANDS
 SIGNOFF_KEYS = ("name", "role", "reviewed_privacy_report", "included_review_report",
                 "signed_at", "synthetic_sha256")
-# verdict reasons are sentences from verdict.TEMPLATES (numbers, check and attack names only);
-# the older form "<label> = 0.123 (>= 0.15: high)" of earlier reports is still recognised
-_REASON = re.compile(r"(?P<label>.+) = -?\d+\.\d{3} \(>= [-+.\de]+: (medium|high)\)")
-_REASON_LABELS = ("membership inference AUC", "DCR share", "exact-match rate above the holdout's")
-_SKELETONS = template_skeletons()
+# a verdict reason travels as its check's fired rule rewritten: the template's own words, no
+# exact row count, scores at two decimals, and as names only check, attack and error names
+OMITTED_FIGURES = ("count",)
+_ERROR_NAME = re.compile(r"[A-Z][A-Za-z]*(?:Error|Exception|Interrupt)")
 SUGGESTED = "suggested by tabsynth from the column names"
 WITHHELD_REASON = "another rule was triggered; it is stated in the internal review only"
 
@@ -92,14 +91,6 @@ def _score(value: Any) -> float | None:
     and is not DP output, so no exact figure (a rate times the row count) may travel."""
     number = _number(value)
     return None if number is None else round(float(number), SCORE_DIGITS)
-
-
-def _coarse(text: str) -> str:
-    """A sentence with no exact count (a count of rows is dropped) and every decimal figure
-    rounded like the scores."""
-    text = re.sub(r"\b\d[\d,]* (?=(synthetic|real|training|holdout) rows?\b)", "", text)
-    return re.sub(r"\d+\.(\d+)", lambda m: f"{float(m.group()):.{min(len(m[1]), SCORE_DIGITS)}f}",
-                  text)
 
 
 def _scalar(value: Any) -> str | float | int | bool | None:
@@ -158,20 +149,42 @@ def _attacks(privacy: dict[str, Any]) -> list[dict[str, Any]]:
              "ci": _interval(a.get("ci"))} for a in found if isinstance(a, dict)]
 
 
-def _reasons(reasons: Any, attacks: list[dict[str, Any]]) -> list[str]:
-    """Verdict reasons that are known templates with numbers only; others are withheld."""
-    names = [a["name"] for a in attacks if a["name"]]
-    allowed = {*_REASON_LABELS, *(f"{name} risk" for name in names)}
-    out = []
-    for reason in reasons if isinstance(reasons, list) else []:
-        if not isinstance(reason, str):
-            out.append(WITHHELD_REASON)
-            continue
-        match = _REASON.fullmatch(reason)
-        known = (reason == NOTHING_LEARNED or (match is not None and match["label"] in allowed)
-                 or skeleton(reason, [*names, *LABELS.values()]) in _SKELETONS)
-        out.append(_coarse(reason) if known else WITHHELD_REASON)
-    return out
+def _may_travel(rule: FiredRule, names: set[str]) -> bool:
+    """Numbers that are numbers, and names only of checks, attacks, errors and bands."""
+    for name, figure in rule.figures.items():
+        if figure.kind in ("count", "percent", "score"):
+            ok = _number(figure.value) is not None
+        elif figure.kind == "text" and isinstance(figure.value, str):
+            ok = (figure.value in names if name in ("check", "attack")
+                  else figure.value in BANDS if name == "band"
+                  else name == "error" and _ERROR_NAME.fullmatch(figure.value) is not None)
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _coarse(rule: FiredRule) -> str:
+    """The sentence that travels: no exact row count, scores rounded like the other scores."""
+    figures = {name: Figure(_score(f.value), f.kind) if f.kind == "score" else f
+               for name, f in rule.figures.items()}
+    return FiredRule(rule.template, figures).sentence(omit=OMITTED_FIGURES,
+                                                      score_digits=SCORE_DIGITS)
+
+
+def _reasons(privacy: dict[str, Any], attacks: list[dict[str, Any]]) -> list[str]:
+    """Each verdict reason that is the sentence of a fired rule whose figures may travel,
+    rewritten from that rule; any other reason is withheld."""
+    names = {*LABELS.values(), *(a["name"] for a in attacks if a["name"])}
+    rules = [FiredRule.of_check(c) for c in privacy.get("checks") or []]
+    travels = {rule.sentence(): _coarse(rule) for rule in rules
+               if rule is not None and _may_travel(rule, names)}
+    reasons = privacy.get("verdict_reasons")
+    return [reason if reason == NOTHING_LEARNED
+            else travels.get(reason, WITHHELD_REASON) if isinstance(reason, str)
+            else WITHHELD_REASON
+            for reason in (reasons if isinstance(reasons, list) else [])]
 
 
 def _roles(roles: Any) -> dict[str, Any] | None:
@@ -205,7 +218,7 @@ def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
     out.update({
         "evaluated": True,
         "verdict": verdict if verdict in VERDICTS else None,
-        "verdict_reasons": _reasons(privacy.get("verdict_reasons"), attacks),
+        "verdict_reasons": _reasons(privacy, attacks),
         "attacks": attacks,
         "membership_inference": {"auc": _score(mia.get("auc")),
                                  "ci": _interval(mia.get("ci")),

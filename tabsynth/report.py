@@ -19,19 +19,20 @@ from jinja2 import ChainableUndefined, Environment, PackageLoader, Undefined
 from markupsafe import Markup
 
 from tabsynth import charts, formatting
+from tabsynth.evaluation.verdict import FiredRule
 from tabsynth.visible import visible
 
 VERDICT_COLOURS = {"low": "#1b7f3b", "medium": "#b26a00", "high": "#b3261e"}
 REVIEW_NOTICE = ("contains statistics of the real data; not covered by any DP guarantee; "
                  "do not share outside the review")
-# what each verdict reason's measure says, in plain words, keyed by the reason's label
+# what a fired rule's measure says, in plain words, keyed by its template id
 PLAIN_REASONS = {
-    "membership inference AUC": "Someone holding the synthetic data can tell, better than by "
-                                "chance, whether a given person's record was used for training.",
-    "DCR share": "Synthetic rows lie closer to training rows than to real rows the synthesizer "
+    "mia_auc": "Someone holding the synthetic data can tell, better than by chance, whether a "
+               "given person's record was used for training.",
+    "dcr_share": "Synthetic rows lie closer to training rows than to real rows the synthesizer "
                  "never saw, more often than chance: a sign of copied or nearly copied rows.",
-    "exact-match rate above the holdout's": "More synthetic rows are exact copies of training "
-                                            "rows than of real rows the synthesizer never saw.",
+    "exact_copy": "More synthetic rows are exact copies of training rows than of real rows the "
+                  "synthesizer never saw.",
 }
 ATTACK_REASON = ("The attack '{name}' succeeds on people in the training data clearly more often "
                  "than on people who were not in it.")
@@ -39,8 +40,6 @@ ATTACK_REASON = ("The attack '{name}' succeeds on people in the training data cl
 # fonts-dejavu-core); a viewer without it falls back to a narrower font
 MAX_DISTRIBUTION_CHARTS = 30
 CHART_FONT = "DejaVu Sans, Verdana, sans-serif"
-_REASON = re.compile(r"(?P<label>.+?) = (?P<value>-?[\d.]+(?:e-?\d+)?) "
-                     r"\(>= (?P<threshold>[-+.\de]+): (?P<level>medium|high)\)")
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -98,7 +97,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "notice": REVIEW_NOTICE, "report": report, "run": report.get("run") or {},
         "fidelity": fidelity, "utility": utility, "privacy": privacy,
         "verdict": verdict, "verdict_colour": VERDICT_COLOURS.get(verdict, "#444"),
-        "reasons": [_plain_reason(r, attacks) for r in privacy.get("verdict_reasons") or []],
+        "reasons": _reasons(privacy),
         "metric": "auc" if utility.get("task") == "classification" else "r2",
         "worst_pairs": sorted(fidelity.get("pairs") or [], key=lambda p: -p["tvd"])[:10],
         "model_rows": [(m["model"], metric, m["tstr"][metric], m["trtr"].get(metric))
@@ -116,18 +115,20 @@ def _attacks(privacy: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in found if isinstance(a, dict) and a.get("name")]
 
 
-def _plain_reason(reason: str, attacks: list[dict[str, Any]]) -> dict[str, str]:
-    """A verdict reason as a sentence, beside the measurement it comes from."""
-    match = _REASON.fullmatch(reason)
-    if not match:
-        return {"sentence": reason, "measured": ""}
-    label = match["label"]
-    names = {f"{a['name']} risk": a["name"] for a in attacks}
-    sentence = PLAIN_REASONS.get(label) or (ATTACK_REASON.format(name=names[label])
-                                            if label in names else reason)
-    return {"sentence": sentence,
-            "measured": f"{label} = {match['value']}, at or above the {match['level']} "
-                        f"threshold {match['threshold']}"}
+def _reasons(privacy: dict[str, Any]) -> list[dict[str, str]]:
+    """Each verdict reason: what its measure says in plain words, beside the fired rule's
+    sentence (the measurement); a reason with no plain words is shown as it stands."""
+    plain = {}
+    for check in privacy.get("checks") or []:
+        rule = FiredRule.of_check(check)
+        words = None if rule is None else PLAIN_REASONS.get(rule.template)
+        if rule is not None and rule.template == "attack":
+            words = ATTACK_REASON.format(name=rule.figures["attack"].value)
+        if words is not None:
+            plain[rule.sentence()] = words
+    return [{"sentence": plain[reason], "measured": reason} if reason in plain
+            else {"sentence": reason, "measured": ""}
+            for reason in privacy.get("verdict_reasons") or []]
 
 
 def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:

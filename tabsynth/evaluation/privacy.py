@@ -21,8 +21,8 @@ from tabsynth.evaluation.distances import distance_checks
 from tabsynth.evaluation.membership import density_ratio_attack
 from tabsynth.evaluation.neighbors import encode_tables
 from tabsynth.evaluation.roles import Roles, resolve_roles, split_for_linkability
-from tabsynth.evaluation.verdict import TEMPLATES, Check, classify, verdict
-from tabsynth.formatting import percent, score
+from tabsynth.evaluation.verdict import Check, Figure, classify, verdict
+from tabsynth.formatting import percent
 
 ATTACK_SEED = 20240101
 EXCLUDED = ("is not compared (regenerated PII, a key or free text): its synthetic values say "
@@ -200,30 +200,27 @@ def build_checks(distances: dict[str, Any], membership: dict[str, Any],
     checks.append(classify(
         Check("exact_copy", LABELS["exact_copy"], exact["excess"], exact["excess_ci"], 0.0,
               s.medium_exact_excess, s.high_exact_excess, "overfitting", percent=True),
-        TEMPLATES["exact_copy"].format(count=f"{exact['count']:,}", rate=percent(exact["rate"]),
-                                       reference=percent(exact["holdout_rate"]),
-                                       excess=percent(exact["excess"]), band="{band}",
-                                       threshold="{threshold}")))
+        "exact_copy", {"count": Figure(exact["count"], "count"),
+                       "rate": Figure(exact["rate"], "percent"),
+                       "reference": Figure(exact["holdout_rate"], "percent"),
+                       "excess": Figure(exact["excess"], "percent")}))
     dcr = distances["dcr_share"]
     checks.append(classify(
         Check("dcr_share", LABELS["dcr_share"], dcr["value"], dcr["ci"], 0.5,
               s.medium_dcr_share, s.high_dcr_share, "overfitting", percent=True),
-        TEMPLATES["dcr_share"].format(share=percent(dcr["value"]), band="{band}",
-                                      threshold="{threshold}")))
+        "dcr_share", {"share": Figure(dcr["value"], "percent")}))
     checks.append(classify(
         Check("mia_auc", LABELS["mia_auc"], membership["auc"], membership["ci"], 0.5,
               s.medium_auc, s.high_auc, "attack"),
-        TEMPLATES["mia_auc"].format(auc=score(membership["auc"]), band="{band}",
-                                    threshold="{threshold}")))
+        "mia_auc", {"auc": Figure(membership["auc"], "score")}))
     checks.append(classify(
         Check("mia_tpr", LABELS["mia_tpr"], membership["tpr_excess"],
               membership["tpr_excess_ci"], 0.0, s.medium_tpr_excess, s.high_tpr_excess,
               "attack", percent=True),
-        TEMPLATES["mia_tpr"].format(count=f"{membership['flagged_members']:,}",
-                                    tpr=percent(membership["tpr_at_fpr_0.01"]),
-                                    fpr=percent(membership["fpr_realised"]),
-                                    excess=percent(membership["tpr_excess"]), band="{band}",
-                                    threshold="{threshold}")))
+        "mia_tpr", {"count": Figure(membership["flagged_members"], "count"),
+                    "tpr": Figure(membership["tpr_at_fpr_0.01"], "percent"),
+                    "fpr": Figure(membership["fpr_realised"], "percent"),
+                    "excess": Figure(membership["tpr_excess"], "percent")}))
     for attack in [singling["univariate"], singling["multivariate"], linkability, *inference]:
         check = _attack_check(attack, s)
         if check is not None:
@@ -236,11 +233,11 @@ def _near_copy_check(near: dict[str, Any], s: PrivacySettings) -> Check:
     check = Check(rule, LABELS[rule], near["excess"], near["excess_ci"], 0.0,
                   s.medium_near_copy_excess, s.high_near_copy_excess, "overfitting",
                   percent=True)
-    return classify(check, TEMPLATES["near_copy"].format(
-        count=f"{near['count']:,}", rate=percent(near["rate"]),
-        keep=percent(1 - near["holdout_rate"]),
-        expected=percent(near["holdout_rate"]), excess=percent(near["excess"]), band="{band}",
-        threshold="{threshold}"))
+    return classify(check, "near_copy", {
+        "count": Figure(near["count"], "count"), "rate": Figure(near["rate"], "percent"),
+        "keep": Figure(1 - near["holdout_rate"], "percent"),
+        "expected": Figure(near["holdout_rate"], "percent"),
+        "excess": Figure(near["excess"], "percent")})
 
 
 def _attack_check(attack: dict[str, Any], s: PrivacySettings) -> Check | None:
@@ -250,10 +247,10 @@ def _attack_check(attack: dict[str, Any], s: PrivacySettings) -> Check | None:
                   s.medium_risk, s.high_risk, "attack", error=attack.get("error"))
     if check.value is None:
         return classify(check)
-    return classify(check, TEMPLATES["attack"].format(
-        attack=attack["name"], risk=score(attack["risk"]), low=score(attack["ci"][0]),
-        high=score(attack["ci"][1]), n=f"{attack['n_attacks']:,}", band="{band}",
-        threshold="{threshold}"))
+    return classify(check, "attack", {
+        "attack": Figure(attack["name"], "text"), "risk": Figure(attack["risk"], "score"),
+        "low": Figure(attack["ci"][0], "score"), "high": Figure(attack["ci"][1], "score"),
+        "n": Figure(attack["n_attacks"], "count")})
 
 
 def rules(s: PrivacySettings) -> list[str]:
