@@ -16,6 +16,7 @@ import streamlit as st
 from tabsynth import charts
 from tabsynth.capacity import check_ctgan
 from tabsynth.errors import TabsynthError
+from tabsynth.evaluation.results import Privacy
 from tabsynth.export import SignOff, export_files, zip_files
 from tabsynth.formatting import count, interval, percent, score, small
 from tabsynth.io import excel_sheets
@@ -313,32 +314,26 @@ def review_step(report: dict) -> None:
         else:
             st.info(utility.get("note") or "not computed")
     with tabs[2]:
-        attacks = [privacy["singling_out"]["univariate"], privacy["singling_out"]["multivariate"],
-                   privacy["linkability"], *privacy["inference"]]
-        rows = [{"attack": a["name"], "risk": a.get("risk"),
-                 "ci low": (a.get("ci") or [None, None])[0],
-                 "ci high": (a.get("ci") or [None, None])[1]} for a in attacks]
-        frame = pd.DataFrame(rows)
-        st.dataframe(frame, hide_index=True)
-        if not frame.dropna(subset=["risk"]).empty:
-            settings = privacy.get("settings") or {}
-            bands = {k: settings[f"{k}_risk"] for k in ("medium", "high")
-                     if f"{k}_risk" in settings}
-            st.altair_chart(charts.risk_bars(attacks, bands))
-        mia = privacy["membership_inference"]
-        st.write(f"Membership inference AUC {score(mia.get('auc'))} (95 % CI "
-                 f"{interval(mia.get('ci'))}); exact-match rate "
-                 f"{percent(privacy['exact_match_rate'])} (holdout "
-                 f"{percent(privacy['holdout_exact_match_rate'])}); DCR share "
-                 f"{score(privacy['dcr_share'])} (0.5 is ideal).")
+        view = Privacy.from_dict(privacy)
+        rows = [{"attack": a.name, "risk": a.risk, "ci low": (a.ci or [None, None])[0],
+                 "ci high": (a.ci or [None, None])[1]} for a in view.attacks]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        if any(a.scored for a in view.attacks):
+            st.altair_chart(charts.risk_bars(view.attacks, view.bands))
+        mia = view.membership
+        st.write(f"Membership inference AUC {score(mia.auc)} (95 % CI "
+                 f"{interval(mia.ci)}); exact-match rate "
+                 f"{percent(view.exact_match_rate)} (holdout "
+                 f"{percent(view.holdout_exact_match_rate)}); DCR share "
+                 f"{score(view.dcr_share)} (0.5 is ideal).")
         dcr = charts.distance_histogram(privacy.get("distances") or {})
         if dcr is not None:
             st.altair_chart(dcr)
-        for near in privacy["distances"]["near_copies"]:
-            st.write(f"Near copies: {count(near['count'])} synthetic rows "
-                     f"({percent(near['rate'])}) are closer to a training row than "
-                     f"{100 * (1 - near['level']):.0f} % of holdout rows are; holdout rows "
-                     f"themselves: {percent(near['holdout_rate'])}.")
+        for near in view.near_copies:
+            st.write(f"Near copies: {count(near.count)} synthetic rows "
+                     f"({percent(near.rate)}) are closer to a training row than "
+                     f"{100 * (1 - near.level):.0f} % of holdout rows are; holdout rows "
+                     f"themselves: {percent(near.holdout_rate)}.")
         roles = privacy["roles"]
         st.caption(f"Quasi-identifiers: {', '.join(roles['quasi_identifiers'])} "
                    f"({roles['quasi_identifiers_origin']}). Secrets: "

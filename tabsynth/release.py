@@ -17,6 +17,7 @@ from typing import Any
 
 from tabsynth import formatting
 from tabsynth.evaluation.privacy import LABELS
+from tabsynth.evaluation.results import Privacy
 from tabsynth.evaluation.roles import CHOSEN
 from tabsynth.evaluation.run import NOTHING_LEARNED
 from tabsynth.evaluation.verdict import BANDS, Figure, FiredRule
@@ -38,7 +39,6 @@ FIDELITY_KEYS = ("score", "holdout_reference", "tvd1", "tvd2", "holdout_tvd1", "
                  "sdmetrics_quality", "holdout_sdmetrics_quality", "sdmetrics_columns")
 UTILITY_METRICS = ("auc", "f1", "r2", "mae")
 TASKS = ("classification", "regression")
-MATCH_KEYS = ("exact_match_rate", "holdout_exact_match_rate")
 VERDICTS = BANDS
 SIGNOFF_KEYS = ("name", "role", "reviewed_privacy_report", "included_review_report",
                 "signed_at", "synthetic_sha256")
@@ -141,14 +141,6 @@ def _utility(utility: dict[str, Any] | None) -> dict[str, Any] | None:
             "tstr": _metrics(utility.get("tstr")), "trtr": _metrics(utility.get("trtr"))}
 
 
-def _attacks(privacy: dict[str, Any]) -> list[dict[str, Any]]:
-    singling = privacy.get("singling_out") or {}
-    found = [singling.get("univariate"), singling.get("multivariate"),
-             privacy.get("linkability"), *(privacy.get("inference") or [])]
-    return [{"name": _text(a.get("name")), "risk": _score(a.get("risk")),
-             "ci": _interval(a.get("ci"))} for a in found if isinstance(a, dict)]
-
-
 def _may_travel(rule: FiredRule, names: set[str]) -> bool:
     """Numbers that are numbers, and names only of checks, attacks, errors and bands."""
     for name, figure in rule.figures.items():
@@ -198,13 +190,6 @@ def _roles(roles: Any) -> dict[str, Any] | None:
     return out
 
 
-def _near_copies(distances: Any) -> list[dict[str, Any]]:
-    found = (distances or {}).get("near_copies") if isinstance(distances, dict) else None
-    return [{"level": _number(n.get("level")), "rate": _score(n.get("rate")),
-             "holdout_rate": _score(n.get("holdout_rate"))}
-            for n in found or [] if isinstance(n, dict)]
-
-
 def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"dp": copy.deepcopy(privacy.get("dp")) or None}
     if privacy.get("not_applicable"):
@@ -212,22 +197,24 @@ def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
     elif "singling_out" not in privacy:
         out["evaluated"] = False
         return out
-    verdict = privacy.get("verdict")
-    attacks = _attacks(privacy)
-    mia = privacy.get("membership_inference") or {}
+    view = Privacy.from_dict(privacy)
+    attacks = [{"name": _text(a.name), "risk": _score(a.risk), "ci": _interval(a.ci)}
+               for a in view.attacks]
+    mia = view.membership
     out.update({
         "evaluated": True,
-        "verdict": verdict if verdict in VERDICTS else None,
+        "verdict": view.verdict if view.verdict in VERDICTS else None,
         "verdict_reasons": _reasons(privacy, attacks),
         "attacks": attacks,
-        "membership_inference": {"auc": _score(mia.get("auc")),
-                                 "ci": _interval(mia.get("ci")),
-                                 "tpr_at_fpr_0.01": _score(mia.get("tpr_at_fpr_0.01"))}
+        "membership_inference": {"auc": _score(mia.auc), "ci": _interval(mia.ci),
+                                 "tpr_at_fpr_0.01": _score(mia.tpr_at_fpr_01)}
         if mia else None,
-        "roles": _roles(privacy.get("roles")),
-        "near_copies": _near_copies(privacy.get("distances")),
-        "dcr_share": _score(privacy.get("dcr_share")),
-        **{k: _score(privacy.get(k)) for k in MATCH_KEYS},
+        "roles": _roles(view.roles),
+        "near_copies": [{"level": _number(n.level), "rate": _score(n.rate),
+                         "holdout_rate": _score(n.holdout_rate)} for n in view.near_copies],
+        "dcr_share": _score(view.dcr_share),
+        "exact_match_rate": _score(view.exact_match_rate),
+        "holdout_exact_match_rate": _score(view.holdout_exact_match_rate),
     })
     return out
 

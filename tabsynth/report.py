@@ -19,6 +19,8 @@ from jinja2 import ChainableUndefined, Environment, PackageLoader, Undefined
 from markupsafe import Markup
 
 from tabsynth import charts, formatting
+from tabsynth.evaluation import results
+from tabsynth.evaluation.results import Attack, Privacy
 from tabsynth.evaluation.verdict import FiredRule
 from tabsynth.visible import visible
 
@@ -92,7 +94,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
     utility = report.get("utility") or {}
     privacy = report.get("privacy") or {}
     verdict = privacy.get("verdict") or "not evaluated"
-    attacks = _attacks(privacy)
+    attacks = results.attacks(privacy)
     return {
         "notice": REVIEW_NOTICE, "report": report, "run": report.get("run") or {},
         "fidelity": fidelity, "utility": utility, "privacy": privacy,
@@ -106,13 +108,6 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "audit": _audit_rows(report),
         "charts": _charts(fidelity, privacy, attacks),
     }
-
-
-def _attacks(privacy: dict[str, Any]) -> list[dict[str, Any]]:
-    singling = privacy.get("singling_out") or {}
-    found = [singling.get("univariate"), singling.get("multivariate"),
-             privacy.get("linkability"), *(privacy.get("inference") or [])]
-    return [a for a in found if isinstance(a, dict) and a.get("name")]
 
 
 def _reasons(privacy: dict[str, Any]) -> list[dict[str, str]]:
@@ -162,7 +157,7 @@ def _charted_columns(fidelity: dict[str, Any], names: list[str]) -> list[str]:
 
 
 def _charts(fidelity: dict[str, Any], privacy: dict[str, Any],
-            attacks: list[dict[str, Any]]) -> dict[str, Any]:
+            attacks: list[Attack]) -> dict[str, Any]:
     distributions = fidelity.get("distributions") or {}
     shown = _charted_columns(fidelity, list(distributions))
     out: dict[str, Any] = {
@@ -175,10 +170,8 @@ def _charts(fidelity: dict[str, Any], privacy: dict[str, Any],
                                                            correlation[key], title))
                            for key, title in (("real", "real (train)"),
                                               ("synthetic", "synthetic"))]
-    settings = privacy.get("settings") or {}
-    bands = {k: settings[f"{k}_risk"] for k in ("medium", "high") if f"{k}_risk" in settings}
-    if any(a.get("risk") is not None and a.get("ci") for a in attacks):
-        out["risk"] = _svg(charts.risk_bars(attacks, bands))
+    if any(a.scored for a in attacks):
+        out["risk"] = _svg(charts.risk_bars(attacks, Privacy.from_dict(privacy).bands))
     dcr = charts.distance_histogram(privacy.get("distances") or {})
     if dcr is not None:
         out["dcr"] = _svg(dcr)

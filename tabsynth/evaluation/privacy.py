@@ -20,6 +20,7 @@ from tabsynth.evaluation.common import comparable_columns, is_numeric, sample_ro
 from tabsynth.evaluation.distances import distance_checks
 from tabsynth.evaluation.membership import density_ratio_attack
 from tabsynth.evaluation.neighbors import encode_tables
+from tabsynth.evaluation.results import attack_entries
 from tabsynth.evaluation.roles import Roles, resolve_roles, split_for_linkability
 from tabsynth.evaluation.verdict import Check, Figure, classify, verdict
 from tabsynth.formatting import percent
@@ -116,9 +117,11 @@ def evaluate_privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.D
                                    s.n_attacks, ATTACK_SEED)
                  for secret in roles.secrets]
     clock.lap("inference")
-    for attack in [singling["univariate"], singling["multivariate"], linkability, *inference]:
+    entries = attack_entries({"singling_out": singling, "linkability": linkability,
+                              "inference": inference})
+    for attack in entries:
         _note_power(attack, s.min_attacks)
-    checks = build_checks(distances, membership, singling, linkability, inference, s)
+    checks = build_checks(distances, membership, entries, s)
     band, reasons = verdict(checks)
     return PrivacyResult(
         roles=roles.to_dict(), exact_match_rate=distances["exact_copies"]["rate"],
@@ -193,8 +196,9 @@ LABELS = {"near_copy_05": "near copies (5 % level)", "near_copy_01": "near copie
 
 
 def build_checks(distances: dict[str, Any], membership: dict[str, Any],
-                 singling: dict[str, Any], linkability: dict[str, Any],
-                 inference: list[dict[str, Any]], s: PrivacySettings) -> list[Check]:
+                 entries: list[dict[str, Any]], s: PrivacySettings) -> list[Check]:
+    """The verdict's checks: near and exact copies, DCR share, membership inference, and one
+    per attack (entries: report.json's attack entries in report order)."""
     checks = [_near_copy_check(n, s) for n in distances["near_copies"]]
     exact = distances["exact_copies"]
     checks.append(classify(
@@ -221,7 +225,7 @@ def build_checks(distances: dict[str, Any], membership: dict[str, Any],
                     "tpr": Figure(membership["tpr_at_fpr_0.01"], "percent"),
                     "fpr": Figure(membership["fpr_realised"], "percent"),
                     "excess": Figure(membership["tpr_excess"], "percent")}))
-    for attack in [singling["univariate"], singling["multivariate"], linkability, *inference]:
+    for attack in entries:
         check = _attack_check(attack, s)
         if check is not None:
             checks.append(check)
