@@ -46,7 +46,7 @@ CHART_FONT = "DejaVu Sans, Verdana, sans-serif"
 
 def render_html(report: dict[str, Any]) -> str:
     """The internal review as one self-contained HTML page, headed by the review notice."""
-    return _environment().get_template("report.html.j2").render(**_view(report))
+    return environment().get_template("report.html.j2").render(**_view(report))
 
 
 def render_pdf(report: dict[str, Any]) -> bytes:
@@ -62,7 +62,9 @@ def html_to_pdf(page: str) -> bytes:
 
 
 @functools.cache
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The one Jinja environment of both pages: autoescaped, the number filters of
+    tabsynth.formatting, direction controls made visible."""
     environment = Environment(loader=PackageLoader("tabsynth", "templates"), autoescape=True,
                               undefined=ChainableUndefined, finalize=_finalize,
                               trim_blocks=True, lstrip_blocks=True)
