@@ -230,10 +230,12 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     if config.evaluate:
         emit(ProgressEvent("evaluate", 0.0, "fidelity, utility and re-identification risk"))
         regenerated = [c.name for c in schema.included if c.regenerated]
+        claim = report["privacy"]["dp"]
         report.update(evaluate(train[[c.name for c in schema.included]], holdout[
             [c.name for c in schema.included]], synthetic, target=schema.target,
-            exclude=regenerated, dp=report["privacy"]["dp"], seed=config.seed,
+            exclude=regenerated, seed=config.seed,
             quasi_identifiers=config.quasi_identifiers, secrets=config.secrets))
+        report["privacy"]["dp"] = claim
         emit(ProgressEvent("evaluate", 1.0, "evaluated"))
     return RunResult(synthetic, train, holdout, schema, synthesizer, report)
 
@@ -386,6 +388,7 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
     report.update(evaluate(typed["train"], typed["holdout"], typed["synthetic"], target=target,
                            exclude=regenerated, seed=seed, quasi_identifiers=quasi_identifiers,
                            secrets=secrets))
+    report["privacy"]["dp"] = None  # tables made elsewhere: no claim
     _write_all(Path(out_dir), review_files(report, pdf))
     return report
 

@@ -54,6 +54,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory, table: pd.DataFrame) -
     done = run_cli("synthesize", str(folder / "people.csv"), "--method", "gaussian-copula",
                    "--seed", "2", "--out", str(folder / "out"))
     assert done.returncode == 0, done.stderr
+    assert json.loads(_read(folder / "out", "report.json"))["privacy"]["dp"] is None  # added
     yield folder / "out", done.stderr
 
 
@@ -228,7 +229,9 @@ def test_release_of_unevaluated_and_nothing_learned_runs_says_so() -> None:
     assert skipped["fidelity"] is None and skipped["utility"] is None
     assert "Not evaluated" in render_release_html(skipped)
     dp = {"epsilon": 2.0, "delta": 1e-6, "unit": "one row", "accountant": "rdp"}
-    empty = release_report({**base, **nothing_learned(dp)})
+    learned_nothing = nothing_learned()
+    learned_nothing["privacy"]["dp"] = dp  # the pipeline adds its claim
+    empty = release_report({**base, **learned_nothing})
     assert empty["privacy"]["verdict"] == "low" and empty["privacy"]["dp"] == dp
     assert empty["fidelity"]["not_applicable"] == empty["privacy"]["not_applicable"]
     page = render_release_html(empty)

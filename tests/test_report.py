@@ -64,6 +64,7 @@ def _hostile_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def hostile_report() -> dict:
     train, holdout, synthetic = _hostile_tables()
     report = evaluate(train, holdout, synthetic, target="label", settings=TINY)
+    assert "dp" not in report["privacy"]  # the claim is the pipeline's, not the evaluation's
     report["run"] = {"method": "test", "train_rows": 400, "holdout_rows": 200,
                      "synthetic_rows": 400, "seed": 0}
     report["pii"] = {"columns": [SCRIPT]}

@@ -27,6 +27,9 @@ def test_a_fired_rule_is_a_template_id_with_figures_written_when_shown() -> None
     assert FiredRule.of_check(stored) == check.fired  # report.json round trip
     assert FiredRule.of_check({**stored, "template": "unknown"}) is None
     assert FiredRule.of_check({**stored, "band": "low"}) is None
+    assert FiredRule.of_check({**stored, "template": ["attack"]}) is None
+    figures = {**stored["figures"], "risk": {"value": 0.6, "kind": "other"}}
+    assert FiredRule.of_check({**stored, "figures": figures}) is None
     low = _attack(0.01, [0.0, 0.05])
     assert low.band == "low" and low.fired is None and low.to_dict()["template"] is None
 

@@ -68,7 +68,6 @@ class PrivacyResult:
     singling_out: dict[str, Any]
     linkability: dict[str, Any]
     inference: list[dict[str, Any]]
-    dp: dict[str, Any] | None
     verdict: str
     verdict_reasons: list[str]
     rules: list[str]
@@ -95,7 +94,7 @@ def privacy_roles(train: pd.DataFrame, synthetic: pd.DataFrame, exclude: list[st
 def evaluate_privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
                      exclude: list[str] | None = None, target: str | None = None,
                      quasi_identifiers: list[str] | None = None,
-                     secrets: list[str] | None = None, dp: dict[str, Any] | None = None,
+                     secrets: list[str] | None = None,
                      settings: PrivacySettings | None = None, seed: int = 0) -> PrivacyResult:
     s = settings or PrivacySettings()
     roles = privacy_roles(train, synthetic, exclude, target, quasi_identifiers, secrets)
@@ -128,7 +127,7 @@ def evaluate_privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.D
         holdout_exact_match_rate=distances["exact_copies"]["holdout_rate"],
         dcr_share=distances["dcr_share"]["value"], distances=distances,
         membership_inference=membership, singling_out=singling, linkability=linkability,
-        inference=inference, dp=dp, verdict=band, verdict_reasons=reasons,
+        inference=inference, verdict=band, verdict_reasons=reasons,
         rules=rules(s), checks=[c.to_dict() for c in checks], settings=asdict(s),
         seconds=clock.seconds)
 

@@ -56,6 +56,7 @@ class Figure:
     kind: str
 
     def written(self, score_digits: int = formatting.SCORE_DIGITS) -> str:
+        """The figure as a sentence quotes it (tabsynth.formatting's rule)."""
         if self.kind == "count":
             return formatting.count(self.value)
         if self.kind == "percent":
@@ -94,7 +95,8 @@ class FiredRule:
         if not isinstance(check, dict) or check.get("band") in (None, "low"):
             return None
         template, figures = check.get("template"), check.get("figures")
-        if (template not in TEMPLATES or not isinstance(figures, dict)
+        if (not isinstance(template, str) or template not in TEMPLATES
+                or not isinstance(figures, dict)
                 or set(figures) != fields(template)
                 or not all(isinstance(f, dict) and f.get("kind") in FIGURE_KINDS
                            for f in figures.values())):
