@@ -16,7 +16,7 @@ from typing import Any
 
 from tabsynth import formatting
 from tabsynth.evaluation.privacy import LABELS
-from tabsynth.evaluation.results import Privacy
+from tabsynth.evaluation.results import Headline, Privacy
 from tabsynth.evaluation.roles import CHOSEN
 from tabsynth.evaluation.run import NOTHING_LEARNED
 from tabsynth.evaluation.verdict import BANDS, Figure, FiredRule
@@ -258,19 +258,17 @@ def _view(release: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cards(release: dict[str, Any]) -> list[tuple[str, str, str]]:
-    fidelity, utility = release.get("fidelity") or {}, release.get("utility") or {}
-    privacy = release["privacy"]
-    metric = "auc" if utility.get("task") == "classification" else "r2"
-    dp = privacy.get("dp")
-    dp_line = (f"ε = {formatting.value(dp.get('epsilon'))}, "
+    head = Headline.from_report(release)
+    dp = release["privacy"].get("dp")
+    dp_line = (f"ε = {formatting.score(dp.get('epsilon'))}, "
                f"δ = {formatting.small(dp.get('delta'))}" if dp else "no formal guarantee")
     return [
-        ("Fidelity", formatting.value(fidelity.get("score")),
-         f"a fresh real sample scores {formatting.value(fidelity.get('holdout_reference'))}"),
-        ("Utility", formatting.value((utility.get("tstr") or {}).get(metric)),
-         f"{metric.upper()} trained on synthetic; on real: "
-         f"{formatting.value((utility.get('trtr') or {}).get(metric))}"),
-        ("Privacy verdict", formatting.value(privacy.get("verdict") or "not evaluated"),
+        ("Fidelity", formatting.score(head.fidelity),
+         f"a fresh real sample scores {formatting.score(head.fidelity_holdout)}"),
+        ("Utility", formatting.score(head.utility),
+         f"{head.metric.upper()} trained on synthetic; on real: "
+         f"{formatting.score(head.utility_real)}"),
+        ("Privacy verdict", formatting.value(head.verdict or "not evaluated"),
          f"differential privacy: {dp_line}"),
     ]
 

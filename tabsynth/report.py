@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from tabsynth import charts, formatting
 from tabsynth.evaluation import results
-from tabsynth.evaluation.results import Attack, Privacy
+from tabsynth.evaluation.results import Attack, Headline, Privacy
 from tabsynth.evaluation.verdict import FiredRule
 from tabsynth.visible import visible
 
@@ -102,7 +102,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "fidelity": fidelity, "utility": utility, "privacy": privacy,
         "verdict": verdict, "verdict_colour": VERDICT_COLOURS.get(verdict, "#444"),
         "reasons": _reasons(privacy),
-        "metric": "auc" if utility.get("task") == "classification" else "r2",
+        "metric": Headline.from_report(report).metric,
         "worst_pairs": sorted(fidelity.get("pairs") or [], key=lambda p: -p["tvd"])[:10],
         "model_rows": [(m["model"], metric, m["tstr"][metric], m["trtr"].get(metric))
                        for m in utility.get("models") or [] for metric in m["tstr"]],

@@ -8,6 +8,7 @@ import pandas as pd
 
 from tabsynth.device import cuda_available, device_name
 from tabsynth.errors import TableError
+from tabsynth.evaluation.results import Headline
 from tabsynth.evaluation.roles import Roles, suggest_roles
 from tabsynth.evaluation.utility import choose_target
 from tabsynth.formatting import count, score, seconds
@@ -126,18 +127,15 @@ def run_summary(report: dict) -> str:
 def summary_cards(report: dict) -> list[tuple[str, str, str]]:
     """The page's three summary cards: (title, figure, caption) for fidelity, utility and the
     privacy verdict."""
-    fidelity, utility = report.get("fidelity") or {}, report.get("utility") or {}
-    privacy = report.get("privacy") or {}
-    metric = "auc" if utility.get("task") == "classification" else "r2"
+    head = Headline.from_report(report)
     return [
-        ("Fidelity", score(fidelity.get("score")),
-         f"a fresh real sample scores {score(fidelity.get('holdout_reference'))}"),
-        (f"Utility ({metric.upper()}, train synthetic)",
-         score((utility.get("tstr") or {}).get(metric)),
-         f"train real: {score((utility.get('trtr') or {}).get(metric))}; target "
-         f"{utility.get('target')}"),
-        ("Privacy verdict", str(privacy.get("verdict")),
-         "; ".join(privacy.get("verdict_reasons") or []) or "no rule triggered"),
+        ("Fidelity", score(head.fidelity),
+         f"a fresh real sample scores {score(head.fidelity_holdout)}"),
+        (f"Utility ({head.metric.upper()}, train synthetic)", score(head.utility),
+         f"train real: {score(head.utility_real)}; target {head.target}"),
+        ("Privacy verdict", str(head.verdict),
+         "; ".join((report.get("privacy") or {}).get("verdict_reasons") or [])
+         or "no rule triggered"),
     ]
 
 

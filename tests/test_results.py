@@ -52,3 +52,15 @@ def test_privacy_section_is_read_through_one_typed_view() -> None:
     assert view.bands == {"medium": 0.2, "high": 0.5} and len(view.attacks) == 4
     skipped = Privacy.from_dict({"dp": None})
     assert not skipped.evaluated and skipped.membership is None and skipped.attacks == []
+
+
+def test_headline_figures_are_read_in_one_place() -> None:
+    from tabsynth.evaluation.results import Headline
+
+    report = {"fidelity": {"score": 0.9, "holdout_reference": 0.95},
+              "utility": {"task": "regression", "target": "y", "tstr": {"r2": 0.4, "auc": 1.0},
+                          "trtr": {"r2": 0.5}},
+              "privacy": {"verdict": "low"}}
+    assert Headline.from_report(report) == Headline(0.9, 0.95, "r2", 0.4, 0.5, "y", "low")
+    empty = Headline.from_report({})
+    assert empty.metric == "r2" and empty.fidelity is None and empty.verdict is None

@@ -122,3 +122,25 @@ class Privacy:
             roles=privacy.get("roles") if isinstance(privacy.get("roles"), dict) else None,
             bands={k: settings[f"{k}_risk"] for k in ("medium", "high")
                    if isinstance(settings, dict) and f"{k}_risk" in settings})
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The summary figures every page opens with (read from a review or a release report)."""
+
+    fidelity: float | None  # fidelity score: 1 - mean(1-way TVD, 2-way TVD); 1 is perfect
+    fidelity_holdout: float | None  # the same score for a fresh real sample (the holdout)
+    metric: str  # the utility metric: auc (classification) or r2 (regression)
+    utility: float | None  # that metric for models trained on synthetic rows (TSTR)
+    utility_real: float | None  # the same trained on the real training rows (TRTR)
+    target: str | None  # the column the utility models predict
+    verdict: str | None  # the privacy verdict; None: not evaluated
+
+    @classmethod
+    def from_report(cls, report: dict[str, Any]) -> Headline:
+        fidelity, utility = report.get("fidelity") or {}, report.get("utility") or {}
+        metric = "auc" if utility.get("task") == "classification" else "r2"
+        return cls(fidelity.get("score"), fidelity.get("holdout_reference"), metric,
+                   (utility.get("tstr") or {}).get(metric),
+                   (utility.get("trtr") or {}).get(metric), utility.get("target"),
+                   (report.get("privacy") or {}).get("verdict"))
