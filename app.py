@@ -17,7 +17,9 @@ from tabsynth import charts
 from tabsynth.capacity import check_ctgan
 from tabsynth.dp.public import parse_public_schema
 from tabsynth.errors import TabsynthError
+from tabsynth.evaluation.results import Privacy
 from tabsynth.export import SignOff, export_files, zip_files
+from tabsynth.formatting import count, interval, percent, score, small
 from tabsynth.io import excel_sheets
 from tabsynth.jobs import JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
@@ -30,11 +32,11 @@ from tabsynth.ui_support import (
     chosen_roles,
     device_choices,
     estimate_seconds,
-    number,
     run_summary,
     schema_from_rows,
     schema_rows,
     suggested_roles,
+    summary_cards,
 )
 
 SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
@@ -311,16 +313,10 @@ def review_step(report: dict) -> None:
     st.caption(run_summary(report))
     for note in (report.get("input") or {}).get("notes") or []:
         st.caption(f"Reading note: {note}")
-    cols = st.columns(3)
-    cols[0].metric("Fidelity", number(fidelity.get("score")))
-    cols[0].caption(f"a fresh real sample scores {number(fidelity.get('holdout_reference'))}")
-    metric = "auc" if utility.get("task") == "classification" else "r2"
-    cols[1].metric(f"Utility ({metric.upper()}, train synthetic)",
-                   number((utility.get("tstr") or {}).get(metric)))
-    cols[1].caption(f"train real: {number((utility.get('trtr') or {}).get(metric))}; target "
-                    f"{utility.get('target')}")
-    cols[2].metric("Privacy verdict", privacy["verdict"])
-    cols[2].caption("; ".join(privacy["verdict_reasons"]) or "no rule triggered")
+    for column, (title, value, caption) in zip(st.columns(3), summary_cards(report),
+                                               strict=True):
+        column.metric(title, value)
+        column.caption(caption)
     if privacy.get("not_applicable"):
         st.info(f"Nothing to compare: {privacy['not_applicable']}.")
         return
@@ -347,32 +343,26 @@ def review_step(report: dict) -> None:
         else:
             st.info(utility.get("note") or "not computed")
     with tabs[2]:
-        attacks = [privacy["singling_out"]["univariate"], privacy["singling_out"]["multivariate"],
-                   privacy["linkability"], *privacy["inference"]]
-        rows = [{"attack": a["name"], "risk": a.get("risk"),
-                 "ci low": (a.get("ci") or [None, None])[0],
-                 "ci high": (a.get("ci") or [None, None])[1]} for a in attacks]
-        frame = pd.DataFrame(rows)
-        st.dataframe(frame, hide_index=True)
-        if not frame.dropna(subset=["risk"]).empty:
-            settings = privacy.get("settings") or {}
-            bands = {k: settings[f"{k}_risk"] for k in ("medium", "high")
-                     if f"{k}_risk" in settings}
-            st.altair_chart(charts.risk_bars(attacks, bands))
-        mia = privacy["membership_inference"]
-        low, high = mia.get("ci") or (None, None)
-        st.write(f"Membership inference AUC {number(mia.get('auc'))} (95 % CI {number(low)}–"
-                 f"{number(high)}); exact-match rate {number(privacy['exact_match_rate'], 4)} "
-                 f"(holdout {number(privacy['holdout_exact_match_rate'], 4)}); DCR share "
-                 f"{number(privacy['dcr_share'])} (0.5 is ideal).")
+        view = Privacy.from_dict(privacy)
+        rows = [{"attack": a.name, "risk": a.risk, "ci low": (a.ci or [None, None])[0],
+                 "ci high": (a.ci or [None, None])[1]} for a in view.attacks]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        if any(a.scored for a in view.attacks):
+            st.altair_chart(charts.risk_bars(view.attacks, view.bands))
+        mia = view.membership
+        st.write(f"Membership inference AUC {score(mia.auc)} (95 % CI "
+                 f"{interval(mia.ci)}); exact-match rate "
+                 f"{percent(view.exact_match_rate)} (holdout "
+                 f"{percent(view.holdout_exact_match_rate)}); DCR share "
+                 f"{score(view.dcr_share)} (0.5 is ideal).")
         dcr = charts.distance_histogram(privacy.get("distances") or {})
         if dcr is not None:
             st.altair_chart(dcr)
-        for near in privacy["distances"]["near_copies"]:
-            st.write(f"Near copies: {near['count']:,} synthetic rows "
-                     f"({number(100 * near['rate'], 2)} %) are closer to a training row than "
-                     f"{100 * (1 - near['level']):.0f} % of holdout rows are; holdout rows "
-                     f"themselves: {number(100 * near['holdout_rate'], 2)} %.")
+        for near in view.near_copies:
+            st.write(f"Near copies: {count(near.count)} synthetic rows "
+                     f"({percent(near.rate)}) are closer to a training row than "
+                     f"{100 * (1 - near.level):.0f} % of holdout rows are; holdout rows "
+                     f"themselves: {percent(near.holdout_rate)}.")
         roles = privacy["roles"]
         st.caption(f"Quasi-identifiers: {', '.join(roles['quasi_identifiers'])} "
                    f"({roles['quasi_identifiers_origin']}). Secrets: "
@@ -387,7 +377,7 @@ def review_step(report: dict) -> None:
 
 def dp_claim(dp: dict) -> None:
     """The DP guarantee in plain words beside ε, and what it leaves out."""
-    st.write(f"**Differential privacy: ε = {dp['epsilon']:.3f}, δ = {dp['delta']:.2g}** "
+    st.write(f"**Differential privacy: ε = {score(dp['epsilon'])}, δ = {small(dp['delta'])}** "
              f"({dp['accountant']}).")
     st.write(dp.get("plain", ""))
     st.write(f"Protected unit: {dp.get('unit', 'one row')}; {dp.get('group_privacy', '')}.")

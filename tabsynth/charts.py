@@ -12,6 +12,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from tabsynth.evaluation.results import Attack
 from tabsynth.visible import visible
 
 SERIES_COLOURS = {"real": "#4c78a8", "synthetic": "#f58518", "holdout": "#54a24b"}
@@ -102,11 +103,11 @@ def distance_histogram(distances: dict[str, Any]) -> alt.Chart | None:
     return dcr_histogram(histogram, lines)
 
 
-def risk_bars(attacks: list[dict[str, Any]], bands: dict[str, float]) -> alt.Chart:
+def risk_bars(attacks: list[Attack], bands: dict[str, float]) -> alt.Chart:
     """Each attack's risk with its 95 % interval, and the verdict's band lines (medium, high)."""
-    rows = [{"attack": visible(str(a["name"])), "risk": float(a["risk"]),
-             "low": float(a["ci"][0]), "high": float(a["ci"][1])}
-            for a in attacks if a.get("risk") is not None and a.get("ci")]
+    rows = [{"attack": visible(str(a.name)), "risk": float(a.risk),
+             "low": float(a.ci[0]), "high": float(a.ci[1])}
+            for a in attacks if a.scored]
     order = [r["attack"] for r in rows]
     top = max([0.2, *(r["high"] for r in rows), *(1.2 * v for v in bands.values())])
     bottom = min([0.0, *(r["low"] for r in rows)])

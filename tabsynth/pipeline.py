@@ -118,10 +118,12 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     if config.evaluate:
         emit(ProgressEvent("evaluate", 0.0, "fidelity, utility and re-identification risk"))
         regenerated = [c.name for c in schema.included if c.regenerated]
+        claim = report["privacy"]["dp"]
         report.update(evaluate(train[[c.name for c in schema.included]], holdout[
             [c.name for c in schema.included]], synthetic, target=schema.target,
-            exclude=regenerated, dp=report["privacy"]["dp"], seed=config.seed,
+            exclude=regenerated, seed=config.seed,
             quasi_identifiers=config.quasi_identifiers, secrets=config.secrets))
+        report["privacy"]["dp"] = claim
         emit(ProgressEvent("evaluate", 1.0, "evaluated"))
     return RunResult(synthetic, train, holdout, schema, synthesizer, report)
 

@@ -10,15 +10,17 @@ reaches the release unless it is named here.
 from __future__ import annotations
 
 import copy
-import html
 import math
 import re
 from typing import Any
 
+from tabsynth import formatting
 from tabsynth.evaluation.privacy import LABELS
+from tabsynth.evaluation.results import Headline, Privacy
 from tabsynth.evaluation.roles import CHOSEN
 from tabsynth.evaluation.run import NOTHING_LEARNED
-from tabsynth.evaluation.verdict import BANDS, skeleton, template_skeletons
+from tabsynth.evaluation.verdict import BANDS, Figure, FiredRule
+from tabsynth.templating import environment
 
 SCORE_DIGITS = 2
 RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy claim, the names of "
@@ -37,15 +39,13 @@ FIDELITY_KEYS = ("score", "holdout_reference", "tvd1", "tvd2", "holdout_tvd1", "
                  "sdmetrics_quality", "holdout_sdmetrics_quality", "sdmetrics_columns")
 UTILITY_METRICS = ("auc", "f1", "r2", "mae")
 TASKS = ("classification", "regression")
-MATCH_KEYS = ("exact_match_rate", "holdout_exact_match_rate")
 VERDICTS = BANDS
 SIGNOFF_KEYS = ("name", "role", "reviewed_privacy_report", "included_review_report",
                 "signed_at", "synthetic_sha256")
-# verdict reasons are sentences from verdict.TEMPLATES (numbers, check and attack names only);
-# the older form "<label> = 0.123 (>= 0.15: high)" of earlier reports is still recognised
-_REASON = re.compile(r"(?P<label>.+) = -?\d+\.\d{3} \(>= [-+.\de]+: (medium|high)\)")
-_REASON_LABELS = ("membership inference AUC", "DCR share", "exact-match rate above the holdout's")
-_SKELETONS = template_skeletons()
+# a verdict reason travels as its check's fired rule rewritten: the template's own words, no
+# exact row count, scores at two decimals, and as names only check, attack and error names
+OMITTED_FIGURES = ("count",)
+_ERROR_NAME = re.compile(r"[A-Z][A-Za-z]*(?:Error|Exception|Interrupt)")
 SUGGESTED = "suggested by tabsynth from the column names"
 WITHHELD_REASON = "another rule was triggered; it is stated in the internal review only"
 
@@ -91,14 +91,6 @@ def _score(value: Any) -> float | None:
     and is not DP output, so no exact figure (a rate times the row count) may travel."""
     number = _number(value)
     return None if number is None else round(float(number), SCORE_DIGITS)
-
-
-def _coarse(text: str) -> str:
-    """A sentence with no exact count (a count of rows is dropped) and every decimal figure
-    rounded like the scores."""
-    text = re.sub(r"\b\d[\d,]* (?=(synthetic|real|training|holdout) rows?\b)", "", text)
-    return re.sub(r"\d+\.(\d+)", lambda m: f"{float(m.group()):.{min(len(m[1]), SCORE_DIGITS)}f}",
-                  text)
 
 
 def _scalar(value: Any) -> str | float | int | bool | None:
@@ -149,28 +141,42 @@ def _utility(utility: dict[str, Any] | None) -> dict[str, Any] | None:
             "tstr": _metrics(utility.get("tstr")), "trtr": _metrics(utility.get("trtr"))}
 
 
-def _attacks(privacy: dict[str, Any]) -> list[dict[str, Any]]:
-    singling = privacy.get("singling_out") or {}
-    found = [singling.get("univariate"), singling.get("multivariate"),
-             privacy.get("linkability"), *(privacy.get("inference") or [])]
-    return [{"name": _text(a.get("name")), "risk": _score(a.get("risk")),
-             "ci": _interval(a.get("ci"))} for a in found if isinstance(a, dict)]
+def _may_travel(rule: FiredRule, names: set[str]) -> bool:
+    """Numbers that are numbers, and names only of checks, attacks, errors and bands."""
+    for name, figure in rule.figures.items():
+        if figure.kind in ("count", "percent", "score"):
+            ok = _number(figure.value) is not None
+        elif figure.kind == "text" and isinstance(figure.value, str):
+            ok = (figure.value in names if name in ("check", "attack")
+                  else figure.value in BANDS if name == "band"
+                  else name == "error" and _ERROR_NAME.fullmatch(figure.value) is not None)
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
 
 
-def _reasons(reasons: Any, attacks: list[dict[str, Any]]) -> list[str]:
-    """Verdict reasons that are known templates with numbers only; others are withheld."""
-    names = [a["name"] for a in attacks if a["name"]]
-    allowed = {*_REASON_LABELS, *(f"{name} risk" for name in names)}
-    out = []
-    for reason in reasons if isinstance(reasons, list) else []:
-        if not isinstance(reason, str):
-            out.append(WITHHELD_REASON)
-            continue
-        match = _REASON.fullmatch(reason)
-        known = (reason == NOTHING_LEARNED or (match is not None and match["label"] in allowed)
-                 or skeleton(reason, [*names, *LABELS.values()]) in _SKELETONS)
-        out.append(_coarse(reason) if known else WITHHELD_REASON)
-    return out
+def _coarse(rule: FiredRule) -> str:
+    """The sentence that travels: no exact row count, scores rounded like the other scores."""
+    figures = {name: Figure(_score(f.value), f.kind) if f.kind == "score" else f
+               for name, f in rule.figures.items()}
+    return FiredRule(rule.template, figures).sentence(omit=OMITTED_FIGURES,
+                                                      score_digits=SCORE_DIGITS)
+
+
+def _reasons(privacy: dict[str, Any], attacks: list[dict[str, Any]]) -> list[str]:
+    """Each verdict reason that is the sentence of a fired rule whose figures may travel,
+    rewritten from that rule; any other reason is withheld."""
+    names = {*LABELS.values(), *(a["name"] for a in attacks if a["name"])}
+    rules = [FiredRule.of_check(c) for c in privacy.get("checks") or []]
+    travels = {rule.sentence(): _coarse(rule) for rule in rules
+               if rule is not None and _may_travel(rule, names)}
+    reasons = privacy.get("verdict_reasons")
+    return [reason if reason == NOTHING_LEARNED
+            else travels.get(reason, WITHHELD_REASON) if isinstance(reason, str)
+            else WITHHELD_REASON
+            for reason in (reasons if isinstance(reasons, list) else [])]
 
 
 def _roles(roles: Any) -> dict[str, Any] | None:
@@ -184,13 +190,6 @@ def _roles(roles: Any) -> dict[str, Any] | None:
     return out
 
 
-def _near_copies(distances: Any) -> list[dict[str, Any]]:
-    found = (distances or {}).get("near_copies") if isinstance(distances, dict) else None
-    return [{"level": _number(n.get("level")), "rate": _score(n.get("rate")),
-             "holdout_rate": _score(n.get("holdout_rate"))}
-            for n in found or [] if isinstance(n, dict)]
-
-
 def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"dp": copy.deepcopy(privacy.get("dp")) or None}
     if privacy.get("not_applicable"):
@@ -198,109 +197,115 @@ def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
     elif "singling_out" not in privacy:
         out["evaluated"] = False
         return out
-    verdict = privacy.get("verdict")
-    attacks = _attacks(privacy)
-    mia = privacy.get("membership_inference") or {}
+    view = Privacy.from_dict(privacy)
+    attacks = [{"name": _text(a.name), "risk": _score(a.risk), "ci": _interval(a.ci)}
+               for a in view.attacks]
+    mia = view.membership
     out.update({
         "evaluated": True,
-        "verdict": verdict if verdict in VERDICTS else None,
-        "verdict_reasons": _reasons(privacy.get("verdict_reasons"), attacks),
+        "verdict": view.verdict if view.verdict in VERDICTS else None,
+        "verdict_reasons": _reasons(privacy, attacks),
         "attacks": attacks,
-        "membership_inference": {"auc": _score(mia.get("auc")),
-                                 "ci": _interval(mia.get("ci")),
-                                 "tpr_at_fpr_0.01": _score(mia.get("tpr_at_fpr_0.01"))}
+        "membership_inference": {"auc": _score(mia.auc), "ci": _interval(mia.ci),
+                                 "tpr_at_fpr_0.01": _score(mia.tpr_at_fpr_01)}
         if mia else None,
-        "roles": _roles(privacy.get("roles")),
-        "near_copies": _near_copies(privacy.get("distances")),
-        "dcr_share": _score(privacy.get("dcr_share")),
-        **{k: _score(privacy.get(k)) for k in MATCH_KEYS},
+        "roles": _roles(view.roles),
+        "near_copies": [{"level": _number(n.level), "rate": _score(n.rate),
+                         "holdout_rate": _score(n.holdout_rate)} for n in view.near_copies],
+        "dcr_share": _score(view.dcr_share),
+        "exact_match_rate": _score(view.exact_match_rate),
+        "holdout_exact_match_rate": _score(view.holdout_exact_match_rate),
     })
     return out
 
 
 # ---------------------------------------------------------------- HTML
 
-STYLE = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222;"
-         "line-height:1.45}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid "
-         "#ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
-         ".cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;"
-         "border-radius:8px;padding:.8em 1.2em;min-width:220px}.big{font-size:1.6em;"
-         "font-weight:600}.muted{color:#666;font-size:.9em}.plain{background:#eef5ff;"
-         "border-left:4px solid #4c78a8;padding:.6em 1em}ul{margin:.2em 0}")
-
-
 def render_release_html(release: dict[str, Any]) -> str:
-    """One self-contained page (inline CSS, no script, no external resource), all escaped."""
-    sections = [_summary(release), _dp(release["privacy"].get("dp")),
-                _risk(release["privacy"]), _scores(release), _pii_html(release["pii"]),
-                _audit(release)]
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<title>tabsynth release report</title><style>" + STYLE + "</style></head><body>"
-            + "".join(sections) + "</body></html>")
+    """One self-contained page (inline CSS, no script, no external resource), all escaped:
+    tabsynth/templates/release.html.j2 in the review report's environment."""
+    return environment().get_template("release.html.j2").render(**_view(release))
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    """A value as escaped HTML: numbers rounded, lists as bullets, mappings as tables."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3g}"
-    if isinstance(value, dict):
-        return _rows(value.items())
-    if isinstance(value, list | tuple):
-        return "<ul>" + "".join(f"<li>{_fmt(v, digits)}</li>" for v in value) + "</ul>"
-    return _e(value)
-
-
-def _rows(pairs: Any, header: tuple[str, str] | None = None) -> str:
-    head = f"<tr><th>{_e(header[0])}</th><th>{_e(header[1])}</th></tr>" if header else ""
-    body = "".join(f"<tr><th>{_e(str(k).replace('_', ' '))}</th><td>{_fmt(v)}</td></tr>"
-                   for k, v in pairs)
-    return f"<table>{head}{body}</table>"
-
-
-def _grid(header: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _ci(interval: list[Any] | None) -> str:
-    if not interval:
-        return "—"
-    return f"{_fmt(interval[0])}–{_fmt(interval[1])}"
-
-
-def _summary(release: dict[str, Any]) -> str:
-    fidelity, utility = release.get("fidelity") or {}, release.get("utility") or {}
+def _view(release: dict[str, Any]) -> dict[str, Any]:
+    """What the template gets: the release's sections, and its tables as rows of values."""
     privacy = release["privacy"]
-    metric = "auc" if utility.get("task") == "classification" else "r2"
     dp = privacy.get("dp")
-    dp_line = (f"ε = {_fmt(dp.get('epsilon'))}, δ = {_fmt(dp.get('delta'))}" if dp
-               else "no formal guarantee")
-    cards = [
-        ("Fidelity", _fmt(fidelity.get("score")),
-         f"a fresh real sample scores {_fmt(fidelity.get('holdout_reference'))}"),
-        ("Utility", _fmt((utility.get("tstr") or {}).get(metric)),
-         f"{metric.upper()} trained on synthetic; on real: "
-         f"{_fmt((utility.get('trtr') or {}).get(metric))}"),
-        ("Privacy verdict", _fmt(privacy.get("verdict") or "not evaluated"),
+    fidelity, utility = release.get("fidelity"), release.get("utility")
+    roles = privacy.get("roles") or {}
+    return {
+        "release": release, "run": release["run"], "privacy": privacy, "dp": dp,
+        "fidelity": fidelity, "utility": utility, "pii": release["pii"],
+        "cards": _cards(release),
+        "dp_plain": dp_in_plain_words(dp) if dp else None,
+        "dp_rows": [(k, v) for k, v in dp.items() if k != "plain"] if dp else [],
+        "attack_rows": [[a["name"], a["risk"], formatting.interval(a["ci"])]
+                        for a in privacy.get("attacks") or []],
+        "check_rows": _check_rows(privacy),
+        "role_rows": [
+            ("quasi-identifiers (known to the attacker)",
+             f"{', '.join(roles['quasi_identifiers']) or 'none'} "
+             f"({roles['quasi_identifiers_origin']})"),
+            ("secrets (inferred by the attacker)",
+             f"{', '.join(roles['secrets']) or 'none'} ({roles['secrets_origin']})")]
+        if roles else [],
+        "utility_rows": [[m, utility["tstr"].get(m), utility["trtr"].get(m)]
+                         for m in sorted(set(utility["tstr"]) | set(utility["trtr"]))]
+        if utility and utility.get("task") else [],
+        "pii_rows": _pii_rows(release["pii"]),
+        "audit_rows": _audit_rows(release),
+    }
+
+
+def _cards(release: dict[str, Any]) -> list[tuple[str, str, str]]:
+    head = Headline.from_report(release)
+    dp = release["privacy"].get("dp")
+    dp_line = (f"ε = {formatting.score(dp.get('epsilon'))}, "
+               f"δ = {formatting.small(dp.get('delta'))}" if dp else "no formal guarantee")
+    return [
+        ("Fidelity", formatting.score(head.fidelity),
+         f"a fresh real sample scores {formatting.score(head.fidelity_holdout)}"),
+        ("Utility", formatting.score(head.utility),
+         f"{head.metric.upper()} trained on synthetic; on real: "
+         f"{formatting.score(head.utility_real)}"),
+        ("Privacy verdict", formatting.value(head.verdict or "not evaluated"),
          f"differential privacy: {dp_line}"),
     ]
-    html_cards = "".join(f"<div class=card><div class=muted>{_e(t)}</div><div class=big>{v}</div>"
-                         f"<div class=muted>{d}</div></div>" for t, v, d in cards)
+
+
+def _check_rows(privacy: dict[str, Any]) -> list[tuple[str, Any]]:
+    mia = privacy.get("membership_inference") or {}
+    near = [(f"synthetic rows closer to a training row than {100 * (1 - n['level']):.0f} % "
+             "of holdout rows (holdout rows themselves beside)",
+             f"{formatting.percent(n['rate'])} (holdout {formatting.percent(n['holdout_rate'])})")
+            for n in privacy.get("near_copies") or [] if n.get("level") is not None]
+    return [
+        ("membership inference AUC (0.5: members and non-members look alike)", mia.get("auc")),
+        ("membership inference AUC 95 % CI", formatting.interval(mia.get("ci"))),
+        ("membership inference: training rows flagged at 1 % false positives",
+         formatting.percent(mia.get("tpr_at_fpr_0.01"))),
+        *near,
+        ("DCR share closer to train (0.5: no memorisation signal)", privacy.get("dcr_share")),
+        ("exact-match rate (synthetic rows equal to a training row)",
+         formatting.percent(privacy.get("exact_match_rate"))),
+        ("exact-match rate of holdout rows (reference)",
+         formatting.percent(privacy.get("holdout_exact_match_rate"))),
+    ]
+
+
+def _pii_rows(pii: dict[str, Any]) -> list[list[Any]]:
+    rows = [[d["column"], d["kind"], d["faker_provider"]] for d in pii["details"]]
+    return rows + [[name, "identifier", "fresh unique keys"] for name in pii["identifiers"]
+                   if name not in pii["columns"]]
+
+
+def _audit_rows(release: dict[str, Any]) -> list[tuple[str, Any]]:
     run = release["run"]
-    what = (f"Synthetic table made with <b>{_fmt(run.get('method'))}</b>, "
-            f"{_fmt(run.get('synthetic_rows'))} rows (seed {_fmt(run.get('seed'))}).")
-    return (f"<h1>tabsynth release report</h1><p>{what}</p><p class=muted>{_e(release['about'])}"
-            f"</p><div class=cards>{html_cards}</div>")
+    rows: list[tuple[str, Any]] = [(k, run.get(k)) for k in RUN_KEYS]
+    rows += [(f"library {k}", v) for k, v in run["libraries"].items()]
+    rows += [("tabsynth version", release.get("tabsynth_version")),
+             ("report created", release.get("created_at"))]
+    return rows + [(f"sign-off {k}", v) for k, v in (release.get("signoff") or {}).items()]
 
 
 def dp_in_plain_words(dp: dict[str, Any]) -> str:
@@ -313,100 +318,6 @@ def dp_in_plain_words(dp: dict[str, Any]) -> str:
     factor = f"{math.exp(epsilon):.3g}" if epsilon < 50 else "more than 10^21"
     return (f"The claim protects against adding or removing one row of the training split: "
             f"that changes the probability of any synthetic table this run could produce by at "
-            f"most a factor e^ε ≈ {factor}, apart from a probability δ = {_fmt(delta)}; the "
-            "smaller ε, the stronger the protection. It covers only what the claim below says.")
-
-
-def _dp(dp: dict[str, Any] | None) -> str:
-    if not dp:
-        return ("<h2>Differential privacy</h2><p>None: this method gives no formal "
-                "differential-privacy guarantee. The attack results, where evaluated, are the "
-                "only evidence of privacy, and they cover only the attacks that were run.</p>")
-    return (f"<h2>Differential privacy</h2><p class=plain>{_e(dp_in_plain_words(dp))}</p>"
-            + _rows([(k, v) for k, v in dp.items() if k != "plain"], ("claim", "value")))
-
-
-def _risk(privacy: dict[str, Any]) -> str:
-    if privacy.get("not_applicable"):
-        return f"<h2>Privacy verdict</h2><p>Not applicable: {_e(privacy['not_applicable'])}.</p>"
-    if not privacy.get("evaluated"):
-        return ("<h2>Privacy verdict</h2><p>Not evaluated: this run skipped the fidelity, "
-                "utility and re-identification reports. Do not release the data on this report "
-                "alone.</p>")
-    reasons = privacy.get("verdict_reasons") or ["no rule was triggered"]
-    attacks = _grid(["attack", "risk", "95 % CI"],
-                    [[a["name"], a["risk"], _ci(a["ci"])] for a in privacy["attacks"]])
-    mia = privacy.get("membership_inference") or {}
-    near = [(f"synthetic rows closer to a training row than {100 * (1 - n['level']):.0f} % "
-             "of holdout rows (holdout rows themselves beside)",
-             f"{_fmt(n['rate'])} (holdout {_fmt(n['holdout_rate'])})")
-            for n in privacy.get("near_copies") or [] if n.get("level") is not None]
-    checks = _rows([
-        ("membership inference AUC (0.5: members and non-members look alike)", mia.get("auc")),
-        ("membership inference AUC 95 % CI", _ci(mia.get("ci"))),
-        ("membership inference: training rows flagged at 1 % false positives",
-         mia.get("tpr_at_fpr_0.01")),
-        *near,
-        ("DCR share closer to train (0.5: no memorisation signal)", privacy.get("dcr_share")),
-        ("exact-match rate (synthetic rows equal to a training row)",
-         privacy.get("exact_match_rate")),
-        ("exact-match rate of holdout rows (reference)", privacy.get("holdout_exact_match_rate")),
-    ])
-    roles = privacy.get("roles") or {}
-    if roles:
-        checks += _rows([
-            ("quasi-identifiers (known to the attacker)",
-             f"{', '.join(roles['quasi_identifiers']) or 'none'} "
-             f"({roles['quasi_identifiers_origin']})"),
-            ("secrets (inferred by the attacker)",
-             f"{', '.join(roles['secrets']) or 'none'} ({roles['secrets_origin']})")])
-    return (f"<h2>Privacy verdict: {_fmt(privacy.get('verdict'))}</h2>{_fmt(reasons)}"
-            "<p class=muted>The verdict comes from attacks on the data; it is evidence, not a "
-            "guarantee.</p><h3>Re-identification attacks</h3>" + attacks
-            + "<h3>Membership inference and overfitting checks</h3>" + checks)
-
-
-def _scores(release: dict[str, Any]) -> str:
-    fidelity, utility = release.get("fidelity"), release.get("utility")
-    if fidelity is None:
-        parts = ["<h2>Fidelity</h2><p>Not evaluated.</p>"]
-    elif fidelity.get("not_applicable"):
-        parts = [f"<h2>Fidelity</h2><p>Not applicable: {_e(fidelity['not_applicable'])}.</p>"]
-    else:
-        parts = ["<h2>Fidelity</h2><p>Aggregate scores against the training data, beside the "
-                 "same scores for a fresh real sample (the holdout).</p>" + _grid(
-                     ["measure", "synthetic", "holdout (reference)"],
-                     [["score (1 is perfect)", fidelity["score"], fidelity["holdout_reference"]],
-                      ["mean 1-way TVD", fidelity["tvd1"], fidelity["holdout_tvd1"]],
-                      ["mean 2-way TVD", fidelity["tvd2"], fidelity["holdout_tvd2"]],
-                      ["SDMetrics quality", fidelity["sdmetrics_quality"],
-                       fidelity["holdout_sdmetrics_quality"]]])]
-    if not utility or not utility.get("task"):
-        parts.append("<h2>Utility</h2><p>Not computed.</p>")
-    else:
-        metrics = sorted(set(utility["tstr"]) | set(utility["trtr"]))
-        parts.append(f"<h2>Utility</h2><p>Target <b>{_e(utility['target'])}</b> "
-                     f"({_e(utility['task'])}), tested on the real holdout.</p>" + _grid(
-                         ["metric", "train synthetic", "train real"],
-                         [[m, utility["tstr"].get(m), utility["trtr"].get(m)] for m in metrics]))
-    return "".join(parts)
-
-
-def _pii_html(pii: dict[str, Any]) -> str:
-    if not pii["columns"] and not pii["identifiers"]:
-        return "<h2>PII columns</h2><p>No PII columns were found.</p>"
-    rows = [[d["column"], d["kind"], d["faker_provider"]] for d in pii["details"]]
-    rows += [[name, "identifier", "fresh unique keys"] for name in pii["identifiers"]
-             if name not in pii["columns"]]
-    return (f"<h2>PII columns</h2><p>{_e(pii['handling'])}.</p>"
-            + _grid(["column", "kind", "regenerated with"], rows))
-
-
-def _audit(release: dict[str, Any]) -> str:
-    run = release["run"]
-    rows: list[tuple[str, Any]] = [(k, run.get(k)) for k in RUN_KEYS]
-    rows += [(f"library {k}", v) for k, v in run["libraries"].items()]
-    rows += [("tabsynth version", release.get("tabsynth_version")),
-             ("report created", release.get("created_at"))]
-    rows += [(f"sign-off {k}", v) for k, v in (release.get("signoff") or {}).items()]
-    return "<h2>Audit record</h2>" + _rows(rows, ("field", "value"))
+            f"most a factor e^ε ≈ {factor}, apart from a probability "
+            f"δ = {formatting.small(delta)}; the smaller ε, the stronger the protection. It "
+            "covers only what the claim below says.")

@@ -8,29 +8,30 @@ The PDF is the same page laid out by WeasyPrint.
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
 from xml.etree import ElementTree
 
 import altair as alt
-from jinja2 import ChainableUndefined, Environment, PackageLoader, Undefined
 from markupsafe import Markup
 
 from tabsynth import charts
-from tabsynth.visible import visible
+from tabsynth.evaluation import results
+from tabsynth.evaluation.results import Attack, Headline, Privacy
+from tabsynth.evaluation.verdict import FiredRule
+from tabsynth.templating import environment
 
 VERDICT_COLOURS = {"low": "#1b7f3b", "medium": "#b26a00", "high": "#b3261e"}
 REVIEW_NOTICE = ("contains statistics of the real data; not covered by any DP guarantee; "
                  "do not share outside the review")
-# what each verdict reason's measure says, in plain words, keyed by the reason's label
+# what a fired rule's measure says, in plain words, keyed by its template id
 PLAIN_REASONS = {
-    "membership inference AUC": "Someone holding the synthetic data can tell, better than by "
-                                "chance, whether a given person's record was used for training.",
-    "DCR share": "Synthetic rows lie closer to training rows than to real rows the synthesizer "
+    "mia_auc": "Someone holding the synthetic data can tell, better than by chance, whether a "
+               "given person's record was used for training.",
+    "dcr_share": "Synthetic rows lie closer to training rows than to real rows the synthesizer "
                  "never saw, more often than chance: a sign of copied or nearly copied rows.",
-    "exact-match rate above the holdout's": "More synthetic rows are exact copies of training "
-                                            "rows than of real rows the synthesizer never saw.",
+    "exact_copy": "More synthetic rows are exact copies of training rows than of real rows the "
+                  "synthesizer never saw.",
 }
 ATTACK_REASON = ("The attack '{name}' succeeds on people in the training data clearly more often "
                  "than on people who were not in it.")
@@ -38,13 +39,11 @@ ATTACK_REASON = ("The attack '{name}' succeeds on people in the training data cl
 # fonts-dejavu-core); a viewer without it falls back to a narrower font
 MAX_DISTRIBUTION_CHARTS = 30
 CHART_FONT = "DejaVu Sans, Verdana, sans-serif"
-_REASON = re.compile(r"(?P<label>.+?) = (?P<value>-?[\d.]+(?:e-?\d+)?) "
-                     r"\(>= (?P<threshold>[-+.\de]+): (?P<level>medium|high)\)")
 
 
 def render_html(report: dict[str, Any]) -> str:
     """The internal review as one self-contained HTML page, headed by the review notice."""
-    return _environment().get_template("report.html.j2").render(**_view(report))
+    return environment().get_template("report.html.j2").render(**_view(report))
 
 
 def render_pdf(report: dict[str, Any]) -> bytes:
@@ -59,48 +58,6 @@ def html_to_pdf(page: str) -> bytes:
     return HTML(string=page).write_pdf()
 
 
-@functools.cache
-def _environment() -> Environment:
-    environment = Environment(loader=PackageLoader("tabsynth", "templates"), autoescape=True,
-                              undefined=ChainableUndefined, finalize=_finalize,
-                              trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(num=_num, ci=_ci, pct=_pct, pctci=_pct_ci)
-    return environment
-
-
-def _finalize(value: Any) -> Any:
-    """Every printed text: direction controls made visible (escaping happens after)."""
-    if isinstance(value, Markup):
-        return value
-    return visible(value) if isinstance(value, str) else value
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    if value is None or isinstance(value, Undefined):
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2g}"
-    return str(value)
-
-
-def _ci(interval: Any, digits: int = 3) -> str:
-    if not isinstance(interval, list | tuple) or len(interval) != 2:
-        return "—"
-    return f"{_num(interval[0], digits)}–{_num(interval[1], digits)}"
-
-
-def _pct(value: Any) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return "—"
-    return f"{100 * value:.2f} %"
-
-
-def _pct_ci(interval: Any) -> str:
-    if not isinstance(interval, list | tuple) or len(interval) != 2:
-        return "—"
-    return f"{_pct(interval[0])}–{_pct(interval[1])}"
-
-
 # ---------------------------------------------------------------- what the template gets
 
 def _view(report: dict[str, Any]) -> dict[str, Any]:
@@ -108,13 +65,13 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
     utility = report.get("utility") or {}
     privacy = report.get("privacy") or {}
     verdict = privacy.get("verdict") or "not evaluated"
-    attacks = _attacks(privacy)
+    attacks = results.attacks(privacy)
     return {
         "notice": REVIEW_NOTICE, "report": report, "run": report.get("run") or {},
         "fidelity": fidelity, "utility": utility, "privacy": privacy,
         "verdict": verdict, "verdict_colour": VERDICT_COLOURS.get(verdict, "#444"),
-        "reasons": [_plain_reason(r, attacks) for r in privacy.get("verdict_reasons") or []],
-        "metric": "auc" if utility.get("task") == "classification" else "r2",
+        "reasons": _reasons(privacy),
+        "metric": Headline.from_report(report).metric,
         "worst_pairs": sorted(fidelity.get("pairs") or [], key=lambda p: -p["tvd"])[:10],
         "model_rows": [(m["model"], metric, m["tstr"][metric], m["trtr"].get(metric))
                        for m in utility.get("models") or [] for metric in m["tstr"]],
@@ -124,25 +81,20 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _attacks(privacy: dict[str, Any]) -> list[dict[str, Any]]:
-    singling = privacy.get("singling_out") or {}
-    found = [singling.get("univariate"), singling.get("multivariate"),
-             privacy.get("linkability"), *(privacy.get("inference") or [])]
-    return [a for a in found if isinstance(a, dict) and a.get("name")]
-
-
-def _plain_reason(reason: str, attacks: list[dict[str, Any]]) -> dict[str, str]:
-    """A verdict reason as a sentence, beside the measurement it comes from."""
-    match = _REASON.fullmatch(reason)
-    if not match:
-        return {"sentence": reason, "measured": ""}
-    label = match["label"]
-    names = {f"{a['name']} risk": a["name"] for a in attacks}
-    sentence = PLAIN_REASONS.get(label) or (ATTACK_REASON.format(name=names[label])
-                                            if label in names else reason)
-    return {"sentence": sentence,
-            "measured": f"{label} = {match['value']}, at or above the {match['level']} "
-                        f"threshold {match['threshold']}"}
+def _reasons(privacy: dict[str, Any]) -> list[dict[str, str]]:
+    """Each verdict reason: what its measure says in plain words, beside the fired rule's
+    sentence (the measurement); a reason with no plain words is shown as it stands."""
+    plain = {}
+    for check in privacy.get("checks") or []:
+        rule = FiredRule.of_check(check)
+        words = None if rule is None else PLAIN_REASONS.get(rule.template)
+        if rule is not None and rule.template == "attack":
+            words = ATTACK_REASON.format(name=rule.figures["attack"].value)
+        if words is not None:
+            plain[rule.sentence()] = words
+    return [{"sentence": plain[reason], "measured": reason} if reason in plain
+            else {"sentence": reason, "measured": ""}
+            for reason in privacy.get("verdict_reasons") or []]
 
 
 def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -176,7 +128,7 @@ def _charted_columns(fidelity: dict[str, Any], names: list[str]) -> list[str]:
 
 
 def _charts(fidelity: dict[str, Any], privacy: dict[str, Any],
-            attacks: list[dict[str, Any]]) -> dict[str, Any]:
+            attacks: list[Attack]) -> dict[str, Any]:
     distributions = fidelity.get("distributions") or {}
     shown = _charted_columns(fidelity, list(distributions))
     out: dict[str, Any] = {
@@ -189,10 +141,8 @@ def _charts(fidelity: dict[str, Any], privacy: dict[str, Any],
                                                            correlation[key], title))
                            for key, title in (("real", "real (train)"),
                                               ("synthetic", "synthetic"))]
-    settings = privacy.get("settings") or {}
-    bands = {k: settings[f"{k}_risk"] for k in ("medium", "high") if f"{k}_risk" in settings}
-    if any(a.get("risk") is not None and a.get("ci") for a in attacks):
-        out["risk"] = _svg(charts.risk_bars(attacks, bands))
+    if any(a.scored for a in attacks):
+        out["risk"] = _svg(charts.risk_bars(attacks, Privacy.from_dict(privacy).bands))
     dcr = charts.distance_histogram(privacy.get("distances") or {})
     if dcr is not None:
         out["dcr"] = _svg(dcr)

@@ -8,8 +8,10 @@ import pandas as pd
 
 from tabsynth.device import cuda_available, device_name
 from tabsynth.errors import TableError
+from tabsynth.evaluation.results import Headline
 from tabsynth.evaluation.roles import Roles, suggest_roles
 from tabsynth.evaluation.utility import choose_target
+from tabsynth.formatting import count, score, seconds
 from tabsynth.schema import Schema
 
 METHOD_GUIDE = (
@@ -84,21 +86,12 @@ def estimate_seconds(method: str, rows: int, columns: int, epochs: int | None,
     return None
 
 
-def number(value: object, digits: int = 3) -> str:
-    """A figure for display; an em dash where it was not computed."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "—"
-    if isinstance(value, float | int):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
 def run_summary(report: dict) -> str:
     """One line naming how the run was made: method, sizes, training settings, DP or not."""
     run = report.get("run") or {}
     parts = [f"method {run.get('method')}", f"seed {run.get('seed')}",
-             f"{run.get('train_rows', 0):,} training rows",
-             f"{run.get('synthetic_rows', 0):,} synthetic rows"]
+             f"{count(run.get('train_rows', 0))} training rows",
+             f"{count(run.get('synthetic_rows', 0))} synthetic rows"]
     if run.get("epochs") is not None:
         parts.append(f"{run['epochs']} epoch" + ("" if run["epochs"] == 1 else "s"))
     if run.get("batch_size") is not None:
@@ -107,11 +100,26 @@ def run_summary(report: dict) -> str:
         parts.append(f"on {run.get('device_name') or run['device']}")
     if run.get("method") in ("dp-gan", "autoregressive"):
         dp = (report.get("privacy") or {}).get("dp")
-        parts.append(f"ε = {dp['epsilon']:.3g} spent (target {run.get('epsilon_target')})"
+        parts.append(f"ε = {score(dp['epsilon'])} spent (target {run.get('epsilon_target')})"
                      if dp else "no DP (ε = ∞)")
     if run.get("fit_seconds") is not None:
-        parts.append(f"fitted in {run['fit_seconds']:.1f} s")
+        parts.append(f"fitted in {seconds(run['fit_seconds'])}")
     return "Run: " + ", ".join(parts)
+
+
+def summary_cards(report: dict) -> list[tuple[str, str, str]]:
+    """The page's three summary cards: (title, figure, caption) for fidelity, utility and the
+    privacy verdict."""
+    head = Headline.from_report(report)
+    return [
+        ("Fidelity", score(head.fidelity),
+         f"a fresh real sample scores {score(head.fidelity_holdout)}"),
+        (f"Utility ({head.metric.upper()}, train synthetic)", score(head.utility),
+         f"train real: {score(head.utility_real)}; target {head.target}"),
+        ("Privacy verdict", str(head.verdict),
+         "; ".join((report.get("privacy") or {}).get("verdict_reasons") or [])
+         or "no rule triggered"),
+    ]
 
 
 def suggested_roles(schema: Schema, frame: pd.DataFrame) -> Roles:

@@ -21,6 +21,7 @@ from conftest import PII_COLUMNS, make_pii_table, run_cli
 from tabsynth.errors import TabsynthError
 from tabsynth.evaluation.common import MIN_LABEL_ROWS, MISSING, RARE_LABEL, label_shares
 from tabsynth.evaluation.run import nothing_learned
+from tabsynth.evaluation.verdict import FiredRule
 from tabsynth.export import SignOff, build_zip
 from tabsynth.external import evaluate_files
 from tabsynth.release import WITHHELD_REASON, release_report, render_release_html
@@ -53,6 +54,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory, table: pd.DataFrame) -
     done = run_cli("synthesize", str(folder / "people.csv"), "--method", "gaussian-copula",
                    "--seed", "2", "--out", str(folder / "out"))
     assert done.returncode == 0, done.stderr
+    assert json.loads(_read(folder / "out", "report.json"))["privacy"]["dp"] is None  # added
     yield folder / "out", done.stderr
 
 
@@ -159,10 +161,19 @@ def _review_with_leaks(review: dict) -> dict:
     report["privacy"]["membership_inference"]["members_list"] = [leak]
     report["privacy"]["linkability"]["details"] = {"rows": [leak]}
     report["pii"]["details"][0]["reason"] = leak
+    checks = {c["label"]: c for c in report["privacy"]["checks"]}
+    checks["membership inference AUC"].update(band="high", template="mia_auc", figures={
+        "auc": {"value": 0.7012, "kind": "score"}, "band": {"value": "high", "kind": "text"},
+        "threshold": {"value": 0.65, "kind": "score"}})
+    checks["DCR share"].update(band="high", template="attack", figures={
+        "attack": {"value": leak, "kind": "text"}, "risk": {"value": 0.2, "kind": "score"},
+        "low": {"value": 0.1, "kind": "score"}, "high": {"value": 0.3, "kind": "score"},
+        "n": {"value": 400, "kind": "count"}, "band": {"value": "high", "kind": "text"},
+        "threshold": {"value": 0.15, "kind": "score"}})
     report["privacy"]["verdict_reasons"] = [
-        "membership inference AUC = 0.700 (>= 0.65: high)",
+        FiredRule.of_check(checks["membership inference AUC"]).sentence(),
         f"the category {leak!r} of tier is held by one row",
-        f"{leak} risk = 0.200 (>= 0.15: high)",
+        FiredRule.of_check(checks["DCR share"]).sentence(),
     ]
     report["privacy"]["dp"] = {
         "epsilon": 1.0, "delta": 1e-6, "accountant": "rdp", "unit": "one row",
@@ -179,8 +190,13 @@ def test_release_is_an_allow_list(synthesized) -> None:
     text = json.dumps(release)
     assert "LEAK-SENTINEL" not in text
     assert release["run"]["seed"] is None and release["fidelity"]["score"] is None
+    assert report["privacy"]["verdict_reasons"][0] == (
+        "membership inference (density ratio) tells training rows from holdout rows with AUC "
+        "0.701 (0.5 is chance); this reaches the high threshold of 0.650")
     assert release["privacy"]["verdict_reasons"] == [
-        "membership inference AUC = 0.70 (>= 0.65: high)", WITHHELD_REASON, WITHHELD_REASON]
+        "membership inference (density ratio) tells training rows from holdout rows with AUC "
+        "0.70 (0.5 is chance); this reaches the high threshold of 0.65",
+        WITHHELD_REASON, WITHHELD_REASON]
     assert release["privacy"]["dp"] == report["privacy"]["dp"]
     page = render_release_html(release)
     assert "LEAK-SENTINEL" not in page
@@ -213,7 +229,9 @@ def test_release_of_unevaluated_and_nothing_learned_runs_says_so() -> None:
     assert skipped["fidelity"] is None and skipped["utility"] is None
     assert "Not evaluated" in render_release_html(skipped)
     dp = {"epsilon": 2.0, "delta": 1e-6, "unit": "one row", "accountant": "rdp"}
-    empty = release_report({**base, **nothing_learned(dp)})
+    learned_nothing = nothing_learned()
+    learned_nothing["privacy"]["dp"] = dp  # the pipeline adds its claim
+    empty = release_report({**base, **learned_nothing})
     assert empty["privacy"]["verdict"] == "low" and empty["privacy"]["dp"] == dp
     assert empty["fidelity"]["not_applicable"] == empty["privacy"]["not_applicable"]
     page = render_release_html(empty)

@@ -15,6 +15,7 @@ import pytest
 
 from tabsynth.evaluation.privacy import PrivacySettings
 from tabsynth.evaluation.run import evaluate
+from tabsynth.evaluation.verdict import FiredRule
 from tabsynth.report import REVIEW_NOTICE, render_html, render_pdf
 
 TINY = PrivacySettings(n_attacks=40, min_attacks=20, singling_out_queries=40,
@@ -63,6 +64,7 @@ def _hostile_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def hostile_report() -> dict:
     train, holdout, synthetic = _hostile_tables()
     report = evaluate(train, holdout, synthetic, target="label", settings=TINY)
+    assert "dp" not in report["privacy"]  # the claim is the pipeline's, not the evaluation's
     report["run"] = {"method": "test", "train_rows": 400, "holdout_rows": 200,
                      "synthetic_rows": 400, "seed": 0}
     report["pii"] = {"columns": [SCRIPT]}
@@ -140,11 +142,16 @@ def test_report_opens_with_the_verdict_explains_it_and_draws_every_chart(hostile
 def test_verdict_reasons_are_sentences_beside_their_measurement(hostile_report) -> None:
     report = copy.deepcopy(hostile_report)
     report["privacy"]["verdict"] = "high"
-    report["privacy"]["verdict_reasons"] = ["DCR share = 0.700 (>= 0.65: high)",
+    dcr = next(c for c in report["privacy"]["checks"] if c["rule"] == "dcr_share")
+    dcr.update(band="high", template="dcr_share", figures={
+        "share": {"value": 0.7, "kind": "percent"}, "band": {"value": "high", "kind": "text"},
+        "threshold": {"value": 0.65, "kind": "percent"}})
+    report["privacy"]["verdict_reasons"] = [FiredRule.of_check(dcr).sentence(),
                                             "a reason of a new kind"]
     page = render_html(report)
     assert "more often than chance: a sign of copied or nearly copied rows" in page
-    assert "DCR share = 0.700, at or above the high threshold 0.65" in page
+    assert ("(70.0 % of synthetic rows are closer to the training rows than to as many holdout "
+            "rows (expected 50 %); this reaches the high threshold of 65.0 %)") in page
     assert "a reason of a new kind" in page
 
 

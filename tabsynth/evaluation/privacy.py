@@ -20,8 +20,10 @@ from tabsynth.evaluation.common import comparable_columns, is_numeric, sample_ro
 from tabsynth.evaluation.distances import distance_checks
 from tabsynth.evaluation.membership import density_ratio_attack
 from tabsynth.evaluation.neighbors import encode_tables
+from tabsynth.evaluation.results import attack_entries
 from tabsynth.evaluation.roles import Roles, resolve_roles, split_for_linkability
-from tabsynth.evaluation.verdict import TEMPLATES, Check, classify, num, pct, verdict
+from tabsynth.evaluation.verdict import Check, Figure, classify, verdict
+from tabsynth.formatting import percent
 
 ATTACK_SEED = 20240101
 EXCLUDED = ("is not compared (regenerated PII, a key or free text): its synthetic values say "
@@ -67,7 +69,6 @@ class PrivacyResult:
     singling_out: dict[str, Any]
     linkability: dict[str, Any]
     inference: list[dict[str, Any]]
-    dp: dict[str, Any] | None
     verdict: str
     verdict_reasons: list[str]
     rules: list[str]
@@ -94,7 +95,7 @@ def privacy_roles(train: pd.DataFrame, synthetic: pd.DataFrame, exclude: list[st
 def evaluate_privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
                      exclude: list[str] | None = None, target: str | None = None,
                      quasi_identifiers: list[str] | None = None,
-                     secrets: list[str] | None = None, dp: dict[str, Any] | None = None,
+                     secrets: list[str] | None = None,
                      settings: PrivacySettings | None = None, seed: int = 0) -> PrivacyResult:
     s = settings or PrivacySettings()
     roles = privacy_roles(train, synthetic, exclude, target, quasi_identifiers, secrets)
@@ -116,16 +117,18 @@ def evaluate_privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.D
                                    s.n_attacks, ATTACK_SEED)
                  for secret in roles.secrets]
     clock.lap("inference")
-    for attack in [singling["univariate"], singling["multivariate"], linkability, *inference]:
+    entries = attack_entries({"singling_out": singling, "linkability": linkability,
+                              "inference": inference})
+    for attack in entries:
         _note_power(attack, s.min_attacks)
-    checks = build_checks(distances, membership, singling, linkability, inference, s)
+    checks = build_checks(distances, membership, entries, s)
     band, reasons = verdict(checks)
     return PrivacyResult(
         roles=roles.to_dict(), exact_match_rate=distances["exact_copies"]["rate"],
         holdout_exact_match_rate=distances["exact_copies"]["holdout_rate"],
         dcr_share=distances["dcr_share"]["value"], distances=distances,
         membership_inference=membership, singling_out=singling, linkability=linkability,
-        inference=inference, dp=dp, verdict=band, verdict_reasons=reasons,
+        inference=inference, verdict=band, verdict_reasons=reasons,
         rules=rules(s), checks=[c.to_dict() for c in checks], settings=asdict(s),
         seconds=clock.seconds)
 
@@ -192,38 +195,36 @@ LABELS = {"near_copy_05": "near copies (5 % level)", "near_copy_01": "near copie
 
 
 def build_checks(distances: dict[str, Any], membership: dict[str, Any],
-                 singling: dict[str, Any], linkability: dict[str, Any],
-                 inference: list[dict[str, Any]], s: PrivacySettings) -> list[Check]:
+                 entries: list[dict[str, Any]], s: PrivacySettings) -> list[Check]:
+    """The verdict's checks: near and exact copies, DCR share, membership inference, and one
+    per attack (entries: report.json's attack entries in report order)."""
     checks = [_near_copy_check(n, s) for n in distances["near_copies"]]
     exact = distances["exact_copies"]
     checks.append(classify(
         Check("exact_copy", LABELS["exact_copy"], exact["excess"], exact["excess_ci"], 0.0,
               s.medium_exact_excess, s.high_exact_excess, "overfitting", percent=True),
-        TEMPLATES["exact_copy"].format(count=f"{exact['count']:,}", rate=pct(exact["rate"]),
-                                       reference=pct(exact["holdout_rate"]),
-                                       excess=pct(exact["excess"]), band="{band}",
-                                       threshold="{threshold}")))
+        "exact_copy", {"count": Figure(exact["count"], "count"),
+                       "rate": Figure(exact["rate"], "percent"),
+                       "reference": Figure(exact["holdout_rate"], "percent"),
+                       "excess": Figure(exact["excess"], "percent")}))
     dcr = distances["dcr_share"]
     checks.append(classify(
         Check("dcr_share", LABELS["dcr_share"], dcr["value"], dcr["ci"], 0.5,
               s.medium_dcr_share, s.high_dcr_share, "overfitting", percent=True),
-        TEMPLATES["dcr_share"].format(share=pct(dcr["value"]), band="{band}",
-                                      threshold="{threshold}")))
+        "dcr_share", {"share": Figure(dcr["value"], "percent")}))
     checks.append(classify(
         Check("mia_auc", LABELS["mia_auc"], membership["auc"], membership["ci"], 0.5,
               s.medium_auc, s.high_auc, "attack"),
-        TEMPLATES["mia_auc"].format(auc=num(membership["auc"]), band="{band}",
-                                    threshold="{threshold}")))
+        "mia_auc", {"auc": Figure(membership["auc"], "score")}))
     checks.append(classify(
         Check("mia_tpr", LABELS["mia_tpr"], membership["tpr_excess"],
               membership["tpr_excess_ci"], 0.0, s.medium_tpr_excess, s.high_tpr_excess,
               "attack", percent=True),
-        TEMPLATES["mia_tpr"].format(count=f"{membership['flagged_members']:,}",
-                                    tpr=pct(membership["tpr_at_fpr_0.01"]),
-                                    fpr=pct(membership["fpr_realised"]),
-                                    excess=pct(membership["tpr_excess"]), band="{band}",
-                                    threshold="{threshold}")))
-    for attack in [singling["univariate"], singling["multivariate"], linkability, *inference]:
+        "mia_tpr", {"count": Figure(membership["flagged_members"], "count"),
+                    "tpr": Figure(membership["tpr_at_fpr_0.01"], "percent"),
+                    "fpr": Figure(membership["fpr_realised"], "percent"),
+                    "excess": Figure(membership["tpr_excess"], "percent")}))
+    for attack in entries:
         check = _attack_check(attack, s)
         if check is not None:
             checks.append(check)
@@ -235,10 +236,11 @@ def _near_copy_check(near: dict[str, Any], s: PrivacySettings) -> Check:
     check = Check(rule, LABELS[rule], near["excess"], near["excess_ci"], 0.0,
                   s.medium_near_copy_excess, s.high_near_copy_excess, "overfitting",
                   percent=True)
-    return classify(check, TEMPLATES["near_copy"].format(
-        count=f"{near['count']:,}", rate=pct(near["rate"]), keep=pct(1 - near["holdout_rate"]),
-        expected=pct(near["holdout_rate"]), excess=pct(near["excess"]), band="{band}",
-        threshold="{threshold}"))
+    return classify(check, "near_copy", {
+        "count": Figure(near["count"], "count"), "rate": Figure(near["rate"], "percent"),
+        "keep": Figure(1 - near["holdout_rate"], "percent"),
+        "expected": Figure(near["holdout_rate"], "percent"),
+        "excess": Figure(near["excess"], "percent")})
 
 
 def _attack_check(attack: dict[str, Any], s: PrivacySettings) -> Check | None:
@@ -248,10 +250,10 @@ def _attack_check(attack: dict[str, Any], s: PrivacySettings) -> Check | None:
                   s.medium_risk, s.high_risk, "attack", error=attack.get("error"))
     if check.value is None:
         return classify(check)
-    return classify(check, TEMPLATES["attack"].format(
-        attack=attack["name"], risk=num(attack["risk"]), low=num(attack["ci"][0]),
-        high=num(attack["ci"][1]), n=f"{attack['n_attacks']:,}", band="{band}",
-        threshold="{threshold}"))
+    return classify(check, "attack", {
+        "attack": Figure(attack["name"], "text"), "risk": Figure(attack["risk"], "score"),
+        "low": Figure(attack["ci"][0], "score"), "high": Figure(attack["ci"][1], "score"),
+        "n": Figure(attack["n_attacks"], "count")})
 
 
 def rules(s: PrivacySettings) -> list[str]:
@@ -266,17 +268,17 @@ def rules(s: PrivacySettings) -> list[str]:
         "if any is inconclusive, else low.",
         f"Near copies: the share of synthetic rows closer to a training row than 95 % (99 %) "
         f"of holdout rows are, minus the holdout's own share (about 5 % and 1 %); medium from "
-        f"{pct(s.medium_near_copy_excess)}, high from {pct(s.high_near_copy_excess)}.",
+        f"{percent(s.medium_near_copy_excess)}, high from {percent(s.high_near_copy_excess)}.",
         f"Exact copies: the share of synthetic rows equal to a training row minus the share "
-        f"of holdout rows equal to one; medium from {pct(s.medium_exact_excess)}, high from "
-        f"{pct(s.high_exact_excess)}.",
+        f"of holdout rows equal to one; medium from {percent(s.medium_exact_excess)}, high from "
+        f"{percent(s.high_exact_excess)}.",
         f"DCR share: synthetic rows closer to the training rows than to as many holdout rows "
-        f"(no-risk value 50 %); medium from {pct(s.medium_dcr_share)}, high from "
-        f"{pct(s.high_dcr_share)}.",
+        f"(no-risk value 50 %); medium from {percent(s.medium_dcr_share)}, high from "
+        f"{percent(s.high_dcr_share)}.",
         f"Membership inference (density ratio): AUC (no-risk value 0.5) medium from "
         f"{s.medium_auc}, high from {s.high_auc}; training rows flagged at a 1 % "
-        f"false-positive rate, minus that rate: medium from {pct(s.medium_tpr_excess)}, "
-        f"high from {pct(s.high_tpr_excess)}.",
+        f"false-positive rate, minus that rate: medium from {percent(s.medium_tpr_excess)}, "
+        f"high from {percent(s.high_tpr_excess)}.",
         f"anonymeter attacks (singling out, linkability, inference): risk (main - control) / "
         f"(1 - control), no-risk value 0; medium from {s.medium_risk}, high from "
         f"{s.high_risk}. An attack that cannot be built (too few quasi-identifiers, no query "

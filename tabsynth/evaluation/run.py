@@ -17,17 +17,18 @@ NOTHING_LEARNED = ("no column was learned: every column is PII, a key or free te
 
 def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
              target: str | None = None, exclude: list[str] | None = None,
-             dp: dict[str, Any] | None = None, settings: PrivacySettings | None = None,
+             settings: PrivacySettings | None = None,
              seed: int = 0, quasi_identifiers: list[str] | None = None,
              secrets: list[str] | None = None) -> dict[str, Any]:
     """fidelity / utility / privacy sections of report.json, with the seconds each took.
 
     quasi_identifiers / secrets: the attacker's known columns and targets (None: tabsynth
     suggests them; the utility target is a secret); a bad name is a ConfigError, raised first.
+    The privacy section holds no DP claim: the caller adds its own (privacy.dp).
     """
     skip = set(exclude or [])
     if not [c for c in train.columns if c in synthetic.columns and c not in skip]:
-        return nothing_learned(dp)
+        return nothing_learned()
     privacy_roles(train, synthetic, exclude, target, quasi_identifiers, secrets)  # names first
     timings = {}
     started = time.perf_counter()
@@ -38,17 +39,17 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     timings["utility"] = time.perf_counter() - started
     started = time.perf_counter()
     privacy = evaluate_privacy(train, holdout, synthetic, exclude, target=utility["target"],
-                               quasi_identifiers=quasi_identifiers, secrets=secrets, dp=dp,
+                               quasi_identifiers=quasi_identifiers, secrets=secrets,
                                settings=settings, seed=seed).to_dict()
     timings["privacy"] = time.perf_counter() - started
     return {"fidelity": fidelity, "utility": utility, "privacy": privacy,
             "evaluation_seconds": {k: round(v, 2) for k, v in timings.items()}}
 
 
-def nothing_learned(dp: dict[str, Any] | None = None) -> dict[str, Any]:
+def nothing_learned() -> dict[str, Any]:
     """The three sections when there is nothing to compare: all columns were regenerated."""
     return {"fidelity": {"not_applicable": NOTHING_LEARNED},
             "utility": {"task": None, "target": None, "note": NOTHING_LEARNED},
-            "privacy": {"not_applicable": NOTHING_LEARNED, "dp": dp, "verdict": "low",
+            "privacy": {"not_applicable": NOTHING_LEARNED, "verdict": "low",
                         "verdict_reasons": [NOTHING_LEARNED]},
             "evaluation_seconds": {}}

@@ -5,15 +5,19 @@ interval excludes the no-risk value; when it stays below the medium threshold bu
 reaches it, it has too little power to rule the medium band out: inconclusive. An attack that
 failed is inconclusive too. The verdict is the worst band: high, then medium, then
 inconclusive, then low. Each band other than low comes with a sentence that quotes counts,
-rates and column names only, never a real value; the release report keeps exactly the
-sentences built from TEMPLATES (see release.py).
+rates and column names only, never a real value. A check carries its fired rule as a template
+id and the figures it quotes; the sentence is written from them only when shown, and the
+release report decides from them what may travel (see release.py).
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
+import string
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from tabsynth import formatting
 
 BANDS = ("low", "inconclusive", "medium", "high")
 
@@ -39,41 +43,70 @@ TEMPLATES = {
              "medium threshold of {threshold} (inconclusive)",
     "failed": "{check} could not run ({error}): inconclusive",
 }
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?: %)?")
-_ERROR = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception|Interrupt)\b")
+FIGURE_KINDS = ("count", "percent", "score", "text")
 
 
-def skeleton(sentence: str, names: list[str]) -> str:
-    """A sentence with its numbers, error names and leading check name (one of `names`; the
-    templates put a check's name first) blanked: equal skeletons mean the same template."""
-    for name in sorted(names, key=len, reverse=True):
-        if name and sentence.startswith(name):
-            sentence = "<name>" + sentence[len(name):]
-            break
-    return _NUMBER.sub("#", _ERROR.sub("<error>", sentence))
+@dataclass(frozen=True)
+class Figure:
+    """One figure a sentence quotes: its value and how it is written (a count with separators,
+    a rate as a percentage, a score with fixed decimals, or a name as text)."""
+
+    value: float | int | str
+    kind: str
+
+    def written(self, score_digits: int = formatting.SCORE_DIGITS) -> str:
+        """The figure as a sentence quotes it (tabsynth.formatting's rule)."""
+        if self.kind == "count":
+            return formatting.count(self.value)
+        if self.kind == "percent":
+            return formatting.percent(self.value)
+        if self.kind == "score":
+            return formatting.score(self.value, score_digits)
+        return str(self.value)
 
 
-def template_skeletons() -> set[str]:
-    """The skeleton of every sentence the templates can produce."""
-    out = set()
-    for text in TEMPLATES.values():
-        fields = set(re.findall(r"{(\w+)}", text))
-        for band in ("medium", "high"):
-            values = {name: "#" for name in fields}
-            values.update({k: v for k, v in (("attack", "<name>"), ("check", "<name>"),
-                                              ("error", "<error>"), ("band", band))
-                           if k in fields})
-            out.add(skeleton(text.format(**values), []))
-    return out
+@dataclass(frozen=True)
+class FiredRule:
+    """Why a check is not low: the id of its sentence in TEMPLATES and the figures it quotes
+    (the sentence itself is written only when shown)."""
+
+    template: str
+    figures: dict[str, Figure]
+
+    def sentence(self, omit: tuple[str, ...] = (),
+                 score_digits: int = formatting.SCORE_DIGITS) -> str:
+        """The sentence; `omit`: figures left out together with the space after them."""
+        text = TEMPLATES[self.template]
+        for name in omit:
+            text = text.replace(f"{{{name}}} ", "")
+        return text.format(**{name: figure.written(score_digits)
+                              for name, figure in self.figures.items() if name not in omit})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"template": self.template,
+                "figures": {name: asdict(figure) for name, figure in self.figures.items()}}
+
+    @classmethod
+    def of_check(cls, check: Any) -> FiredRule | None:
+        """The fired rule of a check as report.json holds it (its template id and figures);
+        None when the check is low, or the rule is not a known template with exactly its
+        figures, each of a known kind."""
+        if not isinstance(check, dict) or check.get("band") in (None, "low"):
+            return None
+        template, figures = check.get("template"), check.get("figures")
+        if (not isinstance(template, str) or template not in TEMPLATES
+                or not isinstance(figures, dict)
+                or set(figures) != fields(template)
+                or not all(isinstance(f, dict) and f.get("kind") in FIGURE_KINDS
+                           for f in figures.values())):
+            return None
+        return cls(template, {name: Figure(f.get("value"), f["kind"])
+                              for name, f in figures.items()})
 
 
-def pct(value: float) -> str:
-    share = 100 * value
-    return f"{share:.2f} %" if 0 < abs(share) < 1 else f"{share:.1f} %"
-
-
-def num(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f}"
+def fields(template: str) -> set[str]:
+    """The names of the figures a template quotes."""
+    return {name for _, name, _, _ in string.Formatter().parse(TEMPLATES[template]) if name}
 
 
 @dataclass
@@ -90,20 +123,36 @@ class Check:
     kind: str  # "attack" or "overfitting"
     percent: bool = False  # thresholds and values read as percentages
     band: str = "low"
-    reason: str | None = None
+    fired: FiredRule | None = None  # why the band is not low
     error: str | None = None
 
+    @property
+    def reason(self) -> str | None:
+        """The fired rule's sentence, as shown in the review."""
+        return None if self.fired is None else self.fired.sentence()
+
+    def figure(self, value: float) -> Figure:
+        """A value of this check's statistic, as its sentences quote it."""
+        return Figure(value, "percent" if self.percent else "score")
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """report.json's check: its fields, its sentence (reason), and the fired rule's
+        template id and figures (None when low)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name != "fired"}
+        fired = self.fired.to_dict() if self.fired else {"template": None, "figures": None}
+        return {**out, "reason": self.reason, **fired}
 
 
-def classify(check: Check, sentence: str | None = None) -> Check:
-    """Set the check's band and its sentence (sentence: the fired-rule text, with {band} and
-    {threshold} left to fill)."""
+def classify(check: Check, template: str | None = None,
+             figures: dict[str, Figure] | None = None) -> Check:
+    """Set the check's band and, when it is not low, its fired rule (template: the id of the
+    sentence when the band is medium or high, figures: the figures it quotes besides {band}
+    and {threshold})."""
     if check.error is not None or check.value is None or check.ci is None:
         check.band = "inconclusive"
-        check.reason = TEMPLATES["failed"].format(check=check.label,
-                                                  error=check.error or "no result")
+        check.fired = FiredRule("failed", {"check": Figure(check.label, "text"),
+                                           "error": Figure(check.error or "no result", "text")})
         return check
     significant = check.ci[0] > check.null
     if significant and check.value >= check.high:
@@ -112,22 +161,25 @@ def classify(check: Check, sentence: str | None = None) -> Check:
         check.band, threshold = "medium", check.medium
     elif check.ci[1] >= check.medium:
         check.band = "inconclusive"
-        check.reason = TEMPLATES["power"].format(
-            check=check.label, value=figure(check.value, check.percent),
-            high=figure(check.ci[1], check.percent),
-            threshold=figure(check.medium, check.percent))
+        check.fired = FiredRule("power", {"check": Figure(check.label, "text"),
+                                          "value": check.figure(check.value),
+                                          "high": check.figure(check.ci[1]),
+                                          "threshold": check.figure(check.medium)})
         return check
     else:
         check.band = "low"
         return check
-    if sentence is not None:
-        check.reason = sentence.format(band=check.band,
-                                       threshold=figure(threshold, check.percent))
+    if template is not None:
+        check.fired = FiredRule(template, {**(figures or {}),
+                                           "band": Figure(check.band, "text"),
+                                           "threshold": check.figure(threshold)})
     return check
 
 
-def figure(value: float, percent: bool) -> str:
-    return pct(value) if percent else num(value)
+def fired_rules(checks: list[Check]) -> list[FiredRule]:
+    """The fired rules of the checks that are not low, worst band first."""
+    return [c.fired for band in reversed(BANDS) if band != "low" for c in checks
+            if c.band == band and c.fired is not None]
 
 
 def verdict(checks: list[Check]) -> tuple[str, list[str]]:
@@ -135,6 +187,4 @@ def verdict(checks: list[Check]) -> tuple[str, list[str]]:
     if not checks:
         return "low", []
     worst = max(checks, key=lambda c: BANDS.index(c.band)).band
-    reasons = [c.reason for band in reversed(BANDS) for c in checks
-               if c.band == band and band != "low" and c.reason]
-    return worst, reasons
+    return worst, [rule.sentence() for rule in fired_rules(checks)]

@@ -1,0 +1,84 @@
+"""Numbers shown to people: the one place that decides how a figure is written.
+
+One rule everywhere (review page, release page, Streamlit page, verdict sentences):
+scores at three decimals, rates as percentages with one decimal (two below 1 %), counts with
+thousands separators, seconds with one decimal, tiny probabilities (δ) with two significant
+digits. A table cell of any kind (`value`) writes a float as a score, or, when nonzero and below
+0.001, with two significant digits so that it does not read as zero. Not computed: an em dash.
+
+The release report's own rounding of what may travel (scores at two decimals, no exact counts)
+is a privacy rule, not display: release.py applies it to the values before they are shown.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MISSING = "—"
+SCORE_DIGITS = 3
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def score(value: Any, digits: int = SCORE_DIGITS) -> str:
+    """A score or statistic with fixed decimals: 0.973; None as a dash."""
+    if not _finite(value):
+        return MISSING if value is None or isinstance(value, int | float) else str(value)
+    return f"{float(value):.{digits}f}"
+
+
+def percent(value: Any) -> str:
+    """A rate in [0, 1] as a percentage: 5.3 %, 0.25 % (two decimals below 1 %), 0.0 %."""
+    if not _finite(value):
+        return MISSING
+    share = 100 * float(value)
+    return f"{share:.2f} %" if 0 < abs(share) < 1 else f"{share:.1f} %"
+
+
+def interval(bounds: Any, figure: Any = score) -> str:
+    """A confidence interval as 'low–high', each bound written by `figure`."""
+    if not isinstance(bounds, list | tuple) or len(bounds) != 2:
+        return MISSING
+    return f"{figure(bounds[0])}–{figure(bounds[1])}"
+
+
+def percent_interval(bounds: Any) -> str:
+    """A confidence interval of rates: '4.1 %–6.0 %'."""
+    return interval(bounds, percent)
+
+
+def count(value: Any) -> str:
+    """A count with thousands separators: 12,345."""
+    if not _finite(value):
+        return MISSING
+    return f"{int(value):,}"
+
+
+def seconds(value: Any) -> str:
+    """A duration: 12.3 s."""
+    if not _finite(value):
+        return MISSING
+    return f"{float(value):.1f} s"
+
+
+def small(value: Any) -> str:
+    """A tiny probability such as δ, with two significant digits: 1e-06."""
+    if not _finite(value):
+        return MISSING
+    return f"{float(value):.2g}"
+
+
+def value(item: Any) -> str:
+    """Any single value of a table cell: floats as scores, booleans as yes / no, integers and
+    text as they are."""
+    if item is None:
+        return MISSING
+    if isinstance(item, bool):
+        return "yes" if item else "no"
+    if isinstance(item, float):
+        return small(item) if 0 < abs(item) < 1e-3 else score(item)
+    return str(item)

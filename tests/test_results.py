@@ -1,0 +1,66 @@
+"""Typed results: the one attack list every renderer reads."""
+
+from __future__ import annotations
+
+from tabsynth.evaluation.results import Attack, attacks
+from tabsynth.release import release_report
+
+PRIVACY = {
+    "singling_out": {"univariate": {"name": "singling out (univariate)", "risk": 0.01,
+                                    "ci": [0.0, 0.02], "n_attacks": 2000},
+                     "multivariate": {"name": "singling out (multivariate)", "risk": None,
+                                      "ci": None, "no_queries": True}},
+    "linkability": {"name": "linkability", "risk": None, "ci": None,
+                    "not_applicable": "needs two quasi-identifiers"},
+    "inference": [{"name": "inference: income", "risk": 0.3, "ci": [0.2, 0.4],
+                   "main_rate": 0.6, "n_attacks": 500}, "not an attack"],
+}
+
+
+def test_attacks_are_typed_in_report_order() -> None:
+    found = attacks(PRIVACY)
+    assert [a.name for a in found] == ["singling out (univariate)",
+                                       "singling out (multivariate)", "linkability",
+                                       "inference: income"]
+    assert found[0] == Attack("singling out (univariate)", 0.01, [0.0, 0.02], n_attacks=2000)
+    assert found[1].no_queries and not found[1].scored
+    assert found[2].not_applicable == "needs two quasi-identifiers"
+    assert found[3].scored and found[3].main_rate == 0.6
+    assert attacks({}) == []
+
+
+def test_release_lists_the_same_attacks() -> None:
+    shipped = release_report({"privacy": {**PRIVACY, "verdict": "low"}})["privacy"]["attacks"]
+    assert [a["name"] for a in shipped] == [a.name for a in attacks(PRIVACY)]
+    assert shipped[3] == {"name": "inference: income", "risk": 0.3, "ci": [0.2, 0.4]}
+
+
+def test_privacy_section_is_read_through_one_typed_view() -> None:
+    from tabsynth.evaluation.results import Membership, NearCopies, Privacy
+
+    section = {**PRIVACY, "verdict": "medium", "verdict_reasons": ["a reason"], "dp": None,
+               "membership_inference": {"auc": 0.52, "ci": [0.5, 0.54],
+                                        "tpr_at_fpr_0.01": 0.012},
+               "distances": {"near_copies": [{"level": 0.05, "count": 40, "rate": 0.04,
+                                              "holdout_rate": 0.05}]},
+               "dcr_share": 0.51, "exact_match_rate": 0.0, "holdout_exact_match_rate": 0.001,
+               "settings": {"medium_risk": 0.2, "high_risk": 0.5}}
+    view = Privacy.from_dict(section)
+    assert view.evaluated and view.verdict == "medium" and view.verdict_reasons == ["a reason"]
+    assert view.membership == Membership(0.52, [0.5, 0.54], 0.012)
+    assert view.near_copies == [NearCopies(0.05, 40, 0.04, 0.05)]
+    assert view.bands == {"medium": 0.2, "high": 0.5} and len(view.attacks) == 4
+    skipped = Privacy.from_dict({"dp": None})
+    assert not skipped.evaluated and skipped.membership is None and skipped.attacks == []
+
+
+def test_headline_figures_are_read_in_one_place() -> None:
+    from tabsynth.evaluation.results import Headline
+
+    report = {"fidelity": {"score": 0.9, "holdout_reference": 0.95},
+              "utility": {"task": "regression", "target": "y", "tstr": {"r2": 0.4, "auc": 1.0},
+                          "trtr": {"r2": 0.5}},
+              "privacy": {"verdict": "low"}}
+    assert Headline.from_report(report) == Headline(0.9, 0.95, "r2", 0.4, 0.5, "y", "low")
+    empty = Headline.from_report({})
+    assert empty.metric == "r2" and empty.fidelity is None and empty.verdict is None
