@@ -35,6 +35,11 @@ PII_HANDLING = ("never learned; regenerated with Faker (PII) or fresh unique key
 RUN_KEYS = ("method", "device", "seed", "epochs", "batch_size", "epsilon_target",
             "holdout_fraction", "synthetic_rows")
 RUN_TEXT_KEYS = ("method", "device")
+# what compares real rows with real rows (the holdout with the training rows): not DP output, so a
+# DP run's release leaves it out (the internal review keeps it)
+REAL_VS_REAL_FIDELITY = ("holdout_reference", "holdout_tvd1", "holdout_tvd2",
+                         "holdout_sdmetrics_quality")
+DP_WITHHELD = "not in a differentially private release: it compares real rows with real rows"
 FIDELITY_KEYS = ("score", "holdout_reference", "tvd1", "tvd2", "holdout_tvd1", "holdout_tvd2",
                  "sdmetrics_quality", "holdout_sdmetrics_quality", "sdmetrics_columns")
 UTILITY_METRICS = ("auc", "f1", "r2", "mae")
@@ -44,7 +49,9 @@ SIGNOFF_KEYS = ("name", "role", "reviewed_privacy_report", "included_review_repo
                 "signed_at", "synthetic_sha256")
 # a verdict reason travels as its check's fired rule rewritten: the template's own words, no
 # exact row count, scores at two decimals, and as names only check, attack and error names
-OMITTED_FIGURES = ("count",)
+RATE_DIGITS = 3  # a rate that travels: to a tenth of a percent
+# figures of a fired rule that compare real rows with real rows
+REAL_VS_REAL_FIGURES = {("exact_copy", "reference")}
 _ERROR_NAME = re.compile(r"[A-Z][A-Za-z]*(?:Error|Exception|Interrupt)")
 SUGGESTED = "suggested by tabsynth from the column names"
 WITHHELD_REASON = "another rule was triggered; it is stated in the internal review only"
@@ -55,7 +62,7 @@ WITHHELD_REASON = "another rule was triggered; it is stated in the internal revi
 def release_report(report: dict[str, Any]) -> dict[str, Any]:
     """The release part of a review report, built key by key from an allow-list."""
     privacy = report.get("privacy") or {}
-    return {
+    release = {
         "kind": "release",
         "about": RELEASE_ABOUT,
         "tabsynth_version": _text(report.get("tabsynth_version")),
@@ -66,6 +73,23 @@ def release_report(report: dict[str, Any]) -> dict[str, Any]:
         "utility": _utility(report.get("utility")),
         "privacy": _privacy(privacy),
     }
+    if release["privacy"].get("dp"):
+        _drop_real_vs_real(release)
+    return release
+
+
+def _drop_real_vs_real(release: dict[str, Any]) -> None:
+    """A DP run's release keeps only figures that involve the synthetic rows or DP output: the
+    holdout-against-train references (fidelity, TRTR, the holdout's own copy rates) are not DP
+    and would invite differencing across runs."""
+    fidelity, utility, privacy = release.get("fidelity"), release.get("utility"), \
+        release["privacy"]
+    for key in REAL_VS_REAL_FIDELITY:
+        (fidelity or {}).pop(key, None)
+    (utility or {}).pop("trtr", None)
+    privacy.pop("holdout_exact_match_rate", None)
+    for near in privacy.get("near_copies") or []:
+        near.pop("holdout_rate", None)
 
 
 def with_signoff(release: dict[str, Any], signoff: dict[str, Any]) -> dict[str, Any]:
@@ -157,12 +181,21 @@ def _may_travel(rule: FiredRule, names: set[str]) -> bool:
     return True
 
 
-def _coarse(rule: FiredRule) -> str:
-    """The sentence that travels: no exact row count, scores rounded like the other scores."""
-    figures = {name: Figure(_score(f.value), f.kind) if f.kind == "score" else f
-               for name, f in rule.figures.items()}
-    return FiredRule(rule.template, figures).sentence(omit=OMITTED_FIGURES,
-                                                      score_digits=SCORE_DIGITS)
+def _coarse(rule: FiredRule, private: bool = False) -> str:
+    """The sentence that travels: no count of rows or attacks (with the number of synthetic
+    rows a count or a fine rate gives exact figures back), scores rounded like the other scores,
+    rates to a tenth of a percent; in a DP run, no real-against-real reference."""
+    figures = {}
+    for name, figure in rule.figures.items():
+        if figure.kind == "score":
+            figure = Figure(_score(figure.value), "score")
+        elif figure.kind == "percent":
+            figure = Figure(round(float(figure.value), RATE_DIGITS), "percent")
+        if private and (rule.template, name) in REAL_VS_REAL_FIGURES:
+            figure = Figure("(" + DP_WITHHELD + ")", "text")
+        figures[name] = figure
+    counts = tuple(name for name, f in rule.figures.items() if f.kind == "count")
+    return FiredRule(rule.template, figures).sentence(omit=counts, score_digits=SCORE_DIGITS)
 
 
 def _reasons(privacy: dict[str, Any], attacks: list[dict[str, Any]]) -> list[str]:
@@ -170,7 +203,8 @@ def _reasons(privacy: dict[str, Any], attacks: list[dict[str, Any]]) -> list[str
     rewritten from that rule; any other reason is withheld."""
     names = {*LABELS.values(), *(a["name"] for a in attacks if a["name"])}
     rules = [FiredRule.of_check(c) for c in privacy.get("checks") or []]
-    travels = {rule.sentence(): _coarse(rule) for rule in rules
+    private = bool(privacy.get("dp"))
+    travels = {rule.sentence(): _coarse(rule, private) for rule in rules
                if rule is not None and _may_travel(rule, names)}
     reasons = privacy.get("verdict_reasons")
     return [reason if reason == NOTHING_LEARNED
@@ -227,8 +261,19 @@ def render_release_html(release: dict[str, Any]) -> str:
     return environment().get_template("release.html.j2").render(**_view(release))
 
 
+def released(value: Any) -> str:
+    """An evaluation score as the release holds it: two decimals, so no digit is shown that
+    the release rounded away (0.97, not 0.970)."""
+    return formatting.score(value, SCORE_DIGITS)
+
+
+def _released_interval(bounds: Any) -> str:
+    return formatting.interval(bounds, released)
+
+
 def _view(release: dict[str, Any]) -> dict[str, Any]:
-    """What the template gets: the release's sections, and its tables as rows of values."""
+    """What the template gets: the release's sections, and its tables as rows of values
+    (evaluation scores already written at the release's two decimals)."""
     privacy = release["privacy"]
     dp = privacy.get("dp")
     fidelity, utility = release.get("fidelity"), release.get("utility")
@@ -236,10 +281,11 @@ def _view(release: dict[str, Any]) -> dict[str, Any]:
     return {
         "release": release, "run": release["run"], "privacy": privacy, "dp": dp,
         "fidelity": fidelity, "utility": utility, "pii": release["pii"],
+        "fidelity_rows": _fidelity_rows(fidelity, with_reference=not dp),
         "cards": _cards(release),
         "dp_plain": dp_in_plain_words(dp) if dp else None,
         "dp_rows": [(k, v) for k, v in dp.items() if k != "plain"] if dp else [],
-        "attack_rows": [[a["name"], a["risk"], formatting.interval(a["ci"])]
+        "attack_rows": [[a["name"], released(a["risk"]), _released_interval(a["ci"])]
                         for a in privacy.get("attacks") or []],
         "check_rows": _check_rows(privacy),
         "role_rows": [
@@ -249,9 +295,7 @@ def _view(release: dict[str, Any]) -> dict[str, Any]:
             ("secrets (inferred by the attacker)",
              f"{', '.join(roles['secrets']) or 'none'} ({roles['secrets_origin']})")]
         if roles else [],
-        "utility_rows": [[m, utility["tstr"].get(m), utility["trtr"].get(m)]
-                         for m in sorted(set(utility["tstr"]) | set(utility["trtr"]))]
-        if utility and utility.get("task") else [],
+        "utility_rows": _utility_rows(utility),
         "pii_rows": _pii_rows(release["pii"]),
         "audit_rows": _audit_rows(release),
     }
@@ -262,34 +306,65 @@ def _cards(release: dict[str, Any]) -> list[tuple[str, str, str]]:
     dp = release["privacy"].get("dp")
     dp_line = (f"ε = {formatting.score(dp.get('epsilon'))}, "
                f"δ = {formatting.small(dp.get('delta'))}" if dp else "no formal guarantee")
+    fidelity_note = ("synthetic rows against the training rows" if dp else
+                     f"a fresh real sample scores {released(head.fidelity_holdout)}")
+    utility_note = (f"{head.metric.upper()} of a model trained on synthetic rows, tested on real "
+                    "ones" if dp else f"{head.metric.upper()} trained on synthetic; on real: "
+                    f"{released(head.utility_real)}")
     return [
-        ("Fidelity", formatting.score(head.fidelity),
-         f"a fresh real sample scores {formatting.score(head.fidelity_holdout)}"),
-        ("Utility", formatting.score(head.utility),
-         f"{head.metric.upper()} trained on synthetic; on real: "
-         f"{formatting.score(head.utility_real)}"),
+        ("Fidelity", released(head.fidelity), fidelity_note),
+        ("Utility", released(head.utility), utility_note),
         ("Privacy verdict", formatting.value(head.verdict or "not evaluated"),
          f"differential privacy: {dp_line}"),
     ]
 
 
+def _utility_rows(utility: dict[str, Any] | None) -> list[list[Any]]:
+    """metric, trained on synthetic, trained on real (the latter absent from a DP release)."""
+    if not utility or not utility.get("task"):
+        return []
+    tstr, trtr = utility["tstr"], utility.get("trtr")
+    metrics = sorted(set(tstr) | set(trtr or {}))
+    return [[m, released(tstr.get(m))] + ([] if trtr is None else [released(trtr.get(m))])
+            for m in metrics]
+
+
+def _fidelity_rows(fidelity: dict[str, Any] | None, with_reference: bool) -> list[list[str]]:
+    """measure, synthetic (and, outside a DP release, the holdout's reference)."""
+    if not fidelity or fidelity.get("not_applicable"):
+        return []
+    measures = [("score (1 is perfect)", "score", "holdout_reference"),
+                ("mean 1-way TVD", "tvd1", "holdout_tvd1"),
+                ("mean 2-way TVD", "tvd2", "holdout_tvd2"),
+                ("SDMetrics quality", "sdmetrics_quality", "holdout_sdmetrics_quality")]
+    return [[label, released(fidelity.get(key))]
+            + ([released(fidelity.get(reference))] if with_reference else [])
+            for label, key, reference in measures]
+
+
 def _check_rows(privacy: dict[str, Any]) -> list[tuple[str, Any]]:
     mia = privacy.get("membership_inference") or {}
     near = [(f"synthetic rows closer to a training row than {100 * (1 - n['level']):.0f} % "
-             "of holdout rows (holdout rows themselves beside)",
-             f"{formatting.percent(n['rate'])} (holdout {formatting.percent(n['holdout_rate'])})")
+             "of holdout rows" + (" (holdout rows themselves beside)" if "holdout_rate" in n
+                                  else ""),
+             formatting.percent(n["rate"]) + (f" (holdout {formatting.percent(n['holdout_rate'])})"
+                                              if "holdout_rate" in n else ""))
             for n in privacy.get("near_copies") or [] if n.get("level") is not None]
+    holdout = ([("exact-match rate of holdout rows (reference)",
+                 formatting.percent(privacy.get("holdout_exact_match_rate")))]
+               if "holdout_exact_match_rate" in privacy else [])
     return [
-        ("membership inference AUC (0.5: members and non-members look alike)", mia.get("auc")),
-        ("membership inference AUC 95 % CI", formatting.interval(mia.get("ci"))),
+        ("membership inference AUC (0.5: members and non-members look alike)",
+         released(mia.get("auc"))),
+        ("membership inference AUC 95 % CI", _released_interval(mia.get("ci"))),
         ("membership inference: training rows flagged at 1 % false positives",
          formatting.percent(mia.get("tpr_at_fpr_0.01"))),
         *near,
-        ("DCR share closer to train (0.5: no memorisation signal)", privacy.get("dcr_share")),
+        ("DCR share closer to train (0.5: no memorisation signal)",
+         released(privacy.get("dcr_share"))),
         ("exact-match rate (synthetic rows equal to a training row)",
          formatting.percent(privacy.get("exact_match_rate"))),
-        ("exact-match rate of holdout rows (reference)",
-         formatting.percent(privacy.get("holdout_exact_match_rate"))),
+        *holdout,
     ]
 
 

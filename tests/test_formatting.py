@@ -38,12 +38,12 @@ def _card_figures(page: str) -> list[str]:
 
 
 def test_the_same_score_reads_the_same_in_both_reports_and_on_the_page() -> None:
-    # scores that survive the release's privacy rounding to two decimals unchanged
-    report = _report(0.97, 0.81)
+    report = _report(0.973, 0.81)
     review = _card_figures(render_html(report))
     release = _card_figures(render_release_html(release_report(report)))
     page = [figure for _, figure, _ in summary_cards(report)]
-    assert review[:2] == release[:2] == page[:2] == ["0.970", "0.810"]
-    # a finer score is rounded for the release first (privacy), then written the same way
-    finer = _card_figures(render_release_html(release_report(_report(0.973, 0.81))))
-    assert finer[0] == formatting.score(round(0.973, 2)) == "0.970"
+    assert review[:2] == page[:2] == ["0.973", "0.810"]
+    # the release holds scores rounded to two decimals (privacy) and writes them so: the same
+    # figure, with no digit shown that was rounded away (0.97, never 0.970 beside 0.973)
+    assert release[:2] == ["0.97", "0.81"]
+    assert release[0] == formatting.score(round(0.973, 2), 2)

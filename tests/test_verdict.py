@@ -4,7 +4,7 @@ sentence is written from them, and the release decides from them what may travel
 from __future__ import annotations
 
 from tabsynth.evaluation.verdict import Check, Figure, FiredRule, classify, verdict
-from tabsynth.release import WITHHELD_REASON, release_report
+from tabsynth.release import WITHHELD_REASON, release_report, render_release_html
 
 
 def _attack(value: float, ci: list[float], name: str = "linkability") -> Check:
@@ -55,9 +55,9 @@ def test_release_rewrites_reasons_from_the_objects() -> None:
                "verdict": "high", "checks": [c.to_dict() for c in checks],
                "verdict_reasons": [c.reason for c in checks] + ["made up"]}
     shipped = release_report({"privacy": privacy})["privacy"]["verdict_reasons"]
-    # counts stay (they count attacks, not rows); scores at two decimals; an unknown name or
-    # sentence is withheld
-    assert shipped == ["linkability risk 0.61 (95 % CI 0.55 to 0.67, 12,345 attacks) reaches "
+    # no count (the number of attacks is min(10,000, training rows): the exact train size on a
+    # small table); scores at two decimals; an unknown name or sentence is withheld
+    assert shipped == ["linkability risk 0.61 (95 % CI 0.55 to 0.67) reaches "
                        "the high threshold of 0.50", WITHHELD_REASON, WITHHELD_REASON]
     near = classify(Check("near_copy_01", "near copies (1 % level)", 0.2, [0.18, 0.22], 0.0,
                           0.03, 0.15, "overfitting", percent=True), "near_copy",
@@ -69,3 +69,42 @@ def test_release_rewrites_reasons_from_the_objects() -> None:
                                           "verdict_reasons": [near.reason]}})
     assert shipped["privacy"]["verdict_reasons"] == [near.fired.sentence(omit=("count",))]
     assert shipped["privacy"]["verdict_reasons"][0].startswith("synthetic rows (21.0 %) are")
+
+
+def test_a_dp_release_carries_no_real_against_real_figure_and_no_fine_rate() -> None:
+    """A DP run's release: no holdout-against-train fidelity, no TRTR, no holdout copy rates
+    (real rows against real rows, not DP), rates to a tenth of a percent, no counts."""
+    exact = classify(Check("exact_copy", "exact-match rate above the holdout's", 0.00437,
+                           [0.003, 0.006], 0.0, 0.001, 0.05, "overfitting", percent=True),
+                     "exact_copy", {"count": Figure(17, "count"),
+                                    "rate": Figure(0.00537, "percent"),
+                                    "reference": Figure(0.0007, "percent"),
+                                    "excess": Figure(0.00467, "percent")})
+    assert exact.band == "medium"
+    report = {
+        "fidelity": {"score": 0.9731, "holdout_reference": 0.95, "tvd1": 0.02,
+                     "holdout_tvd1": 0.01, "tvd2": 0.05, "holdout_tvd2": 0.03,
+                     "sdmetrics_quality": 0.9, "holdout_sdmetrics_quality": 0.97},
+        "utility": {"target": "y", "task": "classification", "tstr": {"auc": 0.8},
+                    "trtr": {"auc": 0.85}},
+        "privacy": {"singling_out": {}, "checks": [exact.to_dict()],
+                    "verdict_reasons": [exact.reason], "verdict": "medium",
+                    "exact_match_rate": 0.00537, "holdout_exact_match_rate": 0.001,
+                    "near_copies": [{"level": 0.05, "rate": 0.04, "holdout_rate": 0.05}],
+                    "dp": {"epsilon": 1.0, "delta": 1e-6}}}
+    plain = release_report({**report, "privacy": {**report["privacy"], "dp": None}})
+    private = release_report(report)
+    assert plain["fidelity"]["holdout_reference"] == 0.95 and "trtr" in plain["utility"]
+    assert not {"holdout_reference", "holdout_tvd1", "holdout_tvd2",
+                "holdout_sdmetrics_quality"} & set(private["fidelity"])
+    assert "trtr" not in private["utility"]
+    assert "holdout_exact_match_rate" not in private["privacy"]
+    assert all("holdout_rate" not in n for n in private["privacy"]["near_copies"])
+    (reason,) = private["privacy"]["verdict_reasons"]
+    assert "17" not in reason and "0.07 %" not in reason
+    assert reason.startswith("synthetic rows (0.50 %) are exact copies")  # 0.537 % -> 0.5 %
+    assert "not in a differentially private release" in reason
+    assert "0.10 %" in plain["privacy"]["verdict_reasons"][0]  # the holdout's rate, rounded
+    html = render_release_html(private)
+    assert "holdout (reference)" not in html and "train real" not in html
+    assert "holdout (reference)" in render_release_html(plain)

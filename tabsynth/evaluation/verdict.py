@@ -13,6 +13,7 @@ release report decides from them what may travel (see release.py).
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -77,8 +78,8 @@ class FiredRule:
                  score_digits: int = formatting.SCORE_DIGITS) -> str:
         """The sentence; `omit`: figures left out together with the space after them."""
         text = TEMPLATES[self.template]
-        for name in omit:
-            text = text.replace(f"{{{name}}} ", "")
+        for name in omit:  # "{n} attacks" goes with its clause, "{count} rows" leaves "rows"
+            text = re.sub(r", \{" + name + r"\} \w+|\{" + name + r"\} ", "", text)
         return text.format(**{name: figure.written(score_digits)
                               for name, figure in self.figures.items() if name not in omit})
 
