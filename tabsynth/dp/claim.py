@@ -9,7 +9,8 @@ from typing import Any
 RESIDUAL_RISKS = (
     "the gradient noise, the Poisson sampling masks and the initial weights come from "
     "torch's generators, seeded from the operating system but not cryptographically secure "
-    "(Opacus secure_mode needs torchcsprng, which is not installable here)",
+    "(Opacus's secure mode needs the torchcsprng package, which is not available for the "
+    "torch version this release uses)",
     "the gradient noise is floating-point Gaussian: no snapping or discrete mechanism guards "
     "it against floating-point attacks (Mironov 2012); integer counts use a discrete "
     "Gaussian",
@@ -57,8 +58,9 @@ def not_covered(public: dict, regenerated: list[str]) -> tuple[str, ...]:
                      + ", ".join(sorted(public)))
     if regenerated:
         items.append("made-up columns (" + ", ".join(regenerated) + "): drawn independently "
-                     "of the data, except that a made-up value equal to any real value of "
-                     "the upload is drawn again, so no real value ships")
+                     "of the data, except that a made-up value equal to a real value of any "
+                     "made-up column (training and holdout rows) is drawn again, so no real "
+                     "value of those columns ships")
     return tuple(items)
 
 
