@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from tabsynth.errors import TableError
+from tabsynth.pii import looks_like_pii_value
 
 GENERIC_NAME = "column_{}"  # the names of a file read without a header row
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -26,8 +27,9 @@ def generic_names(width: int) -> list[str]:
 
 def check_header_is_names(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """A TableError (quoting no name) when at least half of the names look like values: a
-    number in a column of numbers (a year excepted), a date, or a value found again in its own
-    column among the first rows."""
+    number in a column of numbers (a year excepted), a date, a personal value (an email, a
+    phone number, a person's name...), or a value found again in its own column among the
+    first rows."""
     width = len(header)
     if width == 0:
         return
@@ -46,7 +48,7 @@ def _looks_like_value(name: str, column: list[object]) -> bool:
     texts = [str(v).strip() for v in column if v is not None and str(v).strip()]
     if name in texts:
         return True
-    if _DATE.match(name):
+    if _DATE.match(name) or looks_like_pii_value(name):
         return True
     if _NUMBER.match(name):
         if re.fullmatch(r"\d+", name) and int(name) in _YEAR:

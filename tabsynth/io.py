@@ -133,7 +133,8 @@ def _gunzip(data: bytes, limits: ReadLimits) -> bytes:
             out = handle.read(limits.max_uncompressed_bytes + 1)
     except (OSError, EOFError) as exc:
         raise TableError(
-            f"the file looks gzip-compressed but cannot be decompressed ({exc})"
+            f"the file looks gzip-compressed but cannot be decompressed ({type(exc).__name__}): "
+            "check that it is a complete .gz file"
         ) from None
     if len(out) > limits.max_uncompressed_bytes:
         raise TableError(
@@ -159,7 +160,8 @@ def _unpacked_chunks(data: bytes, gzipped: bool, limits: ReadLimits) -> Iterator
                 yield chunk
     except (OSError, EOFError) as exc:
         raise TableError(
-            f"the file looks gzip-compressed but cannot be decompressed ({exc})"
+            f"the file looks gzip-compressed but cannot be decompressed ({type(exc).__name__}): "
+            "check that it is a complete .gz file"
         ) from None
 
 

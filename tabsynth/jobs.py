@@ -28,6 +28,7 @@ STATUSES = ("running", "done", "failed", "cancelled")
 _GRACE_SECONDS = 5.0
 JOB_LIFETIME_HOURS = 24  # a finished job's folder (outputs included) is deleted after this
 FOLDER_PREFIX = "tabsynth-job-"
+SWEEP_EVERY_SECONDS = 60.0
 _SERVER_FILE = ".server-pid"  # which server process made the folder
 
 
@@ -105,6 +106,7 @@ class JobRegistry:
         self._root = Path(root) if root else None
         self._context = multiprocessing.get_context("spawn")
         self.lifetime_seconds = JOB_LIFETIME_HOURS * 3600.0
+        self._swept_at = 0.0
         atexit.register(self.close)
         self.sweep()
 
@@ -112,9 +114,12 @@ class JobRegistry:
         """Delete the folders of jobs that ended more than the lifetime ago, and job folders
         left by a server that is gone (or, when that cannot be told, older than the lifetime).
         Returns the folders deleted."""
-        now = time.time()
+        now = self._swept_at = time.time()
         with self._lock:
             jobs = list(self._jobs.values())
+        for job in jobs:  # a job nobody watches still ends (its tab may be closed)
+            if not job.finished:
+                self.refresh(job)
         expired = [job for job in jobs if job.ended_at is not None
                    and now - job.ended_at > self.lifetime_seconds]
         for job in expired:
@@ -154,7 +159,10 @@ class JobRegistry:
         return job
 
     def get(self, job_id: str | None, owner: str) -> Job | None:
-        """The job, if it exists and belongs to this owner (session); refreshed."""
+        """The job, if it exists and belongs to this owner (session); refreshed. Expired jobs
+        are swept first (at most once a minute)."""
+        if time.time() - self._swept_at > SWEEP_EVERY_SECONDS:
+            self.sweep()
         with self._lock:
             job = self._jobs.get(job_id or "")
         if job is None or job.owner != owner:

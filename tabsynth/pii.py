@@ -193,6 +193,12 @@ def _sample_texts(values: pd.Series, limit: int = 400) -> list[str]:
     return [t if len(t) <= MAX_PII_CHARS else "" for t in texts]
 
 
+def looks_like_pii_value(text: str) -> bool:
+    """One text that looks like a personal value (an email, a phone number, an address, a
+    person's name...), whatever its column."""
+    return any(check(text) for _, check, _, _ in _VALUE_CHECKS)
+
+
 def _as_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

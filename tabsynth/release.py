@@ -19,7 +19,7 @@ from tabsynth.evaluation.privacy import LABELS
 from tabsynth.evaluation.results import Headline, Privacy
 from tabsynth.evaluation.roles import CHOSEN
 from tabsynth.evaluation.run import NOTHING_LEARNED
-from tabsynth.evaluation.verdict import BANDS, Figure, FiredRule
+from tabsynth.evaluation.verdict import BANDS, Figure, FiredRule, fields
 from tabsynth.templating import environment
 
 SCORE_DIGITS = 2
@@ -39,7 +39,6 @@ RUN_TEXT_KEYS = ("method", "device")
 # DP run's release leaves it out (the internal review keeps it)
 REAL_VS_REAL_FIDELITY = ("holdout_reference", "holdout_tvd1", "holdout_tvd2",
                          "holdout_sdmetrics_quality")
-DP_WITHHELD = "not in a differentially private release: it compares real rows with real rows"
 FIDELITY_KEYS = ("score", "holdout_reference", "tvd1", "tvd2", "holdout_tvd1", "holdout_tvd2",
                  "sdmetrics_quality", "holdout_sdmetrics_quality", "sdmetrics_columns")
 UTILITY_METRICS = ("auc", "f1", "r2", "mae")
@@ -49,9 +48,10 @@ SIGNOFF_KEYS = ("name", "role", "reviewed_privacy_report", "included_review_repo
                 "signed_at", "synthetic_sha256")
 # a verdict reason travels as its check's fired rule rewritten: the template's own words, no
 # exact row count, scores at two decimals, and as names only check, attack and error names
-RATE_DIGITS = 3  # a rate that travels: to a tenth of a percent
-# figures of a fired rule that compare real rows with real rows
-REAL_VS_REAL_FIGURES = {("exact_copy", "reference")}
+# the release's wording of rules whose figures include fine rates or the holdout's own rates
+RELEASE_WORDING = {"near_copy": "near_copy_release", "exact_copy": "exact_copy_release",
+                   "mia_tpr": "mia_tpr_release"}
+SETTINGS_FIGURES = ("threshold", "fpr")  # the rules' settings, not figures of the data
 _ERROR_NAME = re.compile(r"[A-Z][A-Za-z]*(?:Error|Exception|Interrupt)")
 SUGGESTED = "suggested by tabsynth from the column names"
 WITHHELD_REASON = "another rule was triggered; it is stated in the internal review only"
@@ -181,21 +181,22 @@ def _may_travel(rule: FiredRule, names: set[str]) -> bool:
     return True
 
 
-def _coarse(rule: FiredRule, private: bool = False) -> str:
-    """The sentence that travels: no count of rows or attacks (with the number of synthetic
-    rows a count or a fine rate gives exact figures back), scores rounded like the other scores,
-    rates to a tenth of a percent; in a DP run, no real-against-real reference."""
-    figures = {}
-    for name, figure in rule.figures.items():
-        if figure.kind == "score":
-            figure = Figure(_score(figure.value), "score")
-        elif figure.kind == "percent":
-            figure = Figure(round(float(figure.value), RATE_DIGITS), "percent")
-        if private and (rule.template, name) in REAL_VS_REAL_FIGURES:
-            figure = Figure("(" + DP_WITHHELD + ")", "text")
+def _coarse(rule: FiredRule) -> str:
+    """The sentence that travels: no count of rows or attacks, and figures no finer than the
+    release's fields (with the number of synthetic rows a count or a fine rate gives exact
+    figures back). The copy and membership rules are worded without their rates and without
+    the holdout's own figures (real rows against real rows); the fields carry the rates."""
+    template = RELEASE_WORDING.get(rule.template, rule.template)
+    figures, counts = {}, []
+    for name in fields(template):
+        figure = rule.figures[name]
+        if figure.kind == "count":
+            counts.append(name)
+        elif figure.kind in ("score", "percent") and name not in SETTINGS_FIGURES:
+            figure = Figure(_score(figure.value), figure.kind)
         figures[name] = figure
-    counts = tuple(name for name, f in rule.figures.items() if f.kind == "count")
-    return FiredRule(rule.template, figures).sentence(omit=counts, score_digits=SCORE_DIGITS)
+    return FiredRule(template, figures).sentence(omit=tuple(counts),
+                                                 score_digits=SCORE_DIGITS)
 
 
 def _reasons(privacy: dict[str, Any], attacks: list[dict[str, Any]]) -> list[str]:
@@ -203,8 +204,7 @@ def _reasons(privacy: dict[str, Any], attacks: list[dict[str, Any]]) -> list[str
     rewritten from that rule; any other reason is withheld."""
     names = {*LABELS.values(), *(a["name"] for a in attacks if a["name"])}
     rules = [FiredRule.of_check(c) for c in privacy.get("checks") or []]
-    private = bool(privacy.get("dp"))
-    travels = {rule.sentence(): _coarse(rule, private) for rule in rules
+    travels = {rule.sentence(): _coarse(rule) for rule in rules
                if rule is not None and _may_travel(rule, names)}
     reasons = privacy.get("verdict_reasons")
     return [reason if reason == NOTHING_LEARNED

@@ -65,3 +65,24 @@ def test_job_folders_expire_and_leftovers_are_swept_at_start(tmp_path: Path) -> 
     job.ended_at = old
     assert registry.sweep() == [finished]
     assert not finished.exists() and registry.get("j", "alice") is None
+
+
+def test_a_job_nobody_watches_still_expires(tmp_path: Path) -> None:
+    """A finished job whose page was closed (nobody calls get) ends at the next sweep, which
+    any page's get runs once a minute, and its folder goes once the lifetime has passed."""
+    import queue
+
+    from tabsynth.jobs import FOLDER_PREFIX, SWEEP_EVERY_SECONDS, Job
+
+    registry = JobRegistry(root=tmp_path)
+    folder = tmp_path / f"{FOLDER_PREFIX}unwatched"
+    folder.mkdir()
+    events: queue.Queue = queue.Queue()
+    events.put({"type": "done"})
+    job = Job(id="u", owner="alice", folder=folder, events=events)
+    registry._jobs[job.id] = job
+    registry._swept_at -= SWEEP_EVERY_SECONDS + 1  # a minute has passed
+    assert registry.get("nothing", "bob") is None  # another page's rerun sweeps
+    assert job.status == "done" and job.ended_at is not None and folder.exists()
+    registry.lifetime_seconds = 0.0
+    assert registry.sweep() == [folder] and not folder.exists()

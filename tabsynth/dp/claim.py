@@ -42,8 +42,8 @@ def not_covered(public: dict, regenerated: list[str]) -> tuple[str, ...]:
              "the review report (report.json / report.html): it compares the synthetic "
              "rows with the real ones and holds real statistics; only the release report "
              "travels with the data",
-             "the evaluation figures in the release report (scores rounded to two decimals, "
-             "rates to a tenth of a percent, no row or attack counts), none differentially "
+             "the evaluation figures in the release report (scores and rates rounded to two "
+             "decimals, no row or attack counts), none differentially "
              "private: fidelity compares the synthetic rows with the training rows; utility "
              "trains a model on the synthetic rows and tests it on the holdout rows; the "
              "attack risks, membership inference and the near-copy, distance and exact-copy "

@@ -40,6 +40,17 @@ TEMPLATES = {
                "threshold of {threshold}",
     "attack": "{attack} risk {risk} (95 % CI {low} to {high}, {n} attacks) reaches the "
               "{band} threshold of {threshold}",
+    # how the release report words three of them: no count, no fine rate and no figure of the
+    # holdout's own (real rows against real rows), which the release's fields carry rounded
+    "near_copy_release": "synthetic rows lie closer to real training rows than real holdout "
+                         "rows do, more often than expected; the excess reaches the {band} "
+                         "threshold of {threshold}",
+    "exact_copy_release": "synthetic rows are exact copies of real training rows more often "
+                          "than real holdout rows are; the excess reaches the {band} threshold "
+                          "of {threshold}",
+    "mia_tpr_release": "membership inference (density ratio) flags more training rows than "
+                       "holdout rows at a false-positive rate of {fpr}; the excess reaches the "
+                       "{band} threshold of {threshold}",
     "power": "{check}: {value} with a 95 % CI up to {high}: too little power to rule out the "
              "medium threshold of {threshold} (inconclusive)",
     "failed": "{check} could not run ({error}): inconclusive",

@@ -47,8 +47,8 @@ class Synthesizer(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "method" in cls.__dict__:
-            cls.discloses = method_info(cls.method).discloses
+        if "method" in cls.__dict__ and "discloses" not in cls.__dict__:
+            cls.discloses = method_info(cls.method).discloses  # a registered method
 
     def __init__(self, device: str = "auto") -> None:
         self.device = resolve_device(device)  # the one place a device is resolved
