@@ -286,3 +286,15 @@ def test_other_category_release_is_private() -> None:
     # e^3 x + 10 are out of reach of any such mechanism over 300 runs (x = the smaller count)
     assert released[1] <= math.exp(3) * released[0] + 10
     assert released[0] <= math.exp(3) * released[1] + 10
+
+
+def test_a_far_spurious_date_bin_decodes_inside_pandas_range() -> None:
+    """The fixed grid reaches 1e10 days; a spurious far bin that survives the noise cut-off
+    (about 1 % of DP date columns) decodes to the latest date pandas holds, not an error."""
+    from tabsynth.dp.domain import ColumnDomain
+    from tabsynth.dp.encoding import DATE_DAYS, _decode_column
+
+    column = ColumnDomain("joined", "numeric", datetime=True, edges=[18_000.0, 19_000.0, 1e9])
+    dates = _decode_column(column, np.array([0, 1, 1]), np.array([0.0, 0.0, 1.0], np.float32))
+    assert 2019 <= dates.iloc[0].year <= 2022  # inside the first bin
+    assert dates.iloc[2] == pd.Timestamp("1970-01-01") + pd.Timedelta(days=DATE_DAYS[1])

@@ -15,6 +15,10 @@ import pandas as pd
 
 from tabsynth.dp.domain import ColumnDomain, Domain, to_numeric
 
+EPOCH = pd.Timestamp("1970-01-01")
+# the days since 1970 that pandas can hold as timestamps (about 1677-09-22 to 2262-04-10)
+DATE_DAYS = ((pd.Timestamp.min - EPOCH).days + 1, (pd.Timestamp.max - EPOCH).days - 1)
+
 
 @dataclass(frozen=True)
 class Span:
@@ -127,8 +131,9 @@ def _decode_column(column: ColumnDomain, index: np.ndarray, offset: np.ndarray) 
         x[is_bin] = edges[bins] + share * (edges[bins + 1] - edges[bins])
         if column.integer:
             x[is_bin] = np.clip(np.floor(x[is_bin]), edges[0], edges[-1])
-    if column.datetime:
-        stamps = pd.Timestamp("1970-01-01") + pd.to_timedelta(x, unit="D")
+    if column.datetime:  # a spurious far grid bin (rare, DP noise) must not leave pandas' range
+        x = np.clip(x, *DATE_DAYS)
+        stamps = EPOCH + pd.to_timedelta(x, unit="D")
         return pd.Series(stamps)
     return pd.Series(x)
 
