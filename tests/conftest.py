@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,3 +109,10 @@ def wait_until(condition, seconds: float = 240.0, poll=None) -> None:
             return
         time.sleep(0.2)
     pytest.fail("condition not reached in time")
+
+
+@pytest.fixture()
+def spawn_safe_main(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain __main__ while a test starts worker processes: Streamlit's AppTest leaves its
+    script as __main__, and a spawned worker would run that script again and die."""
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))

@@ -16,6 +16,8 @@ from tabsynth.errors import TabsynthError
 from tabsynth.export import SignOff, build_zip
 from tabsynth.jobs import JobRegistry
 
+pytestmark = pytest.mark.usefixtures("spawn_safe_main")  # workers are spawned
+
 
 def test_build_zip_carries_the_sign_off(tmp_path: Path) -> None:
     registry = JobRegistry(root=tmp_path)

@@ -6,10 +6,13 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from conftest import job_spec as _spec
 from conftest import wait_until
 
 from tabsynth.jobs import JobRegistry
+
+pytestmark = pytest.mark.usefixtures("spawn_safe_main")  # workers are spawned
 
 
 def test_jobs_are_private_cancellable_and_report_crashes(tmp_path: Path) -> None:
