@@ -17,7 +17,7 @@ from tabsynth import charts
 from tabsynth.capacity import check_ctgan
 from tabsynth.dp.public import parse_public_schema
 from tabsynth.errors import TabsynthError
-from tabsynth.evaluation.results import Privacy
+from tabsynth.evaluation.results import Fidelity, Privacy, Utility
 from tabsynth.export import SignOff, export_files, zip_files
 from tabsynth.formatting import count, interval, percent, score, small
 from tabsynth.io import excel_sheets
@@ -309,7 +309,9 @@ def running_panel(job_id: str, owner: str) -> None:
 def review_step(report: dict) -> None:
     st.header("5 · Review")
     st.warning(f"Internal review: {REVIEW_NOTICE}.")
-    fidelity, utility, privacy = report["fidelity"], report["utility"], report["privacy"]
+    privacy = report["privacy"]
+    fidelity = Fidelity.from_dict(report.get("fidelity"))
+    utility = Utility.from_dict(report.get("utility"))
     st.caption(run_summary(report))
     for note in (report.get("input") or {}).get("notes") or []:
         st.caption(f"Reading note: {note}")
@@ -322,26 +324,26 @@ def review_step(report: dict) -> None:
         return
     tabs = st.tabs(["Fidelity", "Utility", "Privacy"])
     with tabs[0]:
-        st.dataframe(pd.DataFrame(fidelity["columns"]), hide_index=True)
-        names = list(fidelity["distributions"])
+        st.dataframe(pd.DataFrame(fidelity.columns), hide_index=True)
+        names = list(fidelity.distributions)
         if names:
             column = st.selectbox("Distribution of", names)
-            st.altair_chart(charts.distribution(column, fidelity["distributions"][column]))
-        correlation = fidelity.get("correlation") or {}
-        if correlation:
+            st.altair_chart(charts.distribution(column, fidelity.distributions[column]))
+        correlation = fidelity.correlation
+        if correlation is not None:
             left, right = st.columns(2)
-            left.altair_chart(charts.correlation_heatmap(correlation["columns"],
-                                                         correlation["real"], "real (train)"))
-            right.altair_chart(charts.correlation_heatmap(correlation["columns"],
-                                                          correlation["synthetic"], "synthetic"))
+            left.altair_chart(charts.correlation_heatmap(correlation.columns, correlation.real,
+                                                         "real (train)"))
+            right.altair_chart(charts.correlation_heatmap(correlation.columns,
+                                                          correlation.synthetic, "synthetic"))
     with tabs[1]:
-        if utility.get("models"):
-            st.dataframe(pd.DataFrame([{"model": m["model"], **{f"TSTR {k}": v for k, v in
-                                                               m["tstr"].items()},
-                                        **{f"TRTR {k}": v for k, v in m["trtr"].items()}}
-                                       for m in utility["models"]]), hide_index=True)
+        if utility.models:
+            st.dataframe(pd.DataFrame([{"model": m.model,
+                                        **{f"TSTR {k}": v for k, v in m.tstr.items()},
+                                        **{f"TRTR {k}": v for k, v in m.trtr.items()}}
+                                       for m in utility.models]), hide_index=True)
         else:
-            st.info(utility.get("note") or "not computed")
+            st.info(utility.note or "not computed")
     with tabs[2]:
         view = Privacy.from_dict(privacy)
         rows = [{"attack": a.name, "risk": a.risk, "ci low": (a.ci or [None, None])[0],

@@ -9,7 +9,7 @@ from typing import Any
 from tabsynth.errors import TableError
 from tabsynth.evaluation.run import evaluate
 from tabsynth.outputs import review_files, write_all
-from tabsynth.pipeline import check_roles, load_table
+from tabsynth.pipeline import load_table
 from tabsynth.report_header import report_header
 from tabsynth.schema import coerce_frame, infer_schema
 
@@ -24,7 +24,6 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
     tables = {name: load_table(path) for name, path in
               (("train", train_path), ("holdout", holdout_path), ("synthetic", synthetic_path))}
     schema = infer_schema(tables["train"].frame, target=target)
-    check_roles(schema, quasi_identifiers, secrets)
     typed = {}
     for name, table in tables.items():
         missing = [c for c in schema.names if c not in table.frame.columns]

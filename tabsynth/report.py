@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from tabsynth import charts
 from tabsynth.evaluation import results
-from tabsynth.evaluation.results import Attack, Headline, Privacy
+from tabsynth.evaluation.results import Attack, Fidelity, Headline, Privacy, Utility
 from tabsynth.evaluation.verdict import FiredRule
 from tabsynth.templating import environment
 
@@ -63,6 +63,7 @@ def html_to_pdf(page: str) -> bytes:
 def _view(report: dict[str, Any]) -> dict[str, Any]:
     fidelity = report.get("fidelity") or {}
     utility = report.get("utility") or {}
+    typed_fidelity, typed_utility = Fidelity.from_dict(fidelity), Utility.from_dict(utility)
     privacy = report.get("privacy") or {}
     verdict = privacy.get("verdict") or "not evaluated"
     attacks = results.attacks(privacy)
@@ -72,12 +73,12 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "verdict": verdict, "verdict_colour": VERDICT_COLOURS.get(verdict, "#444"),
         "reasons": _reasons(privacy),
         "metric": Headline.from_report(report).metric,
-        "worst_pairs": sorted(fidelity.get("pairs") or [], key=lambda p: -p["tvd"])[:10],
-        "model_rows": [(m["model"], metric, m["tstr"][metric], m["trtr"].get(metric))
-                       for m in utility.get("models") or [] for metric in m["tstr"]],
+        "worst_pairs": typed_fidelity.worst_pairs(),
+        "model_rows": [(m.model, metric, m.tstr[metric], m.trtr.get(metric))
+                       for m in typed_utility.models for metric in m.tstr],
         "attacks": attacks,
         "audit": _audit_rows(report),
-        "charts": _charts(fidelity, privacy, attacks),
+        "charts": _charts(typed_fidelity, privacy, attacks),
     }
 
 
@@ -117,30 +118,29 @@ def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
-def _charted_columns(fidelity: dict[str, Any], names: list[str]) -> list[str]:
+def _charted_columns(fidelity: Fidelity, names: list[str]) -> list[str]:
     """At most MAX_DISTRIBUTION_CHARTS columns, the least faithful first kept (in table order):
     a wide table would otherwise make a page of hundreds of charts (and a very slow PDF)."""
     if len(names) <= MAX_DISTRIBUTION_CHARTS:
         return names
-    tvd = {c.get("column"): c.get("tvd") or 0.0 for c in fidelity.get("columns") or []}
+    tvd = fidelity.tvd_of()
     worst = set(sorted(names, key=lambda n: -float(tvd.get(n, 0.0)))[:MAX_DISTRIBUTION_CHARTS])
     return [n for n in names if n in worst]
 
 
-def _charts(fidelity: dict[str, Any], privacy: dict[str, Any],
+def _charts(fidelity: Fidelity, privacy: dict[str, Any],
             attacks: list[Attack]) -> dict[str, Any]:
-    distributions = fidelity.get("distributions") or {}
+    distributions = fidelity.distributions
     shown = _charted_columns(fidelity, list(distributions))
     out: dict[str, Any] = {
         "distributions": [_svg(charts.distribution(name, distributions[name]))
                           for name in shown],
         "distributions_omitted": len(distributions) - len(shown)}
-    correlation = fidelity.get("correlation") or {}
-    if correlation:
-        out["heatmaps"] = [_svg(charts.correlation_heatmap(correlation["columns"],
-                                                           correlation[key], title))
-                           for key, title in (("real", "real (train)"),
-                                              ("synthetic", "synthetic"))]
+    correlation = fidelity.correlation
+    if correlation is not None:
+        out["heatmaps"] = [_svg(charts.correlation_heatmap(correlation.columns, matrix, title))
+                           for matrix, title in ((correlation.real, "real (train)"),
+                                                 (correlation.synthetic, "synthetic"))]
     if any(a.scored for a in attacks):
         out["risk"] = _svg(charts.risk_bars(attacks, Privacy.from_dict(privacy).bands))
     dcr = charts.distance_histogram(privacy.get("distances") or {})

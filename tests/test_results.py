@@ -64,3 +64,31 @@ def test_headline_figures_are_read_in_one_place() -> None:
     assert Headline.from_report(report) == Headline(0.9, 0.95, "r2", 0.4, 0.5, "y", "low")
     empty = Headline.from_report({})
     assert empty.metric == "r2" and empty.fidelity is None and empty.verdict is None
+
+
+def test_fidelity_and_utility_are_read_through_typed_views() -> None:
+    """The views read what evaluate() writes: a real evaluation of a small table."""
+    import numpy as np
+    import pandas as pd
+
+    from tabsynth.evaluation.results import Fidelity, Utility
+    from tabsynth.evaluation.run import evaluate
+
+    rng = np.random.default_rng(0)
+
+    def table(rows: int) -> pd.DataFrame:
+        x = rng.normal(size=rows)
+        return pd.DataFrame({"x": x, "z": x + rng.normal(scale=0.3, size=rows),
+                             "y": np.where(x + rng.normal(size=rows) > 0, "yes", "no")})
+
+    report = evaluate(table(400), table(200), table(400), target="y", seed=0)
+    fidelity, utility = Fidelity.from_dict(report["fidelity"]), Utility.from_dict(
+        report["utility"])
+    assert {c["column"] for c in fidelity.columns} == {"x", "z", "y"}
+    assert set(fidelity.distributions) == {"x", "z", "y"}
+    assert fidelity.correlation is not None and fidelity.correlation.columns
+    worst = fidelity.worst_pairs(2)
+    assert len(worst) == 2 and worst[0]["tvd"] >= worst[1]["tvd"]
+    assert set(fidelity.tvd_of()) == {"x", "z", "y"}
+    assert utility.models and all("auc" in m.tstr and "auc" in m.trtr for m in utility.models)
+    assert Fidelity.from_dict(None).correlation is None and Utility.from_dict(None).models == []

@@ -96,9 +96,12 @@ def evaluate_privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.D
                      exclude: list[str] | None = None, target: str | None = None,
                      quasi_identifiers: list[str] | None = None,
                      secrets: list[str] | None = None,
-                     settings: PrivacySettings | None = None, seed: int = 0) -> PrivacyResult:
+                     settings: PrivacySettings | None = None, seed: int = 0,
+                     roles: Roles | None = None) -> PrivacyResult:
+    """The privacy section; `roles` as resolved by the caller (None: resolved here)."""
     s = settings or PrivacySettings()
-    roles = privacy_roles(train, synthetic, exclude, target, quasi_identifiers, secrets)
+    roles = roles or privacy_roles(train, synthetic, exclude, target, quasi_identifiers,
+                                   secrets)
     columns = comparable_columns(train, synthetic, exclude)
     train, holdout, synthetic = train[columns], holdout[columns], synthetic[columns]
     clock = _Clock()

@@ -144,3 +144,66 @@ class Headline:
                    (utility.get("tstr") or {}).get(metric),
                    (utility.get("trtr") or {}).get(metric), utility.get("target"),
                    (report.get("privacy") or {}).get("verdict"))
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Pairwise association of the compared columns, real and synthetic (same order)."""
+
+    columns: list[str]
+    real: list[list[float]]  # association between columns in the training rows
+    synthetic: list[list[float]]  # the same in the synthetic rows
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How closely the synthetic rows follow the training rows, column by column and in pairs."""
+
+    # per column: its name, kind and total-variation distance to the training rows (0: equal)
+    columns: list[dict[str, Any]]
+    # per column, the binned shares of training, synthetic and holdout rows (for charts)
+    distributions: dict[str, Any]
+    pairs: list[dict[str, Any]]  # per column pair: its 2-way total-variation distance
+    correlation: Correlation | None  # None when fewer than two columns can be compared
+
+    def worst_pairs(self, count: int = 10) -> list[dict[str, Any]]:
+        """The pairs whose joint distribution is followed least closely."""
+        return sorted(self.pairs, key=lambda p: -p["tvd"])[:count]
+
+    def tvd_of(self) -> dict[str, float]:
+        """Each column's 1-way total-variation distance (0 where not computed)."""
+        return {c.get("column"): c.get("tvd") or 0.0 for c in self.columns}
+
+    @classmethod
+    def from_dict(cls, fidelity: dict[str, Any] | None) -> Fidelity:
+        fidelity = fidelity or {}
+        correlation = fidelity.get("correlation") or {}
+        return cls(list(fidelity.get("columns") or []), dict(fidelity.get("distributions") or {}),
+                   list(fidelity.get("pairs") or []),
+                   Correlation(correlation["columns"], correlation["real"],
+                               correlation["synthetic"]) if correlation else None)
+
+
+@dataclass(frozen=True)
+class UtilityModel:
+    """One downstream model, trained on synthetic rows (TSTR) and on real ones (TRTR), both
+    scored on the real holdout."""
+
+    model: str
+    tstr: dict[str, float]  # metric -> score when trained on synthetic rows
+    trtr: dict[str, float]  # metric -> score when trained on the real training rows
+
+
+@dataclass(frozen=True)
+class Utility:
+    """What the synthetic rows are worth for training models on the target column."""
+
+    models: list[UtilityModel]  # empty when not computed
+    note: str | None  # why utility was not computed, when it was not
+
+    @classmethod
+    def from_dict(cls, utility: dict[str, Any] | None) -> Utility:
+        utility = utility or {}
+        return cls([UtilityModel(m["model"], dict(m.get("tstr") or {}),
+                                 dict(m.get("trtr") or {}))
+                    for m in utility.get("models") or []], utility.get("note"))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from tabsynth.evaluation.fidelity import evaluate_fidelity
 from tabsynth.evaluation.privacy import PrivacySettings, evaluate_privacy, privacy_roles
-from tabsynth.evaluation.utility import evaluate_utility
+from tabsynth.evaluation.utility import evaluate_utility, utility_target
 
 NOTHING_LEARNED = ("no column was learned: every column is PII, a key or free text and was made "
                    "up from scratch, so no synthetic value derives from a real one")
@@ -29,7 +29,10 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     skip = set(exclude or [])
     if not [c for c in train.columns if c in synthetic.columns and c not in skip]:
         return nothing_learned()
-    privacy_roles(train, synthetic, exclude, target, quasi_identifiers, secrets)  # names first
+    # the attacker's columns, resolved once and first: a bad name costs no evaluation
+    roles = privacy_roles(train, synthetic, exclude,
+                          utility_target(train, synthetic, target, exclude),
+                          quasi_identifiers, secrets)
     timings = {}
     started = time.perf_counter()
     fidelity = evaluate_fidelity(train, holdout, synthetic, exclude, seed=seed).to_dict()
@@ -39,8 +42,7 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     timings["utility"] = time.perf_counter() - started
     started = time.perf_counter()
     privacy = evaluate_privacy(train, holdout, synthetic, exclude, target=utility["target"],
-                               quasi_identifiers=quasi_identifiers, secrets=secrets,
-                               settings=settings, seed=seed).to_dict()
+                               settings=settings, seed=seed, roles=roles).to_dict()
     timings["privacy"] = time.perf_counter() - started
     return {"fidelity": fidelity, "utility": utility, "privacy": privacy,
             "evaluation_seconds": {k: round(v, 2) for k, v in timings.items()}}

@@ -56,13 +56,22 @@ def choose_target(train: pd.DataFrame, columns: list[str]) -> str | None:
     return None
 
 
+def utility_target(train: pd.DataFrame, synthetic: pd.DataFrame, target: str | None,
+                   exclude: list[str] | None = None) -> str | None:
+    """The column the utility models predict: the user's, else tabsynth's choice; None when it
+    is not a compared column."""
+    columns = comparable_columns(train, synthetic, exclude)
+    target = target or choose_target(train, columns)
+    return target if target in columns else None
+
+
 def evaluate_utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
                      target: str | None = None, exclude: list[str] | None = None,
                      seed: int = 0) -> UtilityResult:
     columns = comparable_columns(train, synthetic, exclude)
     chosen_by = "user" if target else "tabsynth"
-    target = target or choose_target(train, columns)
-    if target is None or target not in columns:
+    target = utility_target(train, synthetic, target, exclude)
+    if target is None:
         return UtilityResult(None, None, "none", note="no suitable target column")
     features = [c for c in columns if c != target]
     if not features:
