@@ -45,6 +45,21 @@ RARE_VALUES_WARNING = (
     "table: a category held by a single person, an extreme number, a rare combination. Read "
     "the privacy review before sharing, or tick differential privacy where the method offers "
     "it.")
+SCHEMA_STEP_NOTE = (
+    "For a run with differential privacy (step 3), the kinds, decimals, date formats, yes/no "
+    "spellings and key widths above are only proposals: they are learned again from noisy "
+    "counts within ε, keeping your choices of included columns, personal-data columns and "
+    "target. You can instead declare this table public knowledge in step 3.")
+SCHEMA_UNDER_DP_HELP = (
+    "On: each column's kind, decimals, date format, yes/no spelling and key width come from "
+    "noisy counts charged to ε, so no single row can shape them. Off: the schema above is "
+    "used as you confirmed it and counts as public knowledge, outside the guarantee.")
+SCHEMA_LEARNED_NOTE = (
+    "Kinds and formats are learned within ε (a small part of it); your choices of included "
+    "and personal-data columns are kept. Made-up keys then have no prefix.")
+SCHEMA_PUBLIC_NOTE = (
+    "The schema above is used as confirmed and declared public: the guarantee does not cover "
+    "it, and the release report says so.")
 
 
 @st.cache_resource
@@ -147,6 +162,7 @@ def schema_step(table) -> Schema | None:
     except TabsynthError as exc:
         st.error(str(exc))
         return None
+    st.caption(SCHEMA_STEP_NOTE)
     learned = [c.name for c in current.learned]
     target = st.selectbox("Target column for the utility report (optional)",
                           ["(let tabsynth choose)", *learned])
@@ -220,6 +236,11 @@ def method_step(table, schema: Schema, owner: str) -> None:
             st.error(str(exc))
             return
         config["public_schema"] = public or None
+        if private:
+            config["learn_schema"] = st.checkbox(
+                "Learn column kinds and formats under ε", value=True,
+                help=SCHEMA_UNDER_DP_HELP)
+            st.caption(SCHEMA_LEARNED_NOTE if config["learn_schema"] else SCHEMA_PUBLIC_NOTE)
     if not info.private(config.get("epsilon")):
         st.warning(RARE_VALUES_WARNING)
     attacker_step(table, schema, config)

@@ -45,13 +45,14 @@ def _referee():
 
 def fit(method: str, train: pd.DataFrame, target: str, epsilon: float,
         args: argparse.Namespace, seed: int) -> dict:
-    from tabsynth.schema import coerce_frame, format_for_export, infer_schema
+    from tabsynth.schema import coerce_frame, format_for_export
     from tabsynth.synthesizers import make_synthesizer
 
-    schema = infer_schema(train, target=target)
-    typed = coerce_frame(train, schema)
     model = make_synthesizer(method, epsilon=epsilon, epochs=args.epochs, device=args.device,
                              seed=seed, target=target)
+    # as the default flow does: with DP, the schema is learned under the same budget
+    schema = model.infer_schema(train, target=target)
+    typed = coerce_frame(train, schema, lenient=model.schema_learned_privately)
     started = time.perf_counter()
     model.fit(typed, schema)
     fit_s = time.perf_counter() - started

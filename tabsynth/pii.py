@@ -181,6 +181,29 @@ _VALUE_CHECKS: list[tuple[str, object, float, str]] = [
 ]
 
 
+SINGLE_NAME = "single_name"  # a value that is one known first or last name
+SINGLE_NAME_SHARE = 0.7
+VALUE_PII_KINDS = (*(kind for kind, *_ in _VALUE_CHECKS), SINGLE_NAME)
+
+
+def value_pii_kind(text: str) -> str | None:
+    """The first PII kind one text looks like (in the order columns are checked), or None."""
+    if len(text) > MAX_PII_CHARS:
+        return None
+    for kind, check, _, _ in _VALUE_CHECKS:
+        if check(text):
+            return kind
+    return SINGLE_NAME if _is_single_name(text) else None
+
+
+def value_check(kind: str) -> tuple[float, str]:
+    """(share of a column's values needed, reason) for a value-based PII kind."""
+    for name, _, threshold, reason in _VALUE_CHECKS:
+        if name == kind:
+            return threshold, reason
+    raise KeyError(kind)
+
+
 MAX_PII_CHARS = 320  # longer than any email, phone, card, name or street address
 
 
@@ -229,7 +252,7 @@ def detect_pii(values: pd.Series, column: str, is_datetime: bool = False,
         if not pd.api.types.is_numeric_dtype(values) and not is_datetime:
             unique_share = values.nunique() / max(1, values.notna().sum())
             share = sum(1 for t in texts if _is_single_name(t)) / len(texts)
-            if share >= 0.7 and unique_share > 0.02 and values.nunique() > 20:
+            if share >= SINGLE_NAME_SHARE and unique_share > 0.02 and values.nunique() > 20:
                 kind = hint if hint in ("first_name", "last_name") else "first_name"
                 return PiiFinding(kind, f"values are known first or last names ({share:.0%})")
     if is_datetime and (hint == "date_of_birth" or looks_like_birth_dates):

@@ -22,7 +22,7 @@ from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.release import PII_HANDLING
 from tabsynth.report_header import report_header
 from tabsynth.runs import LoadedTable, RunResult
-from tabsynth.schema import Schema, coerce_frame, infer_schema
+from tabsynth.schema import Schema, coerce_frame, with_choices
 from tabsynth.settings import OutputSettings, ReadSettings, RunConfig
 from tabsynth.split import secret_holdout_mask, split_holdout
 from tabsynth.synthesizers import Synthesizer, make_synthesizer
@@ -73,25 +73,6 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     in_holdout = None
     if config.private:  # split first, so an inferred schema describes the training rows only
         in_holdout = secret_holdout_mask(len(frame), config.holdout_fraction)
-    if schema is None:
-        source = frame if in_holdout is None else frame[~in_holdout].reset_index(drop=True)
-        schema = infer_schema(source, target=config.target)
-    elif config.target is not None:
-        schema.target = config.target
-    schema.check_against(frame)
-    included = [c.name for c in schema.included]
-    if not included:
-        raise TableError("every column is excluded: include at least one column")
-    check_roles(schema, config.quasi_identifiers, config.secrets)
-    typed = coerce_frame(frame, schema)
-    if in_holdout is None:
-        train, holdout = split_holdout(typed, config.holdout_fraction, config.seed,
-                                       schema.target)
-    else:
-        train = typed[~in_holdout].reset_index(drop=True)
-        holdout = typed[in_holdout].reset_index(drop=True)
-    if config.method == "ctgan":
-        check_ctgan(train, schema)
     public = config.public_schema
     if isinstance(public, str):
         from tabsynth.dp.public import parse_public_schema
@@ -101,6 +82,30 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
                                    batch_size=config.batch_size, device=config.device,
                                    epsilon=config.epsilon, delta=config.delta,
                                    public=public, seed=config.seed, target=config.target)
+    if schema is not None:
+        schema.check_against(frame)
+        if config.target is not None:
+            schema.target = config.target
+    if schema is None or (config.learn_schema and config.private):
+        # in a DP run: learned from noisy counts, charged to the fit's budget
+        source = frame if in_holdout is None else frame[~in_holdout].reset_index(drop=True)
+        learned = synthesizer.infer_schema(
+            source, target=config.target if schema is None else None)
+        schema = learned if schema is None else with_choices(learned, schema)
+    schema.check_against(frame)
+    included = [c.name for c in schema.included]
+    if not included:
+        raise TableError("every column is excluded: include at least one column")
+    check_roles(schema, config.quasi_identifiers, config.secrets)
+    typed = coerce_frame(frame, schema, lenient=synthesizer.schema_learned_privately)
+    if in_holdout is None:
+        train, holdout = split_holdout(typed, config.holdout_fraction, config.seed,
+                                       schema.target)
+    else:
+        train = typed[~in_holdout].reset_index(drop=True)
+        holdout = typed[in_holdout].reset_index(drop=True)
+    if config.method == "ctgan":
+        check_ctgan(train, schema)
     device = synthesizer.device
     emit(ProgressEvent("split", 1.0, f"{len(train):,} train / {len(holdout):,} holdout rows"))
     started = time.perf_counter()

@@ -23,11 +23,12 @@ DATETIME_FORMATS = (
 BOOLEAN_PAIRS = (
     ("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"), ("1", "0"), ("on", "off"),
 )
-_ID_HEADER = re.compile(r"(^|_|\b)(id|key|uuid|guid|number|no|code)$|^id", re.I)
-_KEY_SHAPE = re.compile(r"^([A-Za-z_\-#./]*?)(\d+)$")  # prefix + digits, e.g. PAT-00042
+ID_HEADER = re.compile(r"(^|_|\b)(id|key|uuid|guid|number|no|code)$|^id", re.I)
+KEY_SHAPE = re.compile(r"^([A-Za-z_\-#./]*?)(\d+)$")  # prefix + digits, e.g. PAT-00042
 SCHEMA_VERSION = 1
 LONG_TEXT_CHARS = 100  # a column whose typical value is longer than this is free text...
 REPEATED_LABEL_SHARE = 0.05  # ...unless its values repeat: few distinct long labels are categories
+MAX_DECIMALS = 6  # a column with more decimals than this keeps full precision
 
 
 @dataclass
@@ -46,6 +47,7 @@ class ColumnSpec:
     public_bounds: list[float] | None = None
     id_prefix: str | None = None  # identifier: shape of the made-up keys (declared, not learned)
     id_width: int | None = None
+    decimals: int | None = None  # numeric: digits after the point in the output (None: all)
 
     @property
     def faker_provider(self) -> str | None:
@@ -153,6 +155,27 @@ class Schema:
                 )
 
 
+def with_choices(learned: Schema, chosen: Schema) -> Schema:
+    """The learned kinds and formats, with the user's choices: which columns are included,
+    which are personal data or otherwise made up, and the target. A column the user wants
+    learned although the learned schema would make it up keeps the user's whole spec."""
+    columns = []
+    for spec in learned.columns:
+        choice = chosen[spec.name]
+        if spec.regenerated and not choice.regenerated:
+            spec = choice
+        elif choice.regenerated and not spec.regenerated:
+            spec.kind, spec.pii = choice.kind, choice.pii
+            spec.reason = "chosen to be made up"
+        elif spec.regenerated:  # both made up: the user's PII kind, the learned key shape
+            spec.pii = choice.pii
+            if spec.pii is None and spec.kind not in ("identifier", "text"):
+                spec.kind = choice.kind
+        spec.include = choice.include
+        columns.append(spec)
+    return Schema(columns=columns, target=chosen.target)
+
+
 def infer_schema(frame: pd.DataFrame, target: str | None = None) -> Schema:
     """Infer kind and PII kind of every column from its header and values."""
     columns = [infer_column(frame[c], str(c)) for c in frame.columns]
@@ -173,6 +196,8 @@ def infer_column(values: pd.Series, name: str) -> ColumnSpec:
         spec.kind = "boolean"
     elif pd.api.types.is_numeric_dtype(values):
         spec.kind = _numeric_kind(present, name)
+        if spec.kind == "numeric":
+            spec.decimals = decimals_of(present)
     elif pd.api.types.is_datetime64_any_dtype(values):
         spec.kind = "datetime"
     else:
@@ -193,11 +218,21 @@ def infer_column(values: pd.Series, name: str) -> ColumnSpec:
 def _numeric_kind(present: pd.Series, name: str) -> str:
     integral = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
     unique = present.nunique()
-    if integral and unique == len(present) and len(present) >= 20 and _ID_HEADER.search(name):
+    if integral and unique == len(present) and len(present) >= 20 and ID_HEADER.search(name):
         return "identifier"
     if integral and len(present) >= 20 and unique == len(present) and _is_sequence(present):
         return "identifier"
     return "integer" if integral else "numeric"
+
+
+def decimals_of(present: pd.Series) -> int | None:
+    """The fewest decimals that write every value exactly (None: more than MAX_DECIMALS)."""
+    numbers = present.to_numpy(dtype=float)
+    numbers = numbers[np.isfinite(numbers)]
+    for places in range(MAX_DECIMALS + 1):
+        if np.array_equal(np.round(numbers, places), numbers):
+            return places
+    return None
 
 
 def _is_sequence(present: pd.Series) -> bool:
@@ -224,7 +259,7 @@ def _infer_text_column(spec: ColumnSpec, texts: pd.Series) -> None:
     long_text = texts.head(500).str.len().median() > LONG_TEXT_CHARS and not repeated_labels
     if long_text or (mean_words >= 3 and unique > 0.5 * n and (unique > 50 or unique == n)):
         spec.kind = "text"  # prose: never learned, whatever the table's size
-    elif unique == n and n >= 20 and (mean_words <= 1.0 or _ID_HEADER.search(spec.name)):
+    elif unique == n and n >= 20 and (mean_words <= 1.0 or ID_HEADER.search(spec.name)):
         spec.kind = "identifier"
     elif unique > 0.5 * n and unique > 50 and mean_words >= 3:
         spec.kind = "text"
@@ -241,7 +276,7 @@ def identifier_shape(values: pd.Series) -> tuple[str | None, int | None]:
         return None, None
     if pd.api.types.is_numeric_dtype(values):
         return None, int(present.astype("int64").astype(str).str.len().median())
-    matches = present.astype(str).str.extract(_KEY_SHAPE)
+    matches = present.astype(str).str.extract(KEY_SHAPE)
     prefixes = matches[0].dropna()
     if len(prefixes) == len(present) and prefixes.nunique() == 1:
         return str(prefixes.iloc[0]), int(matches[1].str.len().max())
@@ -281,38 +316,45 @@ def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
     return pd.to_datetime(values, format=fmt, errors="coerce")
 
 
-def coerce_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Give each learned column the dtype of its kind (datetime64, bool, float)."""
+def coerce_frame(frame: pd.DataFrame, schema: Schema, lenient: bool = False) -> pd.DataFrame:
+    """Give each learned column the dtype of its kind (datetime64, bool, float).
+
+    A value that does not fit its column's kind is an error naming the column and the first
+    row; with `lenient` (a schema learned under DP, whose kinds follow noisy majorities) it
+    becomes a missing value instead.
+    """
     out = frame.copy()
     for spec in schema.columns:
         column = out[spec.name]
         if spec.kind == "datetime":
             parsed = parse_datetimes(column, spec.datetime_format)
-            bad = column.notna() & parsed.isna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-                raise TableError(
-                    f"column {spec.name!r}: {int(bad.sum())} value(s) do not match the date "
-                    f"format {spec.datetime_format} (first at row {row}); fix them or set the "
-                    "column's kind to categorical"
-                )
+            _check_fits(spec, column.notna() & parsed.isna(), lenient,
+                        f"do not match the date format {spec.datetime_format}")
             out[spec.name] = parsed
         elif spec.kind == "boolean" and spec.bool_tokens:
-            true_token = spec.bool_tokens[0].lower()
-            out[spec.name] = column.map(
-                lambda v, t=true_token: None if pd.isna(v) else str(v).lower() == t
+            tokens = [t.lower() for t in spec.bool_tokens]
+            lowered = column.map(lambda v: None if pd.isna(v) else str(v).lower())
+            _check_fits(spec, lowered.notna() & ~lowered.isin(tokens), lenient,
+                        f"are neither {spec.bool_tokens[0]} nor {spec.bool_tokens[1]}")
+            out[spec.name] = lowered.map(
+                lambda v, t=tokens[0], f=tokens[1]: True if v == t else (False if v == f
+                                                                         else None)
             ).astype(object)
         elif spec.kind in ("numeric", "integer") and not pd.api.types.is_numeric_dtype(column):
             numbers = pd.to_numeric(column, errors="coerce")
-            bad = column.notna() & numbers.isna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-                raise TableError(
-                    f"column {spec.name!r}: {int(bad.sum())} value(s) are not numbers (first at "
-                    f"row {row}); fix them or set the column's kind to categorical"
-                )
+            _check_fits(spec, column.notna() & numbers.isna(), lenient, "are not numbers")
             out[spec.name] = numbers.astype(float)
     return out
+
+
+def _check_fits(spec: ColumnSpec, bad: pd.Series, lenient: bool, what: str) -> None:
+    if lenient or not bad.any():
+        return
+    row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+    raise TableError(
+        f"column {spec.name!r}: {int(bad.sum())} value(s) {what} (first at row {row}); fix "
+        "them or set the column's kind to categorical"
+    )
 
 
 def format_for_export(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:

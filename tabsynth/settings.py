@@ -29,6 +29,9 @@ class RunConfig:
     evaluate: bool = True  # fidelity / utility / privacy sections of the report
     quasi_identifiers: list[str] | None = None  # the attacker's known columns (None: suggested)
     secrets: list[str] | None = None  # what the attacker infers (None: target + sensitive)
+    # DP run with a given schema: learn kinds and formats under the budget anyway, keeping only
+    # the given schema's choices (included columns, personal-data columns, target)
+    learn_schema: bool = False
 
     @property
     def private(self) -> bool:

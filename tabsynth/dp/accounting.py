@@ -82,6 +82,13 @@ class BudgetPlan:
     steps: int
     sigma_pairs: float = 0.0
     pair_mechanisms: int = 0
+    sigma_schema: float = 0.0  # the schema's releases, when it was learned under DP
+    schema_mechanisms: int = 0
+
+    @property
+    def schema_history(self) -> History:
+        return [(self.sigma_schema, 1.0, self.schema_mechanisms)] if self.schema_mechanisms \
+            else []
 
     @property
     def domain_history(self) -> History:
@@ -93,8 +100,8 @@ class BudgetPlan:
 
     @property
     def preprocessing_history(self) -> History:
-        """Everything spent before the first discriminator step: domain + pair tables."""
-        return self.domain_history + self.pair_history
+        """Everything spent before the first training step: schema, domain, pair tables."""
+        return self.schema_history + self.domain_history + self.pair_history
 
     def training_history(self, steps: int) -> History:
         return [(self.sigma_training, self.sample_rate, steps)] if steps else []
@@ -164,12 +171,14 @@ def preprocessing_sigmas(epsilon: float, planning_delta: float, mechanisms: int,
 def plan_budget(epsilon: float, delta: float, mechanisms: int, unknown_histograms: int,
                 sample_rate: float, steps: int, preprocessing_share: float = 0.2,
                 accountant: str = "rdp", pair_mechanisms: int = 0,
-                pair_share: float = 0.0, planning_delta: float | None = None) -> BudgetPlan:
+                pair_share: float = 0.0, planning_delta: float | None = None,
+                schema: tuple[float, int] = (0.0, 0)) -> BudgetPlan:
     """Fix every noise multiplier up front so that preprocessing + all steps spend <= epsilon.
 
     The domain histograms and the pair tables each get the noise that alone would spend their
     share of epsilon at `planning_delta` (default: delta); the discriminator's noise is then the
     smallest that keeps the composition of everything within epsilon at the final delta.
+    `schema` is (sigma, mechanisms) of a schema already learned under DP, composed first.
     """
     if accountant not in ACCOUNTANTS:
         raise ConfigError(f"unknown accountant {accountant!r}; use rdp or prv")
@@ -188,7 +197,10 @@ def plan_budget(epsilon: float, delta: float, mechanisms: int, unknown_histogram
     def exact(history: History) -> float:
         return epsilon_of(history, delta_accountant, accountant)
 
-    pre = [(sigma_pre, 1.0, mechanisms)] if mechanisms else []
+    sigma_schema, schema_mechanisms = schema
+    pre = [(sigma_schema, 1.0, schema_mechanisms)] if schema_mechanisms else []
+    if mechanisms:
+        pre.append((sigma_pre, 1.0, mechanisms))
     if pair_mechanisms:
         pre.append((sigma_pairs, 1.0, pair_mechanisms))
     sigma_train = 0.0
@@ -200,4 +212,5 @@ def plan_budget(epsilon: float, delta: float, mechanisms: int, unknown_histogram
         raise ConfigError(f"epsilon {epsilon:g} is too small for the preprocessing alone at "
                           f"delta {delta:.3g}: raise epsilon or delta")
     return BudgetPlan(epsilon, delta, delta_accountant, delta_threshold, accountant, sigma_pre,
-                      mechanisms, sigma_train, sample_rate, steps, sigma_pairs, pair_mechanisms)
+                      mechanisms, sigma_train, sample_rate, steps, sigma_pairs, pair_mechanisms,
+                      sigma_schema, schema_mechanisms)

@@ -34,11 +34,19 @@ def residual_risks(accountant: str) -> tuple[str, ...]:
     return RESIDUAL_RISKS + ((PRV_COUNTS_RISK,) if accountant == "prv" else ())
 
 
-def not_covered(public: dict, regenerated: list[str]) -> tuple[str, ...]:
-    """What a DP fit's claim does not cover: the schema, the reports, the holdout, progress,
-    public values and made-up columns."""
-    items = ["the schema: column names, kinds, date formats and identifier shapes are "
-             "declared (or inferred and reviewed), not learned with privacy",
+SCHEMA_DECLARED = ("the schema as given (column kinds, number of decimals, date formats, yes/no "
+                   "spellings, key shapes, which columns are personal data): it was declared "
+                   "or reviewed by you and is treated as public knowledge, not learned with "
+                   "privacy")
+SCHEMA_LEARNED = ("the column names and their order (the header row); the column kinds and "
+                  "formats were learned from noisy counts within this guarantee")
+
+
+def not_covered(public: dict, regenerated: list[str],
+                schema_learned: bool = False) -> tuple[str, ...]:
+    """What a DP fit's claim does not cover: the schema (or only the header, when the schema was
+    learned under DP), the reports, the holdout, progress, public values and made-up columns."""
+    items = [SCHEMA_LEARNED if schema_learned else SCHEMA_DECLARED,
              "the review report (report.json / report.html): it compares the synthetic "
              "rows with the real ones and holds real statistics; only the release report "
              "travels with the data",
@@ -77,6 +85,8 @@ class PrivacyClaim:
     epsilon_preprocessing: float
     epsilon_training: float
     epsilon_marginals: float = 0.0
+    epsilon_schema: float = 0.0  # the schema's releases, when it was learned under DP
+    schema_learned: bool = False
     unit: str = UNIT
     not_covered: tuple[str, ...] = ()
     residual_risks: tuple[str, ...] = ()
@@ -97,9 +107,16 @@ class PrivacyClaim:
                 f"split was used, the probability of any synthetic table and fitted model this "
                 f"run could produce changes by at most a factor e^ε ≈ "
                 f"{math.exp(self.epsilon):.3g}, apart from a probability δ. Smaller ε is "
-                f"stronger. It holds for the schema as declared, and covers what was learned "
-                f"from the training rows; the evaluation and the items under 'not covered' are "
-                f"outside it.")
+                f"stronger. {self._schema_words} It covers what was learned from the "
+                f"training rows; the evaluation and the items under 'not covered' are outside "
+                f"it.")
+
+    @property
+    def _schema_words(self) -> str:
+        if self.schema_learned:
+            return ("The column kinds and formats were learned from the training rows within "
+                    "this guarantee.")
+        return "It holds for the schema as declared, which is treated as public."
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)

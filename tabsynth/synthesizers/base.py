@@ -22,7 +22,7 @@ from tabsynth.progress import (
     never_stop,
 )
 from tabsynth.regenerate import CollisionGuard, RegenerationState, regenerate_column
-from tabsynth.schema import Schema
+from tabsynth.schema import Schema, infer_schema
 from tabsynth.synthesizers.registry import method_info
 
 # Bump when a saved model's layout changes (format 2: the DP-GAN's embedded conditions).
@@ -82,6 +82,15 @@ class Synthesizer(abc.ABC):
                       should_stop or never_stop)
         return self
 
+    def infer_schema(self, frame: pd.DataFrame, target: str | None = None) -> Schema:
+        """The schema of a table whose user declared none (read from the rows it will fit)."""
+        return infer_schema(frame, target=target)
+
+    @property
+    def schema_learned_privately(self) -> bool:
+        """True when the schema came from this fit's DP releases (so it is not public)."""
+        return False
+
     @property
     def released_rows(self) -> int | None:
         """Rows to generate by default when the caller gives none (None: the train size)."""
@@ -122,7 +131,7 @@ class Synthesizer(abc.ABC):
                 values = regenerate_column(spec, state, n, column_seed, self._guard)
                 parts[spec.name] = pd.Series(values)
         out = pd.DataFrame({c.name: parts[c.name] for c in self.schema.included})
-        return self._restore_dtypes(out)
+        return self._restore_dtypes(_with_precision(out, self.schema))
 
     def _restore_dtypes(self, frame: pd.DataFrame) -> pd.DataFrame:
         for column in frame.columns:
@@ -179,6 +188,15 @@ class Synthesizer(abc.ABC):
     @abc.abstractmethod
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         """Draw n rows of the learned columns."""
+
+
+def _with_precision(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Numeric columns rounded to their schema's decimals (the real column's precision)."""
+    for spec in schema.learned:
+        if spec.kind == "numeric" and spec.decimals is not None and \
+                pd.api.types.is_float_dtype(frame[spec.name]):
+            frame[spec.name] = frame[spec.name].round(spec.decimals)
+    return frame
 
 
 class _ModelUnpickler(pickle.Unpickler):

@@ -20,13 +20,16 @@ from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.settings import checked_epsilon
 from tabsynth.dp.start import (
     Budget,
+    SchemaRelease,
     Start,
     begin,
     check_public_names,
+    learn_private_schema,
     private_dtypes,
 )
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.regenerate import RegenerationState
+from tabsynth.schema import Schema
 from tabsynth.synthesizers.base import Synthesizer
 
 
@@ -45,6 +48,7 @@ class DpSynthesizer(Synthesizer):
     plan: BudgetPlan | None = None
     _claim: PrivacyClaim | None = None
     _released_rows: int | None = None
+    _schema_release: SchemaRelease | None = None
 
     def __init__(self, epsilon: float | None, delta: float | None, accountant: str,
                  preprocessing_share: float, public: dict[str, PublicColumn] | None,
@@ -62,6 +66,18 @@ class DpSynthesizer(Synthesizer):
                                      state.pop("accountant"), state.pop("preprocessing_share"),
                                      state.pop("public"))
         self.__dict__.update(state)
+
+    def infer_schema(self, frame: pd.DataFrame, target: str | None = None) -> Schema:
+        """In a DP fit, the schema is learned from noisy counts charged to this fit's budget
+        (composed before the domain and the training); otherwise inferred as usual."""
+        if not self.private:
+            return super().infer_schema(frame, target)
+        schema, self._schema_release = learn_private_schema(frame, self.budget, target)
+        return schema
+
+    @property
+    def schema_learned_privately(self) -> bool:
+        return self._schema_release is not None
 
     @property
     def epsilon(self) -> float:
@@ -104,7 +120,7 @@ class DpSynthesizer(Synthesizer):
         check_public_names(self.budget.public, learned)
         extra_mechanisms, extra_share = self._extra_mechanisms(len(learned))
         start = begin(train, self.schema, regenerated, self.budget, self.batch_size,
-                      self.epochs, extra_mechanisms, extra_share)
+                      self.epochs, extra_mechanisms, extra_share, self._schema_release)
         self.plan = start.plan
         self._released_rows = round(start.rows)
         self._regen_state = {name: RegenerationState(rate)
@@ -116,7 +132,8 @@ class DpSynthesizer(Synthesizer):
         else:
             emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
         assert start.noise is not None
-        self.fit_info["noisy_releases"] = dict(start.noise.releases)
+        releases = dict(self._schema_release.releases) if self._schema_release else {}
+        self.fit_info["noisy_releases"] = {**releases, **start.noise.releases}
         self.fit_info.update(self._accounting_info(start))
         self._claim = self._claim_from(start, regenerated)
 
@@ -138,11 +155,20 @@ class DpSynthesizer(Synthesizer):
         """The claim's notes on the model's own releases (after the count releases)."""
         return ""
 
+    @staticmethod
+    def _schema_notes(plan: BudgetPlan) -> str:
+        if not plan.schema_mechanisms:
+            return ""
+        return (f"; the schema from {plan.schema_mechanisms} discrete Gaussian count releases "
+                f"(sigma {plan.sigma_schema:.1f}: per column its value families, their "
+                "details and its number of distinct values)")
+
     def _claim_from(self, start: Start, regenerated: list[str]) -> PrivacyClaim:
         plan = start.plan
         assert plan is not None
         total = spent_epsilon(start.accountant, plan.delta_accountant)
         pre = epsilon_of(plan.domain_history, plan.delta_accountant, plan.accountant)
+        schema = epsilon_of(plan.schema_history, plan.delta_accountant, plan.accountant)
         marginals = epsilon_of(plan.pair_history, plan.delta_accountant, plan.accountant)
         training = epsilon_of(plan.training_history(start.steps), plan.delta_accountant,
                               plan.accountant)
@@ -151,12 +177,15 @@ class DpSynthesizer(Synthesizer):
                  f"{plan.sigma_training:.3f} on {self.noised} for {start.steps} Poisson-sampled "
                  f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
                  f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
-                 f"histograms, missing counts of made-up columns){self._extra_notes(plan)}. "
+                 f"histograms, missing counts of made-up columns){self._schema_notes(plan)}"
+                 f"{self._extra_notes(plan)}. "
                  "The sampling rate, default delta and default number of output rows come from "
                  "the noisy row count.")
         return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
                             epsilon_preprocessing=pre, epsilon_training=training,
-                            epsilon_marginals=marginals,
-                            not_covered=not_covered(self.budget.public, regenerated),
+                            epsilon_marginals=marginals, epsilon_schema=schema,
+                            schema_learned=self.schema_learned_privately,
+                            not_covered=not_covered(self.budget.public, regenerated,
+                                                    self.schema_learned_privately),
                             residual_risks=residual_risks(plan.accountant),
                             randomness=RANDOMNESS, notes=notes)

@@ -1,0 +1,379 @@
+"""A DP run's schema, learned through the accountant when the user declares none.
+
+Every schema property that shapes a DP output (a column's kind, integer or decimal and how many
+decimals, a date format, a yes/no spelling, a key's digit width, a PII kind) comes from three
+noisy releases per column, each of L2 sensitivity 1 (a row adds 1 to one cell, or to the
+distinct count), composed in the fit's accountant:
+
+1. the family histogram: missing / number / yes-no / date / key / text;
+2. the detail histogram of the family the first release chose (decimals and digit widths of
+   numbers, spellings of yes/no tokens, date formats, key digit widths, PII kinds and word
+   counts of texts);
+3. the column's number of distinct values.
+
+Every cell is from a public, finite list written here: no value is ever a cell label, so no
+release threshold is needed. Key prefixes (the ``PAT-`` of ``PAT-00042``) would be such labels
+and are not released: a learned key column's made-up keys are plain digits. Decisions read the
+noisy counts with margins of a few noise widths, and whatever they decide is post-processing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.dp.noise import SecretNoise
+from tabsynth.pii import (
+    SINGLE_NAME,
+    SINGLE_NAME_SHARE,
+    VALUE_PII_KINDS,
+    header_hint,
+    value_check,
+    value_pii_kind,
+)
+from tabsynth.schema import (
+    BOOLEAN_PAIRS,
+    DATETIME_FORMATS,
+    ID_HEADER,
+    KEY_SHAPE,
+    LONG_TEXT_CHARS,
+    MAX_DECIMALS,
+    REPEATED_LABEL_SHARE,
+    ColumnSpec,
+    Schema,
+)
+
+MECHANISMS_PER_COLUMN = 3  # family histogram, detail histogram, distinct count
+MARGIN = 3.0  # noise widths a count must clear before it counts as present
+MIXED_SHARE = 0.05  # a column with more values outside its main family is read as labels
+MINOR_SHARE = 0.01  # a minority below this share of a column is ignored (rounded away)
+UNIQUE_SHARE = 0.9  # distinct values per present value of a key or identifier
+MAX_DIGITS = 20
+MAX_WORDS = 5
+CASINGS = ("lower", "upper", "title")
+FAMILIES = ("missing", "number", "yesno", "date", "key", "text")
+DATE_TWINS = {"%d/%m/%Y": "%m/%d/%Y", "%d-%m-%Y": "%m-%d-%Y",
+              "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M"}
+DATE_TWINS.update({b: a for a, b in list(DATE_TWINS.items())})
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_YESNO = {token: pair for pair, tokens in enumerate(BOOLEAN_PAIRS) for token in tokens
+          if not token.isdigit()}
+
+DETAILS: dict[str, tuple[str, ...]] = {
+    "missing": (),
+    "number": tuple(f"int:{d}" for d in range(1, MAX_DIGITS + 1))
+    + tuple(f"dec:{k}" for k in range(1, MAX_DECIMALS + 2)),  # MAX_DECIMALS + 1: "more"
+    "yesno": (*(f"{p}:{c}" for p in range(len(BOOLEAN_PAIRS)) for c in CASINGS), "native"),
+    "date": tuple(str(i) for i in range(len(DATETIME_FORMATS)))
+    + tuple(f"{i}~" for i, f in enumerate(DATETIME_FORMATS) if f in DATE_TWINS)
+    + ("native:day", "native:time"),
+    "key": tuple(str(d) for d in range(1, MAX_DIGITS + 1)),
+    "text": VALUE_PII_KINDS + tuple(f"words:{w}:{length}" for w in range(1, MAX_WORDS + 1)
+                                    for length in ("short", "long")),
+}
+
+
+@dataclass
+class _Released:
+    """One column's three noisy releases."""
+
+    families: dict[str, float]
+    family: str
+    details: dict[str, float]
+    distinct: float
+    sigma: float
+
+    @property
+    def present(self) -> float:
+        """Noisy count of the column's present values (all families but missing)."""
+        return max(float(sum(self.families[f] for f in FAMILIES[1:])), 1.0)
+
+    def detail(self, cells: list[str] | tuple[str, ...]) -> float:
+        return float(sum(max(self.details.get(c, 0.0), 0.0) for c in cells))
+
+    def clears(self, count: float, cells: int = 1) -> bool:
+        """True when a sum of `cells` noisy counts stands clear of noise and of a small share."""
+        return count > max(MARGIN * self.sigma * np.sqrt(cells), MINOR_SHARE * self.present)
+
+    @property
+    def distinct_share(self) -> float:
+        return float(np.clip(self.distinct / self.present, 0.0, 1.0))
+
+    @property
+    def mostly_unique(self) -> bool:
+        """Nine values in ten or more are distinct, allowing for the noise."""
+        return self.distinct > UNIQUE_SHARE * self.present - MARGIN * self.sigma \
+            and self.present >= 20
+
+
+def learn_schema(frame: pd.DataFrame, noise: SecretNoise, sigma: float,
+                 target: str | None = None) -> Schema:
+    """Each column's spec from its three noisy releases (``MECHANISMS_PER_COLUMN``)."""
+    columns = [_learn_column(frame[c], str(c), noise, sigma) for c in frame.columns]
+    schema = Schema(columns=columns, target=target)
+    if target is not None:
+        schema.check_against(frame)
+    return schema
+
+
+def _learn_column(values: pd.Series, name: str, noise: SecretNoise,
+                  sigma: float) -> ColumnSpec:
+    counts = values.value_counts(dropna=True)
+    shapes = _shapes(counts.index)
+    family_counts = np.zeros(len(FAMILIES), dtype=np.int64)
+    family_counts[0] = int(values.isna().sum())
+    for (family, _), count in zip(shapes, counts.to_numpy(), strict=True):
+        family_counts[FAMILIES.index(family)] += int(count)
+    noisy = noise.counts(family_counts, sigma, "schema: value families")
+    families = dict(zip(FAMILIES, noisy.astype(float), strict=True))
+    family = _dominant_family(families, sigma)
+    cells = DETAILS[family]
+    detail_counts = np.zeros(len(cells), dtype=np.int64)
+    for (shape_family, detail), count in zip(shapes, counts.to_numpy(), strict=True):
+        if shape_family == family:
+            detail_counts[cells.index(detail)] += int(count)
+    details = dict(zip(cells, noise.counts(detail_counts, sigma, "schema: value details")
+                       .astype(float), strict=True))
+    distinct = float(noise.counts(np.array([len(counts)]), sigma, "schema: distinct count")[0])
+    released = _Released(families, family, details, distinct, sigma)
+    spec = ColumnSpec(name=name, kind="categorical", dtype="object")
+    if released.clears(families[family]):
+        _DECIDE[family](spec, released)
+    else:  # too few values to tell their shape apart from the noise: read them as labels
+        spec.reason = "learned with differential privacy: too few values to tell their kind"
+    if spec.pii is None and spec.kind == "text":
+        spec.pii = "free_text"
+        spec.reason = "free text may hold personal data; regenerated"
+    return spec
+
+
+def _dominant_family(families: dict[str, float], sigma: float) -> str:
+    """The family holding (nearly) every present value; "text" for a mix (labels)."""
+    family = max(FAMILIES[1:], key=lambda f: families[f])
+    others = [f for f in FAMILIES[1:] if f != family]
+    rest = sum(families[f] for f in others)
+    present = sum(max(families[f], 0.0) for f in FAMILIES[1:])
+    if rest > max(MARGIN * sigma * np.sqrt(len(others)), MIXED_SHARE * present):
+        return "text"
+    return family
+
+
+def _shapes(index: pd.Index) -> list[tuple[str, str]]:
+    """(family, detail cell) of each distinct present value; cells are from DETAILS only."""
+    if pd.api.types.is_numeric_dtype(index) and not pd.api.types.is_bool_dtype(index):
+        return [("number", d) for d in _number_details(index.to_numpy(dtype=float))]
+    shapes: list[tuple[str, str] | None] = []
+    texts: dict[int, str] = {}
+    for position, value in enumerate(index):
+        shape, text = _quick_shape(value)
+        shapes.append(shape)
+        if shape is None:
+            texts[position] = text
+    dates = _date_details(pd.Series(texts, dtype=object))
+    for position, text in texts.items():
+        date = dates.get(position)
+        if date is not None:
+            shapes[position] = ("date", date)
+            continue
+        key = KEY_SHAPE.match(text)
+        if key is not None and key.group(1) and not any(ch.isspace() for ch in text):
+            shapes[position] = ("key", str(min(len(key.group(2)), MAX_DIGITS)))
+        else:
+            shapes[position] = ("text", _text_detail(text))
+    return [shape for shape in shapes if shape is not None]
+
+
+def _quick_shape(value: object) -> tuple[tuple[str, str] | None, str]:
+    """The shape of a native or number-like value, else (None, its text)."""
+    if isinstance(value, bool | np.bool_):
+        return ("yesno", "native"), ""
+    if isinstance(value, datetime.date | np.datetime64):
+        stamp = pd.Timestamp(value)
+        return ("date", "native:day" if stamp == stamp.normalize() else "native:time"), ""
+    if isinstance(value, int | float | np.integer | np.floating):
+        return ("number", _number_details(np.array([float(value)]))[0]), ""
+    text = str(value).strip()
+    if _NUMBER.match(text):
+        return ("number", _number_details(np.array([float(text)]))[0]), ""
+    pair = _YESNO.get(text.lower())
+    if pair is not None:
+        casing = "upper" if text.isupper() else ("title" if text.istitle() else "lower")
+        return ("yesno", f"{pair}:{casing}"), ""
+    return None, text
+
+
+def _number_details(numbers: np.ndarray) -> list[str]:
+    """'int:<digits>' for whole numbers, 'dec:<places>' otherwise (MAX_DECIMALS + 1: more)."""
+    out = np.full(len(numbers), f"dec:{MAX_DECIMALS + 1}", dtype=object)
+    finite = np.isfinite(numbers)
+    undecided = finite.copy()
+    for places in range(MAX_DECIMALS + 1):
+        with np.errstate(invalid="ignore", over="ignore"):
+            exact = undecided & (np.round(numbers, places) == numbers)
+        if places == 0:
+            magnitude = np.abs(numbers[exact])
+            digits = np.where(magnitude < 1e19, np.floor(np.log10(np.maximum(magnitude, 1.0)))
+                              + 1, MAX_DIGITS).astype(int)
+            out[exact] = [f"int:{min(d, MAX_DIGITS)}" for d in digits]
+        else:
+            out[exact] = f"dec:{places}"
+        undecided &= ~exact
+    return list(out)
+
+
+def _date_details(texts: pd.Series) -> dict[int, str]:
+    """Detail cell of each text that some known date format parses (position -> cell)."""
+    candidates = texts[(texts.str.len() <= 40) & texts.str.contains(r"\d", regex=True)] \
+        if len(texts) else texts
+    found: dict[int, str] = {}
+    for index, fmt in enumerate(DATETIME_FORMATS):
+        if candidates.empty:
+            break
+        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce").notna()
+        if not parsed.any():
+            continue
+        matched = candidates[parsed]
+        twin = DATE_TWINS.get(fmt)
+        ambiguous = pd.to_datetime(matched, format=twin, errors="coerce").notna() \
+            if twin is not None else pd.Series(False, index=matched.index)
+        for position, both in ambiguous.items():
+            found[int(position)] = f"{index}~" if both else str(index)
+        candidates = candidates[~parsed]
+    return found
+
+
+def _text_detail(text: str) -> str:
+    kind = value_pii_kind(text)
+    if kind is not None:
+        return kind
+    words = min(max(len(text.split()), 1), MAX_WORDS)
+    return f"words:{words}:{'long' if len(text) > LONG_TEXT_CHARS else 'short'}"
+
+
+def _decide_number(spec: ColumnSpec, released: _Released) -> None:
+    fractional = [f"dec:{k}" for k in range(1, MAX_DECIMALS + 2)]
+    integral = not released.clears(released.detail(fractional), len(fractional))
+    spec.kind, spec.dtype = ("integer", "int64") if integral else ("numeric", "float64")
+    spec.reason = "learned with differential privacy: " + (
+        "whole numbers" if integral else "numbers with decimals")
+    if not integral:
+        spec.decimals = None
+        for places in range(1, MAX_DECIMALS + 1):
+            finer = [f"dec:{k}" for k in range(places + 1, MAX_DECIMALS + 2)]
+            if not released.clears(released.detail(finer), len(finer)):
+                spec.decimals = places
+                break
+    if integral and released.mostly_unique and ID_HEADER.search(spec.name):
+        spec.kind, spec.reason = "identifier", "learned with differential privacy: unique " \
+            "whole numbers under a key-like name; treated as a key and regenerated"
+        widths = [released.details[f"int:{d}"] for d in range(1, MAX_DIGITS + 1)]
+        spec.id_width = _weighted_median(widths) + 1
+        return
+    _header_pii(spec, released)
+
+
+def _decide_yesno(spec: ColumnSpec, released: _Released) -> None:
+    spec.kind, spec.dtype = "boolean", "object"
+    spec.reason = "learned with differential privacy: yes/no values"
+    pairs = range(len(BOOLEAN_PAIRS))
+    spelled = [released.detail([f"{p}:{c}" for c in CASINGS]) for p in pairs]
+    if released.details["native"] >= max(spelled):
+        spec.dtype = "bool"
+        return
+    pair = int(np.argmax(spelled))
+    casing = max(CASINGS, key=lambda c: released.details[f"{pair}:{c}"])
+    change = {"lower": str.lower, "upper": str.upper, "title": str.title}[casing]
+    spec.bool_tokens = [change(token) for token in BOOLEAN_PAIRS[pair]]
+
+
+def _decide_date(spec: ColumnSpec, released: _Released) -> None:
+    spec.kind, spec.dtype = "datetime", "datetime64[ns]"
+    spec.reason = "learned with differential privacy: dates"
+    scores = {}
+    for index, fmt in enumerate(DATETIME_FORMATS):
+        cells = [str(index), f"{index}~"]
+        twin = DATE_TWINS.get(fmt)
+        if twin is not None:
+            cells.append(f"{DATETIME_FORMATS.index(twin)}~")
+        scores[fmt] = released.detail(cells)
+    native = released.detail(["native:day", "native:time"])
+    best = max(scores, key=lambda f: scores[f])
+    spec.datetime_format = None if native >= scores[best] else best
+    if header_hint(spec.name) == "date_of_birth":
+        spec.pii, spec.reason = "date_of_birth", "column name suggests a date of birth"
+
+
+def _decide_key(spec: ColumnSpec, released: _Released) -> None:
+    if released.distinct_share < 0.5:
+        spec.reason = "learned with differential privacy: repeated codes"
+        return
+    spec.kind = "identifier"
+    spec.reason = ("learned with differential privacy: unique keys; regenerated as plain "
+                   "digits (declare a prefix in a schema file to keep one)")
+    widths = [released.details[str(d)] for d in range(1, MAX_DIGITS + 1)]
+    spec.id_prefix, spec.id_width = "", int(np.argmax(widths)) + 1
+
+
+def _decide_text(spec: ColumnSpec, released: _Released) -> None:
+    present, distinct, unique = released.present, released.distinct, released.distinct_share
+    word_cells = [f"words:{w}:{length}" for w in range(1, MAX_WORDS + 1)
+                  for length in ("short", "long")]
+    weights = np.array([max(released.details[c], 0.0) for c in word_cells])
+    words = np.array([float(c.split(":")[1]) for c in word_cells])
+    words[words == MAX_WORDS] = MAX_WORDS + 1  # "5 or more"
+    total = max(weights.sum(), 1.0)
+    mean_words = float((weights * words).sum() / total) if weights.sum() > 0 else 1.0
+    long_share = float(weights[1::2].sum() / total)
+    repeated_labels = distinct <= max(2, REPEATED_LABEL_SHARE * present)
+    all_unique = released.mostly_unique
+    one_word = mean_words <= 1.1
+    spec.reason = "learned with differential privacy: labels"
+    if (long_share > 0.5 and not repeated_labels) or (
+            mean_words >= 3 and unique > 0.5 and (distinct > 50 or all_unique)):
+        spec.kind = "text"
+    elif all_unique and (one_word or ID_HEADER.search(spec.name)):
+        spec.kind = "identifier"
+    if spec.kind == "identifier":
+        spec.reason = "learned with differential privacy: unique per row; treated as a key " \
+            "and regenerated"
+    for kind in VALUE_PII_KINDS:
+        if kind == SINGLE_NAME:
+            continue
+        threshold, reason = value_check(kind)
+        if released.details[kind] / present >= threshold:
+            spec.pii, spec.reason = kind, f"learned with differential privacy: {reason}"
+            return
+    if released.details[SINGLE_NAME] / present >= SINGLE_NAME_SHARE and distinct > 20 \
+            and unique > 0.02:
+        hint = header_hint(spec.name)
+        spec.pii = hint if hint in ("first_name", "last_name") else "first_name"
+        spec.reason = "learned with differential privacy: values are known first or last names"
+        return
+    _header_pii(spec, released)
+
+
+def _header_pii(spec: ColumnSpec, released: _Released) -> None:
+    """A PII kind the column's name suggests, for a column with varied values."""
+    hint = header_hint(spec.name)
+    varied = released.distinct > min(20.0, max(2.0, released.present / 2))
+    if spec.pii is None and hint and hint != "date_of_birth" and (hint == "postcode" or varied):
+        spec.pii = hint
+        spec.reason = f"column name suggests {hint.replace('_', ' ')}"
+
+
+def _weighted_median(weights: list[float]) -> int:
+    clipped = np.clip(np.asarray(weights, dtype=float), 0.0, None)
+    if clipped.sum() <= 0:
+        return 0
+    return int(np.searchsorted(np.cumsum(clipped), clipped.sum() / 2))
+
+
+_DECIDE: dict[str, Callable[[ColumnSpec, _Released], None]] = {
+    "number": _decide_number, "yesno": _decide_yesno, "date": _decide_date,
+    "key": _decide_key, "text": _decide_text,
+}

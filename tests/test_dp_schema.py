@@ -1,0 +1,175 @@
+"""A DP run without a declared schema learns it under the accountant: one row cannot reshape the
+output (the D / D' experiment), the releases are the ones the plan charged, and the claim says
+whether the schema was learned or declared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TEST_DATA
+
+from tabsynth.dp.claim import SCHEMA_DECLARED, SCHEMA_LEARNED
+from tabsynth.dp.noise import SecretNoise
+from tabsynth.dp.schema_release import MECHANISMS_PER_COLUMN, learn_schema
+from tabsynth.dp.start import Budget, learn_private_schema
+from tabsynth.pipeline import LoadedTable, RunConfig, run
+from tabsynth.schema import infer_schema
+
+ODD_KEY = "R-1234567"
+
+
+def with_keys(rows: int = 2000) -> pd.DataFrame:
+    """D: census rows with a key column R-00000, R-00001, ... (five digits each)."""
+    frame = pd.read_csv(TEST_DATA / "census.csv.gz").head(rows).reset_index(drop=True)
+    frame.insert(0, "record_key", [f"R-{i:05d}" for i in range(len(frame))])
+    return frame
+
+
+def plus_one_row(frame: pd.DataFrame) -> pd.DataFrame:
+    """D': D and one row whose key has seven digits and whose hours are fractional."""
+    extra = frame.iloc[[0]].copy()
+    extra["record_key"], extra["hours_per_week"] = ODD_KEY, 40.5
+    return pd.concat([frame, extra], ignore_index=True)
+
+
+def dp_config(**options) -> RunConfig:
+    settings = {"method": "autoregressive", "epsilon": 1.0, "epochs": 1, "batch_size": 200,
+                "device": "cpu", "evaluate": False}
+    settings.update(options)
+    return RunConfig(**settings)
+
+
+def test_one_row_does_not_reshape_the_default_dp_output() -> None:
+    """Without DP the schema follows the one odd row (7-digit keys, decimal hours): a DP run's
+    keys keep the majority's width and its hours stay whole numbers."""
+    neighbour = plus_one_row(with_keys())
+    plain = infer_schema(neighbour)
+    assert plain["record_key"].id_width == 7 and plain["hours_per_week"].kind == "numeric"
+    result = run(LoadedTable(neighbour, "0" * 64, "d-prime.csv"), dp_config())
+    keys = result.synthetic["record_key"].dropna().astype(str)
+    assert keys.str.fullmatch(r"\d{5}").all(), keys.str.len().value_counts().to_dict()
+    hours = result.synthetic["hours_per_week"].dropna().astype(float)
+    assert (hours % 1 == 0).all()
+    claim = result.synthesizer.privacy_claim
+    assert claim.schema_learned and claim.epsilon_schema > 0
+    assert claim.epsilon <= 1.0 + 1e-9
+    assert SCHEMA_LEARNED in claim.not_covered and SCHEMA_DECLARED not in claim.not_covered
+
+
+def test_schema_decisions_of_neighbours_agree_whatever_the_noise() -> None:
+    """Twenty fresh noise draws at the pipeline's noise: D and D' give the same decisions."""
+    table = with_keys()
+    budget = Budget(1.0, None, "rdp", 0.5)
+    for frame in (table, plus_one_row(table)):
+        for _ in range(10):
+            schema, _ = learn_private_schema(frame, budget, None)
+            key, hours = schema["record_key"], schema["hours_per_week"]
+            assert (key.kind, key.id_prefix, key.id_width) == ("identifier", "", 5)
+            assert hours.kind == "integer"
+            assert schema["income"].kind == "categorical"
+
+
+def test_schema_release_is_the_one_the_plan_charged() -> None:
+    table = with_keys(600)
+    result = run(LoadedTable(table, "0" * 64, "d.csv"), dp_config())
+    synthesizer = result.synthesizer
+    columns = len(table.columns)
+    releases = synthesizer.fit_info["noisy_releases"]
+    assert sum(v for k, v in releases.items() if k.startswith("schema:")) == \
+        MECHANISMS_PER_COLUMN * columns
+    assert synthesizer.plan.schema_mechanisms == MECHANISMS_PER_COLUMN * columns
+    assert synthesizer.plan.preprocessing_history[0] == (
+        synthesizer.plan.sigma_schema, 1.0, MECHANISMS_PER_COLUMN * columns)
+
+
+def test_a_declared_schema_is_named_public_and_spends_nothing() -> None:
+    table = with_keys(600)
+    result = run(LoadedTable(table, "0" * 64, "d.csv"), dp_config(), schema=infer_schema(table))
+    claim = result.synthesizer.privacy_claim
+    assert not claim.schema_learned and claim.epsilon_schema == 0
+    assert SCHEMA_DECLARED in claim.not_covered
+    assert "declared" in claim.plain_words()
+    assert result.synthesizer.plan.schema_mechanisms == 0
+
+
+def test_learned_kinds_and_formats_match_the_plain_inference_on_clear_columns() -> None:
+    rng = np.random.default_rng(5)
+    rows = 3000
+    frame = pd.DataFrame({
+        "visit_date": pd.date_range("2020-01-01", periods=rows, freq="D").strftime("%d/%m/%Y"),
+        "smoker": rng.choice(["Yes", "No"], rows),
+        "weight": np.round(rng.normal(70, 12, rows), 1),
+        "count": rng.integers(0, 9, rows),
+        "ward": rng.choice(["north wing", "south wing", "annex"], rows),
+        "order_no": [f"ORD-{i:06d}" for i in range(rows)],
+        "email": [f"person{i}@example.org" for i in range(rows)],
+    })
+    frame.loc[rng.random(rows) < 0.1, "weight"] = np.nan
+    learned = learn_schema(frame, SecretNoise(), sigma=40.0)
+    plain = infer_schema(frame)
+    for name in ("visit_date", "smoker", "weight", "count", "ward"):
+        a, b = learned[name], plain[name]
+        assert (a.kind, a.datetime_format, a.bool_tokens, a.decimals) == \
+            (b.kind, b.datetime_format, b.bool_tokens, b.decimals), name
+    assert learned["order_no"].kind == "identifier" and learned["order_no"].id_width == 6
+    assert learned["order_no"].id_prefix == ""  # a prefix would be a released value
+    assert learned["email"].pii == "email"
+    for spec in learned.columns:
+        assert "ORD-" not in spec.reason and "@" not in spec.reason
+
+
+def test_too_much_noise_reads_a_column_as_labels_never_as_empty() -> None:
+    frame = pd.DataFrame({"score": np.arange(30, dtype=float) / 3})
+    learned = learn_schema(frame, SecretNoise(), sigma=500.0)
+    assert learned["score"].kind == "categorical"
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_values_that_do_not_fit_a_learned_kind_become_missing(lenient: bool) -> None:
+    from tabsynth.errors import TableError
+    from tabsynth.schema import ColumnSpec, Schema, coerce_frame
+
+    frame = pd.DataFrame({"n": ["1", "2", "oops"], "b": ["yes", "no", "maybe"]})
+    schema = Schema([ColumnSpec("n", "integer", "int64"),
+                     ColumnSpec("b", "boolean", "object", bool_tokens=["yes", "no"])])
+    if not lenient:
+        with pytest.raises(TableError, match="row 4") as caught:
+            coerce_frame(frame, schema)
+        assert "oops" not in str(caught.value)
+        return
+    typed = coerce_frame(frame, schema, lenient=True)
+    assert typed["n"].isna().tolist() == [False, False, True]
+    assert typed["b"].tolist() == [True, False, None]
+
+
+def test_numbers_come_out_with_the_real_columns_decimals() -> None:
+    from tabsynth.synthesizers import make_synthesizer
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"weight": np.round(rng.normal(70, 12, 400), 1),
+                          "group": rng.choice(["a", "b"], 400)})
+    schema = infer_schema(frame)
+    assert schema["weight"].decimals == 1
+    model = make_synthesizer("gaussian-copula", seed=1).fit(frame, schema)
+    weights = model.sample(300, seed=1)["weight"].dropna()
+    assert np.array_equal(weights.round(1), weights)
+    assert not np.array_equal(weights.round(0), weights)
+
+
+def test_page_choices_survive_a_schema_learned_under_dp() -> None:
+    """The page's reviewed schema with "learn kinds and formats under ε": the kinds come from
+    the noisy releases, the choices (excluded, personal data, target) from the user."""
+    neighbour = plus_one_row(with_keys(800))
+    reviewed = infer_schema(neighbour)
+    assert reviewed["record_key"].id_width == 7  # what the page proposed, from every row
+    reviewed["fnlwgt"].include = False
+    reviewed["native_country"].pii = "address"
+    reviewed.target = "income"
+    result = run(LoadedTable(neighbour, "0" * 64, "d.csv"), dp_config(learn_schema=True),
+                 schema=reviewed)
+    schema = result.schema
+    assert schema["record_key"].id_width == 5 and schema["hours_per_week"].kind == "integer"
+    assert not schema["fnlwgt"].include and "fnlwgt" not in result.synthetic.columns
+    assert schema["native_country"].pii == "address" and schema.target == "income"
+    assert result.synthesizer.privacy_claim.schema_learned
