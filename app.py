@@ -25,7 +25,7 @@ from tabsynth.jobs import JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
 from tabsynth.report import REVIEW_NOTICE
-from tabsynth.schema import KINDS, Schema, infer_schema
+from tabsynth.schema import KINDS, Schema, infer_schema, schema_choices
 from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS
 from tabsynth.ui_support import (
     METHOD_GUIDE,
@@ -48,15 +48,16 @@ RARE_VALUES_WARNING = (
 SCHEMA_STEP_NOTE = (
     "For a run with differential privacy (step 3), the kinds, decimals, date formats, yes/no "
     "spellings and key widths above are only proposals: they are learned again from noisy "
-    "counts within ε, keeping your choices of included columns, personal-data columns and "
+    "counts within ε, keeping only your own edits (included, personal-data and kind) and the "
     "target. You can instead declare this table public knowledge in step 3.")
 SCHEMA_UNDER_DP_HELP = (
     "On: each column's kind, decimals, date format, yes/no spelling and key width come from "
     "noisy counts charged to ε, so no single row can shape them. Off: the schema above is "
     "used as you confirmed it and counts as public knowledge, outside the guarantee.")
 SCHEMA_LEARNED_NOTE = (
-    "Kinds and formats are learned within ε (a small part of it); your choices of included "
-    "and personal-data columns are kept. Made-up keys then have no prefix.")
+    "Kinds and formats are learned within ε (a small part of it); your own edits to the schema "
+    "table (included, personal-data and kind) are kept and named in the claim as yours. "
+    "Made-up keys then have no prefix.")
 SCHEMA_PUBLIC_NOTE = (
     "The schema above is used as confirmed and declared public: the guarantee does not cover "
     "it, and the release report says so.")
@@ -163,6 +164,7 @@ def schema_step(table) -> Schema | None:
         st.error(str(exc))
         return None
     st.caption(SCHEMA_STEP_NOTE)
+    st.session_state["schema_choices"] = schema_choices(schema, current)
     learned = [c.name for c in current.learned]
     target = st.selectbox("Target column for the utility report (optional)",
                           ["(let tabsynth choose)", *learned])
@@ -240,6 +242,7 @@ def method_step(table, schema: Schema, owner: str) -> None:
             config["learn_schema"] = st.checkbox(
                 "Learn column kinds and formats under ε", value=True,
                 help=SCHEMA_UNDER_DP_HELP)
+            config["schema_choices"] = st.session_state.get("schema_choices") or None
             st.caption(SCHEMA_LEARNED_NOTE if config["learn_schema"] else SCHEMA_PUBLIC_NOTE)
     if not info.private(config.get("epsilon")):
         st.warning(RARE_VALUES_WARNING)

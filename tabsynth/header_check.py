@@ -8,10 +8,10 @@ import re
 from collections.abc import Sequence
 
 from tabsynth.errors import TableError
+from tabsynth.number_text import NUMBER
 from tabsynth.pii import looks_like_pii_value
 
 GENERIC_NAME = "column_{}"  # the names of a file read without a header row
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$"
                    r"|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
 _YEAR = range(1800, 2201)  # a whole number in this range is a fair column name (a year)
@@ -50,9 +50,9 @@ def _looks_like_value(name: str, column: list[object]) -> bool:
         return True
     if _DATE.match(name) or looks_like_pii_value(name):
         return True
-    if _NUMBER.match(name):
+    if NUMBER.match(name):
         if re.fullmatch(r"\d+", name) and int(name) in _YEAR:
             return False
-        numeric = sum(bool(_NUMBER.match(t)) for t in texts)
+        numeric = sum(bool(NUMBER.match(t)) for t in texts)
         return not texts or numeric * 10 >= len(texts) * 9
     return False

@@ -13,7 +13,6 @@ import gzip
 import io
 import json
 import os
-import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +24,15 @@ import pandas as pd
 
 from tabsynth.errors import TableError
 from tabsynth.header_check import check_header_is_names, generic_names
+from tabsynth.number_text import (
+    CURRENCY,
+    DECIMAL_COMMA,
+    INFINITY,
+    MAX_NUMBER_CHARS,
+    NUMBER,
+    THOUSANDS,
+    keep_as_text,
+)
 
 __all__ = ["ReadLimits", "TableError", "read_table", "reading_notes", "write_csv"]
 
@@ -37,18 +45,12 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _LEADING_BLANKS = " \u00a0\u3000"
 CSV_DELIMITERS = ",;\t|"
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_INFINITY = re.compile(r"^[+-]?inf(inity)?$", re.I)
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_CURRENCY = "€$£¥"
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*(,\d+)?$|^[+-]?\d+(,\d+)?$")
 _PARQUET_MAGIC = b"PAR1"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 MIB = 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 STREAM_CHUNK = 1024 * 1024  # bytes held at a time while counting rows
 SNIFF_CHARS = 200_000  # the delimiter sniffer reads the first lines, at most this much text
-MAX_NUMBER_CHARS = 400  # a cell longer than this is never read as a number
 
 
 @dataclass(frozen=True)
@@ -507,12 +509,12 @@ def _maybe_numeric(values: pd.Series, decimal_comma: bool, notes: list[str]) -> 
     texts = present.astype(str)
     if texts.str.len().max() > MAX_NUMBER_CHARS:  # a long cell is text, whatever it holds
         return values.astype(object)
-    if texts.map(_keep_as_text).any():
+    if texts.map(keep_as_text).any():
         return values.astype(object)
-    plain = texts.map(lambda s: bool(_NUMBER.match(s) or _INFINITY.match(s)))
+    plain = texts.map(lambda s: bool(NUMBER.match(s) or INFINITY.match(s)))
     if plain.all():
         numbers = pd.to_numeric(values, errors="coerce")
-    elif decimal_comma and texts.map(lambda s: bool(_DECIMAL_COMMA.match(s))).all():
+    elif decimal_comma and texts.map(lambda s: bool(DECIMAL_COMMA.match(s))).all():
         converted = values.map(
             lambda s: s.replace(".", "").replace(",", ".") if isinstance(s, str) else s
         )
@@ -538,25 +540,18 @@ def _maybe_numeric(values: pd.Series, decimal_comma: bool, notes: list[str]) -> 
 def _formatted_numbers(values: pd.Series, texts: pd.Series, decimal_comma: bool,
                        notes: list[str]) -> pd.Series | None:
     """Numbers written with a currency sign or thousands separators (€1,234.50), or None."""
-    stripped = texts.map(lambda s: s.strip(_CURRENCY + " "))
-    signs = sorted({ch for s in texts for ch in s if ch in _CURRENCY})
+    stripped = texts.map(lambda s: s.strip(CURRENCY + " "))
+    signs = sorted({ch for s in texts for ch in s if ch in CURRENCY})
     if decimal_comma or len(signs) > 1:
         return None
-    numeric = stripped.map(lambda s: bool(_NUMBER.match(s) or _THOUSANDS.match(s)))
-    if not numeric.all() or (not signs and not stripped.map(_THOUSANDS.match).any()):
+    numeric = stripped.map(lambda s: bool(NUMBER.match(s) or THOUSANDS.match(s)))
+    if not numeric.all() or (not signs and not stripped.map(THOUSANDS.match).any()):
         return None
-    cleaned = values.map(lambda v: v.strip(_CURRENCY + " ").replace(",", "")
+    cleaned = values.map(lambda v: v.strip(CURRENCY + " ").replace(",", "")
                          if isinstance(v, str) else v)
     what = f"currency sign {signs[0]!r}" if signs else "thousands separators"
     notes.append(f"column {values.name!r}: numbers written with {what}; read as plain numbers")
     return pd.to_numeric(cleaned, errors="coerce")
-
-
-def _keep_as_text(text: str) -> bool:
-    """Digit strings that numbers would corrupt: leading zeros (codes) or > 15 digits (cards)."""
-    digits = text.lstrip("+-")
-    return (len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()) or \
-        sum(ch.isdigit() for ch in digits) > 15
 
 
 def _check_frame(frame: pd.DataFrame, limits: ReadLimits) -> None:

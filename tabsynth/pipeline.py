@@ -22,7 +22,7 @@ from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.release import PII_HANDLING
 from tabsynth.report_header import report_header
 from tabsynth.runs import LoadedTable, RunResult
-from tabsynth.schema import Schema, coerce_frame, with_choices
+from tabsynth.schema import Schema, coerce_frame
 from tabsynth.settings import OutputSettings, ReadSettings, RunConfig
 from tabsynth.split import secret_holdout_mask, split_holdout
 from tabsynth.synthesizers import Synthesizer, make_synthesizer
@@ -87,11 +87,13 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
         if config.target is not None:
             schema.target = config.target
     if schema is None or (config.learn_schema and config.private):
-        # in a DP run: learned from noisy counts, charged to the fit's budget
+        # in a DP run: learned from noisy counts, charged to the fit's budget, with only the
+        # user's own edits applied (a given schema is otherwise set aside)
         source = frame if in_holdout is None else frame[~in_holdout].reset_index(drop=True)
-        learned = synthesizer.infer_schema(
-            source, target=config.target if schema is None else None)
-        schema = learned if schema is None else with_choices(learned, schema)
+        target = config.target if config.target is not None else (
+            schema.target if schema is not None else None)
+        schema = synthesizer.infer_schema(source, target=target,
+                                          choices=config.schema_choices or {})
     schema.check_against(frame)
     included = [c.name for c in schema.included]
     if not included:

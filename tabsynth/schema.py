@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.errors import TableError
+from tabsynth.number_text import parse_number
 from tabsynth.pii import FAKER_PROVIDERS, PII_KINDS, detect_pii, header_hint
 
 KINDS = ("numeric", "integer", "categorical", "boolean", "datetime", "identifier", "text")
@@ -155,25 +156,39 @@ class Schema:
                 )
 
 
-def with_choices(learned: Schema, chosen: Schema) -> Schema:
-    """The learned kinds and formats, with the user's choices: which columns are included,
-    which are personal data or otherwise made up, and the target. A column the user wants
-    learned although the learned schema would make it up keeps the user's whole spec."""
-    columns = []
-    for spec in learned.columns:
-        choice = chosen[spec.name]
-        if spec.regenerated and not choice.regenerated:
-            spec = choice
-        elif choice.regenerated and not spec.regenerated:
-            spec.kind, spec.pii = choice.kind, choice.pii
-            spec.reason = "chosen to be made up"
-        elif spec.regenerated:  # both made up: the user's PII kind, the learned key shape
-            spec.pii = choice.pii
-            if spec.pii is None and spec.kind not in ("identifier", "text"):
-                spec.kind = choice.kind
-        spec.include = choice.include
-        columns.append(spec)
-    return Schema(columns=columns, target=chosen.target)
+CHOICE_KINDS = ("categorical", "numeric", "integer", "identifier", "text")  # need no format
+
+
+def with_choices(learned: Schema, choices: dict[str, dict[str, Any]]) -> Schema:
+    """The learned schema with the user's own edits applied: per column any of "include",
+    "pii" (a PII kind or None) and "kind" (one that needs no learned format: a date or yes/no
+    kind stays as learned). Nothing else of an edited schema is used."""
+    for name, choice in choices.items():
+        spec = learned[name]
+        if "include" in choice:
+            spec.include = bool(choice["include"])
+        if choice.get("kind") in CHOICE_KINDS and choice["kind"] != spec.kind:
+            spec.kind, spec.reason = choice["kind"], "kind chosen by you"
+            spec.decimals = spec.datetime_format = spec.bool_tokens = None
+            if spec.kind == "identifier":
+                spec.id_prefix, spec.id_width = spec.id_prefix or "", spec.id_width or 6
+        if "pii" in choice:
+            spec.pii = choice["pii"] or None
+            spec.reason = "personal data, as you marked it" if spec.pii else spec.reason
+        spec.validate()
+    return learned
+
+
+def schema_choices(proposed: Schema, edited: Schema) -> dict[str, dict[str, Any]]:
+    """What the user changed in the proposed schema: include, PII kind, kind (per column)."""
+    changes: dict[str, dict[str, Any]] = {}
+    for before in proposed.columns:
+        after = edited[before.name]
+        changed = {key: getattr(after, key) for key in ("include", "pii", "kind")
+                   if getattr(after, key) != getattr(before, key)}
+        if changed:
+            changes[before.name] = changed
+    return changes
 
 
 def infer_schema(frame: pd.DataFrame, target: str | None = None) -> Schema:
@@ -341,6 +356,8 @@ def coerce_frame(frame: pd.DataFrame, schema: Schema, lenient: bool = False) -> 
                                                                          else None)
             ).astype(object)
         elif spec.kind in ("numeric", "integer") and not pd.api.types.is_numeric_dtype(column):
+            if lenient:  # each cell as it writes its number (1,234 · €12 · 40,5), alone
+                column = column.map(lambda v: parse_number(v) if isinstance(v, str) else v)
             numbers = pd.to_numeric(column, errors="coerce")
             _check_fits(spec, column.notna() & numbers.isna(), lenient, "are not numbers")
             out[spec.name] = numbers.astype(float)

@@ -29,9 +29,10 @@ class RunConfig:
     evaluate: bool = True  # fidelity / utility / privacy sections of the report
     quasi_identifiers: list[str] | None = None  # the attacker's known columns (None: suggested)
     secrets: list[str] | None = None  # what the attacker infers (None: target + sensitive)
-    # DP run with a given schema: learn kinds and formats under the budget anyway, keeping only
-    # the given schema's choices (included columns, personal-data columns, target)
+    # DP run: learn kinds and formats under the budget even when a schema is given, applying
+    # only the user's own edits (schema_choices: column -> include / pii / kind)
     learn_schema: bool = False
+    schema_choices: dict[str, dict[str, Any]] | None = None
 
     @property
     def private(self) -> bool:

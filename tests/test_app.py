@@ -218,3 +218,19 @@ def test_autoregressive_is_the_default_with_dp_off_until_ticked() -> None:
     assert not at.error and any(b.label == "Train" for b in at.button)
     assert not warns_of_rare_values()
     assert estimate() != without_dp  # DP-SGD runs a fixed, slower schedule
+
+
+def test_a_private_run_learns_the_schema_under_epsilon_unless_declared_public() -> None:
+    """With DP ticked the page offers to learn kinds and formats within ε (on by default) and
+    says what stays the user's own declaration; off, it says the table is declared public."""
+    at = _page()
+    at.button[0].click().run()  # sample data
+    assert any("only proposals" in c.value for c in at.caption)  # the schema step says so
+    assert not any(c.label.startswith("Learn column kinds") for c in at.checkbox)
+    next(c for c in at.checkbox if c.label == "Differential privacy").check().run()
+    learn = next(c for c in at.checkbox if c.label.startswith("Learn column kinds"))
+    assert learn.value
+    assert any(c.value.startswith("Kinds and formats are learned within ε") for c in at.caption)
+    learn.uncheck().run()
+    assert any("declared public" in c.value for c in at.caption)
+    assert not at.exception and not at.error

@@ -4,6 +4,8 @@ whether the schema was learned or declared."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +16,7 @@ from tabsynth.dp.noise import SecretNoise
 from tabsynth.dp.schema_release import MECHANISMS_PER_COLUMN, learn_schema
 from tabsynth.dp.start import Budget, learn_private_schema
 from tabsynth.pipeline import LoadedTable, RunConfig, run
-from tabsynth.schema import infer_schema
+from tabsynth.schema import coerce_frame, infer_schema, schema_choices
 
 ODD_KEY = "R-1234567"
 
@@ -119,16 +121,34 @@ def test_learned_kinds_and_formats_match_the_plain_inference_on_clear_columns() 
         assert "ORD-" not in spec.reason and "@" not in spec.reason
 
 
-def test_too_much_noise_reads_a_column_as_labels_never_as_empty() -> None:
-    frame = pd.DataFrame({"score": np.arange(30, dtype=float) / 3})
-    learned = learn_schema(frame, SecretNoise(), sigma=500.0)
-    assert learned["score"].kind == "categorical"
+def test_each_cell_is_read_alone_so_one_odd_cell_moves_nothing_else() -> None:
+    """Amounts written 1,234.50 / €12: the reader turns the whole column into numbers or leaves
+    it text depending on every cell; the DP schema reads each cell alone, so one added "abc"
+    moves one count, not the column."""
+    rng = np.random.default_rng(4)
+    amounts = [f"€{v:,.2f}" for v in rng.gamma(2, 900, 2000)]
+    base = pd.DataFrame({"amount": amounts})
+    odd = pd.DataFrame({"amount": [*amounts, "abc"]})
+    for frame in (base, odd):
+        learned = learn_schema(frame, SecretNoise(), sigma=100.0)
+        assert (learned["amount"].kind, learned["amount"].decimals) == ("numeric", 2)
+    typed = coerce_frame(odd, learned, lenient=True)
+    assert typed["amount"].iloc[:-1].notna().all() and pd.isna(typed["amount"].iloc[-1])
+
+
+def test_a_small_label_column_is_not_made_up_for_being_small() -> None:
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"country": rng.choice([f"land {i}" for i in range(12)], 300),
+                          "code": rng.choice(["AB", "CD", "EF"], 300)})
+    for _ in range(10):
+        learned = learn_schema(frame, SecretNoise(), sigma=92.0)
+        assert learned["country"].kind == "categorical" and learned["code"].kind == "categorical"
 
 
 @pytest.mark.parametrize("lenient", [False, True])
 def test_values_that_do_not_fit_a_learned_kind_become_missing(lenient: bool) -> None:
     from tabsynth.errors import TableError
-    from tabsynth.schema import ColumnSpec, Schema, coerce_frame
+    from tabsynth.schema import ColumnSpec, Schema
 
     frame = pd.DataFrame({"n": ["1", "2", "oops"], "b": ["yes", "no", "maybe"]})
     schema = Schema([ColumnSpec("n", "integer", "int64"),
@@ -157,19 +177,29 @@ def test_numbers_come_out_with_the_real_columns_decimals() -> None:
     assert not np.array_equal(weights.round(0), weights)
 
 
-def test_page_choices_survive_a_schema_learned_under_dp() -> None:
-    """The page's reviewed schema with "learn kinds and formats under ε": the kinds come from
-    the noisy releases, the choices (excluded, personal data, target) from the user."""
+def test_only_the_users_own_edits_survive_a_schema_learned_under_dp() -> None:
+    """The page proposes a schema read from every row; with "learn kinds and formats under ε"
+    only what the user changed in it is applied to the learned schema, and the claim names
+    those columns as the user's own declaration."""
     neighbour = plus_one_row(with_keys(800))
-    reviewed = infer_schema(neighbour)
-    assert reviewed["record_key"].id_width == 7  # what the page proposed, from every row
-    reviewed["fnlwgt"].include = False
-    reviewed["native_country"].pii = "address"
-    reviewed.target = "income"
-    result = run(LoadedTable(neighbour, "0" * 64, "d.csv"), dp_config(learn_schema=True),
-                 schema=reviewed)
+    neighbour.insert(1, "serial", np.arange(len(neighbour)))
+    proposed = infer_schema(neighbour)
+    assert proposed["record_key"].id_width == 7  # what every row proposes
+    assert proposed["serial"].kind == "identifier"  # a 1..n sequence: read from every value
+    edited = copy.deepcopy(proposed)
+    edited["fnlwgt"].include = False
+    edited["native_country"].pii = "address"
+    edited.target = "income"
+    choices = schema_choices(proposed, edited)
+    assert choices == {"fnlwgt": {"include": False}, "native_country": {"pii": "address"}}
+    result = run(LoadedTable(neighbour, "0" * 64, "d.csv"),
+                 dp_config(learn_schema=True, schema_choices=choices), schema=edited)
     schema = result.schema
     assert schema["record_key"].id_width == 5 and schema["hours_per_week"].kind == "integer"
+    assert schema["serial"].kind == "integer"  # the unedited proposal was not used
     assert not schema["fnlwgt"].include and "fnlwgt" not in result.synthetic.columns
     assert schema["native_country"].pii == "address" and schema.target == "income"
-    assert result.synthesizer.privacy_claim.schema_learned
+    claim = result.synthesizer.privacy_claim
+    assert claim.schema_learned
+    mine = [item for item in claim.not_covered if item.startswith("your own edits")]
+    assert len(mine) == 1 and "fnlwgt" in mine[0] and "native_country" in mine[0]

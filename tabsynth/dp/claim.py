@@ -42,11 +42,15 @@ SCHEMA_LEARNED = ("the column names and their order (the header row); the column
                   "formats were learned from noisy counts within this guarantee")
 
 
-def not_covered(public: dict, regenerated: list[str],
-                schema_learned: bool = False) -> tuple[str, ...]:
+def not_covered(public: dict, regenerated: list[str], schema_learned: bool = False,
+                choices: list[str] | tuple[str, ...] = ()) -> tuple[str, ...]:
     """What a DP fit's claim does not cover: the schema (or only the header, when the schema was
     learned under DP), the reports, the holdout, progress, public values and made-up columns."""
-    items = [SCHEMA_LEARNED if schema_learned else SCHEMA_DECLARED,
+    items = [SCHEMA_LEARNED if schema_learned else SCHEMA_DECLARED]
+    if choices:
+        items.append("your own edits to the proposed schema, used as given: whether to include, "
+                     "make up or treat as personal data the columns " + ", ".join(choices))
+    items += [
              "the review report (report.json / report.html): it compares the synthetic "
              "rows with the real ones and holds real statistics; only the release report "
              "travels with the data",

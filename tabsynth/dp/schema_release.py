@@ -5,7 +5,8 @@ decimals, a date format, a yes/no spelling, a key's digit width, a PII kind) com
 noisy releases per column, each of L2 sensitivity 1 (a row adds 1 to one cell, or to the
 distinct count), composed in the fit's accountant:
 
-1. the family histogram: missing / number / yes-no / date / key / text;
+1. the family histogram: missing / whole number / number with decimals / yes-no / date / key /
+   text;
 2. the detail histogram of the family the first release chose (decimals and digit widths of
    numbers, spellings of yes/no tokens, date formats, key digit widths, PII kinds and word
    counts of texts);
@@ -20,7 +21,6 @@ noisy counts with margins of a few noise widths, and whatever they decide is pos
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.dp.noise import SecretNoise
+from tabsynth.number_text import parse_number
 from tabsynth.pii import (
     SINGLE_NAME,
     SINGLE_NAME_SHARE,
@@ -56,11 +57,11 @@ UNIQUE_SHARE = 0.9  # distinct values per present value of a key or identifier
 MAX_DIGITS = 20
 MAX_WORDS = 5
 CASINGS = ("lower", "upper", "title")
-FAMILIES = ("missing", "number", "yesno", "date", "key", "text")
+FAMILY_CELLS = ("missing", "whole", "fraction", "yesno", "date", "key", "text")
+FAMILIES = ("number", "yesno", "date", "key", "text")  # a number is whole or has decimals
 DATE_TWINS = {"%d/%m/%Y": "%m/%d/%Y", "%d-%m-%Y": "%m-%d-%Y",
               "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M"}
 DATE_TWINS.update({b: a for a, b in list(DATE_TWINS.items())})
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _YESNO = {token: pair for pair, tokens in enumerate(BOOLEAN_PAIRS) for token in tokens
           if not token.isdigit()}
 
@@ -68,7 +69,7 @@ DETAILS: dict[str, tuple[str, ...]] = {
     "missing": (),
     "number": tuple(f"int:{d}" for d in range(1, MAX_DIGITS + 1))
     + tuple(f"dec:{k}" for k in range(1, MAX_DECIMALS + 2)),  # MAX_DECIMALS + 1: "more"
-    "yesno": (*(f"{p}:{c}" for p in range(len(BOOLEAN_PAIRS)) for c in CASINGS), "native"),
+    "yesno": tuple(f"{p}:{c}" for p in range(len(BOOLEAN_PAIRS)) for c in CASINGS),
     "date": tuple(str(i) for i in range(len(DATETIME_FORMATS)))
     + tuple(f"{i}~" for i, f in enumerate(DATETIME_FORMATS) if f in DATE_TWINS)
     + ("native:day", "native:time"),
@@ -82,7 +83,7 @@ DETAILS: dict[str, tuple[str, ...]] = {
 class _Released:
     """One column's three noisy releases."""
 
-    families: dict[str, float]
+    cells: dict[str, float]  # the family histogram
     family: str
     details: dict[str, float]
     distinct: float
@@ -90,8 +91,21 @@ class _Released:
 
     @property
     def present(self) -> float:
-        """Noisy count of the column's present values (all families but missing)."""
-        return max(float(sum(self.families[f] for f in FAMILIES[1:])), 1.0)
+        """Noisy count of the column's values in its family (all present values for a mix);
+        the family's own cells carry the least noise."""
+        if self.family == "number":
+            count = self.cells["whole"] + self.cells["fraction"]
+        elif self.family == "text":  # labels may mix families
+            count = sum(max(self.cells[c], 0.0) for c in FAMILY_CELLS[1:])
+        else:
+            count = self.cells[self.family]
+        return max(float(count), 1.0)
+
+    def share(self, cell: str) -> float:
+        """A detail cell's share of the detail cells that stand clear of the noise."""
+        clear = {c: v for c, v in self.details.items() if self.clears(v)}
+        total = sum(clear.values())
+        return clear.get(cell, 0.0) / total if total > 0 else 0.0
 
     def detail(self, cells: list[str] | tuple[str, ...]) -> float:
         return float(sum(max(self.details.get(c, 0.0), 0.0) for c in cells))
@@ -106,9 +120,9 @@ class _Released:
 
     @property
     def mostly_unique(self) -> bool:
-        """Nine values in ten or more are distinct, allowing for the noise."""
-        return self.distinct > UNIQUE_SHARE * self.present - MARGIN * self.sigma \
-            and self.present >= 20
+        """Nine values in ten or more are distinct (by the noisy counts, no benefit of doubt:
+        a label column must not be made up for being small)."""
+        return self.distinct >= UNIQUE_SHARE * self.present and self.present >= 20
 
 
 def learn_schema(frame: pd.DataFrame, noise: SecretNoise, sigma: float,
@@ -125,40 +139,48 @@ def _learn_column(values: pd.Series, name: str, noise: SecretNoise,
                   sigma: float) -> ColumnSpec:
     counts = values.value_counts(dropna=True)
     shapes = _shapes(counts.index)
-    family_counts = np.zeros(len(FAMILIES), dtype=np.int64)
-    family_counts[0] = int(values.isna().sum())
-    for (family, _), count in zip(shapes, counts.to_numpy(), strict=True):
-        family_counts[FAMILIES.index(family)] += int(count)
-    noisy = noise.counts(family_counts, sigma, "schema: value families")
-    families = dict(zip(FAMILIES, noisy.astype(float), strict=True))
-    family = _dominant_family(families, sigma)
-    cells = DETAILS[family]
-    detail_counts = np.zeros(len(cells), dtype=np.int64)
+    cell_counts = np.zeros(len(FAMILY_CELLS), dtype=np.int64)
+    cell_counts[0] = int(values.isna().sum())
+    for (family, detail), count in zip(shapes, counts.to_numpy(), strict=True):
+        cell_counts[FAMILY_CELLS.index(_family_cell(family, detail))] += int(count)
+    noisy = noise.counts(cell_counts, sigma, "schema: value families")
+    cells = dict(zip(FAMILY_CELLS, noisy.astype(float), strict=True))
+    family = _dominant_family(cells, sigma)
+    detail_cells = DETAILS[family]
+    detail_counts = np.zeros(len(detail_cells), dtype=np.int64)
     for (shape_family, detail), count in zip(shapes, counts.to_numpy(), strict=True):
         if shape_family == family:
-            detail_counts[cells.index(detail)] += int(count)
-    details = dict(zip(cells, noise.counts(detail_counts, sigma, "schema: value details")
-                       .astype(float), strict=True))
+            detail_counts[detail_cells.index(detail)] += int(count)
+    details = dict(zip(detail_cells, noise.counts(detail_counts, sigma,
+                                                  "schema: value details").astype(float),
+                       strict=True))
     distinct = float(noise.counts(np.array([len(counts)]), sigma, "schema: distinct count")[0])
-    released = _Released(families, family, details, distinct, sigma)
     spec = ColumnSpec(name=name, kind="categorical", dtype="object")
-    if released.clears(families[family]):
-        _DECIDE[family](spec, released)
-    else:  # too few values to tell their shape apart from the noise: read them as labels
-        spec.reason = "learned with differential privacy: too few values to tell their kind"
+    _DECIDE[family](spec, _Released(cells, family, details, distinct, sigma))
     if spec.pii is None and spec.kind == "text":
         spec.pii = "free_text"
         spec.reason = "free text may hold personal data; regenerated"
     return spec
 
 
-def _dominant_family(families: dict[str, float], sigma: float) -> str:
-    """The family holding (nearly) every present value; "text" for a mix (labels)."""
-    family = max(FAMILIES[1:], key=lambda f: families[f])
-    others = [f for f in FAMILIES[1:] if f != family]
-    rest = sum(families[f] for f in others)
-    present = sum(max(families[f], 0.0) for f in FAMILIES[1:])
-    if rest > max(MARGIN * sigma * np.sqrt(len(others)), MIXED_SHARE * present):
+def _family_cell(family: str, detail: str) -> str:
+    if family == "number":
+        return "whole" if detail.startswith("int:") else "fraction"
+    return family
+
+
+def _dominant_family(cells: dict[str, float], sigma: float) -> str:
+    """The family holding (nearly) every present value; "text" for a mix (labels).
+
+    Chosen from the noisy counts only (post-processing), even when they are mostly noise.
+    """
+    families = {f: cells[f] for f in FAMILIES if f != "number"}
+    families["number"] = cells["whole"] + cells["fraction"]
+    family = max(FAMILIES, key=lambda f: families[f])
+    rest = sum(families[f] for f in FAMILIES if f != family)
+    present = sum(max(cells[c], 0.0) for c in FAMILY_CELLS[1:])
+    spread = MARGIN * sigma * np.sqrt(len(FAMILY_CELLS) - 2)
+    if rest > max(spread, MIXED_SHARE * present):
         return "text"
     return family
 
@@ -190,16 +212,17 @@ def _shapes(index: pd.Index) -> list[tuple[str, str]]:
 
 def _quick_shape(value: object) -> tuple[tuple[str, str] | None, str]:
     """The shape of a native or number-like value, else (None, its text)."""
-    if isinstance(value, bool | np.bool_):
-        return ("yesno", "native"), ""
+    if isinstance(value, bool | np.bool_):  # written True / False
+        return ("yesno", "0:title"), ""
     if isinstance(value, datetime.date | np.datetime64):
         stamp = pd.Timestamp(value)
         return ("date", "native:day" if stamp == stamp.normalize() else "native:time"), ""
     if isinstance(value, int | float | np.integer | np.floating):
         return ("number", _number_details(np.array([float(value)]))[0]), ""
     text = str(value).strip()
-    if _NUMBER.match(text):
-        return ("number", _number_details(np.array([float(text)]))[0]), ""
+    number = parse_number(text)
+    if number is not None:
+        return ("number", _number_details(np.array([number]))[0]), ""
     pair = _YESNO.get(text.lower())
     if pair is not None:
         casing = "upper" if text.isupper() else ("title" if text.istitle() else "lower")
@@ -256,8 +279,10 @@ def _text_detail(text: str) -> str:
 
 
 def _decide_number(spec: ColumnSpec, released: _Released) -> None:
-    fractional = [f"dec:{k}" for k in range(1, MAX_DECIMALS + 2)]
-    integral = not released.clears(released.detail(fractional), len(fractional))
+    """Whole numbers unless the noisy count of values with decimals stands clear of the noise
+    (a few noise widths: a small minority of decimals is rounded away); then the fewest
+    decimals that leave no clear mass of finer values."""
+    integral = not released.clears(released.cells["fraction"])
     spec.kind, spec.dtype = ("integer", "int64") if integral else ("numeric", "float64")
     spec.reason = "learned with differential privacy: " + (
         "whole numbers" if integral else "numbers with decimals")
@@ -268,7 +293,8 @@ def _decide_number(spec: ColumnSpec, released: _Released) -> None:
             if not released.clears(released.detail(finer), len(finer)):
                 spec.decimals = places
                 break
-    if integral and released.mostly_unique and ID_HEADER.search(spec.name):
+    if integral and released.mostly_unique and released.clears(released.distinct) \
+            and ID_HEADER.search(spec.name):
         spec.kind, spec.reason = "identifier", "learned with differential privacy: unique " \
             "whole numbers under a key-like name; treated as a key and regenerated"
         widths = [released.details[f"int:{d}"] for d in range(1, MAX_DIGITS + 1)]
@@ -282,9 +308,6 @@ def _decide_yesno(spec: ColumnSpec, released: _Released) -> None:
     spec.reason = "learned with differential privacy: yes/no values"
     pairs = range(len(BOOLEAN_PAIRS))
     spelled = [released.detail([f"{p}:{c}" for c in CASINGS]) for p in pairs]
-    if released.details["native"] >= max(spelled):
-        spec.dtype = "bool"
-        return
     pair = int(np.argmax(spelled))
     casing = max(CASINGS, key=lambda c: released.details[f"{pair}:{c}"])
     change = {"lower": str.lower, "upper": str.upper, "title": str.title}[casing]
@@ -309,7 +332,8 @@ def _decide_date(spec: ColumnSpec, released: _Released) -> None:
 
 
 def _decide_key(spec: ColumnSpec, released: _Released) -> None:
-    if released.distinct_share < 0.5:
+    # keys with a prefix are mostly unique ids or a few repeated codes: half decides
+    if released.distinct_share < 0.5 or not released.clears(released.distinct):
         spec.reason = "learned with differential privacy: repeated codes"
         return
     spec.kind = "identifier"
@@ -323,7 +347,8 @@ def _decide_text(spec: ColumnSpec, released: _Released) -> None:
     present, distinct, unique = released.present, released.distinct, released.distinct_share
     word_cells = [f"words:{w}:{length}" for w in range(1, MAX_WORDS + 1)
                   for length in ("short", "long")]
-    weights = np.array([max(released.details[c], 0.0) for c in word_cells])
+    weights = np.array([released.details[c] if released.clears(released.details[c]) else 0.0
+                        for c in word_cells])  # cells lost in the noise count for nothing
     words = np.array([float(c.split(":")[1]) for c in word_cells])
     words[words == MAX_WORDS] = MAX_WORDS + 1  # "5 or more"
     total = max(weights.sum(), 1.0)
@@ -333,10 +358,12 @@ def _decide_text(spec: ColumnSpec, released: _Released) -> None:
     all_unique = released.mostly_unique
     one_word = mean_words <= 1.1
     spec.reason = "learned with differential privacy: labels"
-    if (long_share > 0.5 and not repeated_labels) or (
-            mean_words >= 3 and unique > 0.5 and (distinct > 50 or all_unique)):
+    # a column is made up (text, key) only when its many distinct values stand clear of noise
+    varied = released.clears(distinct)
+    if varied and ((long_share > 0.5 and not repeated_labels) or (
+            mean_words >= 3 and unique > 0.5 and (distinct > 50 or all_unique))):
         spec.kind = "text"
-    elif all_unique and (one_word or ID_HEADER.search(spec.name)):
+    elif varied and all_unique and (one_word or ID_HEADER.search(spec.name)):
         spec.kind = "identifier"
     if spec.kind == "identifier":
         spec.reason = "learned with differential privacy: unique per row; treated as a key " \
@@ -345,10 +372,10 @@ def _decide_text(spec: ColumnSpec, released: _Released) -> None:
         if kind == SINGLE_NAME:
             continue
         threshold, reason = value_check(kind)
-        if released.details[kind] / present >= threshold:
+        if released.share(kind) >= threshold:
             spec.pii, spec.reason = kind, f"learned with differential privacy: {reason}"
             return
-    if released.details[SINGLE_NAME] / present >= SINGLE_NAME_SHARE and distinct > 20 \
+    if released.share(SINGLE_NAME) >= SINGLE_NAME_SHARE and distinct > 20 \
             and unique > 0.02:
         hint = header_hint(spec.name)
         spec.pii = hint if hint in ("first_name", "last_name") else "first_name"

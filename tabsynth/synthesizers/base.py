@@ -22,7 +22,7 @@ from tabsynth.progress import (
     never_stop,
 )
 from tabsynth.regenerate import CollisionGuard, RegenerationState, regenerate_column
-from tabsynth.schema import Schema, infer_schema
+from tabsynth.schema import Schema, infer_schema, with_choices
 from tabsynth.synthesizers.registry import method_info
 
 # Bump when a saved model's layout changes (format 2: the DP-GAN's embedded conditions).
@@ -82,9 +82,14 @@ class Synthesizer(abc.ABC):
                       should_stop or never_stop)
         return self
 
-    def infer_schema(self, frame: pd.DataFrame, target: str | None = None) -> Schema:
-        """The schema of a table whose user declared none (read from the rows it will fit)."""
-        return infer_schema(frame, target=target)
+    def infer_schema(self, frame: pd.DataFrame, target: str | None = None,
+                     choices: dict[str, dict[str, Any]] | None = None) -> Schema:
+        """The schema of a table whose user declared none (read from the rows it will fit),
+        with the user's own edits (`choices`, see schema.with_choices) applied."""
+        schema = with_choices(infer_schema(frame), choices or {})
+        schema.target = target
+        schema.check_against(frame)
+        return schema
 
     @property
     def schema_learned_privately(self) -> bool:

@@ -29,7 +29,7 @@ from tabsynth.dp.start import (
 )
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.regenerate import RegenerationState
-from tabsynth.schema import Schema
+from tabsynth.schema import Schema, with_choices
 from tabsynth.synthesizers.base import Synthesizer
 
 
@@ -49,6 +49,7 @@ class DpSynthesizer(Synthesizer):
     _claim: PrivacyClaim | None = None
     _released_rows: int | None = None
     _schema_release: SchemaRelease | None = None
+    _schema_choices: list[str] | None = None
 
     def __init__(self, epsilon: float | None, delta: float | None, accountant: str,
                  preprocessing_share: float, public: dict[str, PublicColumn] | None,
@@ -67,12 +68,18 @@ class DpSynthesizer(Synthesizer):
                                      state.pop("public"))
         self.__dict__.update(state)
 
-    def infer_schema(self, frame: pd.DataFrame, target: str | None = None) -> Schema:
+    def infer_schema(self, frame: pd.DataFrame, target: str | None = None,
+                     choices: dict[str, dict[str, Any]] | None = None) -> Schema:
         """In a DP fit, the schema is learned from noisy counts charged to this fit's budget
-        (composed before the domain and the training); otherwise inferred as usual."""
+        (composed before the domain and the training), then the user's own edits are applied
+        (declared by the user, named in the claim); otherwise inferred as usual."""
         if not self.private:
-            return super().infer_schema(frame, target)
-        schema, self._schema_release = learn_private_schema(frame, self.budget, target)
+            return super().infer_schema(frame, target, choices)
+        learned, self._schema_release = learn_private_schema(frame, self.budget, None)
+        schema = with_choices(learned, choices or {})
+        schema.target = target
+        schema.check_against(frame)
+        self._schema_choices = sorted(choices or {})
         return schema
 
     @property
@@ -136,6 +143,7 @@ class DpSynthesizer(Synthesizer):
         self.fit_info["noisy_releases"] = {**releases, **start.noise.releases}
         self.fit_info.update(self._accounting_info(start))
         self._claim = self._claim_from(start, regenerated)
+        self._schema_release = self._schema_choices = None  # a later fit learns its own
 
     def _extra_mechanisms(self, columns: int) -> tuple[int, float]:
         """Gaussian releases the model makes besides the domain's, and their budget share."""
@@ -186,6 +194,7 @@ class DpSynthesizer(Synthesizer):
                             epsilon_marginals=marginals, epsilon_schema=schema,
                             schema_learned=self.schema_learned_privately,
                             not_covered=not_covered(self.budget.public, regenerated,
-                                                    self.schema_learned_privately),
+                                                    self.schema_learned_privately,
+                                                    self._schema_choices or []),
                             residual_risks=residual_risks(plan.accountant),
                             randomness=RANDOMNESS, notes=notes)
