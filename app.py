@@ -40,6 +40,10 @@ from tabsynth.ui_support import (
 )
 
 SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
+# Up to this many numeric columns the two correlation heatmaps (26 px a cell, labels, legend:
+# about 340 px each) fit side by side in a 900 px wide window; above it they stack.
+HEATMAPS_SIDE_BY_SIDE = 6
+DISTRIBUTION_BAR = 8  # px per bar on the page (a bar per table and value), drawn at full size
 RARE_VALUES_WARNING = (
     "Without differential privacy, rare real values can appear unchanged in the synthetic "
     "table: a category held by a single person, an extreme number, a rare combination. Read "
@@ -352,14 +356,15 @@ def review_step(report: dict) -> None:
         names = list(fidelity.distributions)
         if names:
             column = st.selectbox("Distribution of", names)
-            st.altair_chart(charts.distribution(column, fidelity.distributions[column]))
+            show_chart(st, charts.distribution(column, fidelity.distributions[column],
+                                               bar=DISTRIBUTION_BAR))
         correlation = fidelity.correlation
         if correlation is not None:
-            left, right = st.columns(2)
-            left.altair_chart(charts.correlation_heatmap(correlation.columns, correlation.real,
-                                                         "real (train)"))
-            right.altair_chart(charts.correlation_heatmap(correlation.columns,
-                                                          correlation.synthetic, "synthetic"))
+            places = (st.columns(2) if len(correlation.columns) <= HEATMAPS_SIDE_BY_SIDE
+                      else (st.container(), st.container()))
+            for place, matrix, title in zip(places, (correlation.real, correlation.synthetic),
+                                            ("real (train)", "synthetic"), strict=True):
+                show_chart(place, charts.correlation_heatmap(correlation.columns, matrix, title))
     with tabs[1]:
         if utility.models:
             st.dataframe(pd.DataFrame([{"model": m.model,
@@ -374,7 +379,7 @@ def review_step(report: dict) -> None:
                  "ci high": (a.ci or [None, None])[1]} for a in view.attacks]
         st.dataframe(pd.DataFrame(rows), hide_index=True)
         if any(a.scored for a in view.attacks):
-            st.altair_chart(charts.risk_bars(view.attacks, view.bands))
+            show_chart(st, charts.risk_bars(view.attacks, view.bands))
         mia = view.membership
         st.write(f"Membership inference AUC {score(mia.auc)} (95 % CI "
                  f"{interval(mia.ci)}); exact-match rate "
@@ -383,7 +388,7 @@ def review_step(report: dict) -> None:
                  f"{score(view.dcr_share)} (0.5 is ideal).")
         dcr = charts.distance_histogram(privacy.get("distances") or {})
         if dcr is not None:
-            st.altair_chart(dcr)
+            show_chart(st, dcr)
         for near in view.near_copies:
             st.write(f"Near copies: {count(near.count)} synthetic rows "
                      f"({percent(near.rate)}) are closer to a training row than "
@@ -399,6 +404,13 @@ def review_step(report: dict) -> None:
             st.write("Differential privacy: none. This synthetic table carries no formal "
                      "guarantee; the attack figures above are the evidence.")
         st.caption(privacy["threat_model"])
+
+
+def show_chart(place, chart) -> None:
+    """A review chart at its own size (charts.py sizes the plot; axes, title and legend come
+    around it): stretched to the container, a chart's plot would take the whole width and its
+    decorations would be cut off."""
+    place.altair_chart(chart, width="content")
 
 
 def dp_claim(dp: dict) -> None:

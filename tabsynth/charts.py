@@ -3,6 +3,11 @@
 The page shows them with st.altair_chart; report.html and report.pdf embed the same charts as
 static SVG. Text from the data (column names, categories) passes through `visible` first, and
 enters the charts as data values only, never as field names.
+
+Every size here is the plot's: title, axes and legend come around it (Vega-Lite's "pad"
+autosize, stated on each chart because Streamlit otherwise fits the whole chart, decorations
+included, into the plot's size, and the plot collapses to a few pixels). Rows of bars take a
+fixed height each, so a chart grows with its categories.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ BAND_COLOURS = {"medium": "#b26a00", "high": "#b3261e"}
 DCR_SERIES = {"train": "synthetic → train", "holdout": "synthetic → holdout",
               "holdout_to_train": "holdout → train"}
 WIDTH = 300
+BAR = 4  # px of height per bar of a distribution (one bar per table and value) in the report
+PAD = alt.AutoSizeParams(type="pad")
 
 
-def distribution(column: str, shares: dict[str, list]) -> alt.Chart:
-    """Share of rows per bin or category: real (train), synthetic and holdout side by side."""
+def distribution(column: str, shares: dict[str, list], bar: int = BAR) -> alt.Chart:
+    """Share of rows per bin or category: real (train), synthetic and holdout side by side,
+    `bar` px of height per bar (report.pdf's grid scales charts down; the page asks for more)."""
     labels = [visible(str(label)) for label in shares["labels"]]
     series = [name for name in SERIES_COLOURS if name in shares]
     rows = [{"value": label, "table": name, "share": float(shares[name][i])}
@@ -35,7 +43,7 @@ def distribution(column: str, shares: dict[str, list]) -> alt.Chart:
         x=alt.X("share:Q", title="share of rows", axis=alt.Axis(format="%")),
         color=_colours(series),
         tooltip=["value:N", "table:N", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(width=WIDTH, height=max(60, 4 * len(series) * len(labels)))
+    ).properties(width=WIDTH, height=max(60, bar * len(series) * len(labels)), autosize=PAD)
 
 
 def correlation_heatmap(columns: list[str], matrix: list[list[float]],
@@ -54,7 +62,7 @@ def correlation_heatmap(columns: list[str], matrix: list[list[float]],
                                                                        reverse=True)),
         tooltip=["row:N", "column:N", alt.Tooltip("rho:Q", format=".2f")])
     text = base.mark_text(fontSize=9).encode(**encode, text=alt.Text("rho:Q", format=".2f"))
-    return (tiles + text).properties(width=size, height=size)
+    return (tiles + text).properties(width=size, height=size, autosize=PAD)
 
 
 def dcr_histogram(histogram: dict[str, list[float]],
@@ -77,10 +85,11 @@ def dcr_histogram(histogram: dict[str, list[float]],
         y=alt.Y("share:Q", title="share of rows", stack=None, axis=alt.Axis(format="%")),
         y2=alt.datum(0),
         color=alt.Color("direction:N", title=None, sort=directions,
+                        legend=alt.Legend(orient="top"),
                         scale=alt.Scale(range=["#f58518", "#54a24b", "#4c78a8"])),
         tooltip=["direction:N", "from:Q", "to:Q", alt.Tooltip("share:Q", format=".1%")])
     chart = bars + _rules(lines or {}, "x")
-    return chart.properties(width=2 * WIDTH, height=180,
+    return chart.properties(width=2 * WIDTH, height=180, autosize=PAD,
                             title="Distance to the closest record (DCR)")
 
 
@@ -121,7 +130,8 @@ def risk_bars(attacks: list[Attack], bands: dict[str, float]) -> alt.Chart:
     whiskers = base.mark_rule(color="#222", strokeWidth=2).encode(x="low:Q", x2="high:Q", y=y)
     lines = {f"{name} ≥ {value:g}": value for name, value in bands.items()}
     return (bars + whiskers + _rules(lines, "x")).properties(
-        width=WIDTH, height=max(60, 24 * len(rows)), title="Attack risks with 95 % intervals")
+        width=WIDTH, height=max(60, 24 * len(rows)), autosize=PAD,
+        title="Attack risks with 95 % intervals")
 
 
 def _colours(series: list[str]) -> alt.Color:

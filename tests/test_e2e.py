@@ -1,5 +1,6 @@
-"""End to end in real headless Chromium: upload, train, review, sign off, download; cancel a
-CTGAN job; two browser contexts stay apart. Screenshots go to test-artifacts/e2e/."""
+"""End to end in real headless Chromium: upload, train, review, sign off, download; the review's
+charts are readable at two window widths; cancel a CTGAN job; two browser contexts stay apart.
+Screenshots go to test-artifacts/e2e/."""
 
 from __future__ import annotations
 
@@ -120,6 +121,133 @@ def test_upload_train_review_sign_off_download(server: str, browser, tmp_path: P
                                        "signoff.json"}
     assert b"Ada Lovelace" in archive.read("release.json")
     assert b"Ada Lovelace" in archive.read("signoff.json")
+    context.close()
+
+
+# Geometry of each chart shown on the page (Vega draws these small charts as SVG): the chart's
+# box, how far it reaches past its column or the page's block, the plot's box, the y axis'
+# labels (how many, how many Vega hid to avoid overlaps, how many pairs still overlap), and
+# the thinnest bar or cell drawn (height, among marks with an area).
+MEASURE_CHARTS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+  .filter(chart => chart.getBoundingClientRect().width > 0).map(chart => {
+    const box = chart.getBoundingClientRect();
+    const svg = chart.querySelector("svg");
+    if (!svg) return {title: null, renderer: "canvas"};
+    const drawn = svg.getBoundingClientRect();
+    const holder = chart.closest('[data-testid="stColumn"]')
+      || chart.parentElement.closest('[data-testid="stVerticalBlock"]');
+    const title = svg.querySelector("g.role-title text");
+    const plot = svg.querySelector("g.role-frame > g > path.background");
+    const yAxis = [...svg.querySelectorAll("g.role-axis")]
+      .find(axis => (axis.getAttribute("aria-label") || "").startsWith("Y"));
+    const texts = yAxis ? [...yAxis.querySelectorAll("g.role-axis-label text")] : [];
+    const shown = texts.filter(t => t.getAttribute("opacity") !== "0")
+      .map(t => t.getBoundingClientRect());
+    let overlaps = 0;
+    shown.forEach((a, i) => shown.slice(i + 1).forEach(b => {
+      if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1
+          && b.top < a.bottom - 1) overlaps++;
+    }));
+    const marks = [...svg.querySelectorAll("g.mark-rect.role-mark path")]
+      .map(m => m.getBoundingClientRect()).filter(m => m.width > 0 && m.height > 0);
+    return {
+      title: title ? title.textContent : null, renderer: "svg",
+      left: box.left, top: box.top, width: box.width, height: box.height,
+      drawn: [drawn.width, drawn.height],
+      past_container: drawn.right - holder.getBoundingClientRect().right,
+      plot: plot ? [plot.getBoundingClientRect().width, plot.getBoundingClientRect().height]
+                 : [0, 0],
+      y_labels: texts.length, y_hidden: texts.length - shown.length, y_overlaps: overlaps,
+      thinnest: marks.length ? Math.min(...marks.map(m => m.height)) : null,
+    };
+  })"""
+CHARTS_SHOWN = """titles => {
+  const shown = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+    .filter(chart => chart.getBoundingClientRect().width > 0);
+  const drawn = shown.map(chart => chart.querySelector("svg g.role-title text"))
+    .map(title => title ? title.textContent : null);
+  return JSON.stringify(drawn) === JSON.stringify(titles)
+    && shown.every(chart => chart.querySelector("svg g.role-axis"));
+}"""
+
+
+def _charts(page, titles: list[str]) -> dict[str, dict]:
+    """Once the script has finished and Vega has drawn exactly these charts, their geometry."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=60_000)
+    page.wait_for_function(CHARTS_SHOWN, arg=titles, timeout=60_000)
+    return {chart["title"]: chart for chart in page.evaluate(MEASURE_CHARTS)}
+
+
+def _readable(chart: dict, rows: int) -> None:
+    """Drawn at its own size within its column, every y label shown and apart."""
+    assert chart["renderer"] == "svg", chart
+    assert chart["drawn"][0] <= chart["width"] + 1, chart  # nothing cut off
+    assert chart["drawn"][1] <= chart["height"] + 1, chart
+    assert chart["past_container"] <= 1, chart  # nor spilling over its neighbour
+    assert chart["y_labels"] == rows, chart
+    assert chart["y_hidden"] == 0 and chart["y_overlaps"] == 0, chart
+
+
+def _check_review_charts(page, width: int) -> None:
+    """What a person sees on the review step: each chart tall enough for its rows, every
+    label readable, bars and cells visible. Distribution rows: table's 3 series × values."""
+    heatmaps = ["real (train)", "synthetic"]
+    for column, values in (("segment", 3), ("spend", None)):
+        page.get_by_test_id("stSelectbox").click()
+        page.get_by_role("option", name=column, exact=True).click()
+        charts = _charts(page, [column, *heatmaps])
+        chart = charts[column]
+        values = values or chart["y_labels"]
+        _readable(chart, values)
+        assert values >= 2, chart
+        assert chart["plot"][1] >= 18 * values, chart  # 3 bars of 6 px per value, at least
+        assert chart["height"] >= 8 * 3 * values, chart
+        assert chart["thinnest"] >= 4, chart  # bars, not hairlines
+    _shot(page, f"9-review-fidelity-{width}")
+    real, synthetic = charts["real (train)"], charts["synthetic"]
+    for heatmap in (real, synthetic):
+        rows = heatmap["y_labels"]
+        _readable(heatmap, rows)
+        assert rows >= 2, heatmap
+        assert heatmap["height"] >= max(0.6 * heatmap["width"], 20 * rows), heatmap
+        assert heatmap["plot"][1] >= 20 * rows, heatmap  # all rows, square-ish cells
+        assert heatmap["plot"][1] >= 0.8 * heatmap["plot"][0], heatmap
+        assert heatmap["thinnest"] >= 15, heatmap
+    apart = (real["left"] + real["width"] <= synthetic["left"] + 1
+             or real["top"] + real["height"] <= synthetic["top"] + 1)
+    assert apart, (real, synthetic)
+    page.get_by_role("tab", name="Privacy").click()
+    risk_title, dcr_title = ("Attack risks with 95 % intervals",
+                             "Distance to the closest record (DCR)")
+    charts = _charts(page, [risk_title, dcr_title])
+    _shot(page, f"10-review-privacy-{width}")
+    risk = charts[risk_title]
+    attacks = risk["y_labels"]
+    _readable(risk, attacks)
+    assert attacks >= 3, risk
+    assert risk["plot"][1] >= 20 * attacks, risk
+    assert risk["thinnest"] is None or risk["thinnest"] >= 10, risk  # None: every risk 0
+    dcr = charts[dcr_title]
+    _readable(dcr, dcr["y_labels"])
+    assert dcr["height"] >= 150 and dcr["plot"][1] >= 120, dcr
+    assert dcr["plot"][0] >= 300, dcr
+
+
+def test_review_charts_are_readable_at_two_widths(server: str, browser,
+                                                  tmp_path: Path) -> None:
+    context, page = _open(browser, server)
+    page.set_viewport_size({"width": 1300, "height": 2200})  # tall: whole charts in shots
+    _upload(page, tmp_path, rows=300)
+    page.get_by_test_id("stRadioGroup").get_by_text("gaussian-copula", exact=True).click()
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Finished. Review the reports below").wait_for(timeout=LONG)
+    _check_review_charts(page, 1300)
+    narrow = context.new_page()  # the same owner (token in the URL), a narrower window
+    narrow.set_viewport_size({"width": 900, "height": 2200})
+    narrow.goto(page.url)
+    narrow.get_by_text("Finished. Review the reports below").wait_for(timeout=60_000)
+    _check_review_charts(narrow, 900)
     context.close()
 
 
