@@ -595,7 +595,9 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(lambda v: "'" + v if looks_like_formula(v) else v)
+            flagged = out[column].map(looks_like_formula).astype(bool)
+            if flagged.any():  # only those cells: the others keep their types (-1 stays -1)
+                out.loc[flagged, column] = "'" + out.loc[flagged, column]
     return out
 
 
