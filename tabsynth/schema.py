@@ -30,11 +30,24 @@ SCHEMA_VERSION = 1
 LONG_TEXT_CHARS = 100  # a column whose typical value is longer than this is free text...
 REPEATED_LABEL_SHARE = 0.05  # ...unless its values repeat: few distinct long labels are categories
 MAX_DECIMALS = 6  # a column with more decimals than this keeps full precision
+# Whole-number columns with at most this many distinct values are categories by default (codes
+# such as a region 1-9 or a sex -1/0/1); census's education_num (16 values) stays a number.
+FEW_VALUES = 10
+MIN_ROWS_FOR_FEW = 20  # ...once the column holds this many values (a tiny column tells nothing)
+# The public list of values that tables use for "not measured": only these are ever proposed
+# as missing-value codes (in a DP run they are fixed cells of the schema's detail histogram).
+MISSING_CODE_CANDIDATES = (-1, -9, -99, -999, -9999, 0, 9, 99, 999, 9999)
+MIN_CODE_SHARE = 0.01  # a code holds at least this share of the column's present values...
+MIN_CODE_ROWS = 3  # ...and at least this many rows
+CODE_WITH_MISSING = 0.9  # a code's rows are missing elsewhere this often, the rest at most 1 - it
+FEW_VALUES_REASON = "whole numbers with few distinct values: treated as categories (set the " \
+    "kind to integer to model them as numbers)"
 
 
 @dataclass
 class ColumnSpec:
-    """What we know about one column. Holds no real values, except a declared public domain."""
+    """What we know about one column. Holds no real values, except a declared public domain and
+    missing-value codes (proposed only from the public MISSING_CODE_CANDIDATES)."""
 
     name: str
     kind: str
@@ -49,6 +62,9 @@ class ColumnSpec:
     id_prefix: str | None = None  # identifier: shape of the made-up keys (declared, not learned)
     id_width: int | None = None
     decimals: int | None = None  # numeric: digits after the point in the output (None: all)
+    # values that mean "missing" (e.g. -1 for "not measured"): read as missing, so they never
+    # enter the model or the evaluation as numbers, and written back as the first code
+    missing_codes: list[float] | None = None
 
     @property
     def faker_provider(self) -> str | None:
@@ -72,6 +88,11 @@ class ColumnSpec:
             len(self.public_bounds) != 2 or self.public_bounds[0] >= self.public_bounds[1]
         ):
             raise TableError(f"column {self.name!r}: public_bounds must be [low, high], low < high")
+        if self.missing_codes is not None and not (
+            isinstance(self.missing_codes, list) and all(
+                isinstance(c, int | float) and not isinstance(c, bool) and np.isfinite(c)
+                for c in self.missing_codes)):
+            raise TableError(f"column {self.name!r}: missing_codes must be a list of numbers")
 
 
 @dataclass
@@ -161,8 +182,10 @@ CHOICE_KINDS = ("categorical", "numeric", "integer", "identifier", "text")  # ne
 
 def with_choices(learned: Schema, choices: dict[str, dict[str, Any]]) -> Schema:
     """The learned schema with the user's own edits applied: per column any of "include",
-    "pii" (a PII kind or None) and "kind" (one that needs no learned format: a date or yes/no
-    kind stays as learned). Nothing else of an edited schema is used."""
+    "pii" (a PII kind or None), "kind" (one that needs no learned format: a date or yes/no
+    kind stays as learned) and "missing_codes" (None or codes from the public
+    MISSING_CODE_CANDIDATES: ticking "treat as missing" off or on). Nothing else of an edited
+    schema is used."""
     for name, choice in choices.items():
         spec = learned[name]
         if "include" in choice:
@@ -175,16 +198,23 @@ def with_choices(learned: Schema, choices: dict[str, dict[str, Any]]) -> Schema:
         if "pii" in choice:
             spec.pii = choice["pii"] or None
             spec.reason = "personal data, as you marked it" if spec.pii else spec.reason
+        if "missing_codes" in choice:
+            codes = list(choice["missing_codes"] or [])
+            if any(c not in MISSING_CODE_CANDIDATES for c in codes):
+                raise TableError(f"column {name!r}: a missing-value code must be one of "
+                                 f"{list(MISSING_CODE_CANDIDATES)}")
+            spec.missing_codes = [int(c) for c in codes] or None
         spec.validate()
     return learned
 
 
 def schema_choices(proposed: Schema, edited: Schema) -> dict[str, dict[str, Any]]:
-    """What the user changed in the proposed schema: include, PII kind, kind (per column)."""
+    """What the user changed in the proposed schema: include, PII kind, kind, missing-value
+    codes (per column)."""
     changes: dict[str, dict[str, Any]] = {}
     for before in proposed.columns:
         after = edited[before.name]
-        changed = {key: getattr(after, key) for key in ("include", "pii", "kind")
+        changed = {key: getattr(after, key) for key in ("include", "pii", "kind", "missing_codes")
                    if getattr(after, key) != getattr(before, key)}
         if changed:
             changes[before.name] = changed
@@ -194,6 +224,7 @@ def schema_choices(proposed: Schema, edited: Schema) -> dict[str, dict[str, Any]
 def infer_schema(frame: pd.DataFrame, target: str | None = None) -> Schema:
     """Infer kind and PII kind of every column from its header and values."""
     columns = [infer_column(frame[c], str(c)) for c in frame.columns]
+    _codes_with_missingness(frame, columns)
     schema = Schema(columns=columns, target=target)
     if target is not None:
         schema.check_against(frame)
@@ -213,6 +244,10 @@ def infer_column(values: pd.Series, name: str) -> ColumnSpec:
         spec.kind = _numeric_kind(present, name)
         if spec.kind == "numeric":
             spec.decimals = decimals_of(present)
+        elif spec.kind == "categorical":
+            spec.reason = FEW_VALUES_REASON
+        if spec.kind in ("numeric", "integer"):
+            _propose_codes(spec, apart_codes(present))
     elif pd.api.types.is_datetime64_any_dtype(values):
         spec.kind = "datetime"
     else:
@@ -221,7 +256,7 @@ def infer_column(values: pd.Series, name: str) -> ColumnSpec:
     finding = detect_pii(values, name, is_datetime=spec.kind == "datetime",
                          looks_like_birth_dates=birthish)
     if finding is not None:
-        spec.pii, spec.reason = finding.kind, finding.reason
+        spec.pii, spec.reason, spec.missing_codes = finding.kind, finding.reason, None
     elif spec.kind == "text":
         spec.pii, spec.reason = "free_text", "free text may hold personal data; regenerated"
     elif spec.kind == "identifier":
@@ -237,7 +272,76 @@ def _numeric_kind(present: pd.Series, name: str) -> str:
         return "identifier"
     if integral and len(present) >= 20 and unique == len(present) and _is_sequence(present):
         return "identifier"
+    if integral and unique <= FEW_VALUES and len(present) >= MIN_ROWS_FOR_FEW:
+        return "categorical"  # codes such as a region 1-9: their order and gaps mean nothing
     return "integer" if integral else "numeric"
+
+
+def apart_codes(present: pd.Series) -> list[int]:
+    """Candidate codes (MISSING_CODE_CANDIDATES) that stand apart from the column's other values,
+    most common first: a negative code where every other value is at least 0, or a code below
+    (above) every other value by more than the widest step between two neighbouring other
+    values (0 under heights of 140-200; 99 over ages up to 90, but not over hours 1-98)."""
+    numbers = present.to_numpy(dtype=float)
+    numbers = numbers[np.isfinite(numbers)]
+    candidates = np.array(MISSING_CODE_CANDIDATES, dtype=float)
+    held = {int(c): int(np.count_nonzero(numbers == c)) for c in candidates}
+    floor = max(MIN_CODE_ROWS, MIN_CODE_SHARE * len(numbers))
+    found = [c for c, count in held.items() if count >= floor]
+    rest = np.unique(numbers[~np.isin(numbers, candidates)])
+    if not found or len(rest) < 2:
+        return []
+    widest = float(np.diff(rest).max())
+    low, high = float(rest[0]), float(rest[-1])
+    apart = [c for c in found if (c < 0 <= low) or low - c > widest or c - high > widest]
+    return sorted(apart, key=lambda c: -held[c])
+
+
+def _propose_codes(spec: ColumnSpec, codes: list[int],
+                   why: str = "apart from the other values") -> None:
+    """Propose treating `codes` as missing (the page's "treat as missing", ticked)."""
+    if not codes:
+        return
+    spec.missing_codes = [*(spec.missing_codes or []), *codes]
+    spec.reason = code_reason(spec.missing_codes, why)
+
+
+def code_reason(codes: list[int], why: str) -> str:
+    plural = "s" if len(codes) > 1 else ""
+    return (f"{', '.join(str(c) for c in codes)}: likely missing-value code{plural} ({why}); "
+            "treated as missing, written back as the code (untick to keep as numbers)")
+
+
+def _codes_with_missingness(frame: pd.DataFrame, columns: list[ColumnSpec]) -> None:
+    """Propose a candidate code (not 0: zeros are too often real) of a number column whose rows
+    are nearly always missing elsewhere while the column's other rows nearly never are: the
+    same records were not measured (missing elsewhere: empty, or a code proposed there)."""
+    learned = [s for s in columns if s.kind in ("numeric", "integer") and s.pii is None
+               and pd.api.types.is_numeric_dtype(frame[s.name])]
+    if not learned or len(frame.columns) < 2:
+        return
+    missing = {s.name: frame[s.name].isna().to_numpy() for s in columns}
+    for spec in columns:
+        if spec.missing_codes:
+            missing[spec.name] = missing[spec.name] | frame[spec.name].isin(
+                spec.missing_codes).to_numpy()
+    for spec in learned:
+        values = frame[spec.name].to_numpy(dtype=float)
+        present = int(np.count_nonzero(~np.isnan(values)))
+        floor = max(MIN_CODE_ROWS, MIN_CODE_SHARE * present, 20)
+        found = []
+        for code in MISSING_CODE_CANDIDATES:
+            if code == 0 or code in (spec.missing_codes or []):
+                continue
+            rows = values == code
+            if np.count_nonzero(rows) < floor:
+                continue
+            others = ~rows & ~np.isnan(values)
+            if any(missing[name][rows].mean() >= CODE_WITH_MISSING
+                   and missing[name][others].mean() <= 1 - CODE_WITH_MISSING
+                   for name in missing if name != spec.name):
+                found.append(code)
+        _propose_codes(spec, found, "where other columns are missing")
 
 
 def decimals_of(present: pd.Series) -> int | None:
@@ -332,7 +436,9 @@ def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
 
 
 def coerce_frame(frame: pd.DataFrame, schema: Schema, lenient: bool = False) -> pd.DataFrame:
-    """Give each learned column the dtype of its kind (datetime64, bool, float).
+    """Give each learned column the dtype of its kind (datetime64, bool, float; a categorical
+    column of whole numbers holds Python ints, so that it is counted as categories and written
+    back as 3, not 3.0); a column's missing-value codes become missing values.
 
     A value that does not fit its column's kind is an error naming the column and the first
     row; with `lenient` (a schema learned under DP, whose kinds follow noisy majorities) it
@@ -340,8 +446,12 @@ def coerce_frame(frame: pd.DataFrame, schema: Schema, lenient: bool = False) -> 
     """
     out = frame.copy()
     for spec in schema.columns:
+        if spec.missing_codes and spec.kind in CODED_KINDS:
+            out[spec.name] = _without_codes(out[spec.name], spec.missing_codes)
         column = out[spec.name]
-        if spec.kind == "datetime":
+        if spec.kind == "categorical" and _is_number_column(column):
+            out[spec.name] = whole_numbers_as_ints(column)
+        elif spec.kind == "datetime":
             parsed = parse_datetimes(column, spec.datetime_format)
             _check_fits(spec, column.notna() & parsed.isna(), lenient,
                         f"do not match the date format {spec.datetime_format}")
@@ -364,6 +474,42 @@ def coerce_frame(frame: pd.DataFrame, schema: Schema, lenient: bool = False) -> 
     return out
 
 
+CODED_KINDS = ("numeric", "integer", "categorical")  # kinds whose missing-value codes apply
+
+
+def _is_number_column(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def _without_codes(column: pd.Series, codes: list[float]) -> pd.Series:
+    """The column with every value equal to one of `codes` (as a number) missing."""
+    if _is_number_column(column):
+        numbers = column
+    else:
+        numbers = pd.to_numeric(column.map(lambda v: parse_number(v) if isinstance(v, str)
+                                           else v), errors="coerce")
+    coded = numbers.isin([float(c) for c in codes])
+    return column.mask(coded) if coded.any() else column
+
+
+def whole_numbers_as_ints(column: pd.Series) -> pd.Series:
+    """A number column whose present values are all whole, as Python ints (None where missing);
+    any other column unchanged."""
+    numbers = column.to_numpy(dtype=float) if _is_number_column(column) else None
+    if numbers is None:
+        return column
+    present = ~np.isnan(numbers)
+    if not np.all(np.mod(numbers[present], 1) == 0):
+        return column
+    values = np.full(len(numbers), None, dtype=object)
+    values[present] = numbers[present].astype(np.int64).tolist()
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
+
+
+def _code_value(code: float) -> int | float:
+    return int(code) if float(code).is_integer() else float(code)
+
+
 def _check_fits(spec: ColumnSpec, bad: pd.Series, lenient: bool, what: str) -> None:
     if lenient or not bad.any():
         return
@@ -375,12 +521,19 @@ def _check_fits(spec: ColumnSpec, bad: pd.Series, lenient: bool, what: str) -> N
 
 
 def format_for_export(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Render dates, booleans and integers the way the input wrote them."""
+    """Render dates, booleans and integers the way the input wrote them; a column with
+    missing-value codes writes each of its missing values as its first code (a column that
+    held both empty cells and a code comes out with the code only)."""
     out = frame.copy()
     for spec in schema.included:
         if spec.name not in out.columns:
             continue
         column = out[spec.name]
+        if spec.kind == "categorical":
+            column = out[spec.name] = _whole_categories(column)
+        if spec.missing_codes and spec.kind in CODED_KINDS and not spec.regenerated:
+            column = out[spec.name] = _with_code(column, _code_value(spec.missing_codes[0]),
+                                                 spec.kind == "numeric")
         if spec.kind == "datetime" and spec.datetime_format and \
                 pd.api.types.is_datetime64_any_dtype(column):
             out[spec.name] = column.dt.strftime(spec.datetime_format).where(column.notna(), None)
@@ -392,3 +545,32 @@ def format_for_export(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         elif spec.kind in ("integer", "identifier") and pd.api.types.is_float_dtype(column):
             out[spec.name] = column.round().astype("Int64")
     return out
+
+
+def _whole_categories(column: pd.Series) -> pd.Series:
+    """Categories that are whole numbers written as 3, not 3.0 (a model may hand back floats)."""
+    if _is_number_column(column):
+        return whole_numbers_as_ints(column)
+    if column.dtype != object:
+        return column
+    values = column.to_numpy(dtype=object, copy=True)
+    floats = [i for i, v in enumerate(values)
+              if isinstance(v, float | np.floating) and not np.isnan(v)]
+    if not floats or not all(float(values[i]).is_integer() for i in floats):
+        return column
+    for i in floats:
+        values[i] = int(values[i])
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
+
+
+def _with_code(column: pd.Series, code: int | float, as_written: bool) -> pd.Series:
+    """Missing values written as `code`; in a column of decimals (`as_written`) the code keeps
+    its own look (-1, not -1.0) while the other values stay floats."""
+    missing = column.isna()
+    if not missing.any():
+        return column
+    if as_written and pd.api.types.is_float_dtype(column) and isinstance(code, int):
+        values = column.to_numpy(dtype=object, copy=True)  # (Series.where would make it -1.0)
+        values[missing.to_numpy()] = code
+        return pd.Series(values, index=column.index, name=column.name, dtype=object)
+    return column.where(~missing, code)

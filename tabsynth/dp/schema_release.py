@@ -8,14 +8,18 @@ distinct count), composed in the fit's accountant:
 1. the family histogram: missing / whole number / number with decimals / yes-no / date / key /
    text;
 2. the detail histogram of the family the first release chose (decimals and digit widths of
-   numbers, spellings of yes/no tokens, date formats, key digit widths, PII kinds and word
-   counts of texts);
+   numbers, their sign, and one cell per candidate missing-value code such as -1 or 999;
+   spellings of yes/no tokens, date formats, key digit widths, PII kinds and word counts of
+   texts);
 3. the column's number of distinct values.
 
 Every cell is from a public, finite list written here: no value is ever a cell label, so no
 release threshold is needed. Key prefixes (the ``PAT-`` of ``PAT-00042``) would be such labels
 and are not released: a learned key column's made-up keys are plain digits. Decisions read the
-noisy counts with margins of a few noise widths, and whatever they decide is post-processing.
+noisy counts with margins of a few noise widths, and whatever they decide is post-processing:
+a whole-number column is categorical when its values are one digit (or its distinct count is
+clearly small), and a candidate code is proposed as missing when its cell clears the noise and
+no other value near it does (see _apart_codes).
 """
 
 from __future__ import annotations
@@ -40,13 +44,17 @@ from tabsynth.pii import (
 from tabsynth.schema import (
     BOOLEAN_PAIRS,
     DATETIME_FORMATS,
+    FEW_VALUES,
+    FEW_VALUES_REASON,
     ID_HEADER,
     KEY_SHAPE,
     LONG_TEXT_CHARS,
     MAX_DECIMALS,
+    MISSING_CODE_CANDIDATES,
     REPEATED_LABEL_SHARE,
     ColumnSpec,
     Schema,
+    code_reason,
 )
 
 MECHANISMS_PER_COLUMN = 3  # family histogram, detail histogram, distinct count
@@ -65,10 +73,21 @@ DATE_TWINS.update({b: a for a, b in list(DATE_TWINS.items())})
 _YESNO = {token: pair for pair, tokens in enumerate(BOOLEAN_PAIRS) for token in tokens
           if not token.isdigit()}
 
+# The candidate codes that get a cell of their own: 0 does not, since its cell could not tell a
+# zero standing apart (heights) from a count's zeros (capital gains) without the values' gaps.
+CODE_CELLS = tuple(c for c in MISSING_CODE_CANDIDATES if c != 0)
+WHOLE_CELLS = tuple(f"int:{d}" for d in range(1, MAX_DIGITS + 1))  # non-negative, by digits
+DECIMAL_CELLS = tuple(f"dec:{k}" for k in range(1, MAX_DECIMALS + 2))  # MAX_DECIMALS + 1: more
+ONE_DIGIT_CELLS = ("int:1", "neg:int:1", *(f"code:{c}" for c in CODE_CELLS if abs(c) < 10))
+NEGATIVE_CELLS = ("neg:int:1", "neg:int:more",
+                  *(f"neg:dec:{k}" for k in range(1, MAX_DECIMALS + 2)))
+
 DETAILS: dict[str, tuple[str, ...]] = {
     "missing": (),
-    "number": tuple(f"int:{d}" for d in range(1, MAX_DIGITS + 1))
-    + tuple(f"dec:{k}" for k in range(1, MAX_DECIMALS + 2)),  # MAX_DECIMALS + 1: "more"
+    # a value equal to a candidate code goes to its code cell, any other number to its
+    # whole / decimal cell by sign: each value still falls in exactly one cell
+    "number": WHOLE_CELLS + DECIMAL_CELLS + NEGATIVE_CELLS + tuple(f"code:{c}"
+                                                                   for c in CODE_CELLS),
     "yesno": tuple(f"{p}:{c}" for p in range(len(BOOLEAN_PAIRS)) for c in CASINGS),
     "date": tuple(str(i) for i in range(len(DATETIME_FORMATS)))
     + tuple(f"{i}~" for i, f in enumerate(DATETIME_FORMATS) if f in DATE_TWINS)
@@ -109,6 +128,11 @@ class _Released:
 
     def detail(self, cells: list[str] | tuple[str, ...]) -> float:
         return float(sum(max(self.details.get(c, 0.0), 0.0) for c in cells))
+
+    def total(self, cells: list[str] | tuple[str, ...]) -> float:
+        """The plain sum of noisy cells: its noise has mean 0 and width sigma * sqrt(cells)
+        (clipping each cell at 0 first would add about 0.4 sigma per empty cell)."""
+        return float(sum(self.details.get(c, 0.0) for c in cells))
 
     def clears(self, count: float, cells: int = 1) -> bool:
         """True when a sum of `cells` noisy counts stands clear of noise and of a small share."""
@@ -165,7 +189,7 @@ def _learn_column(values: pd.Series, name: str, noise: SecretNoise,
 
 def _family_cell(family: str, detail: str) -> str:
     if family == "number":
-        return "whole" if detail.startswith("int:") else "fraction"
+        return "fraction" if "dec:" in detail else "whole"
     return family
 
 
@@ -231,7 +255,9 @@ def _quick_shape(value: object) -> tuple[tuple[str, str] | None, str]:
 
 
 def _number_details(numbers: np.ndarray) -> list[str]:
-    """'int:<digits>' for whole numbers, 'dec:<places>' otherwise (MAX_DECIMALS + 1: more)."""
+    """'code:<c>' for a candidate code (CODE_CELLS); else 'int:<digits>' for whole numbers at
+    least 0, 'dec:<places>' for other numbers at least 0 (MAX_DECIMALS + 1: more), and the same
+    with 'neg:' for negative ones (whole numbers: one digit or more)."""
     out = np.full(len(numbers), f"dec:{MAX_DECIMALS + 1}", dtype=object)
     finite = np.isfinite(numbers)
     undecided = finite.copy()
@@ -246,6 +272,13 @@ def _number_details(numbers: np.ndarray) -> list[str]:
         else:
             out[exact] = f"dec:{places}"
         undecided &= ~exact
+    with np.errstate(invalid="ignore"):
+        negative = numbers < 0
+    whole_negative = negative & np.char.startswith(out.astype(str), "int:")
+    out[negative & ~whole_negative] = ["neg:" + c for c in out[negative & ~whole_negative]]
+    out[whole_negative] = np.where(out[whole_negative] == "int:1", "neg:int:1", "neg:int:more")
+    for code in CODE_CELLS:
+        out[numbers == code] = f"code:{code}"
     return list(out)
 
 
@@ -289,7 +322,8 @@ def _decide_number(spec: ColumnSpec, released: _Released) -> None:
     if not integral:
         spec.decimals = None
         for places in range(1, MAX_DECIMALS + 1):
-            finer = [f"dec:{k}" for k in range(places + 1, MAX_DECIMALS + 2)]
+            finer = [f"{sign}dec:{k}" for k in range(places + 1, MAX_DECIMALS + 2)
+                     for sign in ("", "neg:")]
             if not released.clears(released.detail(finer), len(finer)):
                 spec.decimals = places
                 break
@@ -300,7 +334,55 @@ def _decide_number(spec: ColumnSpec, released: _Released) -> None:
         widths = [released.details[f"int:{d}"] for d in range(1, MAX_DIGITS + 1)]
         spec.id_width = _weighted_median(widths) + 1
         return
+    if integral and _few_values(released):
+        spec.kind, spec.reason = "categorical", "learned with differential privacy: " + \
+            FEW_VALUES_REASON
+    else:
+        codes = _apart_codes(released)
+        if codes:
+            spec.missing_codes = codes
+            spec.reason = "learned with differential privacy: " + code_reason(
+                codes, "apart from the other values")
     _header_pii(spec, released)
+
+
+def _few_values(released: _Released) -> bool:
+    """At most about FEW_VALUES distinct whole numbers, read from the noisy cells only: the
+    noisy distinct count stands clearly below FEW_VALUES, or the values are one digit (-9..9):
+    the one-digit cells clearly hold most of them, the whole numbers outside them (the family's
+    whole cell less the one-digit cells: the noise of six cells, not of the 26 wider ones) do
+    not clear the noise, and the distinct count is not clearly above FEW_VALUES. A count whose
+    wider values are lost in the noise (a few per cent of the rows at census-size noise) is
+    read as categories too."""
+    spread = MARGIN * released.sigma
+    if released.distinct + spread <= FEW_VALUES and released.clears(released.distinct):
+        return True
+    one_digit = released.total(ONE_DIGIT_CELLS)
+    wider = released.cells["whole"] - one_digit
+    cells = len(ONE_DIGIT_CELLS)
+    return (released.clears(one_digit - wider, 4 * cells + 1)  # one digit: clearly the most
+            and not released.clears(wider, cells + 1)
+            and released.distinct - spread <= FEW_VALUES)
+
+
+def _apart_codes(released: _Released) -> list[int]:
+    """Candidate codes whose cell clears the noise and that stand apart from the other values
+    by the noisy cells alone, most common first: a negative code where no other negative value
+    clears the noise; a positive code of d digits (9, 99, ...) where no other value of d digits
+    or more, and no value with decimals (whose size is not released), clears it."""
+    found = []
+    for code in CODE_CELLS:
+        count = released.details[f"code:{code}"]
+        if not released.clears(count):
+            continue
+        if code < 0:
+            rest = list(NEGATIVE_CELLS)
+        else:
+            digits = len(str(code))
+            rest = [f"int:{d}" for d in range(digits, MAX_DIGITS + 1)] + list(DECIMAL_CELLS)
+        if not released.clears(released.total(rest), len(rest)):
+            found.append((count, code))
+    return [code for _, code in sorted(found, key=lambda pair: -pair[0])]
 
 
 def _decide_yesno(spec: ColumnSpec, released: _Released) -> None:
