@@ -29,9 +29,12 @@ from tabsynth.schema import KINDS, Schema, infer_schema, schema_choices
 from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS
 from tabsynth.ui_support import (
     METHOD_GUIDE,
+    MISSING_CODES,
+    TREAT_AS_MISSING,
     chosen_roles,
     device_choices,
     estimate_seconds,
+    fidelity_rows,
     run_summary,
     schema_from_rows,
     schema_rows,
@@ -51,16 +54,24 @@ RARE_VALUES_WARNING = (
     "it.")
 SCHEMA_STEP_NOTE = (
     "For a run with differential privacy (step 3), the kinds, decimals, date formats, yes/no "
-    "spellings and key widths above are only proposals: they are learned again from noisy "
-    "counts within ε, keeping only your own edits (included, personal-data and kind) and the "
-    "target. You can instead declare this table public knowledge in step 3.")
+    "spellings, key widths and missing-value codes above are only proposals: they are learned "
+    "again from noisy counts within ε, keeping only your own edits (included, personal-data, "
+    "kind and treat as missing) and the target. You can instead declare this table public "
+    "knowledge in step 3.")
+MISSING_CODES_NOTE = (
+    "Likely missing-value codes: these values stand apart from the rest of their column (or sit "
+    "where other columns are empty), so they are read as missing: they stay out of the model's "
+    "numbers, correlations and fidelity, and come back as the code in synthetic.csv (every "
+    "missing value of such a column is written as its first code). Untick **treat as missing** "
+    "to keep them as numbers.")
 SCHEMA_UNDER_DP_HELP = (
     "On: each column's kind, decimals, date format, yes/no spelling and key width come from "
     "noisy counts charged to ε, so no single row can shape them. Off: the schema above is "
     "used as you confirmed it and counts as public knowledge, outside the guarantee.")
 SCHEMA_LEARNED_NOTE = (
     "Kinds and formats are learned within ε (a small part of it); your own edits to the schema "
-    "table (included, personal-data and kind) are kept and named in the claim as yours. "
+    "table (included, personal-data, kind and treat as missing) are kept and named in the "
+    "claim as yours. "
     "Made-up keys then have no prefix.")
 SCHEMA_PUBLIC_NOTE = (
     "The schema above is used as confirmed and declared public: the guarantee does not cover "
@@ -154,13 +165,20 @@ def schema_step(table) -> Schema | None:
     if flagged:
         st.warning("Never learned, regenerated instead:\n\n" + "\n".join(
             f"- **{c.name}** — {c.pii or 'key'}: {c.reason}" for c in flagged))
+    coded = [c for c in schema.columns if c.missing_codes]
+    if coded:
+        st.info(MISSING_CODES_NOTE + "\n\n" + "\n".join(
+            f"- **{c.name}**: {c.reason}" for c in coded))
     edited = st.data_editor(
         schema_rows(schema), hide_index=True, width="stretch", key=f"editor-{key}",
-        disabled=["column", "reason"],
+        disabled=["column", "reason", MISSING_CODES],
         column_config={
             "kind": st.column_config.SelectboxColumn("kind", options=list(KINDS)),
             "pii": st.column_config.SelectboxColumn("PII kind", options=["", *PII_KINDS]),
             "include": st.column_config.CheckboxColumn("include"),
+            TREAT_AS_MISSING: st.column_config.CheckboxColumn(
+                TREAT_AS_MISSING, help="Read the column's missing codes as missing values: "
+                "modelled as missing, written back as the code. Untick to keep them as numbers."),
         })
     try:
         current = schema_from_rows(schema, edited)
@@ -352,7 +370,7 @@ def review_step(report: dict) -> None:
         return
     tabs = st.tabs(["Fidelity", "Utility", "Privacy"])
     with tabs[0]:
-        st.dataframe(pd.DataFrame(fidelity.columns), hide_index=True)
+        st.dataframe(fidelity_rows(fidelity.columns), hide_index=True)
         names = list(fidelity.distributions)
         if names:
             column = st.selectbox("Distribution of", names)

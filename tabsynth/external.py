@@ -43,7 +43,7 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
     report["pii"] = {"columns": schema.pii_columns, "excluded_from_evaluation": regenerated}
     report.update(evaluate(typed["train"], typed["holdout"], typed["synthetic"], target=target,
                            exclude=regenerated, seed=seed, quasi_identifiers=quasi_identifiers,
-                           secrets=secrets))
+                           secrets=secrets, kinds={c.name: c.kind for c in schema.columns}))
     report["privacy"]["dp"] = None  # tables made elsewhere: no claim
     write_all(Path(out_dir), review_files(report, pdf))
     return report

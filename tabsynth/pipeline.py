@@ -129,7 +129,8 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
         report.update(evaluate(train[[c.name for c in schema.included]], holdout[
             [c.name for c in schema.included]], synthetic, target=schema.target,
             exclude=regenerated, seed=config.seed,
-            quasi_identifiers=config.quasi_identifiers, secrets=config.secrets))
+            quasi_identifiers=config.quasi_identifiers, secrets=config.secrets,
+            kinds={c.name: c.kind for c in schema.included}))
         report["privacy"]["dp"] = claim
         emit(ProgressEvent("evaluate", 1.0, "evaluated"))
     return RunResult(synthetic, train, holdout, schema, synthesizer, report)

@@ -34,14 +34,27 @@ _AR_PRIVATE_PER_ROW_EPOCH = 96.3 / (39_073 * 15)  # census at ε = 1: 15 epochs 
 _AR_PRIVATE_EPOCHS = 15
 
 
+MISSING_CODES = "missing codes"
+TREAT_AS_MISSING = "treat as missing"
+
+
 def schema_rows(schema: Schema) -> pd.DataFrame:
-    """One editable row per column: kind, PII kind, include, and why it was flagged."""
+    """One editable row per column: kind, PII kind, include, the proposed missing-value codes
+    with their "treat as missing" tick, and why it was flagged."""
     return pd.DataFrame([{"column": c.name, "kind": c.kind, "pii": c.pii or "",
-                          "include": c.include, "reason": c.reason} for c in schema.columns])
+                          "include": c.include,
+                          MISSING_CODES: ", ".join(_code_text(v) for v in c.missing_codes or []),
+                          TREAT_AS_MISSING: bool(c.missing_codes), "reason": c.reason}
+                         for c in schema.columns])
+
+
+def _code_text(code: float) -> str:
+    return str(int(code)) if float(code).is_integer() else str(code)
 
 
 def schema_from_rows(schema: Schema, rows: pd.DataFrame) -> Schema:
-    """Apply the user's edits; validate kinds and PII kinds (TableError names the column)."""
+    """Apply the user's edits; validate kinds and PII kinds (TableError names the column).
+    Unticking "treat as missing" drops a column's proposed missing-value codes."""
     edited = copy.deepcopy(schema)
     by_name = {row["column"]: row for row in rows.to_dict("records")}
     for spec in edited.columns:
@@ -51,10 +64,22 @@ def schema_from_rows(schema: Schema, rows: pd.DataFrame) -> Schema:
         spec.kind = str(row["kind"])
         spec.pii = str(row["pii"]) if row["pii"] else None
         spec.include = bool(row["include"])
+        if not row.get(TREAT_AS_MISSING, True):  # unticked: the codes stay numbers
+            spec.missing_codes = None  # (ticking a column without proposed codes does nothing)
         spec.validate()
     if not edited.included:
         raise TableError("every column is excluded: include at least one column")
     return edited
+
+
+def fidelity_rows(columns: list[dict]) -> pd.DataFrame:
+    """The page's per-column fidelity table: the kind the model used (the schema's; the measure's
+    kind for reports written before it was recorded), how it was measured, and the scores."""
+    return pd.DataFrame([{
+        "column": c.get("column"), "kind (as modelled)": c.get("model_kind") or c.get("kind"),
+        "measured as": c.get("kind"), "TVD (synthetic)": c.get("tvd"),
+        "TVD (holdout)": c.get("holdout_tvd"), "KS compl. (synthetic)": c.get("ks_complement"),
+        "KS compl. (holdout)": c.get("holdout_ks_complement")} for c in columns])
 
 
 def device_choices() -> dict[str, str]:

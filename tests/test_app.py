@@ -86,7 +86,8 @@ def test_export_is_locked_until_sign_off() -> None:
 def test_schema_edits_apply_and_are_validated() -> None:
     schema = infer_schema(make_pii_table(rows=120))
     rows = schema_rows(schema)
-    assert set(rows.columns) == {"column", "kind", "pii", "include", "reason"}
+    assert set(rows.columns) == {"column", "kind", "pii", "include", "missing codes",
+                                 "treat as missing", "reason"}
     rows.loc[rows["column"] == "visits", "include"] = False
     rows.loc[rows["column"] == "segment", "pii"] = "username"
     edited = schema_from_rows(schema, rows)

@@ -10,6 +10,7 @@ import pytest
 
 from tabsynth.dp.noise import SecretNoise
 from tabsynth.dp.schema_release import DETAILS, learn_schema
+from tabsynth.evaluation.fidelity import evaluate_fidelity
 from tabsynth.io import csv_bytes
 from tabsynth.schema import (
     FEW_VALUES_REASON,
@@ -17,7 +18,10 @@ from tabsynth.schema import (
     coerce_frame,
     format_for_export,
     infer_schema,
+    schema_choices,
+    with_choices,
 )
+from tabsynth.ui_support import TREAT_AS_MISSING, schema_from_rows, schema_rows
 
 
 def patients(rows: int = 3000, seed: int = 0) -> pd.DataFrame:
@@ -99,6 +103,23 @@ def test_categories_of_whole_numbers_are_written_as_integers() -> None:
     assert written[1:] == ["30,1,-1,2,-1", ",-1,171,,80.5"]
 
 
+def test_the_page_shows_codes_and_unticking_keeps_them_as_numbers() -> None:
+    schema = infer_schema(patients(300))
+    rows = schema_rows(schema)
+    height = rows[rows["column"] == "Height"].iloc[0]
+    assert height["missing codes"] == "-1" and height[TREAT_AS_MISSING]
+    rows.loc[rows["column"] == "Height", TREAT_AS_MISSING] = False
+    rows.loc[rows["column"] == "Gender", "kind"] = "integer"  # switched back
+    edited = schema_from_rows(schema, rows)
+    assert edited["Height"].missing_codes is None and edited["Weight"].missing_codes == [-1]
+    assert edited["Gender"].kind == "integer"
+    choices = schema_choices(schema, edited)
+    assert choices == {"Height": {"missing_codes": None}, "Gender": {"kind": "integer"}}
+    applied = with_choices(infer_schema(patients(300)), choices)
+    assert applied["Height"].missing_codes is None and applied["Gender"].kind == "integer"
+    assert coerce_frame(patients(300), applied)["Height"].min() == -1
+
+
 def test_old_schema_files_without_codes_still_load() -> None:
     data = infer_schema(patients(100)).to_dict()
     for column in data["columns"]:
@@ -136,3 +157,17 @@ def test_dp_codes_need_the_rest_to_stand_clear_of_them() -> None:
         learned = learn_schema(frame, SecretNoise(), sigma=40.0)
         assert learned["temperature"].missing_codes is None
         assert learned["visits"].missing_codes is None and learned["visits"].kind == "integer"
+
+
+def test_fidelity_shows_the_kind_the_model_used() -> None:
+    frame = patients(600)
+    schema = infer_schema(frame)
+    typed = coerce_frame(frame, schema)
+    kinds = {c.name: c.kind for c in schema.columns}
+    result = evaluate_fidelity(typed.iloc[:300], typed.iloc[300:], typed.iloc[300:],
+                               sdmetrics=False, kinds=kinds)
+    shown = {c.column: (c.model_kind, c.kind) for c in result.columns}
+    assert shown["Gender"] == ("categorical", "categorical")
+    assert shown["ICUType"] == ("categorical", "categorical")
+    assert shown["Height"] == ("integer", "numeric")
+    assert "Gender" not in result.correlation["columns"]

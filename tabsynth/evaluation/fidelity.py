@@ -33,11 +33,12 @@ MAX_SDMETRICS_COLUMNS = 20
 @dataclass
 class ColumnFidelity:
     column: str
-    kind: str  # numeric | categorical
+    kind: str  # how it was measured: numeric | categorical
     tvd: float
     holdout_tvd: float
     ks_complement: float | None = None
     holdout_ks_complement: float | None = None
+    model_kind: str | None = None  # the schema kind the model used (integer, categorical, ...)
 
 
 @dataclass
@@ -73,11 +74,14 @@ class FidelityResult:
 
 def evaluate_fidelity(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
                       exclude: list[str] | None = None, sdmetrics: bool = True,
-                      seed: int = 0) -> FidelityResult:
+                      seed: int = 0, kinds: dict[str, str] | None = None) -> FidelityResult:
+    """`kinds`: each column's kind in the schema the model used, shown beside the scores."""
     columns = comparable_columns(train, synthetic, exclude)
     coded, edges = encode(train, [train, synthetic, holdout], columns)
     ranks = [Ranks(f) for f in (train, synthetic, holdout)]
     per_column = [_column(train, ranks, coded[c], c) for c in columns]
+    for result in per_column:
+        result.model_kind = (kinds or {}).get(result.column)
     pairs = list(itertools.combinations(columns, 2))
     if len(pairs) > MAX_PAIRS:
         rng = np.random.default_rng(seed)

@@ -19,12 +19,14 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
              target: str | None = None, exclude: list[str] | None = None,
              settings: PrivacySettings | None = None,
              seed: int = 0, quasi_identifiers: list[str] | None = None,
-             secrets: list[str] | None = None) -> dict[str, Any]:
+             secrets: list[str] | None = None,
+             kinds: dict[str, str] | None = None) -> dict[str, Any]:
     """fidelity / utility / privacy sections of report.json, with the seconds each took.
 
     quasi_identifiers / secrets: the attacker's known columns and targets (None: tabsynth
     suggests them; the utility target is a secret); a bad name is a ConfigError, raised first.
-    The privacy section holds no DP claim: the caller adds its own (privacy.dp).
+    The privacy section holds no DP claim: the caller adds its own (privacy.dp). `kinds`: the
+    schema's kind of each column, shown in the fidelity table as the kind the model used.
     """
     skip = set(exclude or [])
     if not [c for c in train.columns if c in synthetic.columns and c not in skip]:
@@ -35,7 +37,8 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
                           quasi_identifiers, secrets)
     timings = {}
     started = time.perf_counter()
-    fidelity = evaluate_fidelity(train, holdout, synthetic, exclude, seed=seed).to_dict()
+    fidelity = evaluate_fidelity(train, holdout, synthetic, exclude, seed=seed,
+                                 kinds=kinds).to_dict()
     timings["fidelity"] = time.perf_counter() - started
     started = time.perf_counter()
     utility = evaluate_utility(train, holdout, synthetic, target, exclude, seed).to_dict()
