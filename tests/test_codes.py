@@ -130,33 +130,40 @@ def test_old_schema_files_without_codes_still_load() -> None:
 
 def test_dp_learned_schema_makes_the_same_decisions() -> None:
     """Under DP only fixed cells are read: code:-1 is a cell of the number family, and one-digit
-    whole numbers are categories."""
+    whole numbers are categories. At sigma 30, Weight's 8 % (240 rows) is eight noise widths.
+    Each cell that holds nothing still clears its margin about once in 700 draws, and a draw
+    makes dozens of such decisions: most draws, not every one, must agree."""
     assert "code:-1" in DETAILS["number"] and "code:0" not in DETAILS["number"]
     frame = patients()
+    agree = 0
     for _ in range(5):
-        learned = learn_schema(frame, SecretNoise(), sigma=40.0)
-        assert learned["Height"].missing_codes == [-1] and learned["Height"].kind == "integer"
-        assert learned["Weight"].missing_codes == [-1] and learned["Weight"].kind == "numeric"
-        assert learned["Weight"].decimals == 1
-        assert learned["Gender"].kind == "categorical" and learned["ICUType"].kind == "categorical"
-        assert learned["Gender"].reason.endswith(FEW_VALUES_REASON)
-        assert learned["Age"].kind == "integer" and learned["Age"].missing_codes is None
-        typed = coerce_frame(frame, learned, lenient=True)
-        assert typed["Height"].isna().mean() == pytest.approx((frame["Height"] == -1).mean())
+        learned = learn_schema(frame, SecretNoise(), sigma=30.0)
+        decided = {c.name: (c.kind, c.missing_codes) for c in learned.columns}
+        agree += decided == {"Age": ("integer", None), "Gender": ("categorical", None),
+                             "Height": ("integer", [-1]), "ICUType": ("categorical", None),
+                             "Weight": ("numeric", [-1])} and learned["Weight"].decimals == 1
+    assert agree >= 3
+    assert learned["Gender"].reason.endswith(FEW_VALUES_REASON)
+    typed = coerce_frame(frame, learned, lenient=True)
+    assert typed["Height"].isna().mean() == pytest.approx((frame["Height"] == -1).mean())
 
 
 def test_dp_codes_need_the_rest_to_stand_clear_of_them() -> None:
     """-1 among temperatures that are often negative is a value; -1 on a column of counts is a
-    code only when its cell clears the noise."""
+    code only when its cell clears the noise; the noise alone rarely makes up a code."""
     rng = np.random.default_rng(3)
-    temperature = np.round(rng.normal(2, 5, 3000))
+    temperature = np.round(rng.normal(5, 8, 3000))
+    temperature[temperature == -1] = -2
+    temperature[:300] = -1  # 10 % of the rows, among a quarter of other negative values
     rare = rng.integers(0, 500, 3000)
     rare[:10] = -1  # 10 rows: lost in the noise at sigma 40
     frame = pd.DataFrame({"temperature": temperature, "visits": rare})
-    for _ in range(5):
+    made_up = integers = 0
+    for _ in range(20):
         learned = learn_schema(frame, SecretNoise(), sigma=40.0)
-        assert learned["temperature"].missing_codes is None
-        assert learned["visits"].missing_codes is None and learned["visits"].kind == "integer"
+        made_up += any(learned[name].missing_codes for name in frame.columns)
+        integers += all(learned[name].kind == "integer" for name in frame.columns)
+    assert made_up <= 1 and integers >= 18
 
 
 def test_fidelity_shows_the_kind_the_model_used() -> None:

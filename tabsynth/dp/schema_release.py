@@ -73,9 +73,14 @@ DATE_TWINS.update({b: a for a, b in list(DATE_TWINS.items())})
 _YESNO = {token: pair for pair, tokens in enumerate(BOOLEAN_PAIRS) for token in tokens
           if not token.isdigit()}
 
-# The candidate codes that get a cell of their own: 0 does not, since its cell could not tell a
-# zero standing apart (heights) from a count's zeros (capital gains) without the values' gaps.
-CODE_CELLS = tuple(c for c in MISSING_CODE_CANDIDATES if c != 0)
+# The candidate codes that get a cell of their own: not 0, since its cell could not tell a zero
+# standing apart (heights) from a count's zeros (capital gains) without the values' gaps; not 9,
+# which no cell could show above the other values (every other whole number >= 0 may be below
+# or above it).
+CODE_CELLS = tuple(c for c in MISSING_CODE_CANDIDATES if c not in (0, 9))
+# Noise widths a code cell must clear: with eight code cells read one by one, a code made up by
+# the noise alone is then about as rare per column as one cell clearing at MARGIN.
+CODE_MARGIN = 3.6
 WHOLE_CELLS = tuple(f"int:{d}" for d in range(1, MAX_DIGITS + 1))  # non-negative, by digits
 DECIMAL_CELLS = tuple(f"dec:{k}" for k in range(1, MAX_DECIMALS + 2))  # MAX_DECIMALS + 1: more
 ONE_DIGIT_CELLS = ("int:1", "neg:int:1", *(f"code:{c}" for c in CODE_CELLS if abs(c) < 10))
@@ -322,9 +327,9 @@ def _decide_number(spec: ColumnSpec, released: _Released) -> None:
     if not integral:
         spec.decimals = None
         for places in range(1, MAX_DECIMALS + 1):
-            finer = [f"{sign}dec:{k}" for k in range(places + 1, MAX_DECIMALS + 2)
-                     for sign in ("", "neg:")]
-            if not released.clears(released.detail(finer), len(finer)):
+            finer = range(places + 1, MAX_DECIMALS + 2)  # each place: its two signs' cells
+            count = sum(max(released.total([f"dec:{k}", f"neg:dec:{k}"]), 0.0) for k in finer)
+            if not released.clears(count, 2 * len(finer)):
                 spec.decimals = places
                 break
     if integral and released.mostly_unique and released.clears(released.distinct) \
@@ -366,14 +371,14 @@ def _few_values(released: _Released) -> bool:
 
 
 def _apart_codes(released: _Released) -> list[int]:
-    """Candidate codes whose cell clears the noise and that stand apart from the other values
-    by the noisy cells alone, most common first: a negative code where no other negative value
-    clears the noise; a positive code of d digits (9, 99, ...) where no other value of d digits
-    or more, and no value with decimals (whose size is not released), clears it."""
+    """Candidate codes whose cell clears the noise (by CODE_MARGIN) and that stand apart from
+    the other values by the noisy cells alone, most common first: a negative code where no other
+    negative value clears the noise; a positive code of d digits (99, 999, 9999) where no other
+    value of d digits or more, and no value with decimals (whose size is not released), does."""
     found = []
     for code in CODE_CELLS:
         count = released.details[f"code:{code}"]
-        if not released.clears(count):
+        if count <= CODE_MARGIN * released.sigma or not released.clears(count):
             continue
         if code < 0:
             rest = list(NEGATIVE_CELLS)
