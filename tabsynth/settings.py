@@ -30,7 +30,7 @@ class RunConfig:
     quasi_identifiers: list[str] | None = None  # the attacker's known columns (None: suggested)
     secrets: list[str] | None = None  # what the attacker infers (None: target + sensitive)
     # DP run: learn kinds and formats under the budget even when a schema is given, applying
-    # only the user's own edits (schema_choices: column -> include / pii / kind)
+    # only the user's own edits (schema_choices: column -> include / pii / kind / missing_codes)
     learn_schema: bool = False
     schema_choices: dict[str, dict[str, Any]] | None = None
 

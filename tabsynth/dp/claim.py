@@ -49,7 +49,9 @@ def not_covered(public: dict, regenerated: list[str], schema_learned: bool = Fal
     items = [SCHEMA_LEARNED if schema_learned else SCHEMA_DECLARED]
     if choices:
         items.append("your own edits to the proposed schema, used as given: whether to include, "
-                     "make up or treat as personal data the columns " + ", ".join(choices))
+                     "make up or treat as personal data the columns, their kind and whether "
+                     "their missing-value codes are read as missing, for "
+                     + ", ".join(choices))
     items += [
              "the review report (report.json / report.html): it compares the synthetic "
              "rows with the real ones and holds real statistics; only the release report "
