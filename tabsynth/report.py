@@ -38,6 +38,8 @@ ATTACK_REASON = ("The attack '{name}' succeeds on people in the training data cl
 # the font vl-convert measures the charts' text with, and WeasyPrint draws it with (Debian's
 # fonts-dejavu-core); a viewer without it falls back to a narrower font
 MAX_DISTRIBUTION_CHARTS = 30
+# how a pair of columns is compared, in the words of the glossary
+PAIR_MEASURES = {"correlation": "Spearman correlation", "cramers_v": "Cramér's V"}
 CHART_FONT = "DejaVu Sans, Verdana, sans-serif"
 
 
@@ -73,7 +75,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "verdict": verdict, "verdict_colour": VERDICT_COLOURS.get(verdict, "#444"),
         "reasons": _reasons(privacy),
         "metric": Headline.from_report(report).metric,
-        "worst_pairs": typed_fidelity.worst_pairs(),
+        "worst_pairs": typed_fidelity.worst_pairs(), "pair_measures": PAIR_MEASURES,
         "model_rows": [(m.model, metric, m.tstr[metric], m.trtr.get(metric))
                        for m in typed_utility.models for metric in m.tstr],
         "attacks": attacks,
