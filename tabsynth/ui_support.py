@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pandas as pd
 
@@ -10,8 +11,13 @@ from tabsynth.device import cuda_available, device_name
 from tabsynth.errors import TableError
 from tabsynth.evaluation.results import Headline
 from tabsynth.evaluation.roles import Roles, suggest_roles
-from tabsynth.evaluation.utility import choose_target
-from tabsynth.formatting import count, score, seconds
+from tabsynth.evaluation.utility import (
+    RealPredictability,
+    choose_target,
+    real_predictability,
+    weak_target_note,
+)
+from tabsynth.formatting import aggregate, count, score, seconds
 from tabsynth.schema import Schema
 
 METHOD_GUIDE = (
@@ -35,6 +41,18 @@ _AR_PER_ROW_EPOCH = 31.5 / (39_073 * 16)  # census: 31.5 s for 16 epochs
 _AR_TYPICAL_EPOCHS = 20  # census: early stopping near 20 epochs with the halving rate
 _AR_PRIVATE_PER_ROW_EPOCH = 96.3 / (39_073 * 15)  # census at ε = 1: 15 epochs of DP-SGD
 _AR_PRIVATE_EPOCHS = 15
+
+
+TARGET_HELP = (
+    "The utility report trains models on the synthetic rows to predict this column and tests "
+    "them on real rows. A good target is a column you would want to predict from the others: "
+    "an outcome such as a diagnosis, a yes/no flag, a category with 2 to 20 values or an "
+    "amount. Not a key, a free-text column, or a column the others say nothing about.")
+PUBLIC_DOMAIN_HELP = (
+    "Values you declare public (the categories a column can take, a number column's range) "
+    "are used as given: they cost no privacy budget and the guarantee does not cover them. "
+    "Declare only what anyone could know without the data, such as the categories of a "
+    "standard code list or the possible range of an age.")
 
 
 def schema_rows(schema: Schema) -> pd.DataFrame:
@@ -96,7 +114,7 @@ def run_summary(report: dict) -> str:
              f"{count(run.get('train_rows', 0))} training rows",
              f"{count(run.get('synthetic_rows', 0))} synthetic rows"]
     if run.get("epochs") is not None:
-        parts.append(f"{run['epochs']} epoch" + ("" if run["epochs"] == 1 else "s"))
+        parts.append(epochs_words(run["epochs"], run.get("max_epochs")))
     if run.get("batch_size") is not None:
         parts.append(f"batch {run['batch_size']}")
     if run.get("device"):
@@ -110,19 +128,78 @@ def run_summary(report: dict) -> str:
     return "Run: " + ", ".join(parts)
 
 
+def epochs_words(trained: int, most: int | None = None) -> str:
+    """The epochs a fit ran, and the most it was allowed when it stopped early."""
+    words = f"{count(trained)} epoch" + ("" if trained == 1 else "s")
+    if isinstance(most, int) and most > trained:
+        words += f" (stopped early; at most {count(most)})"
+    return words
+
+
 def summary_cards(report: dict) -> list[tuple[str, str, str]]:
     """The page's three summary cards: (title, figure, caption) for fidelity, utility and the
     privacy verdict."""
     head = Headline.from_report(report)
     return [
-        ("Fidelity", score(head.fidelity),
-         f"a fresh real sample scores {score(head.fidelity_holdout)}"),
-        (f"Utility ({head.metric.upper()}, train synthetic)", score(head.utility),
-         f"train real: {score(head.utility_real)}; target {head.target}"),
+        ("Fidelity", aggregate(head.fidelity),
+         f"a fresh real sample scores {aggregate(head.fidelity_holdout)}"),
+        (f"Utility ({head.metric.upper()}, train synthetic)", aggregate(head.utility),
+         f"train real: {aggregate(head.utility_real)}; target {head.target}"),
         ("Privacy verdict", str(head.verdict),
          "; ".join((report.get("privacy") or {}).get("verdict_reasons") or [])
          or "no rule triggered"),
     ]
+
+
+def target_check(frame: pd.DataFrame, schema: Schema
+                 ) -> tuple[str | None, RealPredictability | None]:
+    """The target the utility report will use (the schema's, else tabsynth's choice) and how
+    well the other learned columns predict it on the real rows (None: no quick check fits)."""
+    learned = [c.name for c in schema.learned]
+    target = schema.target if schema.target in learned else choose_target(frame, learned)
+    if target is None:
+        return None, None
+    return target, real_predictability(frame, target, learned)
+
+
+def target_words(target: str | None, check: RealPredictability | None,
+                 chosen: bool) -> tuple[str, str | None]:
+    """What the page says under the target selector: which column and how predictable it is
+    on real rows (a caption), and a warning when real rows predict it poorly."""
+    if target is None:
+        return ("No column suits the utility report: it needs a category with 2 to 20 values "
+                "or a number among the learned columns.", None)
+    who = "" if chosen else f"tabsynth will predict **{target}**. "
+    if check is None:
+        return (who + "A quick check on the real rows could not be made for this column.",
+                None)
+    scale = "0.5 is chance" if check.metric == "auc" else "0 is no better than the mean"
+    caption = (f"{who}On the real rows, a quick model predicts it with "
+               f"{check.metric.upper()} {aggregate(check.value)} ({scale}).")
+    return caption, weak_target_note(target, check.metric, check.value)
+
+
+def weak_utility(report: dict) -> str | None:
+    """The review's warning when even the models trained on real rows predicted the target
+    poorly."""
+    head = Headline.from_report(report)
+    return weak_target_note(head.target, head.metric, head.utility_real)
+
+
+def public_domain_example(schema: Schema) -> str:
+    """An example of the public-domain JSON written with the table's own column names (no
+    value of the data: the categories and bounds are placeholders)."""
+    example: dict[str, str] = {}
+    category = next((c.name for c in schema.learned if c.kind in ("categorical", "boolean")),
+                    None)
+    number = next((c.name for c in schema.learned if c.kind in ("numeric", "integer")), None)
+    if category is not None:
+        example[category] = '{"categories": ["first value", "second value"]}'
+    if number is not None:
+        example[number] = '{"bounds": [0, 100]}'
+    if not example:
+        example["column name"] = '{"categories": ["first value", "second value"]}'
+    return "{" + ", ".join(f"{json.dumps(name)}: {spec}" for name, spec in example.items()) + "}"
 
 
 def suggested_roles(schema: Schema, frame: pd.DataFrame) -> Roles:
