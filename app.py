@@ -467,8 +467,8 @@ def export_step(job) -> None:
         st.info(f"Downloads are locked: {exc}.")
         return
     bundle = zip_name(registry().report(job))
-    st.download_button(f"Download {bundle} (" + " + ".join(files) + ")", zip_files(files),
-                       bundle, "application/zip", type="primary")
+    st.download_button("Download ZIP (" + " + ".join(files) + ")", zip_files(files), bundle,
+                       "application/zip", type="primary", help=f"Saved as {bundle}")
     cols = st.columns(4)
     cols[0].download_button("synthetic.csv", files["synthetic.csv"], "synthetic.csv", "text/csv")
     parquet = job.output("synthetic.parquet")

@@ -121,7 +121,7 @@ def run_summary(report: dict) -> str:
         parts.append(f"on {run.get('device_name') or run['device']}")
     if run.get("method") in ("dp-gan", "autoregressive"):
         dp = (report.get("privacy") or {}).get("dp")
-        parts.append(f"ε = {score(dp['epsilon'])} spent (target {run.get('epsilon_target')})"
+        parts.append(f"ε = {score(dp['epsilon'])} spent (target {score(run.get('epsilon_target'))})"
                      if dp else "no DP (ε = ∞)")
     if run.get("fit_seconds") is not None:
         parts.append(f"fitted in {seconds(run['fit_seconds'])}")

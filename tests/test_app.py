@@ -12,6 +12,7 @@ from tabsynth.errors import TabsynthError
 from tabsynth.schema import infer_schema
 from tabsynth.ui_support import (
     chosen_roles,
+    public_domain_example,
     schema_from_rows,
     schema_rows,
     suggested_roles,
@@ -78,14 +79,17 @@ def test_export_is_locked_until_sign_off() -> None:
     assert len(at.get("download_button")) == 0  # name and role still missing
     at.text_input[0].input("Ada Lovelace").run()
     at.text_input[1].input("Data protection officer").run()
-    labels = [b.label for b in at.get("download_button")]
-    assert len(labels) == 3 and "release.html" in labels
+    buttons = at.get("download_button")
+    labels = [b.label for b in buttons]
+    assert len(labels) == 4 and "release.html" in labels
+    assert {"synthetic.csv", "synthetic.parquet"} <= set(labels)  # the rows in CSV and Parquet
     assert not any("report.html" in label for label in labels)
+    assert "Saved as patients-faker-seed0-" in buttons[0].proto.help
     assert any("contains statistics of the real data" in w.value for w in at.warning)
     next(c for c in at.checkbox if c.label.startswith("Also include the internal review")) \
         .check().run()
     labels = [b.label for b in at.get("download_button")]
-    assert len(labels) == 4 and any(label.startswith("report.html") for label in labels)
+    assert len(labels) == 5 and any(label.startswith("report.html") for label in labels)
     assert not at.exception
 
 
@@ -256,6 +260,9 @@ def test_the_public_domain_box_needs_dp_and_its_example_uses_the_tables_columns(
     assert box.placeholder.startswith('{"sex": {"categories": [')
     assert '"age": {"bounds"' in box.placeholder
     assert "F" not in box.placeholder  # column names only, never a value of the data
+    other = public_domain_example(infer_schema(make_pii_table(rows=120)))
+    assert other.startswith('{"segment": {"categories": [') and '"spend": {"bounds"' in other
+    assert "retail" not in other
     next(c for c in at.checkbox if c.label == "Differential privacy").uncheck().run()
     assert public_box() is None
     at.radio[0].set_value("dp-gan").run()  # DP unless "No DP" is ticked

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from test_report import _wide_report
 
+from tabsynth import ui_support
 from tabsynth.dp import claim
 from tabsynth.evaluation import privacy as privacy_module
 from tabsynth.evaluation.verdict import TEMPLATES
@@ -66,6 +67,8 @@ def _texts() -> dict[str, str]:
         "report.html": _page_text(render_html(report)),
         "release.html": _page_text(render_release_html(release_report(report))),
         "method guide": METHOD_GUIDE,
+        "page help": " ".join([ui_support.TARGET_HELP, ui_support.PUBLIC_DOMAIN_HELP,
+                               ui_support.run_summary(report)]),
         "verdict sentences": " ".join(TEMPLATES.values()),
         "plain reasons": " ".join([*PLAIN_REASONS.values(), ATTACK_REASON, REVIEW_NOTICE]),
         "release notes": RELEASE_ABOUT + " " + PII_HANDLING,
