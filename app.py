@@ -18,8 +18,8 @@ from tabsynth.capacity import check_ctgan
 from tabsynth.dp.public import parse_public_schema
 from tabsynth.errors import TabsynthError
 from tabsynth.evaluation.results import Fidelity, Privacy, Utility
-from tabsynth.export import SignOff, export_files, zip_files
-from tabsynth.formatting import count, interval, percent, score, small
+from tabsynth.export import SignOff, export_files, zip_files, zip_name
+from tabsynth.formatting import aggregate, aggregate_interval, count, percent, score, small
 from tabsynth.io import excel_sheets
 from tabsynth.jobs import JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
@@ -30,16 +30,22 @@ from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS
 from tabsynth.ui_support import (
     METHOD_GUIDE,
     MISSING_CODES,
+    PUBLIC_DOMAIN_HELP,
+    TARGET_HELP,
     TREAT_AS_MISSING,
     chosen_roles,
     device_choices,
     estimate_seconds,
     fidelity_rows,
+    public_domain_example,
     run_summary,
     schema_from_rows,
     schema_rows,
     suggested_roles,
     summary_cards,
+    target_check,
+    target_words,
+    weak_utility,
 )
 
 SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
@@ -189,9 +195,23 @@ def schema_step(table) -> Schema | None:
     st.session_state["schema_choices"] = schema_choices(schema, current)
     learned = [c.name for c in current.learned]
     target = st.selectbox("Target column for the utility report (optional)",
-                          ["(let tabsynth choose)", *learned])
+                          ["(let tabsynth choose)", *learned], help=TARGET_HELP)
     current.target = None if target.startswith("(") else target
+    caption, warning = target_words(*checked_target(table, current),
+                                    chosen=current.target is not None)
+    st.caption(caption)
+    if warning:
+        st.warning(warning)
     return current
+
+
+def checked_target(table, schema: Schema):
+    """target_check once per table, learned columns and target (not on every rerun)."""
+    key = (table.sha256, tuple(c.name for c in schema.learned), schema.target)
+    cached = st.session_state.get("target_check")
+    if cached is None or cached[0] != key:
+        st.session_state["target_check"] = cached = (key, target_check(table.frame, schema))
+    return cached[1]
 
 
 def method_step(table, schema: Schema, owner: str) -> None:
@@ -251,16 +271,17 @@ def method_step(table, schema: Schema, owner: str) -> None:
         except ValueError:
             st.error("δ must be a number such as 1e-6")
             return
-        public = st.text_area(
-            "Public domain (optional JSON; declared values cost no budget and are not protected)",
-            placeholder='{"sex": {"categories": ["F", "M"]}, "age": {"bounds": [0, 120]}}')
-        try:
-            parse_public_schema(public)
-        except TabsynthError as exc:
-            st.error(str(exc))
-            return
-        config["public_schema"] = public or None
+        config["public_schema"] = None
         if private:
+            public = st.text_area(
+                "Public domain (optional JSON; declared values cost no budget and are not "
+                "protected)", placeholder=public_domain_example(schema), help=PUBLIC_DOMAIN_HELP)
+            try:
+                parse_public_schema(public)
+            except TabsynthError as exc:
+                st.error(str(exc))
+                return
+            config["public_schema"] = public or None
             config["learn_schema"] = st.checkbox(
                 "Learn column kinds and formats under ε", value=True,
                 help=SCHEMA_UNDER_DP_HELP)
@@ -361,10 +382,13 @@ def review_step(report: dict) -> None:
     st.caption(run_summary(report))
     for note in (report.get("input") or {}).get("notes") or []:
         st.caption(f"Reading note: {note}")
-    for column, (title, value, caption) in zip(st.columns(3), summary_cards(report),
-                                               strict=True):
-        column.metric(title, value)
+    for column, (title, figure, caption) in zip(st.columns(3), summary_cards(report),
+                                                strict=True):
+        column.metric(title, figure)
         column.caption(caption)
+    weak = weak_utility(report)
+    if weak:
+        st.warning(weak)
     if privacy.get("not_applicable"):
         st.info(f"Nothing to compare: {privacy['not_applicable']}.")
         return
@@ -385,25 +409,25 @@ def review_step(report: dict) -> None:
                 show_chart(place, charts.correlation_heatmap(correlation.columns, matrix, title))
     with tabs[1]:
         if utility.models:
-            st.dataframe(pd.DataFrame([{"model": m.model,
-                                        **{f"TSTR {k}": v for k, v in m.tstr.items()},
-                                        **{f"TRTR {k}": v for k, v in m.trtr.items()}}
+            st.dataframe(pd.DataFrame([{"model": m.model.replace("_", " "),
+                                        **{f"TSTR {k}": aggregate(v) for k, v in m.tstr.items()},
+                                        **{f"TRTR {k}": aggregate(v) for k, v in m.trtr.items()}}
                                        for m in utility.models]), hide_index=True)
         else:
             st.info(utility.note or "not computed")
     with tabs[2]:
         view = Privacy.from_dict(privacy)
-        rows = [{"attack": a.name, "risk": a.risk, "ci low": (a.ci or [None, None])[0],
-                 "ci high": (a.ci or [None, None])[1]} for a in view.attacks]
+        rows = [{"attack": a.name, "risk": aggregate(a.risk),
+                 "95 % CI": aggregate_interval(a.ci)} for a in view.attacks]
         st.dataframe(pd.DataFrame(rows), hide_index=True)
         if any(a.scored for a in view.attacks):
             show_chart(st, charts.risk_bars(view.attacks, view.bands))
         mia = view.membership
-        st.write(f"Membership inference AUC {score(mia.auc)} (95 % CI "
-                 f"{interval(mia.ci)}); exact-match rate "
+        st.write(f"Membership inference AUC {aggregate(mia.auc)} (95 % CI "
+                 f"{aggregate_interval(mia.ci)}); exact-match rate "
                  f"{percent(view.exact_match_rate)} (holdout "
                  f"{percent(view.holdout_exact_match_rate)}); DCR share "
-                 f"{score(view.dcr_share)} (0.5 is ideal).")
+                 f"{aggregate(view.dcr_share)} (0.5 is ideal).")
         dcr = charts.distance_histogram(privacy.get("distances") or {})
         if dcr is not None:
             show_chart(st, dcr)
@@ -459,13 +483,18 @@ def export_step(job) -> None:
     except TabsynthError as exc:
         st.info(f"Downloads are locked: {exc}.")
         return
-    st.download_button("Download ZIP (" + " + ".join(files) + ")", zip_files(files),
-                       "tabsynth-export.zip", "application/zip", type="primary")
-    cols = st.columns(3)
+    bundle = zip_name(registry().report(job))
+    st.download_button("Download ZIP (" + " + ".join(files) + ")", zip_files(files), bundle,
+                       "application/zip", type="primary", help=f"Saved as {bundle}")
+    cols = st.columns(4)
     cols[0].download_button("synthetic.csv", files["synthetic.csv"], "synthetic.csv", "text/csv")
-    cols[1].download_button("release.html", files["release.html"], "release.html", "text/html")
+    parquet = job.output("synthetic.parquet")
+    if parquet.is_file():
+        cols[1].download_button("synthetic.parquet", parquet.read_bytes(), "synthetic.parquet",
+                                "application/vnd.apache.parquet")
+    cols[2].download_button("release.html", files["release.html"], "release.html", "text/html")
     if "report.html" in files:
-        cols[2].download_button("report.html (internal review)", files["report.html"],
+        cols[3].download_button("report.html (internal review)", files["report.html"],
                                 "report.html", "text/html")
     if st.button("Finish: delete this job's files from the server"):
         registry().discard(job)

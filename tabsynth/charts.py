@@ -17,6 +17,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from tabsynth import formatting
 from tabsynth.evaluation.results import Attack
 from tabsynth.visible import visible
 
@@ -27,6 +28,7 @@ DCR_SERIES = {"train": "synthetic → train", "holdout": "synthetic → holdout"
 WIDTH = 300
 BAR = 4  # px of height per bar of a distribution (one bar per table and value) in the report
 PAD = alt.AutoSizeParams(type="pad")
+DASHES = [[5, 3], [1, 2], [8, 3, 2, 3], [2, 4]]  # one dash pattern per labelled line
 
 
 def distribution(column: str, shares: dict[str, list], bar: int = BAR) -> alt.Chart:
@@ -106,7 +108,8 @@ def distance_histogram(distances: dict[str, Any]) -> alt.Chart | None:
     if len(histogram.get("train") or []) == len(edges) and len(edges) > 1:
         edges.append(edges[-1] + max(edges[-1] - edges[-2], 1e-9))  # the beyond-horizon bin
     histogram["edges"] = edges
-    lines = {f"holdout's {100 * n['level']:.0f} % quantile": n["threshold"]
+    lines = {f"holdout's {100 * n['level']:.0f} % quantile "
+             f"({formatting.score(n['threshold'], 2)})": n["threshold"]
              for n in distances.get("near_copies") or []
              if isinstance(n.get("threshold"), int | float)}
     return dcr_histogram(histogram, lines)
@@ -139,14 +142,15 @@ def _colours(series: list[str]) -> alt.Color:
                      scale=alt.Scale(domain=series, range=[SERIES_COLOURS[s] for s in series]))
 
 
-def _rules(lines: dict[str, float], channel: str) -> alt.LayerChart:
-    """Dashed labelled lines at the given positions (none: an empty layer)."""
-    frame = pd.DataFrame([{"line": visible(str(k)), "at": float(v), "slot": 8 + 11 * i}
-                          for i, (k, v) in enumerate(lines.items())],
-                         columns=["line", "at", "slot"])
-    base = alt.Chart(frame)
-    rule = base.mark_rule(strokeDash=[4, 3], color="#444").encode(
-        **{channel: alt.X("at:Q") if channel == "x" else alt.Y("at:Q")}, tooltip=["line:N"])
-    label = base.mark_text(align="left", dx=3, dy=-4, fontSize=9, color="#444").encode(
-        x="at:Q", y=alt.Y("slot:Q", scale=None), text="line:N")  # labels one under another
-    return rule + label
+def _rules(lines: dict[str, float], channel: str) -> alt.Chart:
+    """Dashed lines at the given positions, named in a legend of their own (text beside the
+    lines would overlap where two lines meet, or where a line sits on the axis or a bar)."""
+    frame = pd.DataFrame([{"line": visible(str(k)), "at": float(v)} for k, v in lines.items()],
+                         columns=["line", "at"])
+    names = list(frame["line"])
+    dash = (alt.StrokeDash("line:N", title=None, sort=names, legend=alt.Legend(orient="top"),
+                           scale=alt.Scale(domain=names, range=DASHES[:len(names)]))
+            if names else alt.StrokeDash("line:N", legend=None))
+    return alt.Chart(frame).mark_rule(color="#444", strokeWidth=1.5).encode(
+        **{channel: alt.X("at:Q") if channel == "x" else alt.Y("at:Q")}, strokeDash=dash,
+        tooltip=["line:N"])

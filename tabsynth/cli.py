@@ -194,15 +194,49 @@ def _synthesize(args: argparse.Namespace) -> int:
                         output=OutputSettings(escape_formulas=not args.no_escape_formulas,
                                               pdf=not args.no_pdf))
     bar.close()
-    paths = result.paths
-    if not args.quiet:
-        review = [str(p) for p in (paths["report_json"], paths["report_html"],
-                                   paths["report_pdf"]) if p]
-        print(f"wrote {paths['synthetic']} ({len(result.synthetic):,} rows) with its release "
-              f"report {paths['release_json']} and {paths['release_html']}; internal review "
-              f"(statistics of the real data, do not share): {', '.join(review)}",
-              file=sys.stderr)
+    for line in summary_lines(result.report, result.paths):
+        print(line, file=sys.stderr)
     return _gate(result.report, args.fail_on)
+
+
+def summary_lines(report: dict, paths: dict[str, Path | None]) -> list[str]:
+    """The five lines a run ends with: the verdict and its main reason, fidelity beside a fresh
+    real sample, utility beside models trained on real rows, ε if any, and where the files
+    are. Figures are written as on the page and in both reports."""
+    from tabsynth.evaluation.results import Headline
+    from tabsynth.formatting import aggregate, count, score, small
+
+    head, privacy = Headline.from_report(report), report.get("privacy") or {}
+    reasons = privacy.get("verdict_reasons") or []
+    if privacy.get("not_applicable"):
+        verdict = f"privacy verdict: not applicable ({privacy['not_applicable']})"
+    elif head.verdict is None:
+        verdict = "privacy verdict: not evaluated (the run skipped the reports)"
+    else:
+        verdict = (f"privacy verdict: {head.verdict}: "
+                   + (reasons[0] if reasons else "no rule was triggered")
+                   + (f" (and {len(reasons) - 1} more in the review)" if len(reasons) > 1
+                      else ""))
+    fidelity = (f"fidelity: {aggregate(head.fidelity)} (a fresh real sample scores "
+                f"{aggregate(head.fidelity_holdout)}; 1 is perfect)"
+                if head.fidelity is not None else "fidelity: not computed")
+    utility = (f"utility: {head.metric.upper()} {aggregate(head.utility)} for models trained on "
+               f"the synthetic rows, {aggregate(head.utility_real)} on the real ones "
+               f"(target {head.target})" if head.utility is not None
+               else "utility: not computed")
+    dp = privacy.get("dp")
+    epsilon = (f"differential privacy: ε = {score(dp.get('epsilon'))}, "
+               f"δ = {small(dp.get('delta'))}" if dp
+               else "differential privacy: none (ε = ∞, no formal guarantee)")
+    folder = Path(paths["synthetic"]).parent
+    shared = [Path(p).name for key in ("synthetic", "parquet", "release_html", "release_json")
+              if (p := paths.get(key))]
+    review = [Path(p).name for key in ("report_html", "report_pdf", "report_json")
+              if (p := paths.get(key))]
+    rows = report.get("run", {}).get("synthetic_rows")
+    files = (f"files in {folder}: {', '.join(shared)} ({count(rows)} rows, may be shared "
+             f"after review); internal review, do not share: {', '.join(review)}")
+    return [verdict, fidelity, utility, epsilon, files]
 
 
 def _gate(report: dict, fail_on: str | None) -> int:

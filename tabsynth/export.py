@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +71,26 @@ def export_files(folder: str | Path, signoff: SignOff) -> dict[str, bytes]:
         if pdf.is_file():  # as the run wrote it; the sign-off travels in signoff.json
             files["report.pdf"] = pdf.read_bytes()
     return files
+
+
+def zip_name(report: dict[str, Any]) -> str:
+    """The bundle's file name, after the input and the run: <input>-<method>-seed<seed>-<when
+    the run ended, UTC>.zip, e.g. patients-autoregressive-seed0-20250301-141205.zip (only
+    letters, digits, '-', '_' and '.')."""
+    source = Path(str((report.get("input") or {}).get("filename") or "table")).name
+    stem = source.split(".")[0] if not source.startswith(".") else source.lstrip(".")
+    run = report.get("run") or {}
+    when = re.sub(r"\D", "", str(report.get("created_at") or ""))[:14]
+    parts = [stem or "table", str(run.get("method") or "run"), f"seed{run.get('seed', 0)}"]
+    if len(when) == 14:
+        parts.append(f"{when[:8]}-{when[8:]}")
+    ascii_parts = (unicodedata.normalize("NFKD", part).encode("ascii", "ignore").decode()
+                   for part in parts)
+    name = "-".join(_SAFE.sub("_", part).strip("._") or "_" for part in ascii_parts)
+    return name[:120] + ".zip"
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def zip_files(files: dict[str, bytes]) -> bytes:

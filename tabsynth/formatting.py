@@ -1,13 +1,19 @@
 """Numbers shown to people: the one place that decides how a figure is written.
 
-One rule everywhere (review page, release page, Streamlit page, verdict sentences):
-scores at three decimals, rates as percentages with one decimal (two below 1 %), counts with
-thousands separators, seconds with one decimal, tiny probabilities (δ) with two significant
-digits. A table cell of any kind (`value`) writes a float as a score, or, when nonzero and below
-0.001, with two significant digits so that it does not read as zero. Not computed: an em dash.
+One rule everywhere (review page, release page, Streamlit page, command line, verdict
+sentences): the aggregate scores that every surface shows (fidelity, utility, attack risks,
+membership-inference AUC, DCR share) at two decimals (`aggregate`), so that a figure reads the
+same on the page, in the command line's summary, in the review and in the release (which may
+carry no finer figure); detail only the review shows (per column, per pair, rates of an
+attack) at three decimals (`score`); rates as percentages with one decimal (two below 1 %),
+counts with thousands separators, seconds with one decimal, tiny probabilities (δ) with two
+significant digits. A table cell of any kind (`value`) writes a float as a score, or, when
+nonzero and below 0.001, with two significant digits so that it does not read as zero. Not
+computed: an em dash.
 
 The release report's own rounding of what may travel (scores at two decimals, no exact counts)
-is a privacy rule, not display: release.py applies it to the values before they are shown.
+is a privacy rule, not display: release.py applies it to the values before they are shown, and
+AGGREGATE_DIGITS is no finer than it.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 MISSING = "—"
 SCORE_DIGITS = 3
+AGGREGATE_DIGITS = 2  # the release's rounding: no surface shows an aggregate more finely
 
 
 def _finite(value: Any) -> bool:
@@ -29,6 +36,17 @@ def score(value: Any, digits: int = SCORE_DIGITS) -> str:
     if not _finite(value):
         return MISSING if value is None or isinstance(value, int | float) else str(value)
     return f"{float(value):.{digits}f}"
+
+
+def aggregate(value: Any) -> str:
+    """An aggregate score as every surface writes it: 0.97 (the release keeps two decimals,
+    so the page, the command line and the review write the same figure)."""
+    return score(value, AGGREGATE_DIGITS)
+
+
+def aggregate_interval(bounds: Any) -> str:
+    """The confidence interval of an aggregate score: '0.23–0.65'."""
+    return interval(bounds, aggregate)
 
 
 def percent(value: Any) -> str:

@@ -609,6 +609,31 @@ def csv_bytes(frame: pd.DataFrame, escape: bool = True) -> bytes:
     return data.to_csv(index=False).encode("utf-8")
 
 
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """The table as Parquet, its column types kept; a column of mixed Python objects that
+    Parquet cannot type is written as text (missing values stay missing)."""
+    import pyarrow as pa
+
+    buffer = io.BytesIO()
+    try:
+        frame.to_parquet(buffer, index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        text = frame.copy()
+        for column in text.columns:
+            if text[column].dtype == object:
+                text[column] = text[column].map(lambda v: None if _missing(v) else str(v))
+        buffer = io.BytesIO()
+        text.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path, escape: bool = True) -> Path:
     """Write CSV atomically (temp file + rename) with formula escaping unless disabled."""
     path = Path(path)

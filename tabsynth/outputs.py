@@ -9,33 +9,54 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from tabsynth.errors import ConfigError
-from tabsynth.io import csv_bytes, write_files_atomic
+from tabsynth.io import csv_bytes, parquet_bytes, write_files_atomic
 from tabsynth.release import release_report, render_release_html
 from tabsynth.report import html_to_pdf, render_html
 from tabsynth.runs import RunResult
-from tabsynth.schema import format_for_export
+from tabsynth.schema import Schema, format_for_export
 from tabsynth.settings import OutputSettings
 
 
 def write_outputs(result: RunResult, out_dir: str | Path,
                   settings: OutputSettings | None = None) -> dict[str, Path]:
-    """Write into out_dir, all or nothing: synthetic.csv with the release report that may travel
-    with it (release.json, release.html), and the internal review (report.json, report.html and,
-    unless ``settings.pdf`` is False, report.pdf)."""
+    """Write into out_dir, all or nothing: synthetic.csv and synthetic.parquet (the same rows)
+    with the release report that may travel with them (release.json, release.html), and the
+    internal review (report.json, report.html and, unless ``settings.pdf`` is False,
+    report.pdf)."""
     settings = settings or OutputSettings()
     review = jsonable(result.report)
     release = release_report(review)
     paths = write_all(Path(out_dir), {
         "synthetic.csv": csv_bytes(format_for_export(result.synthetic, result.schema),
                                    escape=settings.escape_formulas),
+        "synthetic.parquet": parquet_bytes(parquet_frame(result.synthetic, result.schema)),
         "release.json": report_json(release),
         "release.html": render_release_html(release).encode("utf-8"),
         **review_files(review, settings.pdf)})
-    return {"synthetic": paths["synthetic.csv"], "report_json": paths["report.json"],
+    return {"synthetic": paths["synthetic.csv"], "parquet": paths["synthetic.parquet"],
+            "report_json": paths["report.json"],
             "report_html": paths["report.html"], "report_pdf": paths.get("report.pdf"),
             "release_json": paths["release.json"], "release_html": paths["release.html"]}
+
+
+def parquet_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The synthetic rows for Parquet: typed as learned (dates as dates, yes/no as booleans),
+    whole numbers as integers, dates as precise as the CSV writes them."""
+    out = frame.copy()
+    for spec in schema.included:
+        column = out.get(spec.name)
+        if column is None:
+            continue
+        if spec.kind in ("integer", "identifier") and pd.api.types.is_float_dtype(column):
+            out[spec.name] = column.round().astype("Int64")
+        elif spec.kind == "datetime" and spec.datetime_format \
+                and pd.api.types.is_datetime64_any_dtype(column):
+            out[spec.name] = pd.to_datetime(column.dt.strftime(spec.datetime_format),
+                                            format=spec.datetime_format, errors="coerce")
+    return out
 
 
 def review_files(review: dict[str, Any], pdf: bool = True) -> dict[str, bytes]:

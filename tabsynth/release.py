@@ -32,7 +32,7 @@ RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy cla
                  "report.html) holds the detail and stays with the review.")
 PII_HANDLING = ("never learned; regenerated with Faker (PII) or fresh unique keys, and redrawn "
                 "when a made-up value equals a real one")
-RUN_KEYS = ("method", "device", "seed", "epochs", "batch_size", "epsilon_target",
+RUN_KEYS = ("method", "device", "seed", "epochs", "max_epochs", "batch_size", "epsilon_target",
             "holdout_fraction", "synthetic_rows")
 RUN_TEXT_KEYS = ("method", "device")
 # what compares real rows with real rows (the holdout with the training rows): not DP output, so a
@@ -262,13 +262,13 @@ def render_release_html(release: dict[str, Any]) -> str:
 
 
 def released(value: Any) -> str:
-    """An evaluation score as the release holds it: two decimals, so no digit is shown that
-    the release rounded away (0.97, not 0.970)."""
-    return formatting.score(value, SCORE_DIGITS)
+    """An evaluation score as the release holds it and every surface writes it: two decimals,
+    so no digit is shown that the release rounded away (0.97, not 0.970)."""
+    return formatting.aggregate(value)
 
 
 def _released_interval(bounds: Any) -> str:
-    return formatting.interval(bounds, released)
+    return formatting.aggregate_interval(bounds)
 
 
 def _view(release: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from tabsynth import charts
 from tabsynth.evaluation import results
 from tabsynth.evaluation.results import Attack, Fidelity, Headline, Privacy, Utility
+from tabsynth.evaluation.utility import weak_target_note
 from tabsynth.evaluation.verdict import FiredRule
 from tabsynth.templating import environment
 
@@ -38,6 +39,8 @@ ATTACK_REASON = ("The attack '{name}' succeeds on people in the training data cl
 # the font vl-convert measures the charts' text with, and WeasyPrint draws it with (Debian's
 # fonts-dejavu-core); a viewer without it falls back to a narrower font
 MAX_DISTRIBUTION_CHARTS = 30
+# how a pair of columns is compared, in the words of the glossary
+PAIR_MEASURES = {"correlation": "Spearman correlation", "cramers_v": "Cramér's V"}
 CHART_FONT = "DejaVu Sans, Verdana, sans-serif"
 
 
@@ -67,13 +70,15 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
     privacy = report.get("privacy") or {}
     verdict = privacy.get("verdict") or "not evaluated"
     attacks = results.attacks(privacy)
+    head = Headline.from_report(report)
     return {
         "notice": REVIEW_NOTICE, "report": report, "run": report.get("run") or {},
         "fidelity": fidelity, "utility": utility, "privacy": privacy,
         "verdict": verdict, "verdict_colour": VERDICT_COLOURS.get(verdict, "#444"),
         "reasons": _reasons(privacy),
-        "metric": Headline.from_report(report).metric,
-        "worst_pairs": typed_fidelity.worst_pairs(),
+        "metric": head.metric,
+        "weak_target": weak_target_note(head.target, head.metric, head.utility_real),
+        "worst_pairs": typed_fidelity.worst_pairs(), "pair_measures": PAIR_MEASURES,
         "model_rows": [(m.model, metric, m.tstr[metric], m.trtr.get(metric))
                        for m in typed_utility.models for metric in m.tstr],
         "attacks": attacks,
@@ -105,7 +110,7 @@ def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
     for name, entry in inputs.items():
         rows += [(f"{name} file", entry.get("filename")), (f"{name} SHA-256", entry.get("sha256")),
                  (f"{name} rows", entry.get("rows"))]
-    for key in ("method", "device", "device_name", "seed", "epochs", "batch_size",
+    for key in ("method", "device", "device_name", "seed", "epochs", "max_epochs", "batch_size",
                 "epsilon_target", "holdout_fraction", "target", "train_rows", "holdout_rows",
                 "synthetic_rows", "fit_seconds", "sample_seconds"):
         if key in run:

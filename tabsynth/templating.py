@@ -23,6 +23,7 @@ def environment() -> Environment:
                               trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(
         num=_defined(formatting.score), ci=_defined(formatting.interval),
+        agg=_defined(formatting.aggregate), aggci=_defined(formatting.aggregate_interval),
         pct=_defined(formatting.percent), pctci=_defined(formatting.percent_interval),
         cell=_defined(formatting.value), small=_defined(formatting.small),
         thousands=_defined(formatting.count))

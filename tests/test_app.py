@@ -10,7 +10,14 @@ from streamlit.testing.v1 import AppTest
 
 from tabsynth.errors import TabsynthError
 from tabsynth.schema import infer_schema
-from tabsynth.ui_support import chosen_roles, schema_from_rows, schema_rows, suggested_roles
+from tabsynth.ui_support import (
+    chosen_roles,
+    public_domain_example,
+    schema_from_rows,
+    schema_rows,
+    suggested_roles,
+    weak_utility,
+)
 
 APP = str(ROOT / "app.py")
 
@@ -72,14 +79,17 @@ def test_export_is_locked_until_sign_off() -> None:
     assert len(at.get("download_button")) == 0  # name and role still missing
     at.text_input[0].input("Ada Lovelace").run()
     at.text_input[1].input("Data protection officer").run()
-    labels = [b.label for b in at.get("download_button")]
-    assert len(labels) == 3 and "release.html" in labels
+    buttons = at.get("download_button")
+    labels = [b.label for b in buttons]
+    assert len(labels) == 4 and "release.html" in labels
+    assert {"synthetic.csv", "synthetic.parquet"} <= set(labels)  # the rows in CSV and Parquet
     assert not any("report.html" in label for label in labels)
+    assert "Saved as patients-faker-seed0-" in buttons[0].proto.help
     assert any("contains statistics of the real data" in w.value for w in at.warning)
     next(c for c in at.checkbox if c.label.startswith("Also include the internal review")) \
         .check().run()
     labels = [b.label for b in at.get("download_button")]
-    assert len(labels) == 4 and any(label.startswith("report.html") for label in labels)
+    assert len(labels) == 5 and any(label.startswith("report.html") for label in labels)
     assert not at.exception
 
 
@@ -235,3 +245,61 @@ def test_a_private_run_learns_the_schema_under_epsilon_unless_declared_public() 
     learn.uncheck().run()
     assert any("declared public" in c.value for c in at.caption)
     assert not at.exception and not at.error
+
+
+def test_the_public_domain_box_needs_dp_and_its_example_uses_the_tables_columns() -> None:
+    at = _page()
+    at.button[0].click().run()  # sample data: autoregressive, DP off
+
+    def public_box():
+        return next((t for t in at.text_area if t.label.startswith("Public domain")), None)
+
+    assert public_box() is None  # nothing to declare public without a guarantee
+    next(c for c in at.checkbox if c.label == "Differential privacy").check().run()
+    box = public_box()
+    assert box is not None and not at.exception
+    assert box.placeholder.startswith('{"sex": {"categories": [')
+    assert '"age": {"bounds"' in box.placeholder
+    assert "F" not in box.placeholder  # column names only, never a value of the data
+    other = public_domain_example(infer_schema(make_pii_table(rows=120)))
+    assert other.startswith('{"segment": {"categories": [') and '"spend": {"bounds"' in other
+    assert "retail" not in other
+    next(c for c in at.checkbox if c.label == "Differential privacy").uncheck().run()
+    assert public_box() is None
+    at.radio[0].set_value("dp-gan").run()  # DP unless "No DP" is ticked
+    assert public_box() is not None
+    next(c for c in at.checkbox if c.label.startswith("No DP")).check().run()
+    assert public_box() is None and not at.exception
+
+
+def test_the_target_selector_says_what_a_good_target_is_and_warns_of_a_weak_one() -> None:
+    at = _page()
+    at.button[0].click().run()  # sample data
+    target = next(s for s in at.selectbox if s.label.startswith("Target column"))
+    assert "A good target" in target.help
+
+    def captions() -> str:
+        return " ".join(c.value for c in at.caption)
+
+    def weak() -> list[str]:
+        return [w.value for w in at.warning if "predicts" in w.value]
+
+    assert "tabsynth will predict **readmitted**" in captions()
+    assert "a quick model predicts it with AUC" in captions() and not weak()
+    target.set_value("sex").run()  # sex is hardly predictable from the other columns
+    assert weak() and "sex poorly (AUC 0.5" in weak()[0]
+    assert "tabsynth will predict" not in captions()
+    next(s for s in at.selectbox if s.label.startswith("Target column")) \
+        .set_value("diagnosis").run()
+    assert not weak() and not at.exception
+
+
+def test_the_review_warns_when_real_rows_predict_the_target_poorly() -> None:
+    report = {"utility": {"task": "classification", "target": "sex", "tstr": {"auc": 0.52},
+                          "trtr": {"auc": 0.55}}}
+    assert "predicts sex poorly (AUC 0.55; 0.5 is chance)" in weak_utility(report)
+    report["utility"]["trtr"]["auc"] = 0.8
+    assert weak_utility(report) is None
+    regression = {"utility": {"task": "regression", "target": "bmi", "tstr": {"r2": 0.0},
+                              "trtr": {"r2": 0.04}}}
+    assert "R2 0.04" in weak_utility(regression)

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from conftest import PII_COLUMNS, run_cli
 
+from tabsynth.cli import main, summary_lines
+
 CONTRACT_RUN_KEYS = ("method", "device", "seed", "fit_seconds", "train_rows", "holdout_rows")
 CONTRACT_REPORT_KEYS = {
     "fidelity": ("score", "holdout_reference"),
@@ -252,3 +254,40 @@ def test_no_evaluate_says_so_in_the_report(pii_csv: Path, tmp_path: Path) -> Non
     assert "fidelity" not in report and report["privacy"]["dp"] is None
     html = (tmp_path / "report.html").read_text()
     assert "Not evaluated" in html and "not evaluated" in html  # section and summary card
+
+
+def test_a_run_ends_with_a_five_line_summary(pii_csv: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    code = main(["synthesize", str(pii_csv), "--method", "faker", "--no-evaluate", "--no-pdf",
+                 "--quiet", "--out", str(out)])
+    assert code == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 5, lines
+    verdict, fidelity, utility, epsilon, files = lines
+    assert verdict.startswith("privacy verdict: not evaluated")
+    assert fidelity == "fidelity: not computed" and utility == "utility: not computed"
+    assert epsilon.startswith("differential privacy: none")
+    assert files.startswith(f"files in {out}: synthetic.csv, synthetic.parquet, release.html, "
+                            "release.json")
+    assert files.endswith("internal review, do not share: report.html, report.json")
+
+
+def test_the_summary_names_the_verdicts_main_reason_the_figures_and_epsilon() -> None:
+    report = {
+        "run": {"synthetic_rows": 12_345},
+        "fidelity": {"score": 0.9734, "holdout_reference": 0.981},
+        "utility": {"task": "regression", "target": "spend", "tstr": {"r2": 0.412},
+                    "trtr": {"r2": 0.5}},
+        "privacy": {"verdict": "medium", "verdict_reasons": ["first reason", "second"],
+                    "dp": {"epsilon": 0.99, "delta": 1e-6}}}
+    paths = {"synthetic": Path("out/synthetic.csv"), "release_html": Path("out/release.html"),
+             "report_html": Path("out/report.html"), "report_pdf": None}
+    assert summary_lines(report, paths) == [
+        "privacy verdict: medium: first reason (and 1 more in the review)",
+        "fidelity: 0.97 (a fresh real sample scores 0.98; 1 is perfect)",
+        "utility: R2 0.41 for models trained on the synthetic rows, 0.50 on the real ones "
+        "(target spend)",
+        "differential privacy: ε = 0.990, δ = 1e-06",
+        "files in out: synthetic.csv, release.html (12,345 rows, may be shared after review); "
+        "internal review, do not share: report.html"]

@@ -116,6 +116,8 @@ def test_upload_train_review_sign_off_download(server: str, browser, tmp_path: P
     _shot(page, "3-unlocked")
     with page.expect_download(timeout=60_000) as download:
         button.click()
+    assert re.fullmatch(r"people-gaussian-copula-seed0-\d{8}-\d{6}\.zip",
+                        download.value.suggested_filename), download.value.suggested_filename
     archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert set(archive.namelist()) == {"synthetic.csv", "release.json", "release.html",
                                        "signoff.json"}

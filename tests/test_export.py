@@ -13,7 +13,7 @@ from conftest import job_spec as _spec
 from conftest import make_pii_table, wait_until
 
 from tabsynth.errors import TabsynthError
-from tabsynth.export import SignOff, build_zip
+from tabsynth.export import SignOff, build_zip, zip_name
 from tabsynth.jobs import JobRegistry
 
 pytestmark = pytest.mark.usefixtures("spawn_safe_main")  # workers are spawned
@@ -43,3 +43,15 @@ def test_build_zip_carries_the_sign_off(tmp_path: Path) -> None:
     synthetic = pd.read_csv(io.BytesIO(archive.read("synthetic.csv")))
     real = make_pii_table(rows=400)
     assert not set(synthetic["who"]) & set(real["who"])
+
+
+def test_the_zip_is_named_after_the_input_and_the_run() -> None:
+    report = {"input": {"filename": "patients.csv", "sha256": "0" * 64},
+              "run": {"method": "autoregressive", "seed": 3},
+              "created_at": "2025-03-01T14:12:05+00:00"}
+    assert zip_name(report) == "patients-autoregressive-seed3-20250301-141205.zip"
+    odd = dict(report, input={"filename": "../Äpfel & Birnen 2024.tar.gz"})
+    assert zip_name(odd) == "Apfel_Birnen_2024-autoregressive-seed3-20250301-141205.zip"
+    assert zip_name({}) == "table-run-seed0.zip"
+    later = dict(report, created_at="2025-03-01T14:12:06+00:00")
+    assert zip_name(later) != zip_name(report)  # two runs on one file: two names

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 from tabsynth import formatting
+from tabsynth.cli import summary_lines
+from tabsynth.release import SCORE_DIGITS as RELEASE_DIGITS
 from tabsynth.release import release_report, render_release_html
 from tabsynth.report import render_html
 from tabsynth.ui_support import summary_cards
@@ -23,6 +26,8 @@ def test_scores_rates_counts_and_intervals_follow_one_rule() -> None:
     assert formatting.small(1e-6) == "1e-06"
     assert formatting.value(True) == "yes" and formatting.value(7) == "7"
     assert formatting.value(0.0004) == "0.0004" and formatting.value(0.5) == "0.500"
+    assert formatting.aggregate(0.973) == "0.97" and formatting.aggregate(None) == "—"
+    assert formatting.aggregate_interval([0.234, 0.651]) == "0.23–0.65"
 
 
 def _report(fidelity: float, auc: float) -> dict:
@@ -37,13 +42,20 @@ def _card_figures(page: str) -> list[str]:
     return re.findall(r'class="?big"?[^>]*>([^<]*)<', page)
 
 
-def test_the_same_score_reads_the_same_in_both_reports_and_on_the_page() -> None:
-    report = _report(0.973, 0.81)
+def test_the_same_score_reads_the_same_in_both_reports_on_the_page_and_the_command_line(
+        ) -> None:
+    """One truth: an aggregate score is written at the release's two decimals everywhere, so
+    the page never shows 0.973 where the release shows 0.97."""
+    report = _report(0.973, 0.8149)
     review = _card_figures(render_html(report))
     release = _card_figures(render_release_html(release_report(report)))
     page = [figure for _, figure, _ in summary_cards(report)]
-    assert review[:2] == page[:2] == ["0.973", "0.810"]
-    # the release holds scores rounded to two decimals (privacy) and writes them so: the same
-    # figure, with no digit shown that was rounded away (0.97, never 0.970 beside 0.973)
-    assert release[:2] == ["0.97", "0.81"]
-    assert release[0] == formatting.score(round(0.973, 2), 2)
+    assert review[:2] == page[:2] == release[:2] == ["0.97", "0.81"]
+    assert formatting.AGGREGATE_DIGITS == RELEASE_DIGITS  # no surface finer than the release
+    captions = " ".join(caption for _, _, caption in summary_cards(report))
+    assert "0.99" in captions and "0.90" in captions  # the holdout and the real-data model
+    lines = summary_lines(report, {"synthetic": Path("out/synthetic.csv")})
+    assert "fidelity: 0.97 (a fresh real sample scores 0.99" in lines[1]
+    assert "AUC 0.81" in lines[2] and "0.90 on the real ones" in lines[2]
+    for figure in ("0.973", "0.815", "0.970", "0.990", "0.900"):
+        assert figure not in " ".join([*review, *page, captions, *lines])

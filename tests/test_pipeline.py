@@ -6,17 +6,21 @@ from __future__ import annotations
 import hashlib
 import json
 import queue
+import re
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import make_pii_table
 
 import tabsynth.pipeline as pipeline
 from tabsynth import cli, jobs
 from tabsynth.pipeline import OutputSettings, RunConfig, synthesize
+from tabsynth.ui_support import run_summary
 
-OUTPUTS = {"synthetic.csv", "release.json", "release.html", "report.json", "report.html"}
+OUTPUTS = {"synthetic.csv", "synthetic.parquet", "release.json", "release.html", "report.json",
+           "report.html"}
 
 
 @pytest.fixture()
@@ -44,6 +48,39 @@ def test_api_reads_runs_and_writes(tmp_path: Path) -> None:
     assert report["input"]["filename"] == "people.csv"
     assert report["run"]["libraries"]["pandas"]
     assert not (tmp_path / "out" / "report.pdf").exists()
+
+
+def test_parquet_holds_the_rows_of_the_csv_typed(tmp_path: Path) -> None:
+    data = make_pii_table(rows=200).to_csv(index=False).encode()
+    synthesize(data, RunConfig(method="faker", seed=1, evaluate=False), filename="people.csv",
+               out_dir=tmp_path, output=OutputSettings(pdf=False))
+    table = pd.read_parquet(tmp_path / "synthetic.parquet")
+    text = pd.read_csv(tmp_path / "synthetic.csv", dtype=str, keep_default_na=False)
+    assert list(table.columns) == list(text.columns) and len(table) == len(text)
+    assert str(table["visits"].dtype) in ("int64", "Int64") and table["active"].dtype == bool
+    assert pd.api.types.is_datetime64_any_dtype(table["joined"])
+    assert (table["joined"].dt.strftime("%Y-%m-%d") == text["joined"]).all()
+    assert (table["visits"].astype(str) == text["visits"]).all()
+
+
+def test_trained_epochs_are_what_the_reports_and_the_page_say(tmp_path: Path) -> None:
+    """Early stopping ends training before the most epochs allowed: the run line, the review
+    and the release state the epochs trained, beside that most."""
+    data = make_pii_table(rows=300).to_csv(index=False).encode()
+    result = synthesize(data, RunConfig(method="autoregressive", epochs=60, evaluate=False,
+                                        device="cpu"),
+                        filename="people.csv", out_dir=tmp_path, output=OutputSettings(pdf=False))
+    trained = result.synthesizer.fit_info["epochs"]
+    assert trained < 60, "this table should stop early"
+    review = json.loads((tmp_path / "report.json").read_text())
+    release = json.loads((tmp_path / "release.json").read_text())
+    assert review["run"]["epochs"] == release["run"]["epochs"] == trained
+    assert review["run"]["max_epochs"] == release["run"]["max_epochs"] == 60
+    assert f"{trained} epochs (stopped early; at most 60)" in run_summary(review)
+    for name in ("report.html", "release.html"):
+        page = (tmp_path / name).read_text()
+        assert re.search(rf">epochs</t[dh]><td>{trained}</td>", page), name
+        assert re.search(r">max epochs</t[dh]><td>60</td>", page), name
 
 
 def test_without_a_folder_nothing_is_written(tmp_path: Path) -> None:

@@ -92,10 +92,11 @@ def _bin_labels(review: dict) -> list[str]:
 
 def test_synthesize_writes_release_and_review(synthesized) -> None:
     out, stderr = synthesized
-    assert {p.name for p in out.iterdir()} == {"synthetic.csv", "release.json", "release.html",
+    assert {p.name for p in out.iterdir()} == {"synthetic.csv", "synthetic.parquet",
+                                                 "release.json", "release.html",
                                                  "report.json", "report.html", "report.pdf"}
-    for name in ("synthetic.csv", "release.json", "release.html", "report.json", "report.html",
-                 "report.pdf"):
+    for name in ("synthetic.csv", "synthetic.parquet", "release.json", "release.html",
+                 "report.json", "report.html", "report.pdf"):
         assert name in stderr
     review = json.loads(_read(out, "report.json"))
     assert review["notice"] == REVIEW_NOTICE
@@ -192,7 +193,7 @@ def test_release_is_an_allow_list(synthesized) -> None:
     assert release["run"]["seed"] is None and release["fidelity"]["score"] is None
     assert report["privacy"]["verdict_reasons"][0] == (
         "membership inference (density ratio) tells training rows from holdout rows with AUC "
-        "0.701 (0.5 is chance); this reaches the high threshold of 0.650")
+        "0.70 (0.5 is chance); this reaches the high threshold of 0.65")
     assert release["privacy"]["verdict_reasons"] == [
         "membership inference (density ratio) tells training rows from holdout rows with AUC "
         "0.70 (0.5 is chance); this reaches the high threshold of 0.65",

@@ -19,8 +19,9 @@ def test_a_fired_rule_is_a_template_id_with_figures_written_when_shown() -> None
     check = _attack(0.61234, [0.55, 0.67])
     assert check.band == "high" and check.fired.template == "attack"
     assert check.fired.figures["threshold"] == Figure(0.5, "score")
-    assert check.reason == ("linkability risk 0.612 (95 % CI 0.550 to 0.670, 12,345 attacks) "
-                            "reaches the high threshold of 0.500")
+    # scores at the two decimals every surface writes (the release's own)
+    assert check.reason == ("linkability risk 0.61 (95 % CI 0.55 to 0.67, 12,345 attacks) "
+                            "reaches the high threshold of 0.50")
     stored = check.to_dict()
     assert stored["template"] == "attack" and stored["reason"] == check.reason
     assert stored["figures"]["n"] == {"value": 12345, "kind": "count"}
@@ -45,7 +46,7 @@ def test_power_and_failure_are_fired_rules_too() -> None:
                             error="ValueError"))
     assert failed.reason == "inference could not run (ValueError): inconclusive"
     band, reasons = verdict([weak, failed, _attack(0.3, [0.25, 0.35])])
-    assert band == "medium" and reasons[0].startswith("linkability risk 0.300")
+    assert band == "medium" and reasons[0].startswith("linkability risk 0.30 ")
 
 
 def test_release_rewrites_reasons_from_the_objects() -> None:

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 RESIDUAL_RISKS = (
-    "the gradient noise, the Poisson sampling masks and the initial weights come from "
-    "torch's generators, seeded from the operating system but not cryptographically secure "
-    "(Opacus's secure mode needs the torchcsprng package, which is not available for the "
-    "torch version this release uses)",
+    "the gradient noise, the Poisson sampling masks and the initial weights come from the "
+    "training library's random generators, seeded from the operating system but not "
+    "cryptographically secure (a cryptographically secure generator for it does not exist for "
+    "the library version used)",
     "the gradient noise is floating-point Gaussian: no snapping or discrete mechanism guards "
     "it against floating-point attacks (Mironov 2012); integer counts use a discrete "
     "Gaussian",
-    "the count noise and the holdout coin flips come from numpy's PCG64 generator, seeded "
-    "from the operating system but not cryptographically secure, and the discrete Gaussian's "
-    "acceptance test runs in floating point (its distribution is off by about 1e-16, "
-    "relatively)",
+    "the count noise and the holdout coin flips come from a standard (PCG64) random "
+    "generator, seeded from the operating system but not cryptographically secure, and the "
+    "discrete Gaussian's acceptance test runs in floating point (its distribution is off by "
+    "about 1e-16, relatively)",
 )
 PRV_COUNTS_RISK = ("the PRV accountant composes the discrete Gaussian count releases as if they "
                    "were continuous Gaussians, which understates δ by under 1 % at the noise "
@@ -25,8 +25,8 @@ PRV_COUNTS_RISK = ("the PRV accountant composes the discrete Gaussian count rele
 RANDOMNESS = ("every random draw the guarantee relies on (count and histogram noise, 2-way "
               "table noise where the method uses it, gradient noise, Poisson sampling, the "
               "holdout coin flips) came from "
-              "fresh seeds read from the operating system and never recorded; --seed only "
-              "fixes sampling from the fitted model, and made-up columns are drawn from a "
+              "fresh seeds read from the operating system and never recorded; the run's seed "
+              "only fixes sampling from the fitted model, and made-up columns are drawn from a "
               "secret key of the fit, never saved")
 
 

@@ -31,6 +31,21 @@ from tabsynth.evaluation.common import as_float, is_numeric
 from tabsynth.evaluation.neighbors import MixedIndex, encode_tables
 
 CONFIDENCE = 0.95
+# the report's note on how the attacks were run, in plain words (the docstring above is the
+# developers' version of it)
+METHOD_NOTE = (
+    "The methods, the success criteria and the risk are those of anonymeter 1.1.0 (risk = "
+    "(main − control) / (1 − control), with Wilson intervals). tabsynth runs them with its own "
+    "faster counting and neighbour search, which finds the same counts and neighbours as "
+    "anonymeter and as a brute-force search. Where it differs: a singling-out risk is counted "
+    "over the queries actually found (anonymeter divides by the number asked for); numbers "
+    "are scaled by their range over the synthetic, training and holdout rows together "
+    "(anonymeter: over the synthetic rows and the targets); dates are numbers; a number "
+    "missing on one side adds 1 to the distance; ties between equally near synthetic rows are "
+    "broken in a shuffled order; every random draw is seeded. Singling-out queries are tried "
+    "on every training row, dealt into groups as large as the holdout, and the risk adds up "
+    "each group's excess over the holdout's rate (anonymeter keeps only as many training rows "
+    "as the holdout has, which dilutes the risk by about holdout / training rows).")
 OPS = {"==": 0, "!=": 1, ">=": 2, "<=": 3, ">": 4, "<": 5, "is null": 6, "is not null": 7}
 
 

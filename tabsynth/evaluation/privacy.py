@@ -76,7 +76,7 @@ class PrivacyResult:
     settings: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     threat_model: str = __doc__.split("\n\n")[1].replace("\n", " ")
-    engine: str = " ".join(attacks.__doc__.split("\n\n")[1].split())
+    engine: str = attacks.METHOD_NOTE
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from tabsynth.evaluation.common import as_float, comparable_columns, is_numeric, sample_rows
+from tabsynth.formatting import aggregate
 
 MAX_TRAIN_ROWS = 20_000
 # the real holdout rows the models are scored on: a seeded sample beyond this many, so that
@@ -107,6 +108,71 @@ def evaluate_utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.D
         agreement = None
     return UtilityResult(target, task, chosen_by, best.tstr, best.trtr, models, agreement,
                          note="; ".join(notes))
+
+
+QUICK_ROWS = 2000  # rows of the quick check of a target on real data (a second or so)
+QUICK_TREES = 30
+# below these, even a model trained on real rows predicts the target poorly: utility figures
+# then say little about the synthetic table
+WEAK_TARGET = {"auc": 0.6, "r2": 0.1}
+
+
+@dataclass(frozen=True)
+class RealPredictability:
+    """How well the other columns predict a target on real rows alone."""
+
+    target: str
+    metric: str  # auc (classification) or r2 (regression)
+    value: float  # on a quarter of the rows, for a model trained on the other three quarters
+
+    @property
+    def weak(self) -> bool:
+        return self.value < WEAK_TARGET[self.metric]
+
+
+def weak_target_note(target: str | None, metric: str, value: float | None) -> str | None:
+    """What to say when even real rows predict the target poorly (None when they do not)."""
+    if target is None or not isinstance(value, int | float) or metric not in WEAK_TARGET \
+            or value >= WEAK_TARGET[metric]:
+        return None
+    scale = "0.5 is chance" if metric == "auc" else "0 is no better than always the mean"
+    return (f"Even a model trained on real rows predicts {target} poorly ({metric.upper()} "
+            f"{aggregate(value)}; {scale}), so the utility figures say little about the "
+            "synthetic table. A column that the other columns help predict makes a better "
+            "target.")
+
+
+def real_predictability(frame: pd.DataFrame, target: str, features: list[str],
+                        seed: int = 0) -> RealPredictability | None:
+    """A quick check of a target before any synthesizer runs: gradient boosting trained on
+    three quarters of (a sample of) the real rows, scored on the rest; None when no model can be
+    built (no feature, a single class, too few rows)."""
+    features = [c for c in features if c != target and c in frame.columns]
+    rows = sample_rows(frame.dropna(subset=[target]), QUICK_ROWS, seed)
+    rows = rows.sample(frac=1.0, random_state=seed)  # a sorted file must not split by target
+    if not features or len(rows) < 40:
+        return None
+    classification = not is_numeric(rows[target]) or rows[target].nunique() <= MAX_CLASSES
+    if classification and not 2 <= rows[target].nunique() <= MAX_CLASSES:
+        return None
+    cut = len(rows) * 3 // 4
+    fit_on, test = rows.iloc[:cut], rows.iloc[cut:]
+    def quick(_: _Features) -> Any:
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        kind = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
+        return kind(max_iter=QUICK_TREES, random_state=seed, categorical_features="from_dtype")
+
+    from threadpoolctl import threadpool_limits
+
+    try:
+        with threadpool_limits(1):  # on a busy machine threads only wait for each other
+            scores, _ = _fit_score(quick, _Features(fit_on, features), fit_on, test, target,
+                                   classification)
+    except ValueError:
+        return None
+    metric = "auc" if classification else "r2"
+    return RealPredictability(target, metric, scores[metric])
 
 
 class _Features:

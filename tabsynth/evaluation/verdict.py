@@ -66,7 +66,7 @@ class Figure:
     value: float | int | str
     kind: str
 
-    def written(self, score_digits: int = formatting.SCORE_DIGITS) -> str:
+    def written(self, score_digits: int = formatting.AGGREGATE_DIGITS) -> str:
         """The figure as a sentence quotes it (tabsynth.formatting's rule)."""
         if self.kind == "count":
             return formatting.count(self.value)
@@ -86,7 +86,7 @@ class FiredRule:
     figures: dict[str, Figure]
 
     def sentence(self, omit: tuple[str, ...] = (),
-                 score_digits: int = formatting.SCORE_DIGITS) -> str:
+                 score_digits: int = formatting.AGGREGATE_DIGITS) -> str:
         """The sentence; `omit`: figures left out together with the space after them."""
         text = TEMPLATES[self.template]
         for name in omit:  # "{n} attacks" goes with its clause, "{count} rows" leaves "rows"

@@ -92,6 +92,13 @@ class Synthesizer(abc.ABC):
         return schema
 
     @property
+    def epochs_trained(self) -> int | None:
+        """The epochs the fit ran: fewer than `epochs` (the most allowed) when training stopped
+        early; None for a method without epochs."""
+        trained = self.fit_info.get("epochs")
+        return trained if isinstance(trained, int) else getattr(self, "epochs", None)
+
+    @property
     def schema_learned_privately(self) -> bool:
         """True when the schema came from this fit's DP releases (so it is not public)."""
         return False

@@ -90,9 +90,9 @@ _REGISTRY = (
     MethodInfo(
         name="dp-gan", module="tabsynth.synthesizers.dp_gan", class_name="DpGan",
         learns="our conditional GAN trained with DP-SGD (torch + Opacus), GPU when present",
-        discloses="with finite epsilon: nothing beyond the (epsilon, delta) guarantee for any "
-                  "one row; with --epsilon inf: a GAN fitted without noise, which can memorise "
-                  "rows",
+        discloses="with a finite ε: nothing beyond the (ε, δ) guarantee for any one row; with "
+                  "ε = ∞ (no differential privacy): a GAN fitted without noise, which can "
+                  "memorise rows",
         guarantee="(ε, δ)-DP per row, over preprocessing **and** training",
         note="Our differentially private GAN: an (ε, δ) guarantee for adding or removing any "
              "one training row, over preprocessing and training, with secret OS-seeded noise; "
@@ -111,7 +111,7 @@ _REGISTRY = (
                "(early stopping on held-back training rows without DP, a fixed number of DP-SGD "
                "epochs with it, then rows drawn from a 3× pool to match the noisy 1-way "
                "marginals); GPU when present",
-        discloses="with --epsilon: nothing beyond the (epsilon, delta) guarantee for any one "
+        discloses="with differential privacy: nothing beyond the (ε, δ) guarantee for any one "
                   "row and what the claim lists as not covered (the schema, made-up columns, "
                   "the evaluation); without: a model fitted without noise, which can reproduce "
                   "rare rows and holds each number column's quantiles (24 bins of 16 steps)",
