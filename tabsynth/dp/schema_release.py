@@ -205,7 +205,10 @@ def _dominant_family(cells: dict[str, float], sigma: float) -> str:
     """
     families = {f: cells[f] for f in FAMILIES if f != "number"}
     families["number"] = cells["whole"] + cells["fraction"]
-    family = max(FAMILIES, key=lambda f: families[f])
+    # the largest single cell picks the family: summing whole and fractional numbers first
+    # would double the noise that could make a label column look like numbers
+    best = max(FAMILY_CELLS[1:], key=lambda c: cells[c])
+    family = "number" if best in ("whole", "fraction") else best
     rest = sum(families[f] for f in FAMILIES if f != family)
     present = sum(max(cells[c], 0.0) for c in FAMILY_CELLS[1:])
     spread = MARGIN * sigma * np.sqrt(len(FAMILY_CELLS) - 2)
