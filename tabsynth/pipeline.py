@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.release import PII_HANDLING
 from tabsynth.report_header import report_header
 from tabsynth.runs import LoadedTable, RunResult
-from tabsynth.schema import Schema, coerce_frame
+from tabsynth.schema import Schema, coerce_frame, unfit_notes
 from tabsynth.settings import OutputSettings, ReadSettings, RunConfig
 from tabsynth.split import secret_holdout_mask, split_holdout
 from tabsynth.synthesizers import Synthesizer, make_synthesizer
@@ -99,7 +100,11 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     if not included:
         raise TableError("every column is excluded: include at least one column")
     check_roles(schema, config.quasi_identifiers, config.secrets)
-    typed = coerce_frame(frame, schema, lenient=synthesizer.schema_learned_privately)
+    lenient = synthesizer.schema_learned_privately
+    typed = coerce_frame(frame, schema, lenient=lenient)
+    if lenient:  # values that do not fit a learned kind: named in the review, never silent
+        table = dataclasses.replace(table, notes=[*table.notes,
+                                                  *unfit_notes(frame, typed, schema)])
     if in_holdout is None:
         train, holdout = split_holdout(typed, config.holdout_fraction, config.seed,
                                        schema.target)

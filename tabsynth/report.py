@@ -54,11 +54,28 @@ def render_pdf(report: dict[str, Any]) -> bytes:
     return html_to_pdf(render_html(report))
 
 
+# A text token this long (a 5,000-character column name) is clipped in the PDF: breaking it
+# anywhere, as the PDF's tables must to stay on the page, costs WeasyPrint minutes
+LONG_TOKEN_CHARS = 200
+_TEXT_NODE = re.compile(r">([^<]+)<")
+_LONG_TOKEN = re.compile(r"\S{" + str(LONG_TOKEN_CHARS) + ",}")
+
+
 def html_to_pdf(page: str) -> bytes:
     """A page of render_html laid out as a PDF, for callers that rendered it already."""
     from weasyprint import HTML
 
-    return HTML(string=page).write_pdf()
+    return HTML(string=_clip_long_tokens(page)).write_pdf()
+
+
+def _clip_long_tokens(page: str) -> str:
+    """Text tokens of LONG_TOKEN_CHARS or more shortened to their start and an ellipsis (text
+    between tags only: attributes, such as a chart's path data, are left whole)."""
+    def clip_text(match: re.Match[str]) -> str:
+        text = _LONG_TOKEN.sub(lambda token: token.group(0)[:60] + "…", match.group(1))
+        return f">{text}<"
+
+    return _TEXT_NODE.sub(clip_text, page)
 
 
 # ---------------------------------------------------------------- what the template gets

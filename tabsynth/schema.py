@@ -510,6 +510,18 @@ def _code_value(code: float) -> int | float:
     return int(code) if float(code).is_integer() else float(code)
 
 
+def unfit_notes(raw: pd.DataFrame, typed: pd.DataFrame, schema: Schema) -> list[str]:
+    """For the review: per column, how many values a lenient read turned into missing ones."""
+    notes = []
+    for spec in schema.columns:
+        lost = raw[spec.name].notna().to_numpy() & typed[spec.name].isna().to_numpy()
+        if lost.any():
+            notes.append(f"column {spec.name!r}: {int(lost.sum())} value(s) do not fit its "
+                         f"learned kind ({spec.kind}) and were read as missing (first at row "
+                         f"{int(np.flatnonzero(lost)[0]) + 2})")
+    return notes
+
+
 def _check_fits(spec: ColumnSpec, bad: pd.Series, lenient: bool, what: str) -> None:
     if lenient or not bad.any():
         return

@@ -256,3 +256,17 @@ def test_pdf_tables_wrap_long_column_names_within_the_page(tmp_path) -> None:
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
                           check=True).stdout.decode()
     assert "12,345 / 12,345" in text and "Cramér's V" in text  # the wide tables are there
+
+
+def test_a_pathologically_long_token_is_clipped_in_the_pdf_text_only() -> None:
+    """A 5,000-character column name would take WeasyPrint minutes to break anywhere: the PDF
+    shows its start and an ellipsis; attributes (a chart's path data) stay whole."""
+    from tabsynth.report import LONG_TOKEN_CHARS, _clip_long_tokens
+
+    name, path = "g" * 5000, "M0,0" + "L1,1" * 400
+    page = f'<td>{name}</td><svg><path d="{path}"/></svg><td>short words</td>'
+    clipped = _clip_long_tokens(page)
+    assert name not in clipped and "g" * 60 + "…" in clipped
+    assert f'd="{path}"' in clipped and "<td>short words</td>" in clipped
+    assert _clip_long_tokens("<p>" + "x" * (LONG_TOKEN_CHARS - 1) + "</p>").count("x") == \
+        LONG_TOKEN_CHARS - 1
