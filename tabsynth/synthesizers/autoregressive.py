@@ -42,7 +42,9 @@ def ending_words(trained: int, most: int, waited: int) -> str:
     if waited >= PATIENCE and trained < most:
         return (f"stopped at epoch {trained}: no improvement for {waited} epochs, so the "
                 f"model of epoch {trained - waited} is kept")
-    return f"trained all {most} epochs" if trained == most else f"trained {trained} epochs"
+    if trained == most and most > 1:
+        return f"trained all {most} epochs"
+    return f"trained {trained} epoch" + ("" if trained == 1 else "s")
 
 
 class Autoregressive(DpSynthesizer):
