@@ -30,11 +30,6 @@ JOB_LIFETIME_HOURS = 24  # a finished job's folder (outputs included) is deleted
 FOLDER_PREFIX = "tabsynth-job-"
 SWEEP_EVERY_SECONDS = 60.0
 _SERVER_FILE = ".server-pid"  # which server process made the folder
-# OpenMP threads of the worker (torch, the evaluation's models) unless OMP_NUM_THREADS says:
-# beside the page's own server the 2 cores are never both free, and two threads then wait for
-# each other (sample_data/patients.csv, 10 epochs of the autoregressive model on a busy
-# machine: 2.1-3.4 s on one thread, 19-25 s on two; the whole default run took 192 s)
-WORKER_THREADS = 1
 
 
 @dataclass
@@ -84,7 +79,9 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
     """Runs in the child process: the whole pipeline, reporting progress through `events`."""
     import warnings
 
-    os.environ.setdefault("OMP_NUM_THREADS", str(WORKER_THREADS))  # before torch is loaded
+    from tabsynth.device import compute_threads
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(compute_threads()))  # before torch loads
     warnings.filterwarnings("ignore")
     from tabsynth.errors import TabsynthError
     from tabsynth.pipeline import ReadSettings, RunConfig, synthesize

@@ -54,10 +54,12 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     emit(ProgressEvent("evaluate", *PARTS["utility"]))
     from threadpoolctl import threadpool_limits
 
+    from tabsynth.device import compute_threads
+
     # one OpenMP thread for the gradient-boosted models: after a torch fit in the same worker
     # their threads and torch's fought over the 2 cores (census, 2,000 rows, 1 epoch of the
     # autoregressive model: utility 35.6 s, 1.3 s with one thread; a busy machine)
-    with threadpool_limits(1):
+    with threadpool_limits(compute_threads()):
         utility = evaluate_utility(train, holdout, synthetic, target, exclude, seed).to_dict()
     timings["utility"] = time.perf_counter() - started
     started = time.perf_counter()
