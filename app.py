@@ -7,6 +7,7 @@ upload -> schema review -> method -> training in a worker process -> internal re
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from pathlib import Path
 
@@ -35,8 +36,9 @@ from tabsynth.ui_support import (
     TREAT_AS_MISSING,
     chosen_roles,
     device_choices,
-    estimate_seconds,
+    estimate_words,
     fidelity_rows,
+    panel_words,
     public_domain_example,
     run_summary,
     schema_from_rows,
@@ -45,6 +47,7 @@ from tabsynth.ui_support import (
     summary_cards,
     target_check,
     target_words,
+    time_estimate,
     weak_utility,
 )
 
@@ -223,7 +226,6 @@ def method_step(table, schema: Schema, owner: str) -> None:
         st.markdown(METHOD_GUIDE)
     info = METHODS[method]
     st.caption(info.note)
-    train_rows = int(len(table.frame) * 0.8)
     cols = st.columns(4)
     rows = cols[0].number_input(
         "Rows to generate", 1, 10_000_000, None, placeholder="as many as the training rows",
@@ -297,17 +299,16 @@ def method_step(table, schema: Schema, owner: str) -> None:
     except TabsynthError as exc:
         st.error(str(exc))
         return
-    estimate = estimate_seconds(method, train_rows, len(schema.learned), config.get("epochs"),
-                                private=math.isfinite(config.get("epsilon", math.inf)))
+    estimate = time_estimate(method, len(table.frame), schema, config)
     if estimate is not None:
-        st.caption(f"Estimated training time on this machine's CPU: about {estimate / 60:.0f} "
-                   "min" if estimate >= 90 else f"Estimated training time: about {estimate:.0f} s")
+        st.caption(estimate_words(estimate))
     if st.button("Train", type="primary"):
         data, name = st.session_state["upload"]
         job = registry().start(JobSpec(data=data, filename=name, config=config,
                                        schema_json=schema.to_json(), owner=owner,
                                        sheet=st.session_state.get("sheet"),
-                                       header=st.session_state.get("header", True)))
+                                       header=st.session_state.get("header", True),
+                                       estimate=estimate.to_dict() if estimate else None))
         st.query_params["job"] = job.id
         st.rerun()
 
@@ -362,12 +363,15 @@ def running_panel(job_id: str, owner: str) -> None:
         return
     if job.status != "running":
         st.rerun(scope="app")
-    event = job.progress
-    st.progress(min(max(float(event.get("fraction", 0.0)), 0.0), 1.0),
-                text=f"{event.get('stage', 'starting')}: {event.get('message', '')}")
-    metrics = event.get("metrics") or {}
-    if metrics:
-        st.caption(" · ".join(f"{k} {v:.3g}" for k, v in metrics.items()))
+    panel = panel_words(job, time.time())
+    st.markdown(f"**{panel.headline}**")
+    st.caption(panel.running)
+    st.progress(panel.fraction, text=panel.bar)
+    if panel.metrics:
+        st.caption(panel.metrics)
+    if panel.ended:
+        st.caption(panel.ended)
+    st.caption(panel.stages)
     if st.button("Cancel"):
         registry().cancel(job)
         st.rerun(scope="app")

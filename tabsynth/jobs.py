@@ -43,6 +43,7 @@ class JobSpec:
     owner: str = ""
     sheet: str | None = None  # the Excel sheet to read
     header: bool = True  # the first row holds the column names
+    estimate: dict[str, Any] | None = None  # estimate.Estimate.to_dict(): for the ETA
 
 
 @dataclass
@@ -54,6 +55,14 @@ class Job:
     message: str = ""
     ended_at: float | None = None  # time.time() when the job finished
     progress: dict[str, Any] = field(default_factory=dict)
+    # what the page shows while it runs: when it started (time.time()), when each stage's
+    # first event came, the file and settings, the estimate made before it started
+    started_at: float = field(default_factory=time.time)
+    stage_started: dict[str, float] = field(default_factory=dict)
+    stage_ended: dict[str, str] = field(default_factory=dict)  # a stage's last message
+    filename: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    estimate: dict[str, Any] | None = None
     process: Any = None
     events: Any = None
     stop: Any = None
@@ -70,6 +79,9 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
     """Runs in the child process: the whole pipeline, reporting progress through `events`."""
     import warnings
 
+    from tabsynth.device import compute_threads
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(compute_threads()))  # before torch loads
     warnings.filterwarnings("ignore")
     from tabsynth.errors import TabsynthError
     from tabsynth.pipeline import ReadSettings, RunConfig, synthesize
@@ -78,7 +90,7 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
 
     def report(event: Any) -> None:
         events.put({"type": "progress", "stage": event.stage, "fraction": event.fraction,
-                    "message": event.message, "metrics": event.metrics})
+                    "message": event.message, "metrics": event.metrics, "time": time.time()})
 
     try:
         config = RunConfig(**spec.config)
@@ -86,7 +98,7 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
         synthesize(spec.data, config, filename=spec.filename, schema=schema,
                    read=ReadSettings(sheet=spec.sheet, header=spec.header), out_dir=folder,
                    progress=report, should_stop=stop.is_set)
-        events.put({"type": "done"})
+        events.put({"type": "done", "time": time.time()})
     except Cancelled:
         events.put({"type": "cancelled"})
     except TabsynthError as exc:
@@ -148,7 +160,8 @@ class JobRegistry:
         folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=self._root))
         folder.chmod(0o700)
         (folder / _SERVER_FILE).write_text(str(os.getpid()))
-        job = Job(id=uuid.uuid4().hex, owner=spec.owner, folder=folder)
+        job = Job(id=uuid.uuid4().hex, owner=spec.owner, folder=folder,
+                  filename=spec.filename, config=dict(spec.config), estimate=spec.estimate)
         job.events, job.stop = self._context.Queue(), self._context.Event()
         job.process = self._context.Process(target=_worker,
                                             args=(spec, str(folder), job.events, job.stop),
@@ -180,10 +193,13 @@ class JobRegistry:
             kind = event["type"]
             if kind == "progress":
                 job.progress = event
+                job.stage_started.setdefault(event["stage"], event.get("time", time.time()))
+                if event.get("fraction", 0.0) >= 1.0:
+                    job.stage_ended[event["stage"]] = event.get("message", "")
             elif job.status == "running":
                 job.status = kind
                 job.message = event.get("message", "")
-                job.ended_at = time.time()
+                job.ended_at = event.get("time", time.time())
         if job.status == "running" and job.process is not None and not job.process.is_alive():
             job.process.join(timeout=0)
             try:  # a final event may still sit in the pipe

@@ -56,11 +56,16 @@ def synthesize(source: bytes | str | Path | LoadedTable, config: RunConfig, *,
                should_stop: StopCheck | None = None) -> RunResult:
     """Read `source`, run, and (when `out_dir` is given) write the run's files there."""
     read = read or ReadSettings()
+    emit = progress or (lambda _event: None)
+    if not isinstance(source, LoadedTable):
+        emit(ProgressEvent("read", 0.0, f"reading {filename or 'the table'}"))
     table = source if isinstance(source, LoadedTable) else load_table(
         source, filename=filename, limits=read.limits, sheet=read.sheet, header=read.header)
     result = run(table, config, schema=schema, progress=progress, should_stop=should_stop)
     if out_dir is not None:
+        emit(ProgressEvent("write", 0.0, "writing the synthetic table and the reports"))
         result.paths = write_outputs(result, out_dir, output)
+        emit(ProgressEvent("write", 1.0, "written"))
     return result
 
 
@@ -83,6 +88,10 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
                                    batch_size=config.batch_size, device=config.device,
                                    epsilon=config.epsilon, delta=config.delta,
                                    public=public, seed=config.seed, target=config.target)
+    learning = schema is None or (config.learn_schema and config.private)
+    emit(ProgressEvent("schema", 0.0, "checking the schema" if not learning else
+                       "learning the column kinds under ε" if config.private else
+                       "learning the column kinds"))
     if schema is not None:
         schema.check_against(frame)
         if config.target is not None:
@@ -128,14 +137,13 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     report = build_report(table, config, schema, synthesizer, device, train, holdout, synthetic,
                           fit_seconds, sample_seconds)
     if config.evaluate:
-        emit(ProgressEvent("evaluate", 0.0, "fidelity, utility and re-identification risk"))
         regenerated = [c.name for c in schema.included if c.regenerated]
         claim = report["privacy"]["dp"]
         report.update(evaluate(train[[c.name for c in schema.included]], holdout[
             [c.name for c in schema.included]], synthetic, target=schema.target,
             exclude=regenerated, seed=config.seed,
             quasi_identifiers=config.quasi_identifiers, secrets=config.secrets,
-            kinds={c.name: c.kind for c in schema.included}))
+            kinds={c.name: c.kind for c in schema.included}, progress=emit))
         report["privacy"]["dp"] = claim
         emit(ProgressEvent("evaluate", 1.0, "evaluated"))
     return RunResult(synthetic, train, holdout, schema, synthesizer, report)
@@ -165,6 +173,9 @@ def build_report(table: LoadedTable, config: RunConfig, schema: Schema,
          "holdout_fraction": config.holdout_fraction, "target": schema.target,
          "epochs": synthesizer.epochs_trained,  # as trained: early stopping may cut it
          "max_epochs": getattr(synthesizer, "epochs", None),
+         # how training ended, in words (early stopping: the epoch and why)
+         **({"stopping": synthesizer.fit_info["stopping"]}
+            if synthesizer.fit_info.get("stopping") else {}),
          "epsilon_target": getattr(synthesizer, "epsilon", None),
          "training": synthesizer.fit_info,
          "batch_size": getattr(synthesizer, "batch_size", None),

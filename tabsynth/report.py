@@ -127,9 +127,9 @@ def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
     for name, entry in inputs.items():
         rows += [(f"{name} file", entry.get("filename")), (f"{name} SHA-256", entry.get("sha256")),
                  (f"{name} rows", entry.get("rows"))]
-    for key in ("method", "device", "device_name", "seed", "epochs", "max_epochs", "batch_size",
-                "epsilon_target", "holdout_fraction", "target", "train_rows", "holdout_rows",
-                "synthetic_rows", "fit_seconds", "sample_seconds"):
+    for key in ("method", "device", "device_name", "seed", "epochs", "max_epochs", "stopping",
+                "batch_size", "epsilon_target", "holdout_fraction", "target", "train_rows",
+                "holdout_rows", "synthetic_rows", "fit_seconds", "sample_seconds"):
         if key in run:
             rows.append((key, run[key]))
     rows += [(f"evaluation: {name} seconds", seconds)

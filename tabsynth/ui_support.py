@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from tabsynth.device import cuda_available, device_name
 from tabsynth.errors import TableError
+from tabsynth.estimate import (
+    EVENT_STAGES,
+    STAGE_WORDS,
+    STAGES,
+    Estimate,
+    duration_words,
+    estimate_run,
+    planned_batch,
+    planned_epochs,
+    remaining_seconds,
+    span_words,
+    training_fraction,
+)
 from tabsynth.evaluation.results import Headline
 from tabsynth.evaluation.roles import Roles, suggest_roles
 from tabsynth.evaluation.utility import (
@@ -19,6 +34,7 @@ from tabsynth.evaluation.utility import (
 )
 from tabsynth.formatting import aggregate, count, score, seconds, value
 from tabsynth.schema import Schema
+from tabsynth.synthesizers.registry import METHODS
 
 METHOD_GUIDE = (
     "**Which method?** For the most faithful table, **autoregressive**: on the three public "
@@ -34,15 +50,6 @@ METHOD_GUIDE = (
     "**gaussian-copula** is the fastest learned model (seconds) and keeps marginals and linear "
     "correlations only; **ctgan** is SDV's GAN, for comparison; **faker** learns nothing "
     "about relationships: a table with the right columns and formats, for trying things out.")
-# seconds per (row x epoch) on the 2-core CPU, from benchmarks/README.md (census, 39k rows)
-_SECONDS_PER_ROW_EPOCH = {"ctgan": 3.0 / 39_073, "dp-gan": 2.9 / 39_073}
-_CTGAN_TRANSFORM_PER_ROW = 23.0 / 39_073
-_AR_PER_ROW_EPOCH = 31.5 / (39_073 * 16)  # census: 31.5 s for 16 epochs
-_AR_TYPICAL_EPOCHS = 20  # census: early stopping near 20 epochs with the halving rate
-_AR_PRIVATE_PER_ROW_EPOCH = 96.3 / (39_073 * 15)  # census at ε = 1: 15 epochs of DP-SGD
-_AR_PRIVATE_EPOCHS = 15
-
-
 MISSING_CODES = "missing codes"
 TREAT_AS_MISSING = "treat as missing"
 TARGET_HELP = (
@@ -110,25 +117,158 @@ def device_choices() -> dict[str, str]:
     return choices
 
 
-def estimate_seconds(method: str, rows: int, columns: int, epochs: int | None,
-                     private: bool = False) -> float | None:
-    """Rough CPU training time, scaled from the census benchmark; None where unknown."""
-    if method == "autoregressive":
-        per_row_epoch = _AR_PRIVATE_PER_ROW_EPOCH if private else _AR_PER_ROW_EPOCH
-        # without DP, early stopping usually ends training near _AR_TYPICAL_EPOCHS
-        run = epochs or (_AR_PRIVATE_EPOCHS if private else _AR_TYPICAL_EPOCHS)
-        if not private:
-            run = min(run, _AR_TYPICAL_EPOCHS)
-        return per_row_epoch * rows * run * max(1.0, columns / 15)
-    if method in _SECONDS_PER_ROW_EPOCH and epochs:
-        scale = max(1.0, columns / 15)
-        seconds = _SECONDS_PER_ROW_EPOCH[method] * rows * epochs * scale
-        if method == "ctgan":
-            seconds += _CTGAN_TRANSFORM_PER_ROW * rows * scale
-        return seconds
-    if method == "gaussian-copula":
-        return 5.5 * rows / 39_073 * max(1.0, columns / 15)
-    return None
+def time_estimate(method: str, rows: int, schema: Schema, config: dict) -> Estimate | None:
+    """The page's estimate of a run from its settings (RunConfig fields as the page holds
+    them); None for a method without constants."""
+    info = METHODS.get(method)
+    private = bool(info and info.private(config.get("epsilon")))
+    return estimate_run(method, rows, len(schema.learned), epochs=config.get("epochs"),
+                        private=private, synthetic_rows=config.get("rows"),
+                        made_up=sum(1 for c in schema.included if c.regenerated),
+                        evaluate=config.get("evaluate", True))
+
+
+def estimate_words(estimate: Estimate) -> str:
+    """The page's line under the settings: the whole run as a range, then its largest parts."""
+    stages = estimate.stages
+    low, high = estimate.low / estimate.total, estimate.high / estimate.total
+    training = stages["preprocessing"] + stages["training"]
+    parts = [f"training {span_words(training * low, training * high)}"]
+    evaluating = stages["evaluating"]
+    if evaluating:
+        parts.append(f"evaluation {span_words(evaluating * low, evaluating * high)}")
+    rest = estimate.total - training - evaluating
+    parts.append(f"reading, sampling and writing {span_words(rest * low, rest * high)}")
+    words = (f"Estimated time on this machine's CPU: {estimate.words()} in all ("
+             + ", ".join(parts) + ")")
+    if estimate.early_stopping and estimate.epochs:
+        words += (f"; early stopping usually ends training near epoch "
+                  f"{round(estimate.epochs)} of at most {estimate.max_epochs}")
+    return words + "."
+
+
+# a model's progress figures, in words: (name, what it means)
+METRIC_WORDS = {
+    "validation_nll": ("validation loss", "how unlikely training rows held back from fitting "
+                       "look to the model, per row; lower is better"),
+    "epsilon": ("privacy spent so far: ε", None),
+    "generator_loss": ("generator loss", None),
+    "discriminator_loss": ("discriminator loss", None),
+}
+GAN_LOSSES_NOTE = ("the GAN's two losses pull against each other: they swing rather than fall, "
+                   "and neither says how good the rows are")
+
+
+def metric_words(metrics: dict[str, float], epsilon_target: float | None = None) -> str:
+    """A model's progress figures as people read them: 'validation loss 35.2 (…; lower is
+    better)'; the epoch (already in the message) is left out."""
+    parts = []
+    for name, figure in metrics.items():
+        if name == "epoch" or not isinstance(figure, int | float):
+            continue
+        label, meaning = METRIC_WORDS.get(name, (name.replace("_", " "), None))
+        if name == "epsilon":
+            text = f"{label} = {figure:.2f}"
+            if epsilon_target is not None:
+                text += f" of {epsilon_target:g}"
+        else:
+            text = f"{label} {figure:.3g}"
+        parts.append(text + (f" ({meaning})" if meaning else ""))
+    if {"generator_loss", "discriminator_loss"} & set(metrics):
+        parts.append(GAN_LOSSES_NOTE)
+    return "; ".join(parts)
+
+
+def settings_words(filename: str, config: dict) -> str:
+    """What a job runs, in one line: file, method, DP and ε, epochs and batch."""
+    method = config.get("method", "")
+    info = METHODS.get(method)
+    epsilon = config.get("epsilon")
+    private = bool(info and info.private(epsilon))
+    if info is None or info.dp == "never":
+        kind = method
+    elif private:
+        shown = epsilon if epsilon is not None else info.defaults.get("epsilon")
+        kind = f"{method} with differential privacy (ε = {shown:g})"
+    else:
+        kind = f"{method}, no differential privacy"
+    parts = [filename or "upload", kind]
+    most, early = planned_epochs(method, private, config.get("epochs"))
+    if most is not None:
+        parts.append(f"at most {count(most)} epochs, stopping early when the validation loss "
+                     "stops improving" if early else
+                     f"{count(most)} epoch" + ("" if most == 1 else "s"))
+    batch = planned_batch(method, private, config.get("batch_size"))
+    if batch is not None and info is not None and "batch_size" in info.options:
+        parts.append(f"{'expected batch' if private else 'batch'} {count(batch)} rows")
+    return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class RunningPanel:
+    """What the page shows while a job runs (panel_words)."""
+
+    headline: str  # 'Training · 4 min 05 s elapsed · about 2 min left'
+    fraction: float  # of the whole run, by time (elapsed / (elapsed + left))
+    bar: str  # the current stage and the model's own message
+    running: str  # file, method, settings
+    metrics: str  # the model's figures in words ('' when none)
+    stages: str  # every stage, the finished ones ticked
+    ended: str  # how training ended ('' until it has)
+
+
+def panel_words(job: Any, now: float) -> RunningPanel:
+    """The live panel's text from a running job (jobs.Job: progress, started_at,
+    stage_started, stage_ended, filename, config, estimate) at time `now` (time.time())."""
+    event = job.progress or {}
+    stage = EVENT_STAGES.get(event.get("stage", ""), "reading")
+    message = event.get("message") or ("starting the worker" if not event else "")
+    raw_fraction = float(event.get("fraction", 0.0))
+    started: dict[str, float] = {}
+    for raw, at in (job.stage_started or {}).items():
+        plain = EVENT_STAGES.get(raw)
+        if plain is not None:
+            started[plain] = min(at, started.get(plain, at))
+    estimate = Estimate.from_dict(job.estimate) if job.estimate else None
+    elapsed = max(0.0, now - job.started_at)
+    fraction = raw_fraction
+    if stage == "training" and estimate is not None:
+        fraction = training_fraction(estimate, raw_fraction)
+    if estimate is not None:
+        left = remaining_seconds(estimate, stage, fraction, started, job.started_at, now)
+    else:
+        in_stage = max(0.0, now - started.get(stage, job.started_at))
+        left = in_stage * (1 - fraction) / fraction if fraction >= 0.02 else None
+    headline = f"{STAGE_WORDS[stage].capitalize()} · {duration_words(elapsed)} elapsed"
+    headline += f" · {left_words(left)}" if left is not None else ""
+    overall = elapsed / (elapsed + left) if left is not None and elapsed + left > 0 else 0.0
+    bar = f"{STAGE_WORDS[stage]}: {message}" if message else STAGE_WORDS[stage]
+    if (stage == "training" and estimate is not None and estimate.early_stopping
+            and raw_fraction < 1.0 and estimate.epochs):
+        bar += f" (early stopping usually ends it near epoch {round(estimate.epochs)})"
+    current = STAGES.index(stage)
+    marks = [f"{STAGE_WORDS[s]} ✓" if i < current else
+             f"**{STAGE_WORDS[s]}**" if i == current else STAGE_WORDS[s]
+             for i, s in enumerate(STAGES)
+             if estimate is None or s != "evaluating" or estimate.stages.get(s)]
+    ended = (getattr(job, "stage_ended", None) or {}).get("train", "")
+    epsilon = job.config.get("epsilon")
+    target = epsilon if isinstance(epsilon, int | float) and epsilon != float("inf") else None
+    return RunningPanel(headline, min(max(overall, 0.0), 1.0), bar,
+                        "Running " + settings_words(job.filename, job.config),
+                        metric_words(event.get("metrics") or {}, target),
+                        " · ".join(marks), f"Training: {ended}" if ended else "")
+
+
+def left_words(seconds: float) -> str:
+    """The time left, rounded as much as it deserves: 'about 45 s left', 'about 3 min left'."""
+    if seconds < 10:
+        return "a few seconds left"
+    if seconds < 90:
+        return f"about {max(10, round(seconds / 5) * 5)} s left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {duration_words(seconds)} left"
 
 
 def run_summary(report: dict) -> str:
@@ -138,7 +278,7 @@ def run_summary(report: dict) -> str:
              f"{count(run.get('train_rows', 0))} training rows",
              f"{count(run.get('synthetic_rows', 0))} synthetic rows"]
     if run.get("epochs") is not None:
-        parts.append(epochs_words(run["epochs"], run.get("max_epochs")))
+        parts.append(epochs_words(run["epochs"], run.get("max_epochs"), run.get("stopping")))
     if run.get("batch_size") is not None:
         parts.append(f"batch {run['batch_size']}")
     if run.get("device"):
@@ -152,11 +292,13 @@ def run_summary(report: dict) -> str:
     return "Run: " + ", ".join(parts)
 
 
-def epochs_words(trained: int, most: int | None = None) -> str:
-    """The epochs a fit ran, and the most it was allowed when it stopped early."""
+def epochs_words(trained: int, most: int | None = None, stopping: str | None = None) -> str:
+    """The epochs a fit ran, and the most it was allowed when it stopped early (with why,
+    when the run recorded it: 'stopped at epoch 29: no improvement for 3 epochs …')."""
     words = f"{count(trained)} epoch" + ("" if trained == 1 else "s")
     if isinstance(most, int) and most > trained:
-        words += f" (stopped early; at most {count(most)})"
+        why = stopping if stopping and stopping.startswith("stopped") else "stopped early"
+        words += f" ({why}; at most {count(most)})"
     return words
 
 

@@ -3,6 +3,8 @@ test_export.py)."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from conftest import PII_COLUMNS, ROOT, make_pii_table, wait_until
@@ -205,6 +207,28 @@ def test_non_private_dp_gan_runs_from_the_page_and_says_so() -> None:
     assert any("Differential privacy: none" in m.value for m in at.markdown)
 
 
+def test_the_running_panel_says_what_runs_how_long_and_what_is_left() -> None:
+    at = _page()
+    at.button[0].click().run()  # sample data
+    at.radio[0].set_value("ctgan").run()
+    next(n for n in at.number_input if n.label == "Epochs").set_value(3000).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+
+    def headline() -> str:
+        return next((m.value for m in at.markdown if m.value.startswith("**Training ·")), "")
+
+    wait_until(lambda: "left" in headline(), poll=at.run)
+    assert not at.exception
+    assert re.match(r"\*\*Training · \d+ (s|min \d\d s) elapsed · (about .+|a few seconds) "
+                    r"left\*\*$", headline())
+    captions = [c.value for c in at.caption]
+    assert "Running patients.csv · ctgan · 3,000 epochs · batch 500 rows" in captions
+    assert any(c.startswith("reading ✓ · learning the schema ✓ · preprocessing ✓ · "
+                            "**training**") for c in captions)
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    assert any("cancelled" in w.value for w in at.warning)
+
+
 def test_autoregressive_is_the_default_with_dp_off_until_ticked() -> None:
     at = _page()
     at.button[0].click().run()  # sample data
@@ -212,13 +236,14 @@ def test_autoregressive_is_the_default_with_dp_off_until_ticked() -> None:
     assert not at.exception and not at.error
 
     def estimate() -> str:
-        return next(c.value for c in at.caption if c.value.startswith("Estimated training"))
+        return next(c.value for c in at.caption if c.value.startswith("Estimated time"))
 
     def warns_of_rare_values() -> bool:
         return any(w.value.startswith("Without differential privacy, rare real values")
                    for w in at.warning)
 
     without_dp = estimate()
+    assert "evaluation" in without_dp and "early stopping usually ends training" in without_dp
     assert warns_of_rare_values()
     epsilon = next(n for n in at.number_input if n.label.startswith("ε"))
     assert epsilon.disabled

@@ -67,20 +67,45 @@ def test_trained_epochs_are_what_the_reports_and_the_page_say(tmp_path: Path) ->
     """Early stopping ends training before the most epochs allowed: the run line, the review
     and the release state the epochs trained, beside that most."""
     data = make_pii_table(rows=300).to_csv(index=False).encode()
+    events = []
     result = synthesize(data, RunConfig(method="autoregressive", epochs=60, evaluate=False,
                                         device="cpu"),
-                        filename="people.csv", out_dir=tmp_path, output=OutputSettings(pdf=False))
+                        filename="people.csv", out_dir=tmp_path, output=OutputSettings(pdf=False),
+                        progress=events.append)
     trained = result.synthesizer.fit_info["epochs"]
     assert trained < 60, "this table should stop early"
+    # early stopping says so, in the last training event and in the review
+    said = (f"stopped at epoch {trained}: no improvement for 3 epochs, so the model of epoch "
+            f"{trained - 3} is kept")
+    assert [e.message for e in events if e.stage == "train"][-1] == said
     review = json.loads((tmp_path / "report.json").read_text())
     release = json.loads((tmp_path / "release.json").read_text())
     assert review["run"]["epochs"] == release["run"]["epochs"] == trained
     assert review["run"]["max_epochs"] == release["run"]["max_epochs"] == 60
-    assert f"{trained} epochs (stopped early; at most 60)" in run_summary(review)
+    assert review["run"]["stopping"] == said and "stopping" not in release["run"]
+    assert f"{trained} epochs ({said}; at most 60)" in run_summary(review)
+    assert said in (tmp_path / "report.html").read_text()
     for name in ("report.html", "release.html"):
         page = (tmp_path / name).read_text()
         assert re.search(rf">epochs</t[dh]><td>{trained}</td>", page), name
         assert re.search(r">max epochs</t[dh]><td>60</td>", page), name
+
+
+def test_a_run_reports_every_stage_in_order(tmp_path: Path) -> None:
+    """The page's stages and time left follow these events: reading, the schema, the split,
+    fitting, sampling, each part of the evaluation, writing."""
+    data = make_pii_table(rows=200).to_csv(index=False).encode()
+    events = []
+    synthesize(data, RunConfig(method="faker", seed=1), filename="people.csv",
+               out_dir=tmp_path, output=OutputSettings(pdf=False), progress=events.append)
+    stages = [e.stage for e in events]
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == [
+        "read", "schema", "split", "fit", "sample", "evaluate", "write"]
+    evaluating = [e for e in events if e.stage == "evaluate"]
+    assert [e.message.split(":")[0] for e in evaluating[:3]] == ["fidelity", "utility",
+                                                                 "privacy"]
+    assert [e.fraction for e in evaluating] == sorted(e.fraction for e in evaluating)
+    assert events[-1].stage == "write" and events[-1].fraction == 1.0
 
 
 def test_without_a_folder_nothing_is_written(tmp_path: Path) -> None:

@@ -14,8 +14,10 @@ from test_report import _wide_report
 
 from tabsynth import ui_support
 from tabsynth.dp import claim
+from tabsynth.estimate import estimate_run
 from tabsynth.evaluation import privacy as privacy_module
 from tabsynth.evaluation.verdict import TEMPLATES
+from tabsynth.jobs import Job
 from tabsynth.regenerate import CollisionGuard
 from tabsynth.release import PII_HANDLING, RELEASE_ABOUT, release_report, render_release_html
 from tabsynth.report import ATTACK_REASON, PLAIN_REASONS, REVIEW_NOTICE, render_html
@@ -81,6 +83,19 @@ def _texts() -> dict[str, str]:
     }
     for name, info in METHODS.items():
         texts[f"method {name}"] = f"{info.note} {info.discloses}"
+    texts["time estimate"] = ui_support.estimate_words(
+        estimate_run("autoregressive", 5_000, 12, made_up=3))
+    job = Job(id="j", owner="o", folder=ROOT, started_at=0.0, filename="people.csv",
+              config={"method": "dp-gan", "epsilon": 1.0},
+              estimate=estimate_run("dp-gan", 5_000, 12, private=True).to_dict(),
+              progress={"stage": "train", "fraction": 0.5, "message": "epoch 10/20",
+                        "metrics": {"epsilon": 0.5, "generator_loss": 0.7,
+                                    "discriminator_loss": 1.2, "validation_nll": 30.0}},
+              stage_started={"read": 1.0, "train": 10.0},
+              stage_ended={"train": "stopped at epoch 29: no improvement for 3 epochs"})
+    panel = ui_support.panel_words(job, now=60.0)
+    texts["running panel"] = " ".join([panel.headline, panel.running, panel.bar,
+                                       panel.metrics, panel.stages, panel.ended])
     texts.update({f"app.py string {i}": s for i, s in enumerate(_app_strings())})
     return texts
 
@@ -89,6 +104,14 @@ def test_nothing_a_user_reads_names_files_tests_modules_or_the_design() -> None:
     found = {name: FORBIDDEN.findall(text) for name, text in _texts().items()}
     found = {name: hits for name, hits in found.items() if hits}
     assert not found, found
+
+
+def test_the_running_panel_names_no_code() -> None:
+    """The model's figures in words ('validation loss'), never a key such as validation_nll."""
+    texts = _texts()
+    for name in ("time estimate", "running panel"):
+        assert not re.findall(r"\b[a-z]+_[a-z_]+\b", texts[name]), name
+    assert "validation loss 30" in texts["running panel"]
 
 
 def test_the_scan_catches_what_it_is_for() -> None:

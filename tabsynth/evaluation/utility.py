@@ -165,8 +165,10 @@ def real_predictability(frame: pd.DataFrame, target: str, features: list[str],
 
     from threadpoolctl import threadpool_limits
 
+    from tabsynth.device import compute_threads
+
     try:
-        with threadpool_limits(1):  # on a busy machine threads only wait for each other
+        with threadpool_limits(compute_threads()):  # extra threads only wait for each other
             scores, _ = _fit_score(quick, _Features(fit_on, features), fit_on, test, target,
                                    classification)
     except ValueError:
