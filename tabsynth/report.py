@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from tabsynth import charts, formatting
 from tabsynth.evaluation import results
+from tabsynth.evaluation.guidance import summarise
 from tabsynth.evaluation.results import Attack, Fidelity, Headline, Privacy, Utility
 from tabsynth.evaluation.utility import weak_target_note
 from tabsynth.evaluation.verdict import FiredRule
@@ -76,6 +77,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "fidelity": fidelity, "utility": utility, "privacy": privacy,
         "verdict": verdict, "verdict_colour": VERDICT_COLOURS.get(verdict, "#444"),
         "reasons": _reasons(privacy),
+        "summary": summarise(privacy, (report.get("run") or {}).get("holdout_fraction")),
         "exact_copies": _exact_copies(privacy),
         "metric": head.metric,
         "weak_target": weak_target_note(head.target, head.metric, head.utility_real),
