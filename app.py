@@ -18,7 +18,14 @@ from tabsynth.capacity import check_ctgan
 from tabsynth.dp.public import parse_public_schema
 from tabsynth.errors import TabsynthError
 from tabsynth.evaluation.results import Fidelity, Privacy, Utility
-from tabsynth.export import SignOff, export_files, zip_files, zip_name
+from tabsynth.export import (
+    MIN_JUSTIFICATION_WORDS,
+    SignOff,
+    export_files,
+    needs_justification,
+    zip_files,
+    zip_name,
+)
 from tabsynth.formatting import aggregate, aggregate_interval, count, percent, score, small
 from tabsynth.io import excel_sheets
 from tabsynth.jobs import JobRegistry, JobSpec
@@ -86,6 +93,11 @@ HOLDOUT_HELP = (
     "Rows kept back before training: the control for the privacy checks and the test set for "
     "utility. A larger share gives the checks more power (narrower intervals, so an "
     "inconclusive verdict can settle) and leaves fewer rows to learn from.")
+JUSTIFICATION_HELP = (
+    "Say why this table may be released although the verdict is not low: what it is for, who "
+    "receives it, what else protects the people in it. Your words are recorded in "
+    "signoff.json and travel with the data in release.json and release.html: quote no value "
+    "or figure of the real data.")
 VERDICT_BOX = {"low": "success", "inconclusive": "info", "medium": "warning", "high": "error"}
 SCHEMA_PUBLIC_NOTE = (
     "The schema above is used as confirmed and declared public: the guarantee does not cover "
@@ -499,8 +511,17 @@ def export_step(job) -> None:
     role = cols[1].text_input("Your role")
     review = st.checkbox("Also include the internal review report (contains statistics of the "
                          "real data)")
+    verdict = (registry().report(job).get("privacy") or {}).get("verdict")
+    justification = ""
+    if needs_justification(verdict):
+        justification = st.text_area(
+            f"Why may this table be released although the privacy verdict is "
+            f"{verdict or 'not evaluated'}? (at least {MIN_JUSTIFICATION_WORDS} words)",
+            max_chars=2000, help=JUSTIFICATION_HELP)
+        st.caption("Recorded in signoff.json and in the release report that travels with the "
+                   "data: quote no value or figure of the real data.")
     signoff = SignOff(name=name, role=role, reviewed_privacy_report=reviewed,
-                      include_review_report=review)
+                      include_review_report=review, justification=justification)
     try:
         files = export_files(job.folder, signoff)
     except TabsynthError as exc:

@@ -4,7 +4,9 @@ The review report (report.json / report.html) compares the synthetic table with 
 holds statistics of the real data. The release report is built from it through an allow-list:
 run settings, the differential-privacy claim, the names of the PII columns, the privacy verdict
 and aggregate scores. Nothing is copied by default, so a key added to the review later never
-reaches the release unless it is named here.
+reaches the release unless it is named here. The sign-off, added at export (export.py), is the
+one part in the reviewer's own words: their name, role and, when the verdict is not low, their
+justification (the page asks them to quote no value or figure of the real data).
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ FIDELITY_KEYS = ("score", "holdout_reference", "tvd1", "tvd2", "holdout_tvd1", "
 UTILITY_METRICS = ("auc", "f1", "r2", "mae")
 TASKS = ("classification", "regression")
 VERDICTS = BANDS
+# the sign-off record: the reviewer, the verdict signed off and their justification (their own
+# words, required when the verdict is not low; the page asks them to quote no real figure)
 SIGNOFF_KEYS = ("name", "role", "reviewed_privacy_report", "included_review_report",
-                "signed_at", "synthetic_sha256")
+                "verdict", "justification", "signed_at", "synthetic_sha256")
 # a verdict reason travels as its check's fired rule rewritten: the template's own words, no
 # exact row count, scores at two decimals, and as names only check, attack and error names
 # the release's wording of rules whose figures include fine rates or the holdout's own rates
@@ -288,6 +292,7 @@ def _view(release: dict[str, Any]) -> dict[str, Any]:
     roles = privacy.get("roles") or {}
     return {
         "release": release, "run": release["run"], "privacy": privacy, "dp": dp,
+        "signoff": release.get("signoff") or {},
         "fidelity": fidelity, "utility": utility, "pii": release["pii"],
         "fidelity_rows": _fidelity_rows(fidelity, with_reference=not dp),
         "cards": _cards(release),

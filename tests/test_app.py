@@ -305,9 +305,10 @@ def test_the_review_warns_when_real_rows_predict_the_target_poorly() -> None:
     assert "R2 0.04" in weak_utility(regression)
 
 
-def test_a_verdict_that_is_not_low_says_what_to_do_next() -> None:
+def test_a_verdict_that_is_not_low_says_what_to_do_and_needs_a_written_justification() -> None:
     """120 rows leave the checks too little data: the review says which checks and how to get
-    more, and lists the checks apart."""
+    more, lists the checks apart, and the downloads stay locked until the reviewer writes why
+    the table may be released anyway."""
     at = _page()
     csv = make_pii_table(rows=120).to_csv(index=False).encode()
     at.file_uploader[0].set_value(("people.csv", csv, "text/csv")).run()
@@ -326,3 +327,15 @@ def test_a_verdict_that_is_not_low_says_what_to_do_next() -> None:
     assert any(e.label == "The checks behind the verdict" for e in at.expander)
     checks = next(d.value for d in at.dataframe if "medium from" in d.value.columns)
     assert "inconclusive" in set(checks["band"])
+    at.checkbox[0].check().run()
+    at.text_input[0].input("Ada Lovelace").run()
+    at.text_input[1].input("Data protection officer").run()
+    box = next(t for t in at.text_area if t.label.startswith("Why may this table be released"))
+    assert "inconclusive" in box.label
+    assert len(at.get("download_button")) == 0  # no justification yet
+    assert any("write why this table may be released" in i.value for i in at.info)
+    box.input("fine").run()
+    assert len(at.get("download_button")) == 0  # a word is not a justification
+    next(t for t in at.text_area if t.label.startswith("Why may this table be released")) \
+        .input("Test fixtures for the billing team only; no real customers in it.").run()
+    assert len(at.get("download_button")) >= 4 and not at.exception
