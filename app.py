@@ -19,7 +19,14 @@ from tabsynth.capacity import check_ctgan
 from tabsynth.dp.public import parse_public_schema
 from tabsynth.errors import TabsynthError
 from tabsynth.evaluation.results import Fidelity, Privacy, Utility
-from tabsynth.export import SignOff, export_files, zip_files, zip_name
+from tabsynth.export import (
+    MIN_JUSTIFICATION_WORDS,
+    SignOff,
+    export_files,
+    needs_justification,
+    zip_files,
+    zip_name,
+)
 from tabsynth.formatting import aggregate, aggregate_interval, count, percent, score, small
 from tabsynth.io import excel_sheets
 from tabsynth.jobs import JobRegistry, JobSpec
@@ -34,11 +41,13 @@ from tabsynth.ui_support import (
     PUBLIC_DOMAIN_HELP,
     TARGET_HELP,
     TREAT_AS_MISSING,
+    check_rows,
     chosen_roles,
     device_choices,
     estimate_words,
     fidelity_rows,
     panel_words,
+    privacy_lines,
     public_domain_example,
     run_summary,
     schema_from_rows,
@@ -48,6 +57,7 @@ from tabsynth.ui_support import (
     target_check,
     target_words,
     time_estimate,
+    verdict_summary,
     weak_utility,
 )
 
@@ -82,6 +92,16 @@ SCHEMA_LEARNED_NOTE = (
     "table (included, personal-data, kind and treat as missing) are kept and named in the "
     "claim as yours. "
     "Made-up keys then have no prefix.")
+HOLDOUT_HELP = (
+    "Rows kept back before training: the control for the privacy checks and the test set for "
+    "utility. A larger share gives the checks more power (narrower intervals, so an "
+    "inconclusive verdict can settle) and leaves fewer rows to learn from.")
+JUSTIFICATION_HELP = (
+    "Say why this table may be released although the verdict is not low: what it is for, who "
+    "receives it, what else protects the people in it. Your words are recorded in "
+    "signoff.json and travel with the data in release.json and release.html: quote no value "
+    "or figure of the real data.")
+VERDICT_BOX = {"low": "success", "inconclusive": "info", "medium": "warning", "high": "error"}
 SCHEMA_PUBLIC_NOTE = (
     "The schema above is used as confirmed and declared public: the guarantee does not cover "
     "it, and the release report says so.")
@@ -329,6 +349,9 @@ def attacker_step(table, schema: Schema, config: dict) -> None:
                f"secrets — {roles.secrets_origin}.")
     config["quasi_identifiers"] = chosen_roles(known, roles.quasi_identifiers)
     config["secrets"] = chosen_roles(wanted, roles.secrets)
+    config["holdout_fraction"] = float(st.number_input(
+        "Holdout share (rows kept back for the checks)", 0.05, 0.5, 0.2, step=0.05,
+        help=HOLDOUT_HELP))
 
 
 def show_job(job, owner: str) -> None:
@@ -393,6 +416,7 @@ def review_step(report: dict) -> None:
     weak = weak_utility(report)
     if weak:
         st.warning(weak)
+    verdict_box(report)
     if privacy.get("not_applicable"):
         st.info(f"Nothing to compare: {privacy['not_applicable']}.")
         return
@@ -426,12 +450,7 @@ def review_step(report: dict) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
         if any(a.scored for a in view.attacks):
             show_chart(st, charts.risk_bars(view.attacks, view.bands))
-        mia = view.membership
-        st.write(f"Membership inference AUC {aggregate(mia.auc)} (95 % CI "
-                 f"{aggregate_interval(mia.ci)}); exact-match rate "
-                 f"{percent(view.exact_match_rate)} (holdout "
-                 f"{percent(view.holdout_exact_match_rate)}); DCR share "
-                 f"{aggregate(view.dcr_share)} (0.5 is ideal).")
+        st.markdown("\n".join(f"- {line}" for line in privacy_lines(privacy)))
         dcr = charts.distance_histogram(privacy.get("distances") or {})
         if dcr is not None:
             show_chart(st, dcr)
@@ -450,6 +469,22 @@ def review_step(report: dict) -> None:
             st.write("Differential privacy: none. This synthetic table carries no formal "
                      "guarantee; the attack figures above are the evidence.")
         st.caption(privacy["threat_model"])
+
+
+def verdict_box(report: dict) -> None:
+    """The privacy verdict in two sentences (what it means, what to do next), then the checks
+    behind it, each in its own row, folded away."""
+    summary = verdict_summary(report)
+    verdict = summary.verdict or "not evaluated"
+    box = getattr(st, VERDICT_BOX.get(summary.verdict, "warning"))
+    box(f"**Privacy verdict: {verdict}.** {summary.meaning}\n\n"
+        f"**What to do next:** {summary.next_step}")
+    privacy = report.get("privacy") or {}
+    if privacy.get("checks"):
+        with st.expander("The checks behind the verdict"):
+            st.dataframe(check_rows(privacy), hide_index=True)
+            st.caption("A check is inconclusive when it stays below its medium threshold but "
+                       "its 95 % interval still reaches it: too little data to rule it out.")
 
 
 def show_chart(place, chart) -> None:
@@ -480,8 +515,17 @@ def export_step(job) -> None:
     role = cols[1].text_input("Your role")
     review = st.checkbox("Also include the internal review report (contains statistics of the "
                          "real data)")
+    verdict = (registry().report(job).get("privacy") or {}).get("verdict")
+    justification = ""
+    if needs_justification(verdict):
+        justification = st.text_area(
+            f"Why may this table be released although the privacy verdict is "
+            f"{verdict or 'not evaluated'}? (at least {MIN_JUSTIFICATION_WORDS} words)",
+            max_chars=2000, help=JUSTIFICATION_HELP)
+        st.caption("Recorded in signoff.json and in the release report that travels with the "
+                   "data: quote no value or figure of the real data.")
     signoff = SignOff(name=name, role=role, reviewed_privacy_report=reviewed,
-                      include_review_report=review)
+                      include_review_report=review, justification=justification)
     try:
         files = export_files(job.folder, signoff)
     except TabsynthError as exc:

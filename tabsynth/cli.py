@@ -200,23 +200,22 @@ def _synthesize(args: argparse.Namespace) -> int:
 
 
 def summary_lines(report: dict, paths: dict[str, Path | None]) -> list[str]:
-    """The five lines a run ends with: the verdict and its main reason, fidelity beside a fresh
-    real sample, utility beside models trained on real rows, ε if any, and where the files
-    are. Figures are written as on the page and in both reports."""
+    """The five lines a run ends with: the verdict, what it means and what to do next,
+    fidelity beside a fresh real sample, utility beside models trained on real rows, ε if any,
+    and where the files are. Figures are written as on the page and in both reports."""
+    from tabsynth.evaluation.guidance import summarise
     from tabsynth.evaluation.results import Headline
     from tabsynth.formatting import aggregate, count, score, small
 
     head, privacy = Headline.from_report(report), report.get("privacy") or {}
-    reasons = privacy.get("verdict_reasons") or []
     if privacy.get("not_applicable"):
         verdict = f"privacy verdict: not applicable ({privacy['not_applicable']})"
     elif head.verdict is None:
         verdict = "privacy verdict: not evaluated (the run skipped the reports)"
     else:
-        verdict = (f"privacy verdict: {head.verdict}: "
-                   + (reasons[0] if reasons else "no rule was triggered")
-                   + (f" (and {len(reasons) - 1} more in the review)" if len(reasons) > 1
-                      else ""))
+        summary = summarise(privacy, (report.get("run") or {}).get("holdout_fraction"))
+        verdict = (f"privacy verdict: {head.verdict}: {summary.meaning} Next: "
+                   f"{summary.next_step} Each check is listed in report.html.")
     fidelity = (f"fidelity: {aggregate(head.fidelity)} (a fresh real sample scores "
                 f"{aggregate(head.fidelity_holdout)}; 1 is perfect)"
                 if head.fidelity is not None else "fidelity: not computed")

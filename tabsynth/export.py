@@ -2,6 +2,12 @@
 
 The internal review (report.json / report.html) holds statistics of the real data: it joins the
 bundle only when the reviewer asks for it, and the sign-off records that choice.
+
+The sign-off record (signoff.json) names the reviewer, the verdict they signed off and, when
+that verdict is not low, their written justification (required then). The same record is
+written into release.json's `signoff` and shown in release.html (and in the review, when it
+ships), so the justification travels with the data. The record hashes synthetic.csv
+(`synthetic_sha256`); nothing hashes the release report itself.
 """
 
 from __future__ import annotations
@@ -23,6 +29,18 @@ from tabsynth.report import render_html
 
 RELEASE_FILES = ("synthetic.csv", "release.json", "release.html", "signoff.json")
 REVIEW_FILES = ("report.json", "report.html", "report.pdf")
+MIN_JUSTIFICATION_WORDS = 5  # a sentence, not a tick
+
+
+def needs_justification(verdict: str | None) -> bool:
+    """Whether signing off this verdict asks for a written justification: every verdict but
+    low (inconclusive, medium, high, and a run whose privacy was not evaluated)."""
+    return verdict != "low"
+
+
+def release_verdict(release: dict[str, Any]) -> str | None:
+    """The privacy verdict a release report states (None: not evaluated)."""
+    return (release.get("privacy") or {}).get("verdict")
 
 
 @dataclass(frozen=True)
@@ -31,21 +49,33 @@ class SignOff:
     role: str
     reviewed_privacy_report: bool
     include_review_report: bool = False  # also ship the internal review (real statistics)
+    justification: str = ""  # why the table may be released although the verdict is not low
 
-    def validate(self) -> None:
+    def validate(self, verdict: str | None) -> None:
+        """Refuse a sign-off that is not complete for this verdict (`verdict`: the release's;
+        None: not evaluated)."""
         if not self.reviewed_privacy_report:
             raise ConfigError("confirm that you reviewed the privacy report before exporting")
         if not self.name.strip() or not self.role.strip():
             raise ConfigError("enter your name and role to sign off the export")
+        if (needs_justification(verdict)
+                and len(self.justification.split()) < MIN_JUSTIFICATION_WORDS):
+            raise ConfigError(
+                f"the privacy verdict is {verdict or 'not evaluated'}: write why this table "
+                f"may be released anyway (at least {MIN_JUSTIFICATION_WORDS} words)")
 
-    def record(self, synthetic: bytes | None = None) -> dict[str, Any]:
-        """The sign-off as written into the bundle, with its time (UTC); validated first."""
-        self.validate()
+    def record(self, verdict: str | None, synthetic: bytes | None = None) -> dict[str, Any]:
+        """The sign-off as written into the bundle, with the verdict signed off, the
+        justification (when written) and the time (UTC); validated first."""
+        self.validate(verdict)
         record: dict[str, Any] = {
             "name": self.name.strip(), "role": self.role.strip(),
             "reviewed_privacy_report": True,
             "included_review_report": bool(self.include_review_report),
-            "signed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            "verdict": verdict or "not evaluated"}
+        if self.justification.strip():
+            record["justification"] = self.justification.strip()
+        record["signed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         if synthetic is not None:
             record["synthetic_sha256"] = hashlib.sha256(synthetic).hexdigest()
         return record
@@ -54,11 +84,12 @@ class SignOff:
 def export_files(folder: str | Path, signoff: SignOff) -> dict[str, bytes]:
     """The bundle's files by name: synthetic.csv, release.json and release.html (signed),
     signoff.json, and report.json / report.html (signed) and report.pdf only when the sign-off
-    asks for them."""
+    asks for them. The verdict signed off is the release's own."""
     folder = Path(folder)
     synthetic = (folder / "synthetic.csv").read_bytes()
-    record = signoff.record(synthetic)
-    release = with_signoff(_read_json(folder / "release.json"), record)
+    release = _read_json(folder / "release.json")
+    record = signoff.record(release_verdict(release), synthetic)
+    release = with_signoff(release, record)
     files = {"synthetic.csv": synthetic,
              "release.json": _dumps(release),
              "release.html": render_release_html(release).encode("utf-8"),

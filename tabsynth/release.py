@@ -4,7 +4,9 @@ The review report (report.json / report.html) compares the synthetic table with 
 holds statistics of the real data. The release report is built from it through an allow-list:
 run settings, the differential-privacy claim, the names of the PII columns, the privacy verdict
 and aggregate scores. Nothing is copied by default, so a key added to the review later never
-reaches the release unless it is named here.
+reaches the release unless it is named here. The sign-off, added at export (export.py), is the
+one part in the reviewer's own words: their name, role and, when the verdict is not low, their
+justification (the page asks them to quote no value or figure of the real data).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from typing import Any
 
 from tabsynth import formatting
+from tabsynth.evaluation.guidance import summarise
 from tabsynth.evaluation.privacy import LABELS
 from tabsynth.evaluation.results import Headline, Privacy
 from tabsynth.evaluation.roles import CHOSEN
@@ -44,8 +47,10 @@ FIDELITY_KEYS = ("score", "holdout_reference", "tvd1", "tvd2", "holdout_tvd1", "
 UTILITY_METRICS = ("auc", "f1", "r2", "mae")
 TASKS = ("classification", "regression")
 VERDICTS = BANDS
+# the sign-off record: the reviewer, the verdict signed off and their justification (their own
+# words, required when the verdict is not low; the page asks them to quote no real figure)
 SIGNOFF_KEYS = ("name", "role", "reviewed_privacy_report", "included_review_report",
-                "signed_at", "synthetic_sha256")
+                "verdict", "justification", "signed_at", "synthetic_sha256")
 # a verdict reason travels as its check's fired rule rewritten: the template's own words, no
 # exact row count, scores at two decimals, and as names only check, attack and error names
 # the release's wording of rules whose figures include fine rates or the holdout's own rates
@@ -71,7 +76,7 @@ def release_report(report: dict[str, Any]) -> dict[str, Any]:
         "pii": _pii(report.get("pii") or {}),
         "fidelity": _fidelity(report.get("fidelity")),
         "utility": _utility(report.get("utility")),
-        "privacy": _privacy(privacy),
+        "privacy": _privacy(privacy, (report.get("run") or {}).get("holdout_fraction")),
     }
     if release["privacy"].get("dp"):
         _drop_real_vs_real(release)
@@ -88,6 +93,7 @@ def _drop_real_vs_real(release: dict[str, Any]) -> None:
         (fidelity or {}).pop(key, None)
     (utility or {}).pop("trtr", None)
     privacy.pop("holdout_exact_match_rate", None)
+    privacy.pop("exact_copy_excess", None)  # the synthetic rate minus the holdout's
     for near in privacy.get("near_copies") or []:
         near.pop("holdout_rate", None)
 
@@ -224,7 +230,7 @@ def _roles(roles: Any) -> dict[str, Any] | None:
     return out
 
 
-def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
+def _privacy(privacy: dict[str, Any], holdout_fraction: Any = None) -> dict[str, Any]:
     out: dict[str, Any] = {"dp": copy.deepcopy(privacy.get("dp")) or None}
     if privacy.get("not_applicable"):
         out["not_applicable"] = NOTHING_LEARNED
@@ -239,6 +245,11 @@ def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
         "evaluated": True,
         "verdict": view.verdict if view.verdict in VERDICTS else None,
         "verdict_reasons": _reasons(privacy, attacks),
+        # what the verdict means and what to do next: names of checks, attacks and the
+        # attacker's columns only (those that travel), no figure
+        "verdict_summary": summarise(
+            privacy, _number(holdout_fraction),
+            names={*LABELS.values(), *(a["name"] for a in attacks if a["name"])}).to_dict(),
         "attacks": attacks,
         "membership_inference": {"auc": _score(mia.auc), "ci": _interval(mia.ci),
                                  "tpr_at_fpr_0.01": _score(mia.tpr_at_fpr_01)}
@@ -249,6 +260,7 @@ def _privacy(privacy: dict[str, Any]) -> dict[str, Any]:
         "dcr_share": _score(view.dcr_share),
         "exact_match_rate": _score(view.exact_match_rate),
         "holdout_exact_match_rate": _score(view.holdout_exact_match_rate),
+        "exact_copy_excess": _score(view.exact_copy_excess),
     })
     return out
 
@@ -280,6 +292,7 @@ def _view(release: dict[str, Any]) -> dict[str, Any]:
     roles = privacy.get("roles") or {}
     return {
         "release": release, "run": release["run"], "privacy": privacy, "dp": dp,
+        "signoff": release.get("signoff") or {},
         "fidelity": fidelity, "utility": utility, "pii": release["pii"],
         "fidelity_rows": _fidelity_rows(fidelity, with_reference=not dp),
         "cards": _cards(release),
@@ -342,29 +355,46 @@ def _fidelity_rows(fidelity: dict[str, Any] | None, with_reference: bool) -> lis
             for label, key, reference in measures]
 
 
+EXACT_COPIES_ROUNDED = ("each rounded to a whole percent, so the excess need not equal their "
+                        "difference")
+EXACT_COPIES_DP = ("the holdout's own rate and the excess are left out of a differentially "
+                   "private release: they compare real rows with real rows")
+
+
+def exact_copies_row(privacy: dict[str, Any]) -> tuple[str, str]:
+    """Exact copies as every surface writes them (synthetic vs holdout, and the excess), from
+    the release's rounded fields; a DP release has the synthetic rate only, and says so."""
+    label = "exact copies (synthetic and holdout rows equal to a training row)"
+    if "holdout_exact_match_rate" not in privacy:
+        return label, (formatting.exact_copies(privacy.get("exact_match_rate"),
+                                               figure=formatting.rounded_percent)
+                       + f" ({EXACT_COPIES_DP})")
+    return label, (formatting.exact_copies(privacy.get("exact_match_rate"),
+                                           privacy.get("holdout_exact_match_rate"),
+                                           privacy.get("exact_copy_excess"),
+                                           figure=formatting.rounded_percent)
+                   + f" ({EXACT_COPIES_ROUNDED})")
+
+
 def _check_rows(privacy: dict[str, Any]) -> list[tuple[str, Any]]:
     mia = privacy.get("membership_inference") or {}
+    rate = formatting.rounded_percent
     near = [(f"synthetic rows closer to a training row than {100 * (1 - n['level']):.0f} % "
              "of holdout rows" + (" (holdout rows themselves beside)" if "holdout_rate" in n
                                   else ""),
-             formatting.percent(n["rate"]) + (f" (holdout {formatting.percent(n['holdout_rate'])})"
-                                              if "holdout_rate" in n else ""))
+             rate(n["rate"]) + (f" (holdout {rate(n['holdout_rate'])})"
+                                if "holdout_rate" in n else ""))
             for n in privacy.get("near_copies") or [] if n.get("level") is not None]
-    holdout = ([("exact-match rate of holdout rows (reference)",
-                 formatting.percent(privacy.get("holdout_exact_match_rate")))]
-               if "holdout_exact_match_rate" in privacy else [])
     return [
         ("membership inference AUC (0.5: members and non-members look alike)",
          released(mia.get("auc"))),
         ("membership inference AUC 95 % CI", _released_interval(mia.get("ci"))),
         ("membership inference: training rows flagged at 1 % false positives",
-         formatting.percent(mia.get("tpr_at_fpr_0.01"))),
+         rate(mia.get("tpr_at_fpr_0.01"))),
         *near,
         ("DCR share closer to train (0.5: no memorisation signal)",
          released(privacy.get("dcr_share"))),
-        ("exact-match rate (synthetic rows equal to a training row)",
-         formatting.percent(privacy.get("exact_match_rate"))),
-        *holdout,
+        exact_copies_row(privacy),
     ]
 
 

@@ -15,8 +15,9 @@ from xml.etree import ElementTree
 import altair as alt
 from markupsafe import Markup
 
-from tabsynth import charts
+from tabsynth import charts, formatting
 from tabsynth.evaluation import results
+from tabsynth.evaluation.guidance import summarise
 from tabsynth.evaluation.results import Attack, Fidelity, Headline, Privacy, Utility
 from tabsynth.evaluation.utility import weak_target_note
 from tabsynth.evaluation.verdict import FiredRule
@@ -93,6 +94,8 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "fidelity": fidelity, "utility": utility, "privacy": privacy,
         "verdict": verdict, "verdict_colour": VERDICT_COLOURS.get(verdict, "#444"),
         "reasons": _reasons(privacy),
+        "summary": summarise(privacy, (report.get("run") or {}).get("holdout_fraction")),
+        "exact_copies": _exact_copies(privacy),
         "metric": head.metric,
         "weak_target": weak_target_note(head.target, head.metric, head.utility_real),
         "worst_pairs": typed_fidelity.worst_pairs(), "pair_measures": PAIR_MEASURES,
@@ -118,6 +121,13 @@ def _reasons(privacy: dict[str, Any]) -> list[dict[str, str]]:
     return [{"sentence": plain[reason], "measured": reason} if reason in plain
             else {"sentence": reason, "measured": ""}
             for reason in privacy.get("verdict_reasons") or []]
+
+
+def _exact_copies(privacy: dict[str, Any]) -> str:
+    """Exact copies as every surface writes them: synthetic vs holdout, and the excess."""
+    view = Privacy.from_dict(privacy)
+    return formatting.exact_copies(view.exact_match_rate, view.holdout_exact_match_rate,
+                                   view.exact_copy_excess)
 
 
 def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -24,7 +24,8 @@ from tabsynth.estimate import (
     span_words,
     training_fraction,
 )
-from tabsynth.evaluation.results import Headline
+from tabsynth.evaluation.guidance import VerdictSummary, summarise
+from tabsynth.evaluation.results import Headline, Privacy
 from tabsynth.evaluation.roles import Roles, suggest_roles
 from tabsynth.evaluation.utility import (
     RealPredictability,
@@ -32,7 +33,19 @@ from tabsynth.evaluation.utility import (
     real_predictability,
     weak_target_note,
 )
-from tabsynth.formatting import aggregate, count, score, seconds, value
+from tabsynth.evaluation.verdict import FiredRule
+from tabsynth.formatting import (
+    aggregate,
+    aggregate_interval,
+    count,
+    exact_copies,
+    percent,
+    percent_interval,
+    score,
+    seconds,
+    small,
+    value,
+)
 from tabsynth.schema import Schema
 from tabsynth.synthesizers.registry import METHODS
 
@@ -304,17 +317,66 @@ def epochs_words(trained: int, most: int | None = None, stopping: str | None = N
 
 def summary_cards(report: dict) -> list[tuple[str, str, str]]:
     """The page's three summary cards: (title, figure, caption) for fidelity, utility and the
-    privacy verdict."""
+    privacy verdict (its meaning and what to do next stand below the cards:
+    verdict_summary)."""
     head = Headline.from_report(report)
+    dp = (report.get("privacy") or {}).get("dp")
     return [
         ("Fidelity", aggregate(head.fidelity),
          f"a fresh real sample scores {aggregate(head.fidelity_holdout)}"),
         (f"Utility ({head.metric.upper()}, train synthetic)", aggregate(head.utility),
          f"train real: {aggregate(head.utility_real)}; target {head.target}"),
-        ("Privacy verdict", str(head.verdict),
-         "; ".join((report.get("privacy") or {}).get("verdict_reasons") or [])
-         or "no rule triggered"),
+        ("Privacy verdict", value(head.verdict or "not evaluated"),
+         f"differential privacy: ε = {score(dp.get('epsilon'))}, δ = {small(dp.get('delta'))}"
+         if dp else "differential privacy: none (no formal guarantee)"),
     ]
+
+
+def verdict_summary(report: dict) -> VerdictSummary:
+    """What the privacy verdict means and what to do next (one sentence each)."""
+    run = report.get("run") or {}
+    return summarise(report.get("privacy") or {}, run.get("holdout_fraction"))
+
+
+POWER_WHY = "too little data to rule out the medium threshold"
+
+
+def check_rows(privacy: dict) -> pd.DataFrame:
+    """The checks behind the verdict, one row each, the worst first: the check, its band, its
+    statistic with the 95 % interval and the medium threshold, and why it is not low (the
+    fired rule's sentence; empty when low)."""
+    order = ("high", "medium", "inconclusive", "low")
+    checks = sorted((c for c in privacy.get("checks") or [] if isinstance(c, dict)),
+                    key=lambda c: order.index(c.get("band")) if c.get("band") in order else 4)
+    rows = []
+    for check in checks:
+        figure, interval = ((percent, percent_interval) if check.get("percent")
+                            else (aggregate, aggregate_interval))
+        rule = FiredRule.of_check(check)
+        rows.append({"check": check.get("label"), "band": check.get("band"),
+                     "statistic": figure(check.get("value")),
+                     "95 % CI": interval(check.get("ci")),
+                     "medium from": figure(check.get("medium")),
+                     "why": POWER_WHY if rule is not None and rule.template == "power"
+                     else rule.sentence() if rule is not None
+                     else "" if check.get("band") == "low" else check.get("reason") or ""})
+    return pd.DataFrame(rows, columns=["check", "band", "statistic", "95 % CI", "medium from",
+                                       "why"])
+
+
+def privacy_lines(privacy: dict) -> list[str]:
+    """The page's privacy figures beside the attack table: membership inference, exact copies
+    (synthetic vs holdout and the excess, as every surface writes them) and the DCR share."""
+    view = Privacy.from_dict(privacy)
+    mia = view.membership
+    lines = []
+    if mia is not None:
+        lines.append(f"Membership inference AUC {aggregate(mia.auc)} (95 % CI "
+                     f"{aggregate_interval(mia.ci)}; 0.5 is chance).")
+    lines.append("Exact copies of a training row: " + exact_copies(
+        view.exact_match_rate, view.holdout_exact_match_rate, view.exact_copy_excess) + ".")
+    lines.append(f"DCR share {aggregate(view.dcr_share)} (0.5 is ideal).")
+    return lines
 
 
 def target_check(frame: pd.DataFrame, schema: Schema

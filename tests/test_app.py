@@ -328,3 +328,39 @@ def test_the_review_warns_when_real_rows_predict_the_target_poorly() -> None:
     regression = {"utility": {"task": "regression", "target": "bmi", "tstr": {"r2": 0.0},
                               "trtr": {"r2": 0.04}}}
     assert "R2 0.04" in weak_utility(regression)
+
+
+def test_a_verdict_that_is_not_low_says_what_to_do_and_needs_a_written_justification() -> None:
+    """120 rows leave the checks too little data: the review says which checks and how to get
+    more, lists the checks apart, and the downloads stay locked until the reviewer writes why
+    the table may be released anyway."""
+    at = _page()
+    csv = make_pii_table(rows=120).to_csv(index=False).encode()
+    at.file_uploader[0].set_value(("people.csv", csv, "text/csv")).run()
+    at.radio[0].set_value("faker").run()
+    holdout = next(n for n in at.number_input if n.label.startswith("Holdout share"))
+    assert holdout.value == 0.2 and "more power" in holdout.help
+    holdout.set_value(0.25).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    wait_until(lambda: any("Finished" in s.value for s in at.success), poll=at.run)
+    assert not at.exception
+    summary = next(i.value for i in at.info if "Privacy verdict: inconclusive" in i.value)
+    assert "had too little data to rule it out" in summary
+    assert "**What to do next:** To settle it, give the checks more data: a larger holdout " \
+        "share (now 25.0 % of the rows)" in summary
+    assert "more rows, or a run with differential privacy" in summary
+    assert any(e.label == "The checks behind the verdict" for e in at.expander)
+    checks = next(d.value for d in at.dataframe if "medium from" in d.value.columns)
+    assert "inconclusive" in set(checks["band"])
+    at.checkbox[0].check().run()
+    at.text_input[0].input("Ada Lovelace").run()
+    at.text_input[1].input("Data protection officer").run()
+    box = next(t for t in at.text_area if t.label.startswith("Why may this table be released"))
+    assert "inconclusive" in box.label
+    assert len(at.get("download_button")) == 0  # no justification yet
+    assert any("write why this table may be released" in i.value for i in at.info)
+    box.input("fine").run()
+    assert len(at.get("download_button")) == 0  # a word is not a justification
+    next(t for t in at.text_area if t.label.startswith("Why may this table be released")) \
+        .input("Test fixtures for the billing team only; no real customers in it.").run()
+    assert len(at.get("download_button")) >= 4 and not at.exception

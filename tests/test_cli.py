@@ -280,18 +280,25 @@ def test_a_run_ends_with_a_five_line_summary(pii_csv: Path, tmp_path: Path,
     assert files.endswith("internal review, do not share: report.html, report.json")
 
 
-def test_the_summary_names_the_verdicts_main_reason_the_figures_and_epsilon() -> None:
+def test_the_summary_says_what_the_verdict_means_and_what_to_do_the_figures_and_epsilon(
+        ) -> None:
     report = {
         "run": {"synthetic_rows": 12_345},
         "fidelity": {"score": 0.9734, "holdout_reference": 0.981},
         "utility": {"task": "regression", "target": "spend", "tstr": {"r2": 0.412},
                     "trtr": {"r2": 0.5}},
         "privacy": {"verdict": "medium", "verdict_reasons": ["first reason", "second"],
+                    "checks": [{"rule": "mia_auc", "label": "membership inference AUC",
+                                "band": "medium", "value": 0.6, "ci": [0.57, 0.63]}],
                     "dp": {"epsilon": 0.99, "delta": 1e-6}}}
     paths = {"synthetic": Path("out/synthetic.csv"), "release_html": Path("out/release.html"),
              "report_html": Path("out/report.html"), "report_pdf": None}
     assert summary_lines(report, paths) == [
-        "privacy verdict: medium: first reason (and 1 more in the review)",
+        "privacy verdict: medium: Membership inference reached the medium threshold: people "
+        "in the training data may be recognised or exposed through the synthetic rows. Next: "
+        "Before releasing, make the model memorise less (fewer epochs, or a smaller ε), then "
+        "run again; to release it as it is, say why when you sign off. Each check is listed in "
+        "report.html.",
         "fidelity: 0.97 (a fresh real sample scores 0.98; 1 is perfect)",
         "utility: R2 0.41 for models trained on the synthetic rows, 0.50 on the real ones "
         "(target spend)",

@@ -3,6 +3,8 @@ sentence is written from them, and the release decides from them what may travel
 
 from __future__ import annotations
 
+import html
+
 from tabsynth.evaluation.verdict import Check, Figure, FiredRule, classify, verdict
 from tabsynth.release import WITHHELD_REASON, release_report, render_release_html
 
@@ -115,3 +117,137 @@ def test_a_dp_release_carries_no_real_against_real_figure_and_no_fine_rate() -> 
     html = render_release_html(private)
     assert "holdout (reference)" not in html and "train real" not in html
     assert "holdout (reference)" in render_release_html(plain)
+
+
+# ---------------------------------------------------------------- what a verdict says
+
+ROLES = {"quasi_identifiers": ["age", "sex"], "secrets": ["diagnosis"],
+         "quasi_identifiers_origin": "chosen by you", "secrets_origin": "chosen by you"}
+
+
+def _check(rule: str, label: str, band: str, **extra) -> dict:
+    return {"rule": rule, "label": label, "band": band, "value": 0.01, "ci": [0.0, 0.05],
+            **extra}
+
+
+def _privacy(verdict: str, *checks: dict, dp: dict | None = None) -> dict:
+    low = _check("dcr_share", "DCR share", "low")
+    return {"verdict": verdict, "checks": [low, *checks], "roles": ROLES, "dp": dp,
+            "singling_out": {}}
+
+
+def test_an_inconclusive_verdict_names_the_checks_that_lacked_power_and_the_remedy() -> None:
+    from tabsynth.evaluation.guidance import summarise
+
+    privacy = _privacy("inconclusive",
+                       _check("near_copy_05", "near copies (5 % level)", "inconclusive"),
+                       _check("near_copy_01", "near copies (1 % level)", "inconclusive"),
+                       _check("mia_auc", "membership inference AUC", "inconclusive"),
+                       _check("mia_tpr", "membership inference at 1 % false positives",
+                              "inconclusive"))
+    summary = summarise(privacy, holdout_fraction=0.2)
+    assert summary.verdict == "inconclusive"
+    assert summary.meaning == ("No check reached its medium threshold, but near copies and "
+                               "membership inference had too little data to rule it out.")
+    assert summary.next_step == (
+        "To settle it, give the checks more data: a larger holdout share (now 20.0 % of the "
+        "rows), more rows, or a run with differential privacy, whose guarantee does not rest "
+        "on these checks.")
+    # a DP run is not told to run with DP; a check that failed is named as such
+    failed = _check("attack", "inference of diagnosis", "inconclusive", value=None, ci=None,
+                    error="ValueError")
+    private = summarise({**privacy, "dp": {"epsilon": 1.0}, "checks": [*privacy["checks"],
+                                                                       failed]})
+    assert private.meaning.endswith("had too little data to rule it out, and inference of "
+                                    "diagnosis could not run.")
+    assert "differential-privacy guarantee holds either way" in private.next_step
+    assert "a run with differential privacy" not in private.next_step
+    assert "run again for the checks that could not run" in private.next_step
+
+
+def test_medium_and_high_name_the_rules_and_columns_that_drove_them() -> None:
+    from tabsynth.evaluation.guidance import summarise
+
+    medium = summarise(_privacy(
+        "medium", _check("exact_copy", "exact copies", "medium"),
+        _check("attack", "inference of diagnosis", "medium"),
+        _check("attack", "linkability", "inconclusive")))
+    assert medium.meaning == (
+        "Exact copies and inference of diagnosis from age and sex reached the medium "
+        "threshold: people in the training data may be recognised or exposed through the "
+        "synthetic rows.")
+    assert medium.next_step == (
+        "Before releasing, make the model memorise less (fewer epochs, or a run with "
+        "differential privacy) and coarsen or leave out diagnosis, age and sex (bands, fewer "
+        "categories), then run again; to release it as it is, say why when you sign off.")
+    high = summarise(_privacy("high", _check("attack", "linkability", "high"),
+                              _check("attack", "singling out (univariate)", "high"),
+                              _check("mia_auc", "membership inference AUC", "medium")))
+    assert high.meaning.startswith("Linkability through age and sex and singling out reached "
+                                   "the high threshold: people in the training data can be")
+    assert high.next_step.startswith("Do not release this table: coarsen or leave out age and "
+                                     "sex (bands, fewer categories) and group rare categories")
+    assert "membership" not in high.text  # the medium check did not make it high
+    low = summarise(_privacy("low"))
+    assert "You may sign off" in low.next_step and "not a finding that the data is anonymous" \
+        in low.next_step
+    skipped = summarise({"dp": None, "evaluated": False})
+    assert skipped.verdict is None and "not evaluated" in skipped.meaning
+
+
+def test_the_release_carries_the_summary_naming_only_what_may_travel() -> None:
+    leak = _check("attack", "LEAK-SENTINEL", "medium")
+    report = {"run": {"holdout_fraction": 0.3},
+              "privacy": {**_privacy("medium", leak, _check("mia_auc",
+                                                            "membership inference AUC",
+                                                            "medium")),
+                          "linkability": {"name": "linkability", "risk": 0.1,
+                                          "ci": [0.0, 0.3]}}}
+    shipped = release_report(report)["privacy"]["verdict_summary"]
+    assert shipped["meaning"].startswith("Membership inference and another check reached the "
+                                         "medium threshold")
+    assert "LEAK-SENTINEL" not in str(shipped)
+    page = render_release_html(release_report(report))
+    assert shipped["meaning"] in page and "What to do next:" in page
+
+
+def test_exact_copies_read_the_same_on_the_page_in_the_review_and_in_the_verdict() -> None:
+    """One function writes exact copies (synthetic vs holdout, and the excess the verdict
+    judges); the page, the review and the verdict's sentence show its string, the release its
+    string at the release's rounding, and a DP release the synthetic rate only, saying why."""
+    from tabsynth import formatting
+    from tabsynth.report import render_html
+    from tabsynth.ui_support import check_rows, privacy_lines
+
+    rate, reference = 0.0961, 0.0947
+    exact = classify(Check("exact_copy", "exact copies", rate - reference, [0.0001, 0.003],
+                           0.0, 0.001, 0.05, "overfitting", percent=True), "exact_copy",
+                     {"count": Figure(384, "count"), "rate": Figure(rate, "percent"),
+                      "reference": Figure(reference, "percent"),
+                      "excess": Figure(rate - reference, "percent")})
+    assert exact.band == "medium"
+    written = formatting.exact_copies(rate, reference, rate - reference)
+    assert written == "synthetic 9.6 % vs holdout 9.5 % (excess 0.14 %)"
+    privacy = {"verdict": "medium", "verdict_reasons": [exact.reason],
+               "checks": [exact.to_dict()], "singling_out": {"risk": None}, "roles": ROLES,
+               "exact_match_rate": rate, "holdout_exact_match_rate": reference,
+               "distances": {"exact_copies": {"count": 384, "rate": rate, "ci": [0.09, 0.1],
+                                              "holdout_rate": reference,
+                                              "holdout_ci": [0.08, 0.11],
+                                              "excess": rate - reference,
+                                              "excess_ci": [0.0001, 0.003]}}}
+    report = {"run": {"method": "test"}, "privacy": privacy}
+    assert written in exact.reason  # the verdict's sentence
+    assert any(written in line for line in privacy_lines(privacy))  # the page's privacy tab
+    assert written in " ".join(check_rows(privacy)["why"])  # the page's checks
+    assert written in render_html(report)  # the review
+    plain = render_release_html(release_report(report))
+    assert formatting.exact_copies(0.1, 0.09, 0.0, figure=formatting.rounded_percent) \
+        == "synthetic 10 % vs holdout 9 % (excess 0 %)" and \
+        "synthetic 10 % vs holdout 9 % (excess 0 %)" in plain
+    private = release_report({**report, "privacy": {**privacy, "dp": {"epsilon": 1.0,
+                                                                       "delta": 1e-6}}})
+    assert "exact_copy_excess" not in private["privacy"]
+    page = html.unescape(render_release_html(private))
+    assert "synthetic 10 % (the holdout's own rate and the excess are left out" in page
+    assert "vs holdout" not in page

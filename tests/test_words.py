@@ -15,6 +15,7 @@ from test_report import _wide_report
 from tabsynth import ui_support
 from tabsynth.dp import claim
 from tabsynth.estimate import estimate_run
+from tabsynth.evaluation import guidance
 from tabsynth.evaluation import privacy as privacy_module
 from tabsynth.evaluation.verdict import TEMPLATES
 from tabsynth.jobs import Job
@@ -72,6 +73,9 @@ def _texts() -> dict[str, str]:
         "page help": " ".join([ui_support.TARGET_HELP, ui_support.PUBLIC_DOMAIN_HELP,
                                ui_support.run_summary(report)]),
         "verdict sentences": " ".join(TEMPLATES.values()),
+        "verdict summaries": " ".join(
+            guidance.summarise(dict(report["privacy"], verdict=verdict), 0.2).text
+            for verdict in ("low", "inconclusive", "medium", "high", None)),
         "plain reasons": " ".join([*PLAIN_REASONS.values(), ATTACK_REASON, REVIEW_NOTICE]),
         "release notes": RELEASE_ABOUT + " " + PII_HANDLING,
         "claim": " ".join([*claim.residual_risks("prv"), claim.RANDOMNESS,

@@ -94,6 +94,8 @@ class Privacy:
     dcr_share: float | None  # synthetic rows closer to train than to holdout; 0.5: no signal
     exact_match_rate: float | None  # synthetic rows equal to a training row
     holdout_exact_match_rate: float | None  # holdout rows equal to a training row (reference)
+    # the first minus the second, which the verdict judges (None: not known, e.g. a DP release)
+    exact_copy_excess: float | None
     roles: dict[str, Any] | None  # quasi-identifiers and secrets, and who chose them
     bands: dict[str, float]  # the attack risk thresholds: medium and high
 
@@ -103,6 +105,8 @@ class Privacy:
         distances = privacy.get("distances")
         near = ((distances.get("near_copies") if isinstance(distances, dict) else None)
                 or privacy.get("near_copies") or [])
+        exact = ((distances.get("exact_copies") if isinstance(distances, dict) else None)
+                 or {})
         settings = privacy.get("settings") or {}
         reasons = privacy.get("verdict_reasons")
         return cls(
@@ -119,6 +123,7 @@ class Privacy:
             dcr_share=privacy.get("dcr_share"),
             exact_match_rate=privacy.get("exact_match_rate"),
             holdout_exact_match_rate=privacy.get("holdout_exact_match_rate"),
+            exact_copy_excess=privacy.get("exact_copy_excess", exact.get("excess")),
             roles=privacy.get("roles") if isinstance(privacy.get("roles"), dict) else None,
             bands={k: settings[f"{k}_risk"] for k in ("medium", "high")
                    if isinstance(settings, dict) and f"{k}_risk" in settings})

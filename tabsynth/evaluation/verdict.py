@@ -26,9 +26,10 @@ TEMPLATES = {
     "near_copy": "{count} synthetic rows ({rate}) are closer to a real training row than "
                  "{keep} of real holdout rows are: expected {expected}; the excess of {excess} "
                  "reaches the {band} threshold of {threshold}",
-    "exact_copy": "{count} synthetic rows ({rate}) are exact copies of a real training row, "
-                  "real holdout rows {reference}; the excess of {excess} reaches the {band} "
-                  "threshold of {threshold}",
+    # the rates as every surface writes exact copies (formatting.exact_copies)
+    "exact_copy": "{count} synthetic rows are exact copies of a real training row: "
+                  + formatting.EXACT_COPIES + "; the excess reaches the {band} threshold of "
+                  "{threshold}",
     "dcr_share": "{share} of synthetic rows are closer to the training rows than to as many "
                  "holdout rows (expected 50 %); this reaches the {band} threshold of "
                  "{threshold}",
