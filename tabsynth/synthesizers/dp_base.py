@@ -15,7 +15,13 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from tabsynth.dp.accounting import BudgetPlan, epsilon_of, spent_epsilon
-from tabsynth.dp.claim import RANDOMNESS, PrivacyClaim, not_covered, residual_risks
+from tabsynth.dp.claim import (
+    RANDOMNESS,
+    PrivacyClaim,
+    not_covered,
+    range_notes,
+    residual_risks,
+)
 from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.settings import checked_epsilon
 from tabsynth.dp.start import (
@@ -197,4 +203,6 @@ class DpSynthesizer(Synthesizer):
                                                     self.schema_learned_privately,
                                                     self._schema_choices or []),
                             residual_risks=residual_risks(plan.accountant),
-                            randomness=RANDOMNESS, notes=notes)
+                            randomness=RANDOMNESS, notes=notes,
+                            range_notes=range_notes(self.fit_info.get("domain_warnings") or {},
+                                                    self.budget.epsilon))
