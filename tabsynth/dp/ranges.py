@@ -226,10 +226,11 @@ def describe(reading: Reading, low: float, high: float, values: float) -> str:
     if lowest + highest + inside >= span * 0.995:  # what rounds to all of it
         where = "its whole range"
     else:
+        seen = 0.001 * span  # parts narrower than this are left out of the words
         ends = [f"{label} {_share(width / span)}" for label, width in
-                (("the lowest", lowest), ("the highest", highest)) if width > 0]
+                (("the lowest", lowest), ("the highest", highest)) if width >= seen]
         where = " and ".join(ends) + " of its range" if ends else ""
-        if inside > 0:
+        if inside >= seen or not ends:
             where += (" and " if where else "") + \
                 f"{_share(inside / span)} of it{'s range' if not ends else ''} in stretches inside"
     return (f"{where} ({_share(held)} of its values) could be learned at this ε only in coarse "
@@ -237,4 +238,4 @@ def describe(reading: Reading, low: float, high: float, values: float) -> str:
 
 
 def _share(share: float) -> str:
-    return "under 1 %" if share < 0.005 else formatting.rounded_percent(share)
+    return formatting.percent(share) if share < 0.005 else formatting.rounded_percent(share)

@@ -23,6 +23,7 @@ from tabsynth.dp.claim import (
     residual_risks,
 )
 from tabsynth.dp.public import PublicColumn
+from tabsynth.dp.ranges import LEVELS
 from tabsynth.dp.settings import checked_epsilon
 from tabsynth.dp.start import (
     Budget,
@@ -191,7 +192,9 @@ class DpSynthesizer(Synthesizer):
                  f"{plan.sigma_training:.3f} on {self.noised} for {start.steps} Poisson-sampled "
                  f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
                  f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
-                 f"histograms, missing counts of made-up columns){self._schema_notes(plan)}"
+                 f"histograms: per number column its exact values and {LEVELS} fixed grid "
+                 "levels; missing counts of made-up columns)"
+                 f"{self._schema_notes(plan)}"
                  f"{self._extra_notes(plan)}. "
                  "The sampling rate, default delta and default number of output rows come from "
                  "the noisy row count.")
