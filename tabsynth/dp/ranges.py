@@ -148,7 +148,13 @@ def _descend(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int
     rest = estimate - float(counts[kept].sum())
     widths = RESIDUAL_WIDTHS if level > 1 else FINE_RESIDUAL_WIDTHS
     if kept.any() and rest <= widths * sigma * np.sqrt(1 + kept.sum()):
-        return  # what is left is not told apart from the noise: cut
+        # the difference is lost in the noise of many kept children; the children next to
+        # them may still clear the noise of their own sum
+        run = _run(kept, counts, RUN_WIDTHS * sigma) if level > 1 else np.zeros_like(kept)
+        beside = float(counts[run].sum())
+        if not run.any() or beside <= RESIDUAL_WIDTHS * sigma * np.sqrt(run.sum()):
+            return  # cut
+        rest = beside
     _spread(reading, noisy, sigma, level, children, counts, kept, rest, toward)
 
 
