@@ -85,7 +85,7 @@ def level_counts(values: np.ndarray) -> list[np.ndarray]:
 
 @dataclass
 class Stretch:
-    """A run of fine cells read as one piece (coarsened), or cut, and its noisy mass."""
+    """A run of fine cells read as one coarse piece, and the (noisy) mass spread over it."""
 
     first: int  # fine cell index
     last: int  # inclusive
@@ -94,7 +94,7 @@ class Stretch:
 
 @dataclass
 class Reading:
-    """Mass per fine cell, and the stretches the noise forced to be read as one piece."""
+    """Mass per fine cell, and the stretches the noise let through only as coarse pieces."""
 
     mass: np.ndarray
     coarsened: list[Stretch] = field(default_factory=list)
