@@ -257,7 +257,7 @@ def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
     values_left = noisy_n - missing_noisy - float(np.sum(point_weights))
     width = release.sigma * np.sqrt(2 + len(points))
     edges, bin_weights, inner, reading = _quantile_bins(rest, release, integer, values_left,
-                                                        width)
+                                                        width, points)
     weights = point_weights + bin_weights + ([missing_noisy] if has_missing else [])
     if not points and not edges:
         note = ("too few rows for this ε to learn the range privately: the column is left "
@@ -293,8 +293,8 @@ def _range_note(reading: Reading | None, points: list[float], point_weights: lis
 
 
 def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: float,
-                   present_width: float) -> tuple[list[float], list[float], list[list[float]],
-                                            Reading | None]:
+                   present_width: float, points: list[float],
+                   ) -> tuple[list[float], list[float], list[list[float]], Reading | None]:
     """Bin edges at the (noisy) grid mass's quantiles, each bin's weight, its inner points
     (exact mode only) and, with noise, how the levels were read (see dp/ranges.py)."""
     grid = grid_edges()
@@ -302,7 +302,7 @@ def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: 
     reading = None
     if private:
         noisy_levels = [release(counts) for counts in level_counts(rest)]
-        reading = read_levels(noisy_levels, release.sigma, present, present_width)
+        reading = read_levels(noisy_levels, release.sigma, present, present_width, points)
         mass, tail = reading.mass, 0.0  # the reading's cut already drops stray noise
     else:
         mass = np.histogram(np.clip(rest, grid[0], grid[-1]), bins=grid)[0].astype(float) \

@@ -75,11 +75,16 @@ def level_maps() -> tuple[np.ndarray, ...]:
     return tuple(maps)
 
 
+def _fine_cells(values: np.ndarray) -> np.ndarray:
+    """The fine cell of each value (values beyond the grid in its outermost cells)."""
+    grid = grid_edges()
+    return np.clip(np.searchsorted(grid, np.clip(values, grid[0], grid[-1]), side="right") - 1,
+                   0, len(grid) - 2)
+
+
 def level_counts(values: np.ndarray) -> list[np.ndarray]:
     """Exact counts of each level (before noise): every value in one cell per level."""
-    grid = grid_edges()
-    fine = np.clip(np.searchsorted(grid, np.clip(values, grid[0], grid[-1]), side="right") - 1,
-                   0, len(grid) - 2)
+    fine = _fine_cells(values)
     return [np.bincount(m[fine], minlength=int(m.max()) + 1) for m in level_maps()]
 
 
@@ -101,19 +106,25 @@ class Reading:
 
 
 def read_levels(noisy: list[np.ndarray], sigma: float, present: float | None,
-                present_width: float) -> Reading:
+                present_width: float, points: list[float] | None = None) -> Reading:
     """Mass per fine cell from the noisy level histograms (finest first).
 
     ``present`` is a noisy count of the values these histograms hold and ``present_width`` the
     width of its noise (None when unknown). It is the mass of a root above the coarsest level:
     what it holds beyond the kept coarsest cells is read like any kept cell's rest, and when no
     coarsest cell clears the cut while it clearly clears its noise, the largest coarsest cell
-    is kept, so a column is never left empty while it clearly holds values.
+    is kept, so a column is never left empty while it clearly holds values. A coarsest cell
+    holding one of the column's released ``points`` is known to hold values: it is kept once
+    its count clears RESIDUAL_WIDTHS noise widths (no stray cell far from the data can be).
     """
     reading = Reading(np.zeros(len(level_maps()[0])))
     top = len(noisy) - 1
     counts = noisy[top].astype(float)
     kept = counts > _cut(sigma, len(counts), TOP_RATE)
+    if points:
+        beside_points = np.zeros(len(counts), dtype=bool)
+        beside_points[level_maps()[top][_fine_cells(np.asarray(points, dtype=float))]] = True
+        kept |= beside_points & (counts > RESIDUAL_WIDTHS * sigma)
     if not kept.any() and present is not None and present > PRESENT_WIDTHS * present_width:
         kept[int(np.argmax(counts))] = True
     for node in np.flatnonzero(kept):
@@ -173,7 +184,12 @@ def _spread(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int,
         anchors = kept.copy()
         if not kept.any():
             anchors[0 if toward < 0 else -1 if toward > 0 else int(np.argmax(counts))] = True
-        targets = (anchors & ~kept) | _run(anchors, counts, RUN_WIDTHS * sigma)
+        # a coarsest cell spans 1.6 decades: beside the mass found, one only, clearly above
+        # the noise (a stray one would throw values far out)
+        root = level == len(level_maps())
+        targets = (anchors & ~kept) | _run(
+            anchors, counts, (RESIDUAL_WIDTHS if root else RUN_WIDTHS) * sigma,
+            1 if root else None)
         weights = np.clip(counts, 0, None) * targets
         total = weights.sum()
         weights = weights / total if total > 0 else targets / max(targets.sum(), 1)
@@ -191,18 +207,20 @@ def _spread(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int,
         reading.coarsened.append(Stretch(int(where[0]), int(where[-1]), rest * share))
 
 
-def _run(anchors: np.ndarray, counts: np.ndarray, floor: float) -> np.ndarray:
+def _run(anchors: np.ndarray, counts: np.ndarray, floor: float,
+         steps: int | None = None) -> np.ndarray:
     """Children not among ``anchors``: those between two anchors, and those outward of them up
     to the first whose noisy count does not clear ``floor`` (tails are contiguous with the mass
-    already found; empty cells beyond stop the run after a step or two)."""
+    already found; empty cells beyond stop the run after a step or two), at most ``steps`` on
+    each side."""
     first, last = np.flatnonzero(anchors)[[0, -1]]
     run = np.zeros(len(anchors), dtype=bool)
     run[first:last + 1] = True
     for step, stop in ((-1, -1), (1, len(anchors))):
-        i = (first if step < 0 else last) + step
-        while i != stop and counts[i] > floor:
+        i, taken = (first if step < 0 else last) + step, 0
+        while i != stop and counts[i] > floor and (steps is None or taken < steps):
             run[i] = True
-            i += step
+            i, taken = i + step, taken + 1
     return run & ~anchors
 
 
