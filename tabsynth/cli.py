@@ -292,9 +292,11 @@ class ProgressBar:
         if self.tty:
             sys.stderr.write(f"\r{line[:110]:<110} {elapsed:6.1f}s")
             sys.stderr.flush()
-        elif event.stage != self.stage or event.fraction >= 1.0:
+        elif (event.stage != self.stage and event.fraction > 0) or event.fraction >= 1.0:
+            # a stage shows once it has moved: a run that fails while reading prints only
+            # its error
             print(f"{line} ({elapsed:.1f}s)", file=sys.stderr)
-        self.stage = event.stage
+            self.stage = event.stage
 
     def close(self) -> None:
         if self.enabled and self.tty:
