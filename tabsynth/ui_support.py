@@ -138,7 +138,9 @@ def time_estimate(method: str, rows: int, schema: Schema, config: dict) -> Estim
     return estimate_run(method, rows, len(schema.learned), epochs=config.get("epochs"),
                         private=private, synthetic_rows=config.get("rows"),
                         made_up=sum(1 for c in schema.included if c.regenerated),
-                        evaluate=config.get("evaluate", True))
+                        evaluate=config.get("evaluate", True),
+                        holdout_fraction=config.get("holdout_fraction", 0.2),
+                        batch_size=config.get("batch_size"))
 
 
 def estimate_words(estimate: Estimate) -> str:
