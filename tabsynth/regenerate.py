@@ -125,12 +125,17 @@ def _provider_call(fake: Faker, provider: str):
     return getattr(fake, provider)
 
 
+MAX_ID_DIGITS = 18
+
+
 def _fresh_ids(spec: ColumnSpec, n: int, rng: np.random.Generator,
                guard: CollisionGuard | None) -> list[object]:
     numeric = spec.dtype.lower().startswith(("int", "float", "uint"))
     if numeric or spec.id_prefix is not None:
         width = max(spec.id_width or 1, len(str(2 * n)) + 1)
-        low, high = (10 ** (width - 1), 10**width) if numeric else (0, 10**width)
+        # drawn as 64-bit integers: at most 18 digits (a text key is zero-padded to its width)
+        digits = min(width, MAX_ID_DIGITS)
+        low, high = (10 ** (digits - 1), 10**digits) if numeric else (0, 10**digits)
         chosen: set[int] = set()
         while len(chosen) < n:
             draws = rng.integers(low, high, size=2 * (n - len(chosen)) + 16)
