@@ -59,12 +59,14 @@ from tabsynth.ui_support import (
     time_estimate,
     verdict_summary,
     weak_utility,
+    weakest_caption,
 )
 
 SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
 # Up to this many numeric columns the two correlation heatmaps (26 px a cell, labels, legend:
 # about 340 px each) fit side by side in a 900 px wide window; above it they stack.
 HEATMAPS_SIDE_BY_SIDE = 6
+WEAKEST_SHOWN = 4  # small multiples of the least faithful columns atop the fidelity tab
 DISTRIBUTION_BAR = 8  # px per bar on the page (a bar per table and value), drawn at full size
 RARE_VALUES_WARNING = (
     "Without differential privacy, rare real values can appear unchanged in the synthetic "
@@ -422,6 +424,11 @@ def review_step(report: dict) -> None:
         return
     tabs = st.tabs(["Fidelity", "Utility", "Privacy"])
     with tabs[0]:
+        weakest = fidelity.weakest_columns(WEAKEST_SHOWN)
+        if weakest:
+            st.subheader("Where the synthetic table differs most")
+            st.caption(weakest_caption(weakest))
+            show_chart(st, charts.weakest_columns(weakest, fidelity.distributions))
         st.dataframe(fidelity_rows(fidelity.columns), hide_index=True)
         names = list(fidelity.distributions)
         if names:

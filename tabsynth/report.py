@@ -151,13 +151,10 @@ def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _charted_columns(fidelity: Fidelity, names: list[str]) -> list[str]:
-    """At most MAX_DISTRIBUTION_CHARTS columns, the least faithful first kept (in table order):
-    a wide table would otherwise make a page of hundreds of charts (and a very slow PDF)."""
-    if len(names) <= MAX_DISTRIBUTION_CHARTS:
-        return names
-    tvd = fidelity.tvd_of()
-    worst = set(sorted(names, key=lambda n: -float(tvd.get(n, 0.0)))[:MAX_DISTRIBUTION_CHARTS])
-    return [n for n in names if n in worst]
+    """The columns to draw, least faithful first, at most MAX_DISTRIBUTION_CHARTS: a wide
+    table would otherwise make a page of hundreds of charts (and a very slow PDF)."""
+    order = [c["column"] for c in fidelity.weakest_columns(len(names)) if c["column"] in names]
+    return (order + [n for n in names if n not in order])[:MAX_DISTRIBUTION_CHARTS]
 
 
 def _charts(fidelity: Fidelity, privacy: dict[str, Any],

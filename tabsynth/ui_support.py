@@ -65,6 +65,20 @@ METHOD_GUIDE = (
     "about relationships: a table with the right columns and formats, for trying things out.")
 MISSING_CODES = "missing codes"
 TREAT_AS_MISSING = "treat as missing"
+def weakest_caption(weakest: list[dict]) -> str:
+    """What the small multiples of the least faithful columns show, and whether any column
+    departs from the real rows more than a fresh real sample (the holdout) does."""
+    beyond = [c["column"] for c in weakest
+              if float(c.get("tvd") or 0) > float(c.get("holdout_tvd") or 0)]
+    lead = ("Real (train), synthetic and holdout shares side by side, the largest departure "
+            "first (the synthetic table's distance beyond the holdout's). ")
+    if not beyond:
+        return lead + ("Every column is as close to the training rows as the holdout, a fresh "
+                       "real sample, is: these differences are of the size sampling alone makes.")
+    return lead + (f"{count(len(beyond))} of these depart more than the holdout does. Every "
+                   "column is in the table below and in the selector under it.")
+
+
 TARGET_HELP = (
     "The utility report trains models on the synthetic rows to predict this column and tests "
     "them on real rows. A good target is a column you would want to predict from the others: "
