@@ -119,9 +119,16 @@ class Made(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, temperature: float = 1.0,
-               device: str | torch.device = "cpu") -> torch.Tensor:
+               device: str | torch.device = "cpu",
+               allowed: list[torch.Tensor | None] | None = None) -> torch.Tensor:
         """Rows drawn step by step; each step updates only its own embedding and computes only
-        its own logits (a wide table's step costs the hidden layers, not the whole output)."""
+        its own logits (a wide table's step costs the hidden layers, not the whole output).
+
+        `allowed`, per step: None, the tokens a condition allows (vocabulary,), or for a
+        within-bin step those allowed after each token of the step before (prev, vocabulary).
+        A masked step draws from the allowed tokens only and then resamples the n rows by the
+        probability the mask kept (sequential importance resampling), so earlier steps follow
+        their distribution given the condition. Raises ValueError when no row can meet it."""
         tokens = torch.zeros((n, len(self.vocabularies)), dtype=torch.long, device=device)
         x = torch.cat([embed(tokens[:, k]) for k, embed in enumerate(self.embeddings)], dim=1)
         start = 0
@@ -133,7 +140,21 @@ class Made(nn.Module):
             if self.direct is not None:
                 logits = logits + self.direct.forward_rows(x, slice(a, b))
             probabilities = torch.softmax(logits / max(temperature, 1e-3), dim=1)
-            tokens[:, k] = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+            mask = allowed[k] if allowed is not None else None
+            if mask is None:
+                tokens[:, k] = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+            else:
+                mask = mask.to(device)
+                rows_mask = (mask[tokens[:, k - 1]] if mask.dim() == 2 else
+                             mask.expand(n, -1)).to(probabilities.dtype)
+                kept = (probabilities * rows_mask).sum(dim=1)
+                if not bool((kept > 0).any()):
+                    raise ValueError("no row can meet the conditions")
+                restricted = torch.where(kept[:, None] > 0, probabilities * rows_mask,
+                                         rows_mask)
+                tokens[:, k] = torch.multinomial(restricted, 1, generator=generator)[:, 0]
+                chosen = torch.multinomial(kept, n, replacement=True, generator=generator)
+                tokens, x = tokens[chosen], x[chosen]
             width = self.embeddings[k].embedding_dim
             x[:, start:start + width] = self.embeddings[k](tokens[:, k])
             start += width

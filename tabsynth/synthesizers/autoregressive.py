@@ -18,13 +18,16 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tabsynth.autoregressive.constrain import hold_to_ranges, token_masks
 from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.tokens import TokenCodec
+from tabsynth.conditions import Condition
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
 from tabsynth.dp.domain import learn_domain
 from tabsynth.dp.noise import secret_global_seed
 from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.start import Start
+from tabsynth.errors import ConfigError
 from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.dp_base import DpSynthesizer
 
@@ -50,6 +53,7 @@ def ending_words(trained: int, most: int, waited: int) -> str:
 class Autoregressive(DpSynthesizer):
     method = "autoregressive"
     noised = "the network's clipped per-row gradients"
+    conditional = True
 
     def __init__(self, epochs: int | None = None, batch_size: int | None = None,
                  device: str = "auto", hidden: int = 256, layers: int = 2,
@@ -178,19 +182,31 @@ class Autoregressive(DpSynthesizer):
             total += float(self.network.loss(part)) * len(part)
         return total / len(validation)
 
-    def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
+    def _sample_learned(self, n: int, seed: int,
+                        conditions: list[Condition] | None = None) -> pd.DataFrame:
         assert self.network is not None and self.codec is not None
-        calibrate = getattr(self, "calibrate", False)  # models saved before calibration
+        masks = token_masks(self.codec, conditions) if conditions else None
+        # conditioned rows follow the conditional distribution, not the noisy marginals
+        calibrate = getattr(self, "calibrate", False) and masks is None
         pool = n * POOL_FACTOR if calibrate else n
         network = self.network.to(self.device).eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
         step = network.rows_per_pass
-        parts = [network.sample(min(step, pool - start), generator, self.temperature,
-                                self.device).cpu().numpy()
-                 for start in range(0, pool, step)]
-        self.network = network.cpu()
+        allowed = None if masks is None else [
+            None if m is None else torch.from_numpy(m) for m in masks.steps]
+        try:
+            parts = [network.sample(min(step, pool - start), generator, self.temperature,
+                                    self.device, allowed).cpu().numpy()
+                     for start in range(0, pool, step)]
+        except ValueError:
+            raise ConfigError("no synthetic row can meet these conditions: the model gives "
+                              "them no probability; widen a range or drop a condition") from None
+        finally:
+            self.network = network.cpu()
         tokens = np.concatenate(parts)
         rng = np.random.default_rng(seed)
+        if conditions:
+            return hold_to_ranges(self.codec.decode(tokens, rng), conditions, self.codec)
         if calibrate:
             chosen = calibrated_choice(self.codec.components(tokens),
                                        marginal_targets(self.codec.domain), n, rng)

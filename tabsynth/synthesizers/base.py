@@ -5,12 +5,14 @@ from __future__ import annotations
 import abc
 import io
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from tabsynth.conditions import Condition
 from tabsynth.device import resolve_device
 from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.errors import ConfigError
@@ -44,6 +46,7 @@ class Synthesizer(abc.ABC):
 
     method: ClassVar[str]  # its name in the registry, which holds the rest of its entry
     discloses: ClassVar[str]  # set from the registry: what a fitted model reveals
+    conditional: ClassVar[bool] = False  # draws rows that meet conditions (sample(conditions))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -122,16 +125,24 @@ class Synthesizer(abc.ABC):
         else:  # every column is made up from scratch: there is no model to fit
             emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
 
-    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+    def sample(self, n: int, seed: int | None = None,
+               conditions: Sequence[Condition] = ()) -> pd.DataFrame:
+        """n rows; with `conditions` (values or ranges of learned columns), rows that meet
+        them, drawn from the model's distribution given them (methods with `conditional`)."""
         if self.schema is None:
             raise RuntimeError("fit() must be called before sample()")
         if n <= 0:
             raise ValueError("the number of rows to sample must be positive")
+        if conditions and not self.conditional:
+            raise ConfigError(f"the {self.method} method cannot draw rows under conditions; "
+                              "fit the autoregressive method to generate rows that meet them")
         rng = np.random.default_rng(seed)
         learned = [c.name for c in self.schema.learned]
         parts: dict[str, pd.Series] = {}
         if learned:
-            frame = self._sample_learned(n, int(rng.integers(2**31 - 1)))
+            seed_learned = int(rng.integers(2**31 - 1))
+            frame = (self._sample_learned(n, seed_learned, list(conditions)) if conditions
+                     else self._sample_learned(n, seed_learned))
             frame = frame.reset_index(drop=True)
             parts.update({c: frame[c] for c in learned})
         for spec in self.schema.included:
