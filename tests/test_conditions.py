@@ -3,12 +3,15 @@ model drawing rows that meet them from its distribution given them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tabsynth.conditions import Condition, parse_conditions
 from tabsynth.errors import ConfigError
+from tabsynth.rules import broken_share, parse_rules, rule_holds
 from tabsynth.schema import coerce_frame, infer_schema
 from tabsynth.synthesizers import make_synthesizer
 
@@ -122,3 +125,61 @@ def test_a_dp_model_draws_conditioned_rows() -> None:
     rows = model.sample(400, seed=0, conditions=parse_conditions("group=B", schema))
     assert (rows["group"] == "B").all()
     assert model.privacy_claim is not None
+
+
+PATIENTS = Path(__file__).resolve().parent.parent / "sample_data" / "patients.csv"
+
+
+@pytest.fixture(scope="module")
+def patients():
+    from tabsynth.io import read_table
+
+    frame = read_table(PATIENTS).iloc[:2500]
+    schema = infer_schema(frame)
+    typed = coerce_frame(frame, schema)
+    model = make_synthesizer("autoregressive", epochs=8, seed=0).fit(typed, schema)
+    return typed, schema, model
+
+
+def test_rules_are_read_and_their_real_breaks_counted(patients) -> None:
+    typed, schema, _ = patients
+    rules = parse_rules("date_of_birth < admitted_at; if diagnosis = influenza then symptom "
+                        "in fever|cough\n# a comment\nage >= 18", schema)
+    assert [r.describe() for r in rules] == [
+        "date_of_birth < admitted_at",
+        "if diagnosis: one value then symptom: one of 2 values", "age ≥ 18"]
+    broken = broken_share(typed, rules)
+    assert broken["date_of_birth < admitted_at"] == 0.0
+    assert 0 < broken["age ≥ 18"] < 0.5  # the real table has children
+    for text, expected in ((f"age < {SECRET}", "rule 1: "), ("sex < age", "numbers or dates"),
+                           (f"if sex = {SECRET} then sex = F", "different columns")):
+        with pytest.raises(ConfigError, match=expected) as caught:
+            parse_rules(text, schema)
+        assert SECRET not in str(caught.value)
+
+
+def test_every_row_meets_every_rule(patients) -> None:
+    """An order between two learned columns, one between a made-up and a learned one, a fixed
+    combination and a range: all hold on every synthetic row, and the rest of the table still
+    looks like the real one (rules cut, they do not reshape)."""
+    typed, schema, model = patients
+    rules = parse_rules("date_of_birth < admitted_at; age >= 18; if diagnosis = influenza "
+                        "then symptom in fever|cough; bmi <= systolic_bp", schema)
+    rows = model.sample(2000, seed=5, rules=rules)
+    assert len(rows) == 2000
+    for rule in rules:
+        assert rule_holds(rows, rule).all(), rule.describe()
+    flu = rows[rows["diagnosis"] == "influenza"]
+    assert len(flu) > 20
+    adults = typed[typed["age"] >= 18]
+    assert abs(rows["sex"].eq("F").mean() - adults["sex"].eq("F").mean()) < 0.06
+    plain = model.sample(2000, seed=5)
+    assert not rule_holds(plain, rules[1]).all()  # without the rules some rows break them
+
+
+def test_rules_and_a_range_on_the_same_column_hold_together(patients) -> None:
+    """An order whose later column also has a range: both hold on every row."""
+    _, schema, model = patients
+    rules = parse_rules("length_of_stay_days <= age; age <= 40", schema)
+    rows = model.sample(1500, seed=8, rules=rules)
+    assert (rows["length_of_stay_days"] <= rows["age"]).all() and (rows["age"] <= 40).all()

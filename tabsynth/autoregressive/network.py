@@ -8,6 +8,7 @@ pass per step. The masks are fixed tensors: the weights they zero never influenc
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -120,12 +121,13 @@ class Made(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, temperature: float = 1.0,
                device: str | torch.device = "cpu",
-               allowed: list[torch.Tensor | None] | None = None) -> torch.Tensor:
+               allowed: list[torch.Tensor | Callable | None] | None = None) -> torch.Tensor:
         """Rows drawn step by step; each step updates only its own embedding and computes only
         its own logits (a wide table's step costs the hidden layers, not the whole output).
 
-        `allowed`, per step: None, the tokens a condition allows (vocabulary,), or for a
-        within-bin step those allowed after each token of the step before (prev, vocabulary).
+        `allowed`, per step: None, the tokens a condition allows (vocabulary,), for a
+        within-bin step those allowed after each token of the step before (prev, vocabulary),
+        or a function of the tokens drawn so far (numpy) giving each row's (n, vocabulary).
         A masked step draws from the allowed tokens only and then resamples the n rows by the
         probability the mask kept (sequential importance resampling), so earlier steps follow
         their distribution given the condition. Raises ValueError when no row can meet it."""
@@ -144,9 +146,13 @@ class Made(nn.Module):
             if mask is None:
                 tokens[:, k] = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
             else:
-                mask = mask.to(device)
-                rows_mask = (mask[tokens[:, k - 1]] if mask.dim() == 2 else
-                             mask.expand(n, -1)).to(probabilities.dtype)
+                if callable(mask):  # rows' own masks from the tokens drawn so far
+                    rows_mask = torch.from_numpy(mask(tokens.cpu().numpy())).to(device)
+                else:
+                    mask = mask.to(device)
+                    rows_mask = (mask[tokens[:, k - 1]] if mask.dim() == 2 else
+                                 mask.expand(n, -1))
+                rows_mask = rows_mask.to(probabilities.dtype)
                 kept = (probabilities * rows_mask).sum(dim=1)
                 if not bool((kept > 0).any()):
                     raise ValueError("no row can meet the conditions")

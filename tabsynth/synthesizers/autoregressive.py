@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tabsynth.autoregressive.constrain import hold_to_ranges, token_masks
+from tabsynth.autoregressive.constrain import (
+    hold_to_ranges,
+    rule_masks,
+    settle_orders,
+    step_allowed,
+    token_masks,
+)
 from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.tokens import TokenCodec
 from tabsynth.conditions import Condition
@@ -29,6 +35,7 @@ from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.start import Start
 from tabsynth.errors import ConfigError
 from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.rules import Rule
 from tabsynth.synthesizers.dp_base import DpSynthesizer
 
 VALIDATION_SHARE = 0.1
@@ -182,18 +189,21 @@ class Autoregressive(DpSynthesizer):
             total += float(self.network.loss(part)) * len(part)
         return total / len(validation)
 
-    def _sample_learned(self, n: int, seed: int,
-                        conditions: list[Condition] | None = None) -> pd.DataFrame:
+    def _sample_learned(self, n: int, seed: int, conditions: list[Condition] | None = None,
+                        rules: list[Rule] | None = None) -> pd.DataFrame:
         assert self.network is not None and self.codec is not None
         masks = token_masks(self.codec, conditions) if conditions else None
+        by_rules = rule_masks(self.codec, rules) if rules else []
+        constrained = masks is not None or any(by_rules)
         # conditioned rows follow the conditional distribution, not the noisy marginals
-        calibrate = getattr(self, "calibrate", False) and masks is None
+        calibrate = getattr(self, "calibrate", False) and not constrained
         pool = n * POOL_FACTOR if calibrate else n
         network = self.network.to(self.device).eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
         step = network.rows_per_pass
-        allowed = None if masks is None else [
-            None if m is None else torch.from_numpy(m) for m in masks.steps]
+        allowed = None if not constrained else [
+            torch.from_numpy(m) if isinstance(m, np.ndarray) else m
+            for m in step_allowed(self.codec, masks, by_rules)]
         try:
             parts = [network.sample(min(step, pool - start), generator, self.temperature,
                                     self.device, allowed).cpu().numpy()
@@ -205,10 +215,20 @@ class Autoregressive(DpSynthesizer):
             self.network = network.cpu()
         tokens = np.concatenate(parts)
         rng = np.random.default_rng(seed)
-        if conditions:
-            return hold_to_ranges(self.codec.decode(tokens, rng), conditions, self.codec)
+        if constrained:
+            frame = hold_to_ranges(self.codec.decode(tokens, rng), conditions or [], self.codec)
+            return settle_orders(frame, rules or [], self._units(), self._positions())
         if calibrate:
             chosen = calibrated_choice(self.codec.components(tokens),
                                        marginal_targets(self.codec.domain), n, rng)
             tokens = tokens[chosen]
         return self.codec.decode(tokens, rng)
+
+    def _positions(self) -> dict[str, int]:
+        """Each learned column's first step in the drawing order."""
+        assert self.codec is not None
+        names = [c.name for c in self.codec.domain.columns]
+        positions: dict[str, int] = {}
+        for k, step in enumerate(self.codec.steps):
+            positions.setdefault(names[step.column], k)
+        return positions

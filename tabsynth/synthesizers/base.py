@@ -24,6 +24,7 @@ from tabsynth.progress import (
     never_stop,
 )
 from tabsynth.regenerate import CollisionGuard, RegenerationState, regenerate_column
+from tabsynth.rules import Order, Rule, rule_holds
 from tabsynth.schema import Schema, infer_schema, with_choices
 from tabsynth.synthesizers.registry import method_info
 
@@ -125,24 +126,60 @@ class Synthesizer(abc.ABC):
         else:  # every column is made up from scratch: there is no model to fit
             emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
 
-    def sample(self, n: int, seed: int | None = None,
-               conditions: Sequence[Condition] = ()) -> pd.DataFrame:
-        """n rows; with `conditions` (values or ranges of learned columns), rows that meet
-        them, drawn from the model's distribution given them (methods with `conditional`)."""
+    def sample(self, n: int, seed: int | None = None, conditions: Sequence[Condition] = (),
+               rules: Sequence[Rule] = ()) -> pd.DataFrame:
+        """n rows; with `conditions` (values or ranges of learned columns) and `rules`
+        (orders between columns, fixed combinations), rows that meet every one, drawn from the
+        model's distribution given them (methods with `conditional`)."""
         if self.schema is None:
             raise RuntimeError("fit() must be called before sample()")
         if n <= 0:
             raise ValueError("the number of rows to sample must be positive")
-        if conditions and not self.conditional:
-            raise ConfigError(f"the {self.method} method cannot draw rows under conditions; "
-                              "fit the autoregressive method to generate rows that meet them")
+        if (conditions or rules) and not self.conditional:
+            raise ConfigError(f"the {self.method} method cannot draw rows under conditions or "
+                              "rules; fit the autoregressive method to generate rows that "
+                              "meet them")
+        if not rules:
+            return self._draw(n, seed, list(conditions), [])
+        rng = np.random.default_rng(seed)
+        kept: list[pd.DataFrame] = []
+        for _round in range(RULE_ROUNDS):  # a few rows may break a rule inside a last step
+            frame = self._draw(n, int(rng.integers(2**31 - 1)), list(conditions), list(rules))
+            frame = _fix_made_up(frame, list(rules), self.schema, rng)
+            ok = np.ones(len(frame), dtype=bool)
+            for rule in rules:
+                ok &= rule_holds(frame, rule).to_numpy()
+            kept.append(frame[ok])
+            if sum(len(k) for k in kept) >= n:
+                return pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
+        raise ConfigError("the rules cannot all be met together by this model's rows: check "
+                          "them against each other and against the conditions")
+
+    def _units(self) -> dict[str, float]:
+        """Each learned column's precision, the least step between two of its values that
+        survives writing (whole numbers: 1; k decimals: 10^-k; dates: a day, or a second
+        when their format has a time)."""
+        units: dict[str, float] = {}
+        for spec in self.schema.learned:
+            if spec.kind == "integer":
+                units[spec.name] = 1.0
+            elif spec.kind == "numeric" and spec.decimals is not None:
+                units[spec.name] = 10.0 ** -spec.decimals
+            elif spec.kind == "datetime":
+                timed = spec.datetime_format is None or "%H" in spec.datetime_format
+                units[spec.name] = 1 / 86_400 if timed else 1.0
+        return units
+
+    def _draw(self, n: int, seed: int | None, conditions: list[Condition],
+              rules: list[Rule]) -> pd.DataFrame:
+        """n rows of every column: the learned ones from the model, the others made up."""
         rng = np.random.default_rng(seed)
         learned = [c.name for c in self.schema.learned]
         parts: dict[str, pd.Series] = {}
         if learned:
             seed_learned = int(rng.integers(2**31 - 1))
-            frame = (self._sample_learned(n, seed_learned, list(conditions)) if conditions
-                     else self._sample_learned(n, seed_learned))
+            frame = (self._sample_learned(n, seed_learned, conditions, rules)
+                     if conditions or rules else self._sample_learned(n, seed_learned))
             frame = frame.reset_index(drop=True)
             parts.update({c: frame[c] for c in learned})
         for spec in self.schema.included:
@@ -211,6 +248,32 @@ class Synthesizer(abc.ABC):
     @abc.abstractmethod
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         """Draw n rows of the learned columns."""
+
+
+RULE_ROUNDS = 5
+
+
+def _fix_made_up(frame: pd.DataFrame, rules: list[Rule], schema: Schema,
+                 rng: np.random.Generator) -> pd.DataFrame:
+    """A made-up column ordered against another: where a row breaks the order, its made-up
+    value is swapped for one of the column's other made-up values that meets it (made-up
+    values are independent of the row, so any of them is as good)."""
+    for rule in rules:
+        if not isinstance(rule, Order):
+            continue
+        for column in (rule.left, rule.right):
+            if column not in frame or not schema[column].regenerated:
+                continue
+            broken = ~rule_holds(frame, rule).to_numpy()
+            for row in np.flatnonzero(broken):
+                for candidate in rng.choice(len(frame), size=min(len(frame), 50),
+                                            replace=False):
+                    trial = frame.iloc[[row]].copy()
+                    trial[column] = frame[column].iloc[candidate]
+                    if bool(rule_holds(trial, rule).iloc[0]):
+                        frame.loc[frame.index[row], column] = frame[column].iloc[candidate]
+                        break
+    return frame
 
 
 def _with_precision(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
