@@ -27,6 +27,12 @@ from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.start import Start
 from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.dp_base import DpSynthesizer
+from tabsynth.synthesizers.saved import (
+    domain_from_dict,
+    domain_to_dict,
+    load_module_tensors,
+    module_tensors,
+)
 
 VALIDATION_SHARE = 0.1
 PATIENCE = 3  # epochs without a better validation likelihood before stopping
@@ -74,6 +80,27 @@ class Autoregressive(DpSynthesizer):
         self.seed, self.target = seed, target
         self.codec: TokenCodec | None = None
         self.network: Made | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {**self._budget_settings(), "epochs": self.epochs, "batch_size": self.batch_size,
+                "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
+                "learning_rate": self.learning_rate, "temperature": self.temperature,
+                "calibrate": self.calibrate, "max_grad_norm": self.max_grad_norm,
+                "seed": self.seed, "target": self.target}
+
+    def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The token codec's domain and column order (DP releases or declared public in a DP
+        fit) and the network's weights."""
+        assert self.codec is not None and self.network is not None
+        return ({"domain": domain_to_dict(self.codec.domain), "order": self.codec.order},
+                module_tensors(self.network, "network"))
+
+    def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        self.codec = TokenCodec(domain_from_dict(learned["domain"]),
+                                [int(k) for k in learned["order"]])
+        network = Made(self.codec.vocabularies, self.hidden, self.layers, self.dropout)
+        load_module_tensors(network, tensors, "network")
+        self.network = network.eval()
 
     def _fit_private(self, train: pd.DataFrame, start: Start, emit: ProgressCallback,
                      should_stop: StopCheck) -> None:
@@ -180,7 +207,7 @@ class Autoregressive(DpSynthesizer):
 
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         assert self.network is not None and self.codec is not None
-        calibrate = getattr(self, "calibrate", False)  # models saved before calibration
+        calibrate = self.calibrate
         pool = n * POOL_FACTOR if calibrate else n
         network = self.network.to(self.device).eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
