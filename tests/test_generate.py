@@ -126,3 +126,32 @@ def test_synthesize_saves_the_model_only_for_methods_that_can(tmp_path, capsys) 
     assert code == 0
     assert "model saved to" in capsys.readouterr().err
     assert Synthesizer.load(tmp_path / "m.safetensors").method == "faker"
+
+
+def test_drawn_rows_leave_with_a_sign_off_record_of_their_own(model, tmp_path) -> None:
+    """The page's download of drawn rows: the rows, how they were drawn, the run's release
+    report and a sign-off record that hashes these rows (not the run's own)."""
+    import hashlib
+
+    from tabsynth.export import SignOff, drawn_export_files
+
+    source = tmp_path / "t.csv"
+    _table().to_csv(source, index=False)
+    run = tmp_path / "run"
+    assert cli.main(["synthesize", str(source), "--method", "faker", "--out", str(run),
+                     "--no-evaluate", "--no-pdf", "--quiet"]) == 0
+    drawn = draw_to_file(model, 120, 9, run / "drawn" / "a", "csv", shard_rows=50)
+    unsigned = SignOff("Ada", "DPO", reviewed_privacy_report=False)
+    with pytest.raises(ConfigError, match="confirm that you reviewed"):
+        drawn_export_files(run, drawn.path.parent, unsigned)
+    signoff = SignOff("Ada", "DPO", True, justification="Test rows for the billing team only.")
+    files = drawn_export_files(run, drawn.path.parent, signoff)
+    assert set(files) == {"synthetic.csv", "generation.json", "release.json", "release.html",
+                          "signoff.json"}
+    record = json.loads(files["signoff.json"])
+    assert record["synthetic_sha256"] == hashlib.sha256(drawn.path.read_bytes()).hexdigest()
+    assert record["drawn"]["rows"] == 120 and record["drawn"]["seed"] == 9
+    assert "measured the run's own synthetic rows" in record["drawn"]["note"]
+    released = json.loads(files["release.json"])["signoff"]  # the release's allow-listed keys
+    assert released["synthetic_sha256"] == record["synthetic_sha256"]
+    assert released["name"] == "Ada" and "drawn" not in released
