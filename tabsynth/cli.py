@@ -12,6 +12,8 @@ from pathlib import Path
 
 from tabsynth.errors import TabsynthError
 from tabsynth.progress import Cancelled, ProgressEvent
+from tabsynth.settings import DRAW_FORMATS as FORMATS
+from tabsynth.settings import SHARD_ROWS
 from tabsynth.synthesizers import METHODS
 from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, methods_taking
 
@@ -30,6 +32,10 @@ GATE_HELP = ("exit 3 when the privacy verdict is at or above this level (inconcl
              "as medium: it cannot rule medium out)")
 NO_HEADER_HELP = ("the file has no header row: every row is data and the columns are named "
                   "column_1, column_2, …")
+SAVE_MODEL_HELP = ("also save the fitted model to PATH (weights and a JSON description, no real "
+                   "value of the made-up columns, nothing that runs code when opened), to draw "
+                   "more rows later with `tabsynth generate`; a model fitted without "
+                   "differential privacy can hold rare real rows: keep it as you keep the data")
 NO_PDF_HELP = ("skip report.pdf (WeasyPrint takes a few seconds, more on wide tables); "
                "report.html holds the same page")
 
@@ -83,8 +89,25 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--no-evaluate", action="store_true",
                        help="skip the fidelity / utility / privacy reports")
     synth.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
+    synth.add_argument("--save-model", default=None, metavar="PATH", help=SAVE_MODEL_HELP)
     for flag, text in ROLE_HELP.items():
         synth.add_argument(flag, default=None, help=text)
+
+    generate = commands.add_parser(
+        "generate", help="draw rows from a model saved with `synthesize --save-model`")
+    generate.add_argument("model", help="the model file")
+    generate.add_argument("--rows", type=int, required=True, help="rows to draw")
+    generate.add_argument("--out", required=True, help="output folder")
+    generate.add_argument("--seed", type=int, default=0,
+                          help="the same seed (and shard size) draws the same rows")
+    generate.add_argument("--format", choices=FORMATS, default="csv")
+    generate.add_argument("--shard-rows", type=int, default=SHARD_ROWS,
+                          help=f"rows per shard, each with its own seed derived from --seed "
+                          f"(default {SHARD_ROWS:,}); memory holds one shard at a time")
+    generate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    generate.add_argument("--no-escape-formulas", action="store_true",
+                          help="write cells starting with = + - @ as they are (unsafe)")
+    generate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     evaluate = commands.add_parser("evaluate", help="report on an existing train/holdout/synthetic")
     evaluate.add_argument("--train", required=True)
@@ -130,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _schema(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "generate":
+            return _generate(args)
         return _synthesize(args)
     except TabsynthError as exc:
         _fail(str(exc))
@@ -177,6 +202,8 @@ def _synthesize(args: argparse.Namespace) -> int:
         secrets=parse_names(args.secrets))
     config.validate()
     _check_out_dir(Path(args.out))
+    if args.save_model:
+        _check_savable(args.method, Path(args.save_model))
     schema = None
     if args.schema:
         schema_path = Path(args.schema)
@@ -194,9 +221,58 @@ def _synthesize(args: argparse.Namespace) -> int:
                         output=OutputSettings(escape_formulas=not args.no_escape_formulas,
                                               pdf=not args.no_pdf))
     bar.close()
-    for line in summary_lines(result.report, result.paths):
+    lines = summary_lines(result.report, result.paths)
+    if args.save_model:
+        saved = result.synthesizer.save(args.save_model)
+        lines.append(f"model saved to {saved} (more rows: tabsynth generate {saved} --rows N "
+                     "--out DIR)")
+    for line in lines:
         print(line, file=sys.stderr)
     return _gate(result.report, args.fail_on)
+
+
+def _check_savable(method: str, path: Path) -> None:
+    """Refuse --save-model before any fitting when the method cannot be saved or the path
+    cannot be written."""
+    from tabsynth.synthesizers import method_info
+    from tabsynth.synthesizers.base import SAVABLE
+
+    if not method_info(method).load().savable():
+        raise TabsynthError(f"--save-model: {method} models cannot be saved yet; models of "
+                            f"{', '.join(SAVABLE)} can")
+    if path.is_dir():
+        raise TabsynthError(f"--save-model {path} is a folder; give a file name such as "
+                            "model.safetensors")
+    folder = path.parent if str(path.parent) else Path(".")
+    probe = folder if folder.exists() else next((p for p in folder.parents if p.exists()),
+                                                Path("."))
+    if not os.access(probe, os.W_OK):
+        raise TabsynthError(f"--save-model {path}: folder is not writable")
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from tabsynth.formatting import count, seconds
+    from tabsynth.generate import check_draw, draw_to_file
+    from tabsynth.synthesizers import Synthesizer
+
+    check_draw(args.rows, args.seed, args.shard_rows)
+    _check_out_dir(Path(args.out))
+    model = Synthesizer.load(args.model, device=args.device)
+    bar = ProgressBar(enabled=not args.quiet)
+    drawn = draw_to_file(model, args.rows, args.seed, args.out, args.format,
+                         shard_rows=args.shard_rows, escape=not args.no_escape_formulas,
+                         progress=bar, source={"file": Path(args.model).name})
+    bar.close()
+    claim = model.privacy_claim
+    dp = (f"differential privacy: ε = {claim.epsilon:.3g}, δ = {claim.delta:.2g} (drawing rows "
+          "is post-processing: the guarantee covers them)" if claim
+          else "differential privacy: none (ε = ∞, no formal guarantee)")
+    print(f"wrote {drawn.path}: {count(drawn.rows)} rows from the saved {model.method} model in "
+          f"{count(drawn.shards)} shard{'s' if drawn.shards != 1 else ''} of up to "
+          f"{count(args.shard_rows)} rows, seed {args.seed}, in {seconds(drawn.seconds)}; "
+          f"how to draw them again: {drawn.manifest}", file=sys.stderr)
+    print(dp, file=sys.stderr)
+    return 0
 
 
 def summary_lines(report: dict, paths: dict[str, Path | None]) -> list[str]:

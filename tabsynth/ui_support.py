@@ -459,3 +459,81 @@ def chosen_roles(selected: list[str], suggested: list[str]) -> list[str] | None:
     """The user's selection, or None when it is tabsynth's suggestion as it stands (so the
     report says "suggested" rather than "chosen by you")."""
     return None if list(selected) == list(suggested) else list(selected)
+
+
+# ---------------------------------------------------------------- run history and comparison
+HISTORY_FIELDS = ("file", "method", "settings", "ε", "time", "fidelity", "utility",
+                  "privacy verdict", "state")
+STATE_WORDS = {"running": "running", "done": "finished", "signed off": "finished, signed off",
+               "failed": "failed", "cancelled": "cancelled", "discarded": "discarded"}
+PAGE_DRAW_ROWS = 1_000_000  # the page's largest draw (the download is held in memory)
+
+
+def history_row(label: str, job: Any, report: dict | None, state: str | None = None) -> dict:
+    """One run of the session as the history shows it (jobs.Job: filename, config,
+    started_at, ended_at, status; `report` once it finished): every value a short text."""
+    config = job.config or {}
+    method = config.get("method", "")
+    info = METHODS.get(method)
+    private = bool(info and info.private(config.get("epsilon")))
+    dp = ((report or {}).get("privacy") or {}).get("dp")
+    if dp:
+        epsilon = f"{score(dp.get('epsilon'))} spent"
+    elif private:
+        shown = config.get("epsilon") or (info.defaults.get("epsilon") if info else None)
+        epsilon = f"{shown:g} planned" if isinstance(shown, int | float) else "planned"
+    else:
+        epsilon = "none (no DP)"
+    head = Headline.from_report(report) if report else None
+    ended = job.ended_at if job.ended_at is not None else None
+    return {"run": label, "file": job.filename or "upload", "method": method,
+            "settings": settings_text(config),
+            "ε": epsilon,
+            "time": duration_words(ended - job.started_at) if ended else "running",
+            "fidelity": aggregate(head.fidelity) if head and head.fidelity is not None else "–",
+            "utility": (f"{head.metric.upper()} {aggregate(head.utility)}"
+                        if head and head.utility is not None else "–"),
+            "privacy verdict": (head.verdict or "not evaluated") if head else "–",
+            "state": STATE_WORDS.get(state or job.status, state or job.status)}
+
+
+def settings_text(config: dict) -> str:
+    """A run's settings in a few words: seed, rows, epochs, batch, holdout share."""
+    parts = [f"seed {config.get('seed', 0)}"]
+    if config.get("rows"):
+        parts.append(f"{count(config['rows'])} rows")
+    if config.get("epochs"):
+        parts.append(f"{count(config['epochs'])} epochs")
+    if config.get("batch_size"):
+        parts.append(f"batch {count(config['batch_size'])}")
+    if config.get("holdout_fraction") is not None:
+        parts.append(f"holdout {percent(config['holdout_fraction'])}")
+    if config.get("target"):
+        parts.append(f"target {config['target']}")
+    return ", ".join(parts)
+
+
+def compare_table(rows: list[dict]) -> pd.DataFrame:
+    """Runs side by side: one column per run (its label), one row per quantity."""
+    return pd.DataFrame({row["run"]: [row.get(name, "–") for name in HISTORY_FIELDS]
+                         for row in rows}, index=list(HISTORY_FIELDS))
+
+
+def rerun_settings(config: dict) -> dict:
+    """What the method step fills in to run again: the previous run's settings (RunConfig
+    fields as the page holds them)."""
+    keep = ("method", "rows", "seed", "epochs", "batch_size", "device", "epsilon", "delta",
+            "public_schema", "learn_schema", "holdout_fraction", "quasi_identifiers",
+            "secrets")
+    return {k: config[k] for k in keep if k in config}
+
+
+def draw_words(draw: Any) -> str:
+    """A draw of more rows in one line: rows, seed, format and where it stands."""
+    what = f"{count(draw.rows)} rows, seed {draw.seed}, " + \
+        {"csv": "CSV", "parquet": "Parquet"}.get(draw.format, draw.format)
+    if draw.status == "running":
+        return f"{what}: drawing ({percent(draw.fraction)})"
+    if draw.status == "done":
+        return f"{what}: ready"
+    return f"{what}: {draw.message or draw.status}"

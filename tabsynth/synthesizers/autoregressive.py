@@ -37,6 +37,12 @@ from tabsynth.errors import ConfigError
 from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.rules import Rule
 from tabsynth.synthesizers.dp_base import DpSynthesizer
+from tabsynth.synthesizers.saved import (
+    domain_from_dict,
+    domain_to_dict,
+    load_module_tensors,
+    module_tensors,
+)
 
 VALIDATION_SHARE = 0.1
 PATIENCE = 3  # epochs without a better validation likelihood before stopping
@@ -85,6 +91,27 @@ class Autoregressive(DpSynthesizer):
         self.seed, self.target = seed, target
         self.codec: TokenCodec | None = None
         self.network: Made | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {**self._budget_settings(), "epochs": self.epochs, "batch_size": self.batch_size,
+                "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
+                "learning_rate": self.learning_rate, "temperature": self.temperature,
+                "calibrate": self.calibrate, "max_grad_norm": self.max_grad_norm,
+                "seed": self.seed, "target": self.target}
+
+    def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The token codec's domain and column order (DP releases or declared public in a DP
+        fit) and the network's weights."""
+        assert self.codec is not None and self.network is not None
+        return ({"domain": domain_to_dict(self.codec.domain), "order": self.codec.order},
+                module_tensors(self.network, "network"))
+
+    def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        self.codec = TokenCodec(domain_from_dict(learned["domain"]),
+                                [int(k) for k in learned["order"]])
+        network = Made(self.codec.vocabularies, self.hidden, self.layers, self.dropout)
+        load_module_tensors(network, tensors, "network")
+        self.network = network.eval()
 
     def _fit_private(self, train: pd.DataFrame, start: Start, emit: ProgressCallback,
                      should_stop: StopCheck) -> None:
@@ -196,7 +223,7 @@ class Autoregressive(DpSynthesizer):
         by_rules = rule_masks(self.codec, rules) if rules else []
         constrained = masks is not None or any(by_rules)
         # conditioned rows follow the conditional distribution, not the noisy marginals
-        calibrate = getattr(self, "calibrate", False) and not constrained
+        calibrate = self.calibrate and not constrained
         pool = n * POOL_FACTOR if calibrate else n
         network = self.network.to(self.device).eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
