@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tabsynth.errors import TabsynthError
 from tabsynth.progress import Cancelled, ProgressEvent
@@ -16,6 +17,10 @@ from tabsynth.settings import DRAW_FORMATS as FORMATS
 from tabsynth.settings import SHARD_ROWS
 from tabsynth.synthesizers import METHODS
 from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, methods_taking
+
+if TYPE_CHECKING:
+    from tabsynth.generate import Constraints
+    from tabsynth.synthesizers import Synthesizer
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -108,6 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--no-escape-formulas", action="store_true",
                           help="write cells starting with = + - @ as they are (unsafe)")
     generate.add_argument("--quiet", action="store_true", help="no progress bar")
+    generate.add_argument("--where", default=None,
+                          help="only rows that meet these conditions, e.g. 'age>=65, sex=F' "
+                          "(autoregressive models; the other columns follow the model given "
+                          "them)")
+    generate.add_argument("--rules", default=None,
+                          help="a text file of rules every row must meet, one per line: "
+                          "'date_of_birth < admitted_at', 'if diagnosis = flu then symptom in "
+                          "fever|cough', 'age >= 0'")
+    shares = generate.add_mutually_exclusive_group()
+    shares.add_argument("--shares", default=None,
+                        help="rebalance one column: 'readmitted: true=0.5, false=0.5'")
+    shares.add_argument("--balance", default=None, metavar="COLUMN",
+                        help="rebalance one column of categories to equal shares")
 
     evaluate = commands.add_parser("evaluate", help="report on an existing train/holdout/synthetic")
     evaluate.add_argument("--train", required=True)
@@ -258,10 +276,12 @@ def _generate(args: argparse.Namespace) -> int:
     check_draw(args.rows, args.seed, args.shard_rows)
     _check_out_dir(Path(args.out))
     model = Synthesizer.load(args.model, device=args.device)
+    constraints = _constraints(args, model)
     bar = ProgressBar(enabled=not args.quiet)
     drawn = draw_to_file(model, args.rows, args.seed, args.out, args.format,
                          shard_rows=args.shard_rows, escape=not args.no_escape_formulas,
-                         progress=bar, source={"file": Path(args.model).name})
+                         progress=bar, source={"file": Path(args.model).name},
+                         constraints=constraints)
     bar.close()
     claim = model.privacy_claim
     dp = (f"differential privacy: ε = {claim.epsilon:.3g}, δ = {claim.delta:.2g} (drawing rows "
@@ -273,6 +293,37 @@ def _generate(args: argparse.Namespace) -> int:
           f"how to draw them again: {drawn.manifest}", file=sys.stderr)
     print(dp, file=sys.stderr)
     return 0
+
+
+def _constraints(args: argparse.Namespace, model: Synthesizer) -> Constraints | None:
+    """generate's --where, --rules, --shares / --balance, read against the model's schema."""
+    from tabsynth.constraints.conditions import parse_conditions, parse_shares
+    from tabsynth.constraints.rules import parse_rules
+    from tabsynth.generate import Constraints
+
+    if not (args.where or args.rules or args.shares or args.balance):
+        return None
+    if not model.conditional:
+        raise TabsynthError(f"--where, --rules, --shares and --balance need an autoregressive "
+                            f"model; this one is {model.method}")
+    conditions = tuple(parse_conditions(args.where, model.schema)) if args.where else ()
+    rules: tuple = ()
+    if args.rules:
+        try:
+            text = Path(args.rules).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise TabsynthError(f"--rules {args.rules}: cannot read the file (a UTF-8 text "
+                                "file, one rule per line)") from None
+        rules = tuple(parse_rules(text, model.schema))
+    column, shares = None, ()
+    if args.shares:
+        column, parsed = parse_shares(args.shares, model.schema)
+        shares = tuple(parsed)
+    elif args.balance:
+        column = args.balance
+        values = model.categories_of(column)
+        shares = tuple((v, 1 / len(values)) for v in values)
+    return Constraints(conditions, rules, column, shares)
 
 
 def summary_lines(report: dict, paths: dict[str, Path | None]) -> list[str]:

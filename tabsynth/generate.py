@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabsynth.constraints.conditions import Condition, allocate, merge_conditions
+from tabsynth.constraints.rules import Rule
 from tabsynth.errors import ConfigError
 from tabsynth.io import csv_bytes
 from tabsynth.outputs import parquet_frame
@@ -81,10 +83,48 @@ def check_draw(rows: int, seed: int, shard_rows: int = SHARD_ROWS) -> None:
         raise ConfigError(f"--shard-rows must be at least 1 (got {shard_rows})")
 
 
-def draw_shard(model: Synthesizer, shard: Shard) -> pd.DataFrame:
-    """The shard's rows: the same model and shard give the same rows, wherever they are drawn."""
-    frame = model.sample(shard.rows, seed=shard.seed,
-                         keys=KeyBlock(shard.index, shard.parts, shard.total))
+@dataclass(frozen=True)
+class Constraints:
+    """What the drawn rows must meet: conditions (`--where`), rules (`--rules`) and the
+    shares of one column's values (`--shares`, rebalancing)."""
+
+    conditions: tuple[Condition, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    share_column: str | None = None
+    shares: tuple[tuple[str, float], ...] = ()
+
+    def describe(self) -> dict[str, Any] | None:
+        if not (self.conditions or self.rules or self.shares):
+            return None
+        return {"conditions": [c.describe() for c in self.conditions],
+                "rules": [r.describe() for r in self.rules],
+                "shares": ({"column": self.share_column,
+                            "shares": [round(s, 6) for _, s in self.shares]}
+                           if self.shares else None)}
+
+
+def draw_shard(model: Synthesizer, shard: Shard,
+               constraints: Constraints | None = None) -> pd.DataFrame:
+    """The shard's rows: the same model and shard give the same rows, wherever they are drawn.
+    With shares, each value's rows are drawn under its own condition and shuffled together."""
+    constraints = constraints or Constraints()
+    keys = KeyBlock(shard.index, shard.parts, shard.total)
+    if not constraints.shares:
+        frame = model.sample(shard.rows, seed=shard.seed, conditions=constraints.conditions,
+                             rules=constraints.rules, keys=keys)
+    else:
+        rng = np.random.default_rng(shard.seed)
+        parts = []
+        for value, rows in allocate(shard.start, shard.start + shard.rows,
+                                    list(constraints.shares)):
+            if rows:
+                where = merge_conditions([*constraints.conditions,
+                                          Condition(constraints.share_column, values=(value,))])
+                parts.append(model.sample(rows, seed=int(rng.integers(2**62)),
+                                          conditions=where, rules=constraints.rules,
+                                          keys=keys))
+        frame = pd.concat(parts, ignore_index=True)
+        frame = frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
     frame.index = pd.RangeIndex(shard.start, shard.start + shard.rows)
     return frame
 
@@ -105,7 +145,8 @@ def draw_to_file(model: Synthesizer, rows: int, seed: int, out_dir: str | Path,
                  fmt: str = "csv", *, shard_rows: int = SHARD_ROWS, escape: bool = True,
                  progress: ProgressCallback | None = None,
                  should_stop: StopCheck | None = None,
-                 source: dict[str, Any] | None = None) -> Drawn:
+                 source: dict[str, Any] | None = None,
+                 constraints: Constraints | None = None) -> Drawn:
     """Draw `rows` rows in shards into out_dir/synthetic.<fmt> (written under a temporary name,
     renamed when complete) and describe the draw in out_dir/generation.json."""
     if fmt not in FORMATS:
@@ -130,7 +171,7 @@ def draw_to_file(model: Synthesizer, rows: int, seed: int, out_dir: str | Path,
             for shard in plan:
                 if stop():
                     raise Cancelled(f"cancelled after shard {shard.index} of {len(plan)}")
-                writer.write(draw_shard(model, shard))
+                writer.write(draw_shard(model, shard, constraints))
                 emit(ProgressEvent("sample", (shard.index + 1) / len(plan),
                                    f"shard {shard.index + 1}/{len(plan)} "
                                    f"({shard.start + shard.rows:,} of {rows:,} rows)"))
@@ -142,9 +183,10 @@ def draw_to_file(model: Synthesizer, rows: int, seed: int, out_dir: str | Path,
         Path(temp).unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     manifest = out / "generation.json"
-    manifest.write_text(json.dumps(generation_record(model, plan, seed, fmt, target, seconds,
-                                                     source),
-                                   indent=2), encoding="utf-8")
+    record = generation_record(model, plan, seed, fmt, target, seconds, source)
+    if constraints is not None and constraints.describe():
+        record["constraints"] = constraints.describe()
+    manifest.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return Drawn(target, manifest, rows, len(plan), seconds, fmt)
 
 

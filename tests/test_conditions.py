@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabsynth.conditions import Condition, parse_conditions
+from tabsynth.constraints.conditions import Condition, parse_conditions
+from tabsynth.constraints.rules import broken_share, parse_rules, rule_holds
 from tabsynth.errors import ConfigError
-from tabsynth.rules import broken_share, parse_rules, rule_holds
 from tabsynth.schema import coerce_frame, infer_schema
 from tabsynth.synthesizers import make_synthesizer
 

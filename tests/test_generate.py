@@ -155,3 +155,51 @@ def test_drawn_rows_leave_with_a_sign_off_record_of_their_own(model, tmp_path) -
     released = json.loads(files["release.json"])["signoff"]  # the release's allow-listed keys
     assert released["synthetic_sha256"] == record["synthetic_sha256"]
     assert released["name"] == "Ada" and "drawn" not in released
+
+
+@pytest.fixture(scope="module")
+def conditional_model_path(tmp_path_factory) -> Path:
+    raw = _table(600)
+    schema = infer_schema(raw)
+    model = make_synthesizer("autoregressive", epochs=5, seed=0)
+    model.fit(coerce_frame(raw, schema), schema)
+    return model.save(tmp_path_factory.mktemp("model") / "conditional.safetensors")
+
+
+def test_generate_with_conditions_rules_and_shares(conditional_model_path, tmp_path,
+                                                   capsys) -> None:
+    """--where, --rules and --shares / --balance on the command line: every row meets the
+    conditions and rules, the shares are met exactly, and generation.json names them."""
+    rules = tmp_path / "rules.txt"
+    rules.write_text("# spend is money\nspend >= 20\nif active = yes then visits >= 2\n",
+                     encoding="utf-8")
+    out = tmp_path / "drawn"
+    code = cli.main(["generate", str(conditional_model_path), "--rows", "400", "--out", str(out),
+                     "--seed", "1", "--quiet", "--where", "visits<=6", "--rules", str(rules),
+                     "--shares", "segment: retail=0.75, corporate=0.25", "--shard-rows", "150"])
+    assert code == 0
+    rows = pd.read_csv(out / "synthetic.csv")
+    assert len(rows) == 400 and (rows["visits"] <= 6).all() and (rows["spend"] >= 20).all()
+    assert ((rows["active"] != "yes") | (rows["visits"] >= 2)).all()
+    counts = rows["segment"].value_counts()
+    assert counts["retail"] == 300 and counts["corporate"] == 100  # 113+37, 112+38, 75+25
+    record = json.loads((out / "generation.json").read_text())
+    assert record["constraints"]["rules"] == ["spend ≥ 20",
+                                              "if active: one value then visits ≥ 2"]
+    balanced = tmp_path / "balanced"
+    assert cli.main(["generate", str(conditional_model_path), "--rows", "300", "--out",
+                     str(balanced), "--quiet", "--balance", "active"]) == 0
+    assert pd.read_csv(balanced / "synthetic.csv")["active"].value_counts().tolist() == [150, 150]
+
+
+def test_generate_refuses_conditions_a_model_cannot_meet(conditional_model_path, model_path,
+                                                         tmp_path, capsys) -> None:
+    for model, extra, expected in (
+            (model_path, ["--where", "visits>=2"], "need an autoregressive model"),
+            (conditional_model_path, ["--where", "spend>=1e9"], "outside every value"),
+            (conditional_model_path, ["--shares", "segment: retail=0.5"], "add up to 1"),
+            (conditional_model_path, ["--balance", "spend"], "not a column of categories")):
+        code = cli.main(["generate", str(model), "--rows", "10", "--out", str(tmp_path / "x"),
+                         "--quiet", *extra])
+        assert code == 2
+        assert expected in capsys.readouterr().err

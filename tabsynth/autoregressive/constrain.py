@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.autoregressive.tokens import FINE_STEPS, TokenCodec, _linear_share
-from tabsynth.conditions import Condition, matches
+from tabsynth.constraints.conditions import Condition, matches
 from tabsynth.dp.domain import ColumnDomain
 from tabsynth.dp.encoding import EPOCH
 from tabsynth.errors import ConfigError
@@ -61,11 +61,9 @@ def token_masks(codec: TokenCodec, conditions: list[Condition]) -> TokenMasks:
 def _component_mask(column: ColumnDomain, condition: Condition) -> np.ndarray:
     mask = np.zeros(column.n_components, dtype=bool)
     if column.kind == "categorical":
-        if condition.values is None:
-            raise ConfigError(f"column {column.name!r} is modelled as categories: give it "
-                              "values ('=' or 'in'), not a range")
         for i, category in enumerate(column.categories):
-            mask[i] = matches(category, condition.values)
+            mask[i] = (matches(category, condition.values) if condition.values is not None
+                       else condition.holds_number(_as_number(category)))
         if not mask.any():
             raise ConfigError(f"no value the model draws for column {column.name!r} matches "
                               "the condition: check the spelling against the column's values")
@@ -83,6 +81,14 @@ def _component_mask(column: ColumnDomain, condition: Condition) -> np.ndarray:
         raise ConfigError(f"the range given for column {column.name!r} lies outside every "
                           "value the model draws for it")
     return mask
+
+
+def _as_number(category: object) -> float:
+    """A category such as a code 3 as a number (NaN when it is not one)."""
+    try:
+        return float(category)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _fine_mask(column: ColumnDomain, condition: Condition) -> np.ndarray:
@@ -184,7 +190,7 @@ def rule_masks(codec: TokenCodec, rules: list) -> list[list[Callable]]:
     (n, vocabulary) under the rules between two columns; the step of the column drawn later
     carries them. Intervals are those of whole tokens, so a row may still break a rule
     inside its last step: `settle_orders` and the caller's final check see to those."""
-    from tabsynth.rules import Implication, Order
+    from tabsynth.constraints.rules import Implication, Order
 
     names = [c.name for c in codec.domain.columns]
     steps_of: dict[str, list[int]] = {}
@@ -315,7 +321,7 @@ def settle_orders(frame: pd.DataFrame, rules: list, units: dict[str, float],
     """Rows that break an order between two columns inside their last drawn step: the column
     drawn later (`positions`: each column's first step) moved just past the other, by its
     precision (`units`, in days for dates)."""
-    from tabsynth.rules import Order
+    from tabsynth.constraints.rules import Order
 
     for rule in rules:
         if not isinstance(rule, Order) or rule.left not in frame or rule.right not in frame:

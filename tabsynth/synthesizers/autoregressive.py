@@ -27,7 +27,8 @@ from tabsynth.autoregressive.constrain import (
 )
 from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.tokens import TokenCodec
-from tabsynth.conditions import Condition
+from tabsynth.constraints.conditions import Condition
+from tabsynth.constraints.rules import Rule
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
 from tabsynth.dp.domain import learn_domain
 from tabsynth.dp.noise import secret_global_seed
@@ -35,7 +36,6 @@ from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.start import Start
 from tabsynth.errors import ConfigError
 from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
-from tabsynth.rules import Rule
 from tabsynth.synthesizers.dp_base import DpSynthesizer
 from tabsynth.synthesizers.saved import (
     domain_from_dict,
@@ -259,3 +259,12 @@ class Autoregressive(DpSynthesizer):
         for k, step in enumerate(self.codec.steps):
             positions.setdefault(names[step.column], k)
         return positions
+
+    def categories_of(self, column: str) -> list[str]:
+        """The values the model draws for a column of categories (for equal shares)."""
+        assert self.codec is not None
+        for domain in self.codec.domain.columns:
+            if domain.name == column and domain.kind == "categorical":
+                return [str(c) for c in domain.categories]
+        raise ConfigError(f"column {column!r} is not a column of categories in this model: "
+                          "it cannot be balanced")

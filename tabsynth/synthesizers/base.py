@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from tabsynth.conditions import Condition
+from tabsynth.constraints.conditions import Condition
+from tabsynth.constraints.rules import Order, Rule, rule_holds
 from tabsynth.device import resolve_device
 from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.errors import ConfigError, TabsynthError
@@ -28,7 +29,6 @@ from tabsynth.regenerate import (
     RegenerationState,
     regenerate_column,
 )
-from tabsynth.rules import Order, Rule, rule_holds
 from tabsynth.schema import Schema, infer_schema, with_choices
 from tabsynth.synthesizers.registry import method_info
 

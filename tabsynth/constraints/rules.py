@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tabsynth.conditions import RANGE_KINDS, Condition, matches, parse_conditions
+from tabsynth.constraints.conditions import RANGE_KINDS, Condition, matches, parse_conditions
 from tabsynth.errors import ConfigError
 from tabsynth.schema import Schema
 

@@ -8,11 +8,13 @@ a value: a value typed here may be a real one.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from tabsynth.errors import ConfigError
@@ -135,7 +137,7 @@ def _parse_one(part: str, schema: Schema) -> Condition:
     if between and between["column"].strip() in schema.names:
         name = between["column"].strip()
         spec = _learned(name, schema)
-        _need_range(spec.kind, name, "<")
+        _need_range(spec, name, "<")
         return Condition(name, low=_number(between["low"], spec.kind, name, between["op1"]),
                          high=_number(between["high"], spec.kind, name, between["op2"]),
                          low_inclusive=between["op1"] == "<=",
@@ -165,7 +167,7 @@ def _parse_one(part: str, schema: Schema) -> Condition:
             number = _number(value, spec.kind, name, op)
             return Condition(name, low=number, high=number)
         return Condition(name, values=(value,))
-    _need_range(spec.kind, name, op)
+    _need_range(spec, name, op)
     number = _number(value, spec.kind, name, op)
     if op in (">=", ">"):
         return Condition(name, low=number, low_inclusive=op == ">=")
@@ -184,8 +186,13 @@ def _learned(name: str, schema: Schema):
     return spec
 
 
-def _need_range(kind: str, name: str, op: str) -> None:
-    if kind not in RANGE_KINDS:
+def _ranged(spec) -> bool:
+    """Numbers, dates, or categories written as whole numbers (codes such as 1-4)."""
+    return spec.kind in RANGE_KINDS or spec.dtype.lower().startswith(("int", "uint", "float"))
+
+
+def _need_range(spec, name: str, op: str) -> None:
+    if not _ranged(spec):
         raise ConfigError(f"column {name!r} holds categories: {op!r} needs numbers or dates; "
                           f"use '{name}=value' or '{name} in a|b'")
 
@@ -221,6 +228,58 @@ def _normal(value: object) -> str:
     return f"{number:g}" if math.isfinite(number) else text
 
 
+TRUE_WORDS = {"yes", "y", "true", "t", "1"}
+FALSE_WORDS = {"no", "n", "false", "f", "0"}
+
+
 def matches(category: object, values: tuple[str, ...]) -> bool:
-    """Whether a model's category is one of the values a condition allows."""
+    """Whether a model's category is one of the values a condition allows (a yes/no column's
+    True matches yes, y, true, t or 1, as its file may spell it)."""
+    if isinstance(category, bool | np.bool_):
+        words = TRUE_WORDS if category else FALSE_WORDS
+        return any(str(v).strip().casefold() in words for v in values)
     return _normal(category) in {_normal(v) for v in values}
+
+
+def parse_shares(text: str, schema: Schema) -> tuple[str, list[tuple[str, float]]]:
+    """'readmitted: true=0.5, false=0.5' -> the column and each value's share of the rows
+    (shares as fractions or percentages; they must add up to 1, or 100)."""
+    column, _, rest = text.partition(":")
+    name = column.strip()
+    spec = _learned(name, schema)
+    if spec.kind in RANGE_KINDS:
+        raise ConfigError(f"column {name!r} holds numbers: shares are for columns of "
+                          "categories")
+    shares = []
+    for part in (p.strip() for p in rest.split(",")):
+        value, eq, share = part.rpartition("=")
+        if not eq or not value.strip():
+            raise ConfigError(f"write the shares of column {name!r} as 'value=share, ...', "
+                              "e.g. 'readmitted: true=0.5, false=0.5'")
+        try:
+            number = float(share.strip().rstrip("%"))
+        except ValueError:
+            raise ConfigError(f"a share given for column {name!r} is not a number") from None
+        shares.append((value.strip(), number))
+    total = sum(s for _, s in shares)
+    if any(s < 0 for _, s in shares) or not (abs(total - 1) < 0.01 or abs(total - 100) < 1):
+        raise ConfigError(f"the shares of column {name!r} must be 0 or more and add up to 1 "
+                          "(or 100 %)")
+    return name, [(value, share / total) for value, share in shares]
+
+
+def allocate(start: int, end: int, shares: list[tuple[str, float]]) -> list[tuple[str, int]]:
+    """Rows per value among rows start..end-1 of a draw: each value's rows up to row N are
+    its share of N rounded at cumulative boundaries, so the parts of a draw in shards add up
+    exactly to the whole draw's shares, whichever order the shards are drawn in."""
+    def upto(rows: int) -> list[int]:
+        bounds, total = [0], 0.0
+        for _, share in shares:
+            total += share
+            bounds.append(math.floor(rows * min(total, 1.0) + 0.5))
+        bounds[-1] = rows
+        return [b - a for a, b in itertools.pairwise(bounds)]
+
+    counts = [max(0, b - a) for a, b in zip(upto(start), upto(end), strict=True)]
+    counts[int(np.argmax(counts))] += (end - start) - sum(counts)  # only where a share rounds
+    return [(value, n) for (value, _), n in zip(shares, counts, strict=True)]
