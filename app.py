@@ -30,7 +30,7 @@ from tabsynth.export import (
 )
 from tabsynth.formatting import aggregate, aggregate_interval, count, percent, score, small
 from tabsynth.io import excel_sheets
-from tabsynth.jobs import JobRegistry, JobSpec
+from tabsynth.jobs import DrawConstraints, JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
 from tabsynth.report import REVIEW_NOTICE
@@ -44,10 +44,12 @@ from tabsynth.ui_support import (
     PUBLIC_DOMAIN_HELP,
     TARGET_HELP,
     TREAT_AS_MISSING,
+    balance_choices,
     check_rows,
     chosen_roles,
     compare_table,
     device_choices,
+    draw_constraint_error,
     draw_words,
     estimate_words,
     fidelity_rows,
@@ -117,6 +119,15 @@ DRAW_NOTE = (
     "drawn without the check against real values, which is never kept with a model. Downloads "
     "open with the sign-off below, and carry a sign-off record of their own.")
 FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
+DRAW_WHERE_HELP = (
+    "Only rows with these values or ranges, e.g. age>=65, sex=F or 30<=bmi<40 or "
+    "region in north|south, separated by commas. The other columns follow what the model "
+    "learned about rows like these, so a condition on one column moves the others as in the "
+    "real data. Made-up columns (personal data, keys) cannot be conditioned on.")
+DRAW_RULES_HELP = (
+    "Rules every row must meet: an order between two columns of numbers or dates "
+    "(date_of_birth < admitted_at), a fixed combination (if diagnosis = influenza then symptom "
+    "in fever|cough) or a range (age >= 0). A row whose compared cell is empty meets a rule.")
 DRAW_DP_NOTE = ("Differential privacy covers these rows too: drawing from the model is "
                 "post-processing, whatever the number of rows.")
 DRAW_NO_DP_NOTE = ("Without differential privacy, more rows give rare real rows more chances "
@@ -501,10 +512,35 @@ def draw_step(job, owner: str) -> None:
                                 int(job.config.get("seed", 0)) + 1, key="draw-seed")
     fmt = cols[2].radio("Format", DRAW_FORMATS, horizontal=True, key="draw-format",
                         format_func=FORMAT_NAMES.get)
+    wanted = None
+    if method == "autoregressive":
+        wanted = draw_constraints_form(job)
+        if wanted is False:
+            return
     if cols[3].button("Draw"):
-        registry().draw(job, int(rows), int(seed), fmt)
+        registry().draw(job, int(rows), int(seed), fmt, wanted or None)
     if job.draws:
         draws_panel(job.id, owner)
+
+
+def draw_constraints_form(job):
+    """Conditions, rules and rebalancing for a draw; False when what was typed does not read."""
+    with st.expander("Only rows that meet conditions or rules (optional)"):
+        where = st.text_input("Conditions", key="draw-where", placeholder="age>=65, sex=F",
+                              help=DRAW_WHERE_HELP)
+        rules = st.text_area("Rules, one per line", key="draw-rules", help=DRAW_RULES_HELP,
+                             placeholder="date_of_birth < admitted_at\n"
+                                         "if diagnosis = influenza then symptom in fever|cough")
+        choices = balance_choices(job.schema_json)
+        balance = st.selectbox("Balance a column (equal shares of its values)",
+                               ["(no)", *choices], key="draw-balance")
+    problem = draw_constraint_error(job.schema_json, where, rules)
+    if problem:
+        st.error(problem)
+        return False
+    if not (where.strip() or rules.strip() or balance != "(no)"):
+        return None
+    return DrawConstraints(where.strip(), rules.strip(), "" if balance == "(no)" else balance)
 
 
 @st.fragment(run_every=1.0)

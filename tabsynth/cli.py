@@ -296,34 +296,17 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _constraints(args: argparse.Namespace, model: Synthesizer) -> Constraints | None:
-    """generate's --where, --rules, --shares / --balance, read against the model's schema."""
-    from tabsynth.constraints.conditions import parse_conditions, parse_shares
-    from tabsynth.constraints.rules import parse_rules
-    from tabsynth.generate import Constraints
+    """generate's --where, --rules (a file), --shares / --balance."""
+    from tabsynth.generate import read_constraints
 
-    if not (args.where or args.rules or args.shares or args.balance):
-        return None
-    if not model.conditional:
-        raise TabsynthError(f"--where, --rules, --shares and --balance need an autoregressive "
-                            f"model; this one is {model.method}")
-    conditions = tuple(parse_conditions(args.where, model.schema)) if args.where else ()
-    rules: tuple = ()
+    rules = None
     if args.rules:
         try:
-            text = Path(args.rules).read_text(encoding="utf-8")
+            rules = Path(args.rules).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             raise TabsynthError(f"--rules {args.rules}: cannot read the file (a UTF-8 text "
                                 "file, one rule per line)") from None
-        rules = tuple(parse_rules(text, model.schema))
-    column, shares = None, ()
-    if args.shares:
-        column, parsed = parse_shares(args.shares, model.schema)
-        shares = tuple(parsed)
-    elif args.balance:
-        column = args.balance
-        values = model.categories_of(column)
-        shares = tuple((v, 1 / len(values)) for v in values)
-    return Constraints(conditions, rules, column, shares)
+    return read_constraints(model, args.where, rules, args.shares, args.balance)
 
 
 def summary_lines(report: dict, paths: dict[str, Path | None]) -> list[str]:

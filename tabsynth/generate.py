@@ -285,3 +285,29 @@ def _missing(value: object) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def read_constraints(model: Synthesizer, where: str | None, rules: str | None,
+                     shares: str | None, balance: str | None) -> Constraints | None:
+    """Conditions, rules (their text) and shares or a column to balance, read against the
+    model's schema; None when nothing is asked."""
+    from tabsynth.constraints.conditions import parse_conditions, parse_shares
+    from tabsynth.constraints.rules import parse_rules
+
+    if not (where or rules or shares or balance):
+        return None
+    if not model.conditional:
+        raise ConfigError(f"conditions, rules and shares need an autoregressive model; this "
+                          f"one is {model.method}")
+    assert model.schema is not None
+    conditions = tuple(parse_conditions(where, model.schema)) if where else ()
+    parsed_rules = tuple(parse_rules(rules, model.schema)) if rules else ()
+    column, parts = None, ()
+    if shares:
+        column, listed = parse_shares(shares, model.schema)
+        parts = tuple(listed)
+    elif balance:
+        column = balance
+        values = model.categories_of(balance)  # type: ignore[attr-defined]
+        parts = tuple((v, 1 / len(values)) for v in values)
+    return Constraints(conditions, parsed_rules, column, parts)

@@ -71,6 +71,7 @@ class Job:
     events: Any = None
     stop: Any = None
     draws: list[Draw] = field(default_factory=list)  # more rows drawn from its model
+    schema_json: str = ""  # the schema the run used (the draw form reads conditions with it)
 
     @property
     def finished(self) -> bool:
@@ -84,6 +85,21 @@ class Job:
         """The fitted model's file, when the run kept one."""
         path = self.folder / MODEL_FILE
         return path if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class DrawConstraints:
+    """What the page's draw form asked for, as typed: conditions, rules, a column to balance."""
+
+    where: str = ""
+    rules: str = ""
+    balance: str = ""
+
+    def read(self, model: Any) -> Any:
+        """The constraints read against the model (ConfigError on a bad one)."""
+        from tabsynth.generate import read_constraints
+
+        return read_constraints(model, self.where, self.rules, None, self.balance)
 
 
 @dataclass
@@ -150,7 +166,7 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
 
 
 def _draw_worker(model_path: str, folder: str, rows: int, seed: int, fmt: str,
-                 events: Any, stop: Any) -> None:
+                 events: Any, stop: Any, wanted: DrawConstraints | None = None) -> None:
     """Runs in the child process: load the job's model and draw `rows` rows in shards."""
     import warnings
 
@@ -168,8 +184,9 @@ def _draw_worker(model_path: str, folder: str, rows: int, seed: int, fmt: str,
 
     try:
         model = Synthesizer.load(model_path)
+        constraints = wanted.read(model) if wanted is not None else None
         draw_to_file(model, rows, seed, folder, fmt, progress=report, should_stop=stop.is_set,
-                     source={"file": MODEL_FILE})
+                     source={"file": MODEL_FILE}, constraints=constraints)
         events.put({"type": "done"})
     except Cancelled:
         events.put({"type": "cancelled"})
@@ -233,7 +250,8 @@ class JobRegistry:
         folder.chmod(0o700)
         (folder / _SERVER_FILE).write_text(str(os.getpid()))
         job = Job(id=uuid.uuid4().hex, owner=spec.owner, folder=folder,
-                  filename=spec.filename, config=dict(spec.config), estimate=spec.estimate)
+                  filename=spec.filename, config=dict(spec.config), estimate=spec.estimate,
+                  schema_json=spec.schema_json or "")
         job.events, job.stop = self._context.Queue(), self._context.Event()
         job.process = self._context.Process(target=_worker,
                                             args=(spec, str(folder), job.events, job.stop),
@@ -301,7 +319,8 @@ class JobRegistry:
             job.status, job.message = "cancelled", "cancelled by the user"
             job.ended_at = job.ended_at or time.time()
 
-    def draw(self, job: Job, rows: int, seed: int, fmt: str) -> Draw:
+    def draw(self, job: Job, rows: int, seed: int, fmt: str,
+             wanted: DrawConstraints | None = None) -> Draw:
         """Start drawing `rows` more rows from a finished job's model (ConfigError when the
         job kept no model)."""
         from tabsynth.errors import ConfigError
@@ -314,7 +333,7 @@ class JobRegistry:
         draw.events, draw.stop = self._context.Queue(), self._context.Event()
         draw.process = self._context.Process(
             target=_draw_worker, args=(str(model), str(draw.folder), rows, seed, fmt,
-                                       draw.events, draw.stop), daemon=True)
+                                       draw.events, draw.stop, wanted), daemon=True)
         draw.process.start()
         job.draws.append(draw)
         return draw

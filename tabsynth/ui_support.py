@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from tabsynth.device import cuda_available, device_name
-from tabsynth.errors import TableError
+from tabsynth.errors import TableError, TabsynthError
 from tabsynth.estimate import (
     EVENT_STAGES,
     STAGE_WORDS,
@@ -537,3 +537,30 @@ def draw_words(draw: Any) -> str:
     if draw.status == "done":
         return f"{what}: ready"
     return f"{what}: {draw.message or draw.status}"
+
+
+def draw_constraint_error(schema_json: str, where: str, rules: str) -> str | None:
+    """What is wrong with the draw form's conditions or rules, read against the run's schema
+    (None when they read well, or when there is no schema to read them with)."""
+    from tabsynth.constraints.conditions import parse_conditions
+    from tabsynth.constraints.rules import parse_rules
+
+    if not schema_json or not (where.strip() or rules.strip()):
+        return None
+    schema = Schema.from_json(schema_json)
+    try:
+        if where.strip():
+            parse_conditions(where, schema)
+        if rules.strip():
+            parse_rules(rules, schema)
+    except TabsynthError as exc:
+        return str(exc).replace("--where ", "")
+    return None
+
+
+def balance_choices(schema_json: str) -> list[str]:
+    """The learned columns of categories a draw can rebalance."""
+    if not schema_json:
+        return []
+    return [c.name for c in Schema.from_json(schema_json).learned
+            if c.kind in ("categorical", "boolean")]

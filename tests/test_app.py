@@ -425,3 +425,30 @@ def test_runs_are_drawn_from_rerun_compared_and_discarded() -> None:
                 if s.label == "Open another run of this session").options == ["Run 1"]
     _button(at, "Open").click().run()
     assert any("Finished" in s.value for s in at.success) and not at.exception
+
+
+def test_rows_drawn_under_conditions_and_rules_from_the_page() -> None:
+    """An autoregressive run's draw form reads conditions and rules against the run's schema:
+    a bad one is named before anything runs, good ones draw in the background."""
+    at = _page()
+    csv = make_pii_table(rows=200).to_csv(index=False).encode()
+    at.file_uploader[0].set_value(("people.csv", csv, "text/csv")).run()
+    assert at.radio[0].value == "autoregressive"
+    next(n for n in at.number_input if n.label.startswith("Epochs")).set_value(2).run()
+    _train_and_wait(at)
+    before = [e.value for e in at.error]  # the verdict box may be one
+    where = next(t for t in at.text_input if t.label == "Conditions")
+    where.input("segment>=retail").run()
+    assert any("holds categories" in e.value for e in at.error)
+    assert not any(b.label == "Draw" for b in at.button)
+    where = next(t for t in at.text_input if t.label == "Conditions")
+    where.input("spend>=50").run()
+    next(t for t in at.text_area if t.label == "Rules, one per line").input(
+        "visits >= 1").run()
+    next(s for s in at.selectbox if s.label.startswith("Balance a column")).set_value(
+        "segment").run()
+    assert [e.value for e in at.error] == before
+    next(n for n in at.number_input if n.label == "Rows to draw").set_value(120).run()
+    _button(at, "Draw").click().run()
+    wait_until(lambda: any("120 rows" in c.value and "ready" in c.value for c in at.caption),
+               poll=at.run)
