@@ -33,7 +33,7 @@ from tabsynth.io import excel_sheets
 from tabsynth.jobs import DrawConstraints, JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
-from tabsynth.report import REVIEW_NOTICE
+from tabsynth.report import REVIEW_NOTICE, diversity_rows
 from tabsynth.schema import KINDS, Schema, infer_schema, schema_choices
 from tabsynth.settings import DRAW_FORMATS
 from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS
@@ -119,6 +119,9 @@ DRAW_NOTE = (
     "drawn without the check against real values, which is never kept with a model. Downloads "
     "open with the sign-off below, and carry a sign-off record of their own.")
 FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
+DIVERSITY_CAPTION = (
+    "Beside a fresh real sample's values (the holdout). A model that collapses onto common "
+    "rows keeps its precision and loses recall, coverage and rare categories.")
 DRAW_WHERE_HELP = (
     "Only rows with these values or ranges, e.g. age>=65, sex=F or 30<=bmi<40 or "
     "region in north|south, separated by commas. The other columns follow what the model "
@@ -614,6 +617,11 @@ def review_step(report: dict) -> None:
             st.caption(weakest_caption(weakest))
             show_chart(st, charts.weakest_columns(weakest, fidelity.distributions))
         st.dataframe(fidelity_rows(fidelity.columns), hide_index=True)
+        diversity = diversity_rows((report.get("fidelity") or {}).get("diversity"))
+        if diversity:
+            st.markdown("**Diversity: as varied as the real table?**")
+            st.dataframe(pd.DataFrame(diversity), hide_index=True)
+            st.caption(DIVERSITY_CAPTION)
         names = list(fidelity.distributions)
         if names:
             column = st.selectbox("Distribution of", names)

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from tabsynth import charts, formatting
 from tabsynth.evaluation import results
+from tabsynth.evaluation.common import MIN_LABEL_ROWS
 from tabsynth.evaluation.guidance import summarise
 from tabsynth.evaluation.results import Attack, Fidelity, Headline, Privacy, Utility
 from tabsynth.evaluation.utility import weak_target_note
@@ -99,6 +100,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "metric": head.metric,
         "weak_target": weak_target_note(head.target, head.metric, head.utility_real),
         "worst_pairs": typed_fidelity.worst_pairs(), "pair_measures": PAIR_MEASURES,
+        "diversity_rows": diversity_rows(fidelity.get("diversity")),
         "model_rows": [(m.model, metric, m.tstr[metric], m.trtr.get(metric))
                        for m in typed_utility.models for metric in m.tstr],
         "attacks": attacks,
@@ -147,6 +149,36 @@ def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
     rows += [(f"library {name}", version) for name, version in (run.get("libraries") or {}).items()]
     rows += [(f"sign-off {key}", value) for key, value in (report.get("signoff") or {}).items()]
     rows.append(("report created", report.get("created_at")))
+    return rows
+
+
+DIVERSITY_MEASURES = (
+    ("precision", "precision: synthetic rows that look like real ones"),
+    ("recall", "recall: real rows the synthetic ones reach (falls when a model collapses)"),
+    ("density", "density: how crowded real neighbourhoods are with synthetic rows"),
+    ("coverage", "coverage: real rows with a synthetic row nearby"),
+)
+
+
+def diversity_rows(diversity: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The diversity table of page and report: each measure for the synthetic rows beside a
+    fresh real sample's (the holdout), written once here."""
+    if not diversity or "synthetic" not in diversity:
+        return []
+    fake, fresh = diversity["synthetic"], diversity.get("holdout") or {}
+    rows = [{"measure": words, "synthetic": formatting.value(fake.get(key)),
+             "holdout": formatting.value(fresh.get(key))} for key, words in DIVERSITY_MEASURES]
+    rows.append({"measure": f"categories held by {MIN_LABEL_ROWS} or more real rows that "
+                            "appear at all",
+                 "synthetic": formatting.percent(fake.get("rare_category_coverage")),
+                 "holdout": formatting.percent(fresh.get("rare_category_coverage"))})
+    tails, own = fake.get("tail_share"), fresh.get("tail_share")
+    if tails:
+        rows.append({"measure": "holdout rows outside the synthetic range of a number column "
+                                f"(mean; worst: {tails['worst_column']} "
+                                f"{formatting.percent(tails['worst'])})",
+                     "synthetic": formatting.percent(tails["mean"]),
+                     "holdout": formatting.percent(own["mean"]) if own else formatting.MISSING})
     return rows
 
 
