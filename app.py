@@ -33,7 +33,7 @@ from tabsynth.io import excel_sheets
 from tabsynth.jobs import DrawConstraints, JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
-from tabsynth.report import REVIEW_NOTICE, diversity_rows
+from tabsynth.report import REVIEW_NOTICE, diversity_rows, rebalance_rows
 from tabsynth.schema import KINDS, Schema, infer_schema, schema_choices
 from tabsynth.settings import DRAW_FORMATS
 from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS
@@ -119,6 +119,10 @@ DRAW_NOTE = (
     "drawn without the check against real values, which is never kept with a model. Downloads "
     "open with the sign-off below, and carry a sign-off record of their own.")
 FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
+REBALANCE_CAPTION = (
+    "As many rows again, drawn with equal shares of each class of the target, and the same "
+    "model trained on each set and tested on the real holdout. More rows with these shares "
+    "can be drawn below (Draw more rows, Balance a column).")
 DIVERSITY_CAPTION = (
     "Beside a fresh real sample's values (the holdout). A model that collapses onto common "
     "rows keeps its precision and loses recall, coverage and rare categories.")
@@ -640,6 +644,11 @@ def review_step(report: dict) -> None:
                                         **{f"TSTR {k}": aggregate(v) for k, v in m.tstr.items()},
                                         **{f"TRTR {k}": aggregate(v) for k, v in m.trtr.items()}}
                                        for m in utility.models]), hide_index=True)
+            rebalanced = rebalance_rows(report.get("utility"))
+            if rebalanced:
+                st.markdown("**Rebalanced target: equal shares of each class**")
+                st.dataframe(pd.DataFrame(rebalanced), hide_index=True)
+                st.caption(REBALANCE_CAPTION)
         else:
             st.info(utility.note or "not computed")
     with tabs[2]:

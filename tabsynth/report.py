@@ -101,6 +101,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "weak_target": weak_target_note(head.target, head.metric, head.utility_real),
         "worst_pairs": typed_fidelity.worst_pairs(), "pair_measures": PAIR_MEASURES,
         "diversity_rows": diversity_rows(fidelity.get("diversity")),
+        "rebalance_rows": rebalance_rows(utility),
         "model_rows": [(m.model, metric, m.tstr[metric], m.trtr.get(metric))
                        for m in typed_utility.models for metric in m.tstr],
         "attacks": attacks,
@@ -180,6 +181,24 @@ def diversity_rows(diversity: dict[str, Any] | None) -> list[dict[str, str]]:
                      "synthetic": formatting.percent(tails["mean"]),
                      "holdout": formatting.percent(own["mean"]) if own else formatting.MISSING})
     return rows
+
+
+def rebalance_rows(utility: dict[str, Any] | None) -> list[dict[str, str]]:
+    """What equal shares of the target's classes do to a model trained on synthetic rows and
+    tested on the real holdout, beside the rows as drawn (page and report)."""
+    check = (utility or {}).get("rebalanced")
+    if not check:
+        return []
+    natural, balanced = check["natural"], check["balanced"]
+    return [
+        {"measure": "rarest class's share of the training rows",
+         "as drawn": formatting.percent(natural.get("rarest_share")),
+         "equal shares": formatting.percent(balanced.get("rarest_share"))},
+        {"measure": "AUC on the real holdout", "as drawn": formatting.aggregate(natural["auc"]),
+         "equal shares": formatting.aggregate(balanced["auc"])},
+        {"measure": "macro F1 on the real holdout (every class counts alike)",
+         "as drawn": formatting.aggregate(natural["f1"]),
+         "equal shares": formatting.aggregate(balanced["f1"])}]
 
 
 def _charted_columns(fidelity: Fidelity, names: list[str]) -> list[str]:

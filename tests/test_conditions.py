@@ -183,3 +183,24 @@ def test_rules_and_a_range_on_the_same_column_hold_together(patients) -> None:
     rules = parse_rules("length_of_stay_days <= age; age <= 40", schema)
     rows = model.sample(1500, seed=8, rules=rules)
     assert (rows["length_of_stay_days"] <= rows["age"]).all() and (rows["age"] <= 40).all()
+
+
+def test_a_rebalanced_target_is_measured_beside_the_natural_rows(fitted) -> None:
+    """An imbalanced target: as many rows again with equal class shares, and a model trained
+    on each set scored on real rows."""
+    from tabsynth.pipeline import rebalancing_check
+
+    frame, schema, model = fitted
+    typed = coerce_frame(frame, schema)
+    train, holdout = typed.iloc[:2400], typed.iloc[2400:]
+    natural = model.sample(2400, seed=1)
+    utility = {"target": "label", "task": "classification"}
+    check = rebalancing_check(model, train, holdout, natural, schema, 2400, 0, utility)
+    assert check is not None and check["target"] == "label"
+    assert check["natural"]["rarest_share"] < 0.35
+    assert check["balanced"]["rarest_share"] == pytest.approx(0.5, abs=0.01)
+    assert 0.5 < check["balanced"]["auc"] <= 1 and 0 < check["balanced"]["f1"] <= 1
+    assert rebalancing_check(model, train, holdout, natural, schema, 2400, 0,
+                             {"target": "group", "task": "classification"}) is not None
+    assert rebalancing_check(model, train, holdout, natural, schema, 2400, 0,
+                             {"target": "level", "task": "regression"}) is None
