@@ -5,14 +5,14 @@ release.json / release.html and the review report.json / report.html. The folder
 the job is discarded, when it ended more than JOB_LIFETIME_HOURS ago, and at the next start of a
 server when the server that made it is gone (a crash leaves no folder behind for long). The
 worker is a separate process (spawned), so a long fit never blocks the UI, a cancel can stop it
-for sure, and its memory (GPU included) is freed when it ends.
+for sure, and its memory (GPU included) is freed when it ends. A job given a Ray address runs
+as a task on that cluster instead (backends/ray_cluster.py): the same events, cancel and folder.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
-import multiprocessing
 import os
 import queue
 import shutil
@@ -23,6 +23,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tabsynth.backends import local
 
 STATUSES = ("running", "done", "failed", "cancelled")
 _GRACE_SECONDS = 5.0
@@ -44,6 +46,7 @@ class JobSpec:
     sheet: str | None = None  # the Excel sheet to read
     header: bool = True  # the first row holds the column names
     estimate: dict[str, Any] | None = None  # estimate.Estimate.to_dict(): for the ETA
+    ray_address: str | None = None  # run on this Ray cluster (None: a local worker process)
 
 
 @dataclass
@@ -109,6 +112,18 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
         events.put({"type": "failed", "message": f"internal error ({type(exc).__name__})"})
 
 
+def _on_cluster(spec: JobSpec, folder: Path) -> Any:
+    """The job as a task on the spec's Ray cluster, writing its files into `folder`."""
+    from tabsynth.backends.ray_cluster import ClusterJob
+    from tabsynth.backends.tasks import SynthesisPayload, synthesize_task
+
+    payload = SynthesisPayload(data=spec.data, filename=spec.filename, config=spec.config,
+                               schema_json=spec.schema_json, sheet=spec.sheet,
+                               header=spec.header)
+    return ClusterJob(str(spec.ray_address), synthesize_task, payload, folder,
+                      workers=int(spec.config.get("workers") or 1))
+
+
 class JobRegistry:
     """All jobs of this server process; each is visible only to the session that owns it."""
 
@@ -116,7 +131,6 @@ class JobRegistry:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._root = Path(root) if root else None
-        self._context = multiprocessing.get_context("spawn")
         self.lifetime_seconds = JOB_LIFETIME_HOURS * 3600.0
         self._swept_at = 0.0
         atexit.register(self.close)
@@ -162,11 +176,11 @@ class JobRegistry:
         (folder / _SERVER_FILE).write_text(str(os.getpid()))
         job = Job(id=uuid.uuid4().hex, owner=spec.owner, folder=folder,
                   filename=spec.filename, config=dict(spec.config), estimate=spec.estimate)
-        job.events, job.stop = self._context.Queue(), self._context.Event()
-        job.process = self._context.Process(target=_worker,
-                                            args=(spec, str(folder), job.events, job.stop),
-                                            daemon=True)
-        job.process.start()
+        if spec.ray_address:
+            job.process = _on_cluster(spec, folder)
+            job.events, job.stop = job.process.events, job.process.stop
+        else:
+            job.process, job.events, job.stop = local.start(_worker, spec, str(folder))
         with self._lock:
             self._jobs[job.id] = job
         return job
