@@ -1,12 +1,13 @@
 """Training on several workers of a Ray cluster (Ray Train, one process group over them).
 
-`run_on_workers` puts the shared arrays (the tokenised training rows) into the object store
-once, starts a TorchTrainer with one worker per rank (a GPU each when the cluster has enough),
-and calls `function(shared, arguments, progress, should_stop, device)` on every rank. Rank 0's
-progress comes back through a relay actor, a cancel goes down through it, and each rank's
-result comes back through it too (Ray Train returns nothing else without a checkpoint, and a
-checkpoint would write the model to storage). Ray Train's run folder is a private temporary
-folder removed afterwards; the object-store references are dropped, which frees the rows.
+`run_on_workers` puts the shared arrays (the tokenised training rows) and the arguments into
+the object store once, starts a TorchTrainer with one worker per rank (a GPU each when the
+cluster has enough), and calls `function(shared, arguments, progress, should_stop, device)`
+on every rank. Rank 0's progress comes back through a relay actor, a cancel goes down through
+it, and each rank's result comes back through it too (Ray Train returns nothing else without a
+checkpoint, and a checkpoint would write the model to storage). Ray Train's run folder is a
+private temporary folder removed afterwards; the object-store references are dropped, which
+frees the rows.
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ def run_on_workers(function: RankFunction, shared: dict[str, Any], arguments: di
     if use_gpu is None:
         use_gpu = cluster.gpus() >= workers
     relay = cluster.new_relay()
-    references = {name: ray.put(value) for name, value in shared.items()}
+    # one object holds the rows and the arguments: Ray Train keeps a printable copy of its
+    # loop's config for the cluster's life, which must show nothing but this reference
+    inputs = [ray.put({"shared": shared, "arguments": arguments})]
     storage = tempfile.mkdtemp(prefix="tabsynth-train-")
     trainer = TorchTrainer(
         _rank_main,
-        train_loop_config={"function": function, "shared": references,
-                           "arguments": arguments, "relay": relay},
+        train_loop_config={"function": function, "inputs": inputs[0], "relay": relay},
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu,
                                      resources_per_worker={"CPU": 1,
                                                            **({"GPU": 1} if use_gpu else {})}),
@@ -64,7 +66,8 @@ def run_on_workers(function: RankFunction, shared: dict[str, Any], arguments: di
         results = ray.get(relay.results.remote())
     finally:
         cluster.close_relay(relay)
-        del references, trainer  # the last references to the shared rows: freed
+        inputs.clear()  # with the trainer, the last references to the rows: freed
+        del trainer
         shutil.rmtree(storage, ignore_errors=True)
     if "error" in outcome or len(results) < workers:
         # a fresh exception: Ray Train's holds the frames (and references) of its run
@@ -101,13 +104,13 @@ def _rank_main(config: dict[str, Any]) -> None:
 
     rank, _ = rank_and_world()
     relay = config["relay"]
-    shared = {name: ray.get(ref) for name, ref in config["shared"].items()}
+    inputs = ray.get(config["inputs"])
     device = "cpu"
     if torch.cuda.is_available():
         from ray.train.torch import get_device
 
         device = str(get_device())
     progress = cluster.RelayProgress(relay) if rank == 0 else ignore_progress
-    result = config["function"](shared, config["arguments"], progress,
+    result = config["function"](inputs["shared"], inputs["arguments"], progress,
                                 cluster.RelayStop(relay), device)
     ray.get(relay.set_result.remote(rank, result))
