@@ -11,8 +11,10 @@ stacked k times) and, with --generated-rows, a generated table of that many rows
 4 categories with dependences; the reader takes at most 2,000,000 rows). The Ray modes need a
 head already running at --address on this machine (the workers' RSS is read from /proc; see
 docs/scale.md for starting one); `ray1` runs the job as one task, `ray2` also trains on two
-workers (Ray Train). Fit seconds include Ray Train's start (tens of seconds on 2 cores), so the
-per-epoch figure is the fit's seconds over the epochs trained.
+workers (Ray Train). Fit seconds include preprocessing and Ray Train's start (tens of seconds
+on 2 cores); training seconds per epoch are the training loop's own (rank 0's for 2 workers).
+The local run uses --local-threads torch threads (default: all cores but one, as the page's
+worker); a Ray task uses one per CPU it holds (one).
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ def _ray_workers() -> list[int]:
 
 
 def run(table: Path, mode: str, args: argparse.Namespace, folder: Path) -> dict:
-    out = folder / f"{table.stem}-{mode}"
+    name = table.name.split(".")[0]
+    out = folder / f"{name}-{mode}"
     command = [sys.executable, "-m", "tabsynth.cli", "synthesize", str(table), "--method",
                "autoregressive", "--epochs", str(args.epochs), "--out", str(out), "--no-pdf",
                "--quiet", "--seed", "0"]
@@ -123,6 +126,8 @@ def run(table: Path, mode: str, args: argparse.Namespace, folder: Path) -> dict:
     if mode != "local":
         command += ["--ray-address", args.address, "--workers", mode.removeprefix("ray")]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
+    if mode == "local":  # as the page's worker: all cores but one (Ray: one per CPU it holds)
+        env["OMP_NUM_THREADS"] = str(args.local_threads)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
@@ -131,13 +136,14 @@ def run(table: Path, mode: str, args: argparse.Namespace, folder: Path) -> dict:
     peaks.stop()
     wall = time.perf_counter() - started
     if process.returncode != 0:
-        return {"table": table.stem, "mode": mode, "error": err.strip().splitlines()[-1:]}
+        return {"table": name, "mode": mode, "error": err.strip().splitlines()[-1:]}
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     run_info = report["run"]
     epochs = run_info.get("epochs") or args.epochs
-    return {"table": table.stem, "mode": mode, "rows": report["input"]["rows"],
+    training = (run_info.get("training") or {}).get("seconds") or run_info["fit_seconds"]
+    return {"table": name, "mode": mode, "rows": report["input"]["rows"],
             "fit_s": run_info["fit_seconds"], "epochs": epochs,
-            "fit_s_per_epoch": run_info["fit_seconds"] / max(epochs, 1),
+            "train_s_per_epoch": training / max(epochs, 1),
             "sample_rows_per_s": run_info["synthetic_rows"] / max(run_info["sample_seconds"],
                                                                   1e-9),
             "evaluate_s": sum((report.get("evaluation_seconds") or {}).values()),
@@ -153,6 +159,7 @@ def main() -> None:
     parser.add_argument("--modes", default="local,ray1,ray2")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--epsilon", type=float, default=None)
+    parser.add_argument("--local-threads", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     results = []
@@ -167,7 +174,7 @@ def main() -> None:
                 result = run(table, mode, args, folder)
                 results.append(result)
                 print(json.dumps(result), file=sys.stderr, flush=True)
-    print("| table | mode | rows | fit s | epochs | fit s/epoch | sample rows/s | evaluate s "
+    print("| table | mode | rows | fit s | epochs | training s/epoch | sample rows/s | evaluate s "
           "| wall s | driver peak MiB | Ray workers peak MiB (sum / largest) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
@@ -175,7 +182,7 @@ def main() -> None:
             print(f"| {r['table']} | {r['mode']} | failed: {r['error']} |")
             continue
         print(f"| {r['table']} | {r['mode']} | {r['rows']:,} | {r['fit_s']:.1f} | "
-              f"{r['epochs']} | {r['fit_s_per_epoch']:.1f} | {r['sample_rows_per_s']:,.0f} | "
+              f"{r['epochs']} | {r['train_s_per_epoch']:.1f} | {r['sample_rows_per_s']:,.0f} | "
               f"{r['evaluate_s']:.1f} | {r['wall_s']:.1f} | {r['driver_peak_mib']:.0f} | "
               f"{r['workers_peak_mib']:.0f} / {r['largest_worker_mib']:.0f} |")
     if args.json:

@@ -249,7 +249,8 @@ def _synthesize_on_cluster(args: argparse.Namespace, address: str, config: Any,
     if not source.is_file():
         raise TabsynthError(f"input file not found: {source}")
     payload = SynthesisPayload(
-        data=source.read_bytes(), filename=source.name, config=dataclasses.asdict(config),
+        data=source.read_bytes(), filename=source.name,
+        config={f.name: getattr(config, f.name) for f in dataclasses.fields(config)},
         schema_json=schema.to_json() if schema is not None else None, sheet=read.sheet,
         header=read.header, escape_formulas=output.escape_formulas, pdf=output.pdf)
     bar(ProgressEvent("read", 0.0, f"sending {source.name} to the cluster at {address}"))

@@ -83,8 +83,8 @@ def connect(address: str) -> None:
     if not ray_installed():
         raise ConfigError(f"running on a Ray cluster needs Ray: {INSTALL_HINT}")
     if not reachable(address):
-        raise ConfigError(f"no Ray cluster answers at {address}: start one (ray start --head) "
-                          "or check the address")
+        raise ConfigError(f"no Ray cluster answers at {address}: start a Ray head there or "
+                          "check the address")
     if _is_loopback(host):
         os.environ.setdefault(_LOOPBACK_SETTING, "0")  # read when Ray is imported...
         if "ray" in sys.modules:  # ...so an earlier import needs the constant itself

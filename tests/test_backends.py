@@ -52,7 +52,7 @@ def test_a_cluster_that_cannot_be_used_is_refused_in_one_line(
     monkeypatch.setattr(cluster, "ray_installed", lambda: True)
     code, err = run(capsys, *base, "--ray-address", "127.0.0.1:1")
     assert code == 2 and err == ("tabsynth: error: no Ray cluster answers at 127.0.0.1:1: "
-                                 "start one (ray start --head) or check the address")
+                                 "start a Ray head there or check the address")
     monkeypatch.setenv(cluster.ADDRESS_ENV, "127.0.0.1:1")  # the variable chooses it too
     code, err = run(capsys, "evaluate", "--train", str(table), "--holdout", str(table),
                     "--synthetic", str(table), "--out", str(tmp_path / "review"))
