@@ -75,6 +75,12 @@ class OutputSettings:
     pdf: bool = True  # report.pdf beside report.html (WeasyPrint: a few seconds)
 
 
+# drawing rows from a saved model (generate.py): rows per shard, each with its own seed, and the
+# file formats written
+SHARD_ROWS = 100_000
+DRAW_FORMATS = ("csv", "parquet")
+
+
 MOST_WORKERS = 256
 
 

@@ -127,11 +127,14 @@ def _fingerprint(network) -> float:
 def test_cli_run_on_the_cluster_with_two_dp_workers(on_cluster: None, tmp_path: Path) -> None:
     source = tmp_path / "people.csv"
     make_pii_table(rows=400).to_csv(source, index=False)
-    out = tmp_path / "out"
+    out, model = tmp_path / "out", tmp_path / "kept" / "model.safetensors"
     done = run_cli("synthesize", str(source), "--method", "autoregressive", "--epsilon", "3",
                    "--epochs", "2", "--workers", "2", "--ray-address", ADDRESS, "--no-pdf",
-                   "--out", str(out), "--quiet")
+                   "--out", str(out), "--quiet", "--save-model", str(model))
     assert done.returncode == 0, done.stderr[-2000:]
+    from tabsynth.synthesizers import Synthesizer
+
+    assert len(Synthesizer.load(model).sample(25, seed=0)) == 25  # the model came back too
     assert sorted(p.name for p in out.iterdir()) == [
         "release.html", "release.json", "report.html", "report.json", "synthetic.csv",
         "synthetic.parquet"]

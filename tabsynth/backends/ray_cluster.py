@@ -20,6 +20,7 @@ from typing import Any
 from tabsynth import cluster
 from tabsynth.backends.tasks import Files
 from tabsynth.errors import TabsynthError
+from tabsynth.io import write_bytes_atomic
 from tabsynth.outputs import write_all
 from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 
@@ -37,8 +38,9 @@ class ClusterJob:
     exitcode. When done, `summary` holds the report and `paths` the files written."""
 
     def __init__(self, address: str, task: Any, payload: Any, out_dir: Path | None,
-                 workers: int = 1) -> None:
+                 workers: int = 1, elsewhere: dict[str, Path] | None = None) -> None:
         self.address, self.out_dir, self.workers = address, out_dir, workers
+        self.elsewhere = elsewhere or {}  # files written outside out_dir, by name
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.stop = threading.Event()
         self.exitcode: int | None = None
@@ -90,8 +92,11 @@ class ClusterJob:
         finally:
             cluster.close_relay(relay)
             refs.clear()  # the last references: the object store frees payload and result
+        apart = {name: files.pop(name) for name in self.elsewhere if name in files}
         if self.out_dir is not None:
             self.paths = write_all(self.out_dir, files)
+        for name, data in apart.items():
+            self.paths[name] = _write_apart(self.elsewhere[name], data)
         self.summary = summary
         return {"type": "done", "time": time.time()}
 
@@ -127,6 +132,15 @@ class ClusterJob:
                              "metrics": event.metrics, "time": time.time()})
 
 
+def _write_apart(path: Path, data: bytes) -> Path:
+    try:
+        write_bytes_atomic(path, data)
+    except OSError as exc:
+        raise TabsynthError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") \
+            from None
+    return path
+
+
 def _run_task(task: Any, payload: Any, relay: Any) -> tuple[dict[str, Any], Files]:
     """Runs on the cluster: the task, reporting through the relay; long neighbour searches may
     use every CPU of the cluster."""
@@ -153,12 +167,14 @@ def _internal(error: BaseException) -> str:
 
 def run_on_cluster(address: str, task: Any, payload: Any, out_dir: str | Path | None,
                    progress: ProgressCallback, should_stop: StopCheck | None = None,
-                   workers: int = 1) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Run a task on the cluster and wait: (its summary, the files written into out_dir).
-    Ctrl-C cancels it. Raises Cancelled, the task's TabsynthError, or ClusterJobError."""
+                   workers: int = 1, elsewhere: dict[str, Path] | None = None,
+                   ) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Run a task on the cluster and wait: (its summary, the files written, by name: into
+    out_dir, or where `elsewhere` says). Ctrl-C cancels it. Raises Cancelled, the task's
+    TabsynthError, or ClusterJobError."""
     cluster.connect(address)  # here, in the caller's thread: a wrong address fails at once
     job = ClusterJob(address, task, payload, Path(out_dir) if out_dir is not None else None,
-                     workers)
+                     workers, elsewhere)
     try:
         while True:
             try:

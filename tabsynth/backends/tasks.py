@@ -27,6 +27,7 @@ class SynthesisPayload:
     header: bool = True
     escape_formulas: bool = True
     pdf: bool = True
+    keep_model_as: str | None = None  # also return the fitted model's file under this name
 
 
 def synthesize_task(payload: SynthesisPayload, progress: ProgressCallback,
@@ -45,6 +46,8 @@ def synthesize_task(payload: SynthesisPayload, progress: ProgressCallback,
     progress(ProgressEvent("write", 0.0, "writing the synthetic table and the reports"))
     files = output_files(result, OutputSettings(escape_formulas=payload.escape_formulas,
                                                 pdf=payload.pdf))
+    if payload.keep_model_as and result.synthesizer.savable():
+        files[payload.keep_model_as] = result.synthesizer.model_bytes()
     return jsonable(result.report), files
 
 

@@ -16,16 +16,32 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tabsynth.autoregressive.constrain import (
+    hold_to_ranges,
+    rule_masks,
+    settle_orders,
+    step_allowed,
+    token_masks,
+)
 from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.plain import PATIENCE, PlainSettings, train_plain
 from tabsynth.autoregressive.tokens import TokenCodec
+from tabsynth.constraints.conditions import Condition
+from tabsynth.constraints.rules import Rule
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
 from tabsynth.dp.domain import learn_domain
 from tabsynth.dp.noise import secret_global_seed
 from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.start import Start
+from tabsynth.errors import ConfigError
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.dp_base import DpSynthesizer
+from tabsynth.synthesizers.saved import (
+    domain_from_dict,
+    domain_to_dict,
+    load_module_tensors,
+    module_tensors,
+)
 
 PRIVATE_EPOCHS = 15
 PRIVATE_BATCH = 1000
@@ -36,7 +52,7 @@ __all__ = ["PATIENCE", "PRIVATE_BATCH", "PRIVATE_EPOCHS", "Autoregressive"]
 class Autoregressive(DpSynthesizer):
     method = "autoregressive"
     noised = "the network's clipped per-row gradients"
-    workers = 1  # class default: models saved before training on several workers existed
+    conditional = True
 
     def __init__(self, epochs: int | None = None, batch_size: int | None = None,
                  device: str = "auto", hidden: int = 256, layers: int = 2,
@@ -62,6 +78,27 @@ class Autoregressive(DpSynthesizer):
         self.workers = workers  # > 1: data-parallel training on a Ray cluster's workers
         self.codec: TokenCodec | None = None
         self.network: Made | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {**self._budget_settings(), "epochs": self.epochs, "batch_size": self.batch_size,
+                "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
+                "learning_rate": self.learning_rate, "temperature": self.temperature,
+                "calibrate": self.calibrate, "max_grad_norm": self.max_grad_norm,
+                "seed": self.seed, "target": self.target}
+
+    def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The token codec's domain and column order (DP releases or declared public in a DP
+        fit) and the network's weights."""
+        assert self.codec is not None and self.network is not None
+        return ({"domain": domain_to_dict(self.codec.domain), "order": self.codec.order},
+                module_tensors(self.network, "network"))
+
+    def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        self.codec = TokenCodec(domain_from_dict(learned["domain"]),
+                                [int(k) for k in learned["order"]])
+        network = Made(self.codec.vocabularies, self.hidden, self.layers, self.dropout)
+        load_module_tensors(network, tensors, "network")
+        self.network = network.eval()
 
     def _fit_private(self, train: pd.DataFrame, start: Start, emit: ProgressCallback,
                      should_stop: StopCheck) -> None:
@@ -149,25 +186,58 @@ class Autoregressive(DpSynthesizer):
         return (f"; trained on {self.workers} workers: each Poisson-samples its share of the "
                 "rows at the rate above, and the noise is added once per step, by the first")
 
-    def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
+    def _sample_learned(self, n: int, seed: int, conditions: list[Condition] | None = None,
+                        rules: list[Rule] | None = None) -> pd.DataFrame:
         assert self.network is not None and self.codec is not None
-        calibrate = getattr(self, "calibrate", False)  # models saved before calibration
+        masks = token_masks(self.codec, conditions) if conditions else None
+        by_rules = rule_masks(self.codec, rules) if rules else []
+        constrained = masks is not None or any(by_rules)
+        # conditioned rows follow the conditional distribution, not the noisy marginals
+        calibrate = self.calibrate and not constrained
         pool = n * POOL_FACTOR if calibrate else n
         network = self.network.to(self.device).eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
         step = network.rows_per_pass
-        parts = [network.sample(min(step, pool - start), generator, self.temperature,
-                                self.device).cpu().numpy()
-                 for start in range(0, pool, step)]
-        self.network = network.cpu()
+        allowed = None if not constrained else [
+            torch.from_numpy(m) if isinstance(m, np.ndarray) else m
+            for m in step_allowed(self.codec, masks, by_rules)]
+        try:
+            parts = [network.sample(min(step, pool - start), generator, self.temperature,
+                                    self.device, allowed).cpu().numpy()
+                     for start in range(0, pool, step)]
+        except ValueError:
+            raise ConfigError("no synthetic row can meet these conditions: the model gives "
+                              "them no probability; widen a range or drop a condition") from None
+        finally:
+            self.network = network.cpu()
         tokens = np.concatenate(parts)
         rng = np.random.default_rng(seed)
+        if constrained:
+            frame = hold_to_ranges(self.codec.decode(tokens, rng), conditions or [], self.codec)
+            return settle_orders(frame, rules or [], self._units(), self._positions())
         if calibrate:
             chosen = calibrated_choice(self.codec.components(tokens),
                                        marginal_targets(self.codec.domain), n, rng)
             tokens = tokens[chosen]
         return self.codec.decode(tokens, rng)
 
+    def _positions(self) -> dict[str, int]:
+        """Each learned column's first step in the drawing order."""
+        assert self.codec is not None
+        names = [c.name for c in self.codec.domain.columns]
+        positions: dict[str, int] = {}
+        for k, step in enumerate(self.codec.steps):
+            positions.setdefault(names[step.column], k)
+        return positions
+
+    def categories_of(self, column: str) -> list[str]:
+        """The values the model draws for a column of categories (for equal shares)."""
+        assert self.codec is not None
+        for domain in self.codec.domain.columns:
+            if domain.name == column and domain.kind == "categorical":
+                return [str(c) for c in domain.categories]
+        raise ConfigError(f"column {column!r} is not a column of categories in this model: "
+                          "it cannot be balanced")
 
 def _network_spec(network: Made) -> dict[str, Any]:
     """What rebuilds the network elsewhere: its shape and its weights."""
