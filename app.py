@@ -407,7 +407,7 @@ def cluster_fields(info, config: dict) -> str | None:
                  "to it through the cluster's memory and the files come back here.").strip()
         if "workers" in info.options:
             config["workers"] = int(st.number_input(
-                "Workers to train on", 1, 256, 1, disabled=not address,
+                "Workers on the cluster", 1, 256, 1, disabled=not address,
                 help="Several workers of the cluster train one model together; with "
                      "differential privacy the guarantee is the same as on one."))
     if not address:
