@@ -7,6 +7,7 @@ upload -> schema review -> method -> training in a worker process -> internal re
 from __future__ import annotations
 
 import math
+import os
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from tabsynth import charts
+from tabsynth import charts, cluster
 from tabsynth.capacity import check_ctgan
 from tabsynth.dp.public import parse_public_schema
 from tabsynth.errors import TabsynthError
@@ -366,6 +367,11 @@ def method_step(table, schema: Schema, owner: str) -> None:
             st.caption(SCHEMA_LEARNED_NOTE if config["learn_schema"] else SCHEMA_PUBLIC_NOTE)
     if not info.private(config.get("epsilon")):
         st.warning(RARE_VALUES_WARNING)
+    try:
+        ray_address = cluster_fields(info, config)
+    except TabsynthError as exc:
+        st.error(str(exc))
+        return
     attacker_step(table, schema, config, prefill)
     try:
         RunConfig(**config).validate()
@@ -383,11 +389,32 @@ def method_step(table, schema: Schema, owner: str) -> None:
                                        schema_json=schema.to_json(), owner=owner,
                                        sheet=st.session_state.get("sheet"),
                                        header=st.session_state.get("header", True),
-                                       estimate=estimate.to_dict() if estimate else None))
+                                       estimate=estimate.to_dict() if estimate else None,
+                                       ray_address=ray_address))
         st.session_state.pop("prefill", None)
         remember_run(job)
         st.query_params["job"] = job.id
         st.rerun()
+
+
+def cluster_fields(info, config: dict) -> str | None:
+    """Where the job runs: this machine, or a Ray cluster (and on how many workers)."""
+    with st.expander("Run on a Ray cluster (optional)"):
+        address = st.text_input(
+            "Cluster address (host:port; blank: this machine)",
+            os.environ.get(cluster.ADDRESS_ENV, ""),
+            help="The job runs on the cluster, on a GPU when it has one; the table travels "
+                 "to it through the cluster's memory and the files come back here.").strip()
+        if "workers" in info.options:
+            config["workers"] = int(st.number_input(
+                "Workers on the cluster", 1, 256, 1, disabled=not address,
+                help="Several workers of the cluster train one model together; with "
+                     "differential privacy the guarantee is the same as on one."))
+    if not address:
+        config["workers"] = 1
+        return None
+    cluster.split_address(address)
+    return address
 
 
 def attacker_step(table, schema: Schema, config: dict, prefill: dict) -> None:

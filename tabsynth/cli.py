@@ -9,7 +9,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tabsynth.errors import TabsynthError
 from tabsynth.progress import Cancelled, ProgressEvent
@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--save-model", default=None, metavar="PATH", help=SAVE_MODEL_HELP)
     for flag, text in ROLE_HELP.items():
         synth.add_argument(flag, default=None, help=text)
+    add_cluster_options(synth, workers=True)
 
     generate = commands.add_parser(
         "generate", help="draw rows from a model saved with `synthesize --save-model`")
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
     for flag, text in ROLE_HELP.items():
         evaluate.add_argument(flag, default=None, help=text)
+    add_cluster_options(evaluate)
 
     schema = commands.add_parser("schema", help="print the inferred schema as editable JSON")
     schema.add_argument("input")
@@ -145,6 +147,31 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--sheet", default=None)
     schema.add_argument("--no-header", action="store_true", help=NO_HEADER_HELP)
     return parser
+
+
+def add_cluster_options(command: argparse.ArgumentParser, workers: bool = False) -> None:
+    """--ray-address (every command that runs a job) and --workers (training commands)."""
+    command.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                         help="run the job on this Ray cluster (needs pip install "
+                         "'tabsynth[ray]'; default: $TABSYNTH_RAY_ADDRESS, else this machine)")
+    if workers:
+        command.add_argument("--workers", type=int, default=1,
+                             help=f"train on this many workers of the Ray cluster "
+                             f"({_listed('workers')}; default 1)")
+
+
+def _cluster_address(args: argparse.Namespace) -> str | None:
+    """The Ray cluster a command runs on (None: this machine), checked before any work."""
+    from tabsynth.cluster import ADDRESS_ENV, chosen_address, connect
+
+    address = chosen_address(args.ray_address)
+    if address is None:
+        if getattr(args, "workers", 1) > 1:
+            raise TabsynthError(f"--workers {args.workers} trains on a Ray cluster: give "
+                                f"--ray-address (or set {ADDRESS_ENV})")
+        return None
+    connect(address)
+    return address
 
 
 def _listed(option: str, separator: str = ", ") -> str:
@@ -189,7 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        _fail(f"internal error ({type(exc).__name__}); rerun with --debug for details")
+        if type(exc).__name__ == "ClusterJobError":  # in words; the traceback stays there
+            _fail(str(exc))
+        else:
+            _fail(f"internal error ({type(exc).__name__}); rerun with --debug for details")
         return EXIT_INTERNAL
 
 
@@ -217,11 +247,12 @@ def _synthesize(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, device=args.device, holdout_fraction=args.holdout_fraction,
         target=args.target, epsilon=args.epsilon, delta=args.delta,
         evaluate=not args.no_evaluate, quasi_identifiers=parse_names(args.quasi_identifiers),
-        secrets=parse_names(args.secrets))
+        secrets=parse_names(args.secrets), workers=args.workers)
     config.validate()
     _check_out_dir(Path(args.out))
     if args.save_model:
         _check_savable(args.method, Path(args.save_model))
+    address = _cluster_address(args)
     schema = None
     if args.schema:
         schema_path = Path(args.schema)
@@ -234,19 +265,59 @@ def _synthesize(args: argparse.Namespace) -> int:
         config.public_schema = load_public_schema(args.public_schema)
     bar = ProgressBar(enabled=not args.quiet)
     read = ReadSettings(sheet=args.sheet, header=not args.no_header)
-    result = synthesize(args.input, config, schema=schema, read=read, out_dir=args.out,
-                        progress=bar,
-                        output=OutputSettings(escape_formulas=not args.no_escape_formulas,
-                                              pdf=not args.no_pdf))
+    output = OutputSettings(escape_formulas=not args.no_escape_formulas, pdf=not args.no_pdf)
+    if address is not None:
+        report, paths = _synthesize_on_cluster(args, address, config, schema, read, output,
+                                               bar)
+    else:
+        result = synthesize(args.input, config, schema=schema, read=read, out_dir=args.out,
+                            progress=bar, output=output)
+        report, paths = result.report, dict(result.paths)
+        if args.save_model:
+            paths["model"] = result.synthesizer.save(args.save_model)
     bar.close()
-    lines = summary_lines(result.report, result.paths)
+    lines = summary_lines(report, paths)
     if args.save_model:
-        saved = result.synthesizer.save(args.save_model)
+        saved = paths["model"]
         lines.append(f"model saved to {saved} (more rows: tabsynth generate {saved} --rows N "
                      "--out DIR)")
     for line in lines:
         print(line, file=sys.stderr)
-    return _gate(result.report, args.fail_on)
+    return _gate(report, args.fail_on)
+
+
+MODEL_FILE_NAME = "model.safetensors"
+
+
+def _synthesize_on_cluster(args: argparse.Namespace, address: str, config: Any,
+                           schema: Any, read: Any, output: Any,
+                           bar: ProgressBar) -> tuple[dict, dict[str, Path]]:
+    """The same run as a task on the Ray cluster; its files are written into --out here."""
+    import dataclasses
+
+    from tabsynth.backends.ray_cluster import run_on_cluster
+    from tabsynth.backends.tasks import SynthesisPayload, synthesize_task
+    from tabsynth.outputs import named_paths
+
+    source = Path(args.input)
+    if not source.is_file():
+        raise TabsynthError(f"input file not found: {source}")
+    payload = SynthesisPayload(
+        data=source.read_bytes(), filename=source.name,
+        config={f.name: getattr(config, f.name) for f in dataclasses.fields(config)},
+        schema_json=schema.to_json() if schema is not None else None, sheet=read.sheet,
+        header=read.header, escape_formulas=output.escape_formulas, pdf=output.pdf)
+    elsewhere = {}
+    if args.save_model:  # the fitted model comes back as bytes too, written where asked
+        payload.keep_model_as = MODEL_FILE_NAME
+        elsewhere[MODEL_FILE_NAME] = Path(args.save_model)
+    bar(ProgressEvent("read", 0.0, f"sending {source.name} to the cluster at {address}"))
+    report, written = run_on_cluster(address, synthesize_task, payload, args.out, bar,
+                                     workers=config.workers, elsewhere=elsewhere)
+    paths = named_paths(written)
+    if args.save_model:
+        paths["model"] = written[MODEL_FILE_NAME]
+    return report, paths
 
 
 def _check_savable(method: str, path: Path) -> None:
@@ -363,15 +434,38 @@ def _evaluate(args: argparse.Namespace) -> int:
     from tabsynth.external import evaluate_files
 
     _check_out_dir(Path(args.out))
-    report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,
-                            target=args.target, seed=args.seed,
-                            quasi_identifiers=parse_names(args.quasi_identifiers),
-                            secrets=parse_names(args.secrets), pdf=not args.no_pdf)
+    address = _cluster_address(args)
+    roles = {"quasi_identifiers": parse_names(args.quasi_identifiers),
+             "secrets": parse_names(args.secrets)}
+    if address is not None:
+        report = _evaluate_on_cluster(args, address, roles)
+    else:
+        report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,
+                                target=args.target, seed=args.seed, pdf=not args.no_pdf,
+                                **roles)
     names = ["report.json", "report.html"] + ([] if args.no_pdf else ["report.pdf"])
     print(f"privacy verdict: {report['privacy']['verdict']}; wrote the internal review "
           f"(statistics of the real data, do not share) "
           + ", ".join(f"{args.out}/{name}" for name in names), file=sys.stderr)
     return _gate(report, args.fail_on)
+
+
+def _evaluate_on_cluster(args: argparse.Namespace, address: str,
+                         roles: dict[str, list[str] | None]) -> dict:
+    """`evaluate` as a task on the Ray cluster; the review's files are written into --out."""
+    from tabsynth.backends.ray_cluster import run_on_cluster
+    from tabsynth.backends.tasks import EvaluationPayload, evaluate_task
+
+    tables = {}
+    for name, given in (("train", args.train), ("holdout", args.holdout),
+                        ("synthetic", args.synthetic)):
+        path = Path(given)
+        if not path.is_file():
+            raise TabsynthError(f"input file not found: {path}")
+        tables[name] = (path.read_bytes(), path.name)
+    payload = EvaluationPayload(tables=tables, target=args.target, seed=args.seed,
+                                pdf=not args.no_pdf, **roles)
+    return run_on_cluster(address, evaluate_task, payload, args.out, lambda _event: None)[0]
 
 
 def _check_out_dir(out: Path) -> None:

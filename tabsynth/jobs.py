@@ -7,7 +7,8 @@ in a worker process of its own, into drawn/<draw>/). The folder is removed when
 the job is discarded, when it ended more than JOB_LIFETIME_HOURS ago, and at the next start of a
 server when the server that made it is gone (a crash leaves no folder behind for long). The
 worker is a separate process (spawned), so a long fit never blocks the UI, a cancel can stop it
-for sure, and its memory (GPU included) is freed when it ends.
+for sure, and its memory (GPU included) is freed when it ends. A job given a Ray address runs
+as a task on that cluster instead (backends/ray_cluster.py): the same events, cancel and folder.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tabsynth.backends import local
 
 STATUSES = ("running", "done", "failed", "cancelled")
 MODEL_FILE = "model.safetensors"  # the fitted model, kept in the job's folder (methods that can)
@@ -48,6 +51,7 @@ class JobSpec:
     sheet: str | None = None  # the Excel sheet to read
     header: bool = True  # the first row holds the column names
     estimate: dict[str, Any] | None = None  # estimate.Estimate.to_dict(): for the ETA
+    ray_address: str | None = None  # run on this Ray cluster (None: a local worker process)
 
 
 @dataclass
@@ -165,6 +169,18 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
         events.put({"type": "failed", "message": f"internal error ({type(exc).__name__})"})
 
 
+def _on_cluster(spec: JobSpec, folder: Path) -> Any:
+    """The job as a task on the spec's Ray cluster, writing its files into `folder`."""
+    from tabsynth.backends.ray_cluster import ClusterJob
+    from tabsynth.backends.tasks import SynthesisPayload, synthesize_task
+
+    payload = SynthesisPayload(data=spec.data, filename=spec.filename, config=spec.config,
+                               schema_json=spec.schema_json, sheet=spec.sheet,
+                               header=spec.header, keep_model_as=MODEL_FILE)
+    return ClusterJob(str(spec.ray_address), synthesize_task, payload, folder,
+                      workers=int(spec.config.get("workers") or 1))
+
+
 def _draw_worker(model_path: str, folder: str, rows: int, seed: int, fmt: str,
                  events: Any, stop: Any, wanted: DrawConstraints | None = None) -> None:
     """Runs in the child process: load the job's model and draw `rows` rows in shards."""
@@ -205,7 +221,7 @@ class JobRegistry:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._root = Path(root) if root else None
-        self._context = multiprocessing.get_context("spawn")
+        self._context = multiprocessing.get_context("spawn")  # draws: local processes
         self.lifetime_seconds = JOB_LIFETIME_HOURS * 3600.0
         self._swept_at = 0.0
         atexit.register(self.close)
@@ -252,11 +268,11 @@ class JobRegistry:
         job = Job(id=uuid.uuid4().hex, owner=spec.owner, folder=folder,
                   filename=spec.filename, config=dict(spec.config), estimate=spec.estimate,
                   schema_json=spec.schema_json or "")
-        job.events, job.stop = self._context.Queue(), self._context.Event()
-        job.process = self._context.Process(target=_worker,
-                                            args=(spec, str(folder), job.events, job.stop),
-                                            daemon=True)
-        job.process.start()
+        if spec.ray_address:
+            job.process = _on_cluster(spec, folder)
+            job.events, job.stop = job.process.events, job.process.stop
+        else:
+            job.process, job.events, job.stop = local.start(_worker, spec, str(folder))
         with self._lock:
             self._jobs[job.id] = job
         return job

@@ -36,21 +36,26 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 def write_model_file(path: str | Path, description: dict[str, Any],
                      tensors: dict[str, np.ndarray]) -> Path:
     """Write the description (plain data: see `plain`) and the tensors to `path` atomically."""
-    from safetensors.numpy import save
-
     path = Path(path)
-    header = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
-              "tabsynth_version": __version__,
-              "description": json.dumps(plain(description), allow_nan=False,
-                                        ensure_ascii=False)}
-    arrays = {name: np.ascontiguousarray(array) for name, array in tensors.items()}
-    payload = save(arrays, metadata=header)
+    payload = model_file_bytes(description, tensors)
     try:
         write_bytes_atomic(path, payload)
     except OSError as exc:
         raise ConfigError(f"cannot write the model file {path}: "
                           f"{exc.strerror or type(exc).__name__}") from None
     return path
+
+
+def model_file_bytes(description: dict[str, Any], tensors: dict[str, np.ndarray]) -> bytes:
+    """A model file's bytes (what write_model_file writes)."""
+    from safetensors.numpy import save
+
+    header = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+              "tabsynth_version": __version__,
+              "description": json.dumps(plain(description), allow_nan=False,
+                                        ensure_ascii=False)}
+    arrays = {name: np.ascontiguousarray(array) for name, array in tensors.items()}
+    return save(arrays, metadata=header)
 
 
 def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

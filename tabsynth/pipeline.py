@@ -89,7 +89,8 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     synthesizer = make_synthesizer(config.method, epochs=config.epochs,
                                    batch_size=config.batch_size, device=config.device,
                                    epsilon=config.epsilon, delta=config.delta,
-                                   public=public, seed=config.seed, target=config.target)
+                                   public=public, seed=config.seed, target=config.target,
+                                   workers=config.workers)
     learning = schema is None or (config.learn_schema and config.private)
     emit(ProgressEvent("schema", 0.0, "checking the schema" if not learning else
                        "learning the column kinds under ε" if config.private else

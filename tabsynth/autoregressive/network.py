@@ -111,7 +111,10 @@ class Made(nn.Module):
 
     def row_nll(self, tokens: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of each row (n,): the per-row loss DP-SGD clips."""
-        logits = self.forward(tokens)
+        return self.nll_from_logits(self.forward(tokens), tokens)
+
+    def nll_from_logits(self, logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Each row's negative log-likelihood from its logits (a wrapper's forward pass)."""
         total = logits.new_zeros(len(tokens))
         for k, (a, b) in enumerate(self.slices):
             total = total + functional.cross_entropy(logits[:, a:b], tokens[:, k],

@@ -10,8 +10,6 @@ generated pool so their 1-way marginals match the domain's noisy ones (post-proc
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any
 
 import numpy as np
@@ -26,6 +24,7 @@ from tabsynth.autoregressive.constrain import (
     token_masks,
 )
 from tabsynth.autoregressive.network import Made
+from tabsynth.autoregressive.plain import PATIENCE, PlainSettings, train_plain
 from tabsynth.autoregressive.tokens import TokenCodec
 from tabsynth.constraints.conditions import Condition
 from tabsynth.constraints.rules import Rule
@@ -35,7 +34,7 @@ from tabsynth.dp.noise import secret_global_seed
 from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.start import Start
 from tabsynth.errors import ConfigError
-from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.dp_base import DpSynthesizer
 from tabsynth.synthesizers.saved import (
     domain_from_dict,
@@ -44,23 +43,10 @@ from tabsynth.synthesizers.saved import (
     module_tensors,
 )
 
-VALIDATION_SHARE = 0.1
-PATIENCE = 3  # epochs without a better validation likelihood before stopping
-LR_DECAY = 0.5  # the learning rate's factor after each epoch without a better likelihood
 PRIVATE_EPOCHS = 15
 PRIVATE_BATCH = 1000
 DROPOUT = 0.1  # census, one seed: quality 0.978 -> 0.982, 2-way TVD 0.029 -> 0.025
-
-
-def ending_words(trained: int, most: int, waited: int) -> str:
-    """How training ended: early stopping names the epoch and the epochs without a better
-    validation likelihood (the model kept is the best one, `waited` epochs before)."""
-    if waited >= PATIENCE and trained < most:
-        return (f"stopped at epoch {trained}: no improvement for {waited} epochs, so the "
-                f"model of epoch {trained - waited} is kept")
-    if trained == most and most > 1:
-        return f"trained all {most} epochs"
-    return f"trained {trained} epoch" + ("" if trained == 1 else "s")
+__all__ = ["PATIENCE", "PRIVATE_BATCH", "PRIVATE_EPOCHS", "Autoregressive"]
 
 
 class Autoregressive(DpSynthesizer):
@@ -77,7 +63,7 @@ class Autoregressive(DpSynthesizer):
                  accountant: str = "rdp", max_grad_norm: float = 1.0,
                  preprocessing_share: float = 0.5,
                  public: dict[str, PublicColumn] | None = None, seed: int = 0,
-                 target: str | None = None) -> None:
+                 target: str | None = None, workers: int = 1) -> None:
         super().__init__(epsilon, delta, accountant, preprocessing_share, public, device)
         private = self.private
         self.epochs = epochs or (PRIVATE_EPOCHS if private else 60)
@@ -89,6 +75,7 @@ class Autoregressive(DpSynthesizer):
         # with DP, draw rows so their 1-way marginals match the noisy ones already paid for
         self.calibrate = private if calibrate is None else calibrate
         self.seed, self.target = seed, target
+        self.workers = workers  # > 1: data-parallel training on a Ray cluster's workers
         self.codec: TokenCodec | None = None
         self.network: Made | None = None
 
@@ -134,7 +121,25 @@ class Autoregressive(DpSynthesizer):
             expected_batch=start.batch, noise_multiplier=plan.sigma_training,
             max_grad_norm=self.max_grad_norm, learning_rate=self.learning_rate,
             accountant=start.accountant, delta=plan.delta_accountant, device=self.device)
-        self.network = train_private(network, tokens, settings, emit, should_stop).eval()
+        if self.workers > 1:
+            self.network = self._train_private_on_workers(network, tokens, settings, start,
+                                                          emit, should_stop)
+        else:
+            self.network = train_private(network, tokens, settings, emit, should_stop).eval()
+        if self.workers > 1:
+            self.fit_info["workers"] = self.workers
+
+    def _train_private_on_workers(self, network: Made, tokens: torch.Tensor,
+                                  settings: Any, start: Start, emit: ProgressCallback,
+                                  should_stop: StopCheck) -> Made:
+        """DP-SGD on the cluster's workers; this fit's accountant takes the steps they took."""
+        from tabsynth.synthesizers.workers import run_on_workers
+
+        results = run_on_workers(train_private_rank, {"tokens": tokens.numpy()},
+                                 {"network": _network_spec(network), "settings": settings},
+                                 self.workers, emit, should_stop)
+        start.accountant.history = results[0]["history"]
+        return _network_from(results[0]["network"]).eval()
 
     def _order(self, names: list[str]) -> list[int]:
         """Schema order with the target (when named and learned) last."""
@@ -155,66 +160,31 @@ class Autoregressive(DpSynthesizer):
         torch.manual_seed(self.seed)
         network = Made(self.codec.vocabularies, self.hidden, self.layers, self.dropout)
         self.network = network.start_from(self.codec.prior_log_probabilities()).to(self.device)
-        self.fit_info = self._train(tokens, progress, should_stop)
+        settings = PlainSettings(self.epochs, self.batch_size, self.learning_rate, self.seed,
+                                 self.device)
+        if self.workers > 1:
+            from tabsynth.synthesizers.workers import run_on_workers
+
+            results = run_on_workers(train_plain_rank, {"tokens": tokens.numpy()},
+                                     {"network": _network_spec(self.network.cpu()),
+                                      "settings": settings},
+                                     self.workers, progress, should_stop)
+            if len({r["fingerprint"] for r in results}) > 1:  # DDP keeps every copy equal
+                raise RuntimeError("the workers' copies of the network differ after training")
+            self.network = _network_from(results[0]["network"])
+            self.fit_info = results[0]["info"]
+        else:
+            self.fit_info = train_plain(self.network, tokens, settings, progress, should_stop)
+        self.fit_info["steps"] = len(self.codec.steps)
+        if self.workers > 1:
+            self.fit_info["workers"] = self.workers
         self.network = self.network.cpu().eval()
 
-    def _train(self, tokens: torch.Tensor, progress: ProgressCallback,
-               should_stop: StopCheck) -> dict[str, Any]:
-        assert self.network is not None
-        generator = torch.Generator().manual_seed(self.seed)
-        order = torch.randperm(len(tokens), generator=generator)
-        held = max(1, int(len(tokens) * VALIDATION_SHARE)) if len(tokens) >= 50 else 0
-        validation = tokens[order[:held]].to(self.device)
-        fit = tokens[order[held:]].to(self.device)
-        batch = max(1, min(self.batch_size, len(fit)))
-        optimiser = torch.optim.AdamW(self.network.parameters(), lr=self.learning_rate,
-                                      weight_decay=1e-5)
-        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimiser, factor=LR_DECAY, patience=0, threshold=1e-4, threshold_mode="abs")
-        best, best_state, waited, epochs_run = math.inf, None, 0, 0
-        started = time.monotonic()
-        progress(ProgressEvent("train", 0.0, f"epoch 1/{self.epochs} running"))
-        for epoch in range(self.epochs):
-            if should_stop():
-                raise Cancelled()
-            self.network.train()
-            permutation = torch.randperm(len(fit), generator=generator).to(self.device)
-            for start in range(0, len(fit), batch):
-                optimiser.zero_grad(set_to_none=True)
-                loss = self.network.loss(fit[permutation[start:start + batch]])
-                loss.backward()
-                optimiser.step()
-            epochs_run = epoch + 1
-            score = self._validation_loss(validation) if held else float(loss)
-            plateau.step(score)
-            if score < best - 1e-4:
-                best, waited = score, 0
-                best_state = {k: v.detach().clone() for k, v in
-                              self.network.state_dict().items()}
-            else:
-                waited += 1
-            progress(ProgressEvent("train", epochs_run / self.epochs,
-                                   f"epoch {epochs_run}/{self.epochs}",
-                                   {"validation_nll": round(score, 3)}))
-            if held and waited >= PATIENCE:
-                break
-        if best_state is not None:
-            self.network.load_state_dict(best_state)
-        stopping = ending_words(epochs_run, self.epochs, waited if held else 0)
-        progress(ProgressEvent("train", 1.0, stopping))
-        return {"epochs": epochs_run, "validation_nll": best, "stopping": stopping,
-                "seconds": time.monotonic() - started, "steps": len(self.codec.steps)}
-
-    @torch.no_grad()
-    def _validation_loss(self, validation: torch.Tensor) -> float:
-        assert self.network is not None
-        self.network.eval()
-        total = 0.0
-        step = self.network.rows_per_pass
-        for start in range(0, len(validation), step):
-            part = validation[start:start + step]
-            total += float(self.network.loss(part)) * len(part)
-        return total / len(validation)
+    def _extra_notes(self, plan: Any) -> str:
+        if self.workers <= 1:
+            return ""
+        return (f"; trained on {self.workers} workers: each Poisson-samples its share of the "
+                "rows at the rate above, and the noise is added once per step, by the first")
 
     def _sample_learned(self, n: int, seed: int, conditions: list[Condition] | None = None,
                         rules: list[Rule] | None = None) -> pd.DataFrame:
@@ -268,3 +238,63 @@ class Autoregressive(DpSynthesizer):
                 return [str(c) for c in domain.categories]
         raise ConfigError(f"column {column!r} is not a column of categories in this model: "
                           "it cannot be balanced")
+
+def _network_spec(network: Made) -> dict[str, Any]:
+    """What rebuilds the network elsewhere: its shape and its weights."""
+    return {"vocabularies": network.vocabularies, "hidden": network.hidden_size,
+            "layers": network.layer_count, "dropout": float(network.dropout.p),
+            "state": {k: v.detach().cpu() for k, v in network.state_dict().items()}}
+
+
+def _network_from(spec: dict[str, Any]) -> Made:
+    network = Made(spec["vocabularies"], spec["hidden"], spec["layers"], spec["dropout"])
+    network.load_state_dict(spec["state"])
+    return network
+
+
+def train_plain_rank(shared: dict[str, Any], arguments: dict[str, Any],
+                     progress: ProgressCallback, should_stop: StopCheck,
+                     device: str) -> dict[str, Any]:
+    """One rank of maximum-likelihood training (see autoregressive/plain.py)."""
+    import dataclasses
+
+    from tabsynth.parallel import rank_and_world
+
+    network = _network_from(arguments["network"]).to(device)
+    settings = dataclasses.replace(arguments["settings"], device=device)
+    info = train_plain(network, torch.from_numpy(shared["tokens"]), settings, progress,
+                       should_stop)
+    result = {"info": info, "fingerprint": _fingerprint(network)}
+    if rank_and_world()[0] == 0:
+        result["network"] = _network_spec(network)
+    return result
+
+
+def _fingerprint(network: Made) -> float:
+    """A sum over every weight: equal on ranks whose copies are equal."""
+    return float(sum(p.detach().double().abs().sum() for p in network.parameters()))
+
+
+def train_private_rank(shared: dict[str, Any], arguments: dict[str, Any],
+                       progress: ProgressCallback, should_stop: StopCheck,
+                       device: str) -> dict[str, Any]:
+    """One rank of DP-SGD: its shard of the rows, Poisson-sampled at the global rate; every
+    rank returns its accountant's history and epsilon, rank 0 the trained network too."""
+    import dataclasses
+
+    from tabsynth.autoregressive.private import train_private
+    from tabsynth.dp.accounting import spent_epsilon
+    from tabsynth.parallel import rank_and_world, shard_rows
+
+    rank, world = rank_and_world()
+    tokens = torch.from_numpy(shared["tokens"])
+    settings = dataclasses.replace(arguments["settings"], device=device)
+    network = _network_from(arguments["network"]).to(device)
+    trained = train_private(network, tokens[shard_rows(len(tokens), rank, world)], settings,
+                            progress, should_stop)
+    accountant = settings.accountant
+    result = {"history": list(accountant.history), "rank": rank,
+              "epsilon": spent_epsilon(accountant, settings.delta)}
+    if rank == 0:
+        result["network"] = _network_spec(trained)
+    return result

@@ -15,7 +15,7 @@ from tabsynth.constraints.rules import Order, Rule, rule_holds
 from tabsynth.device import resolve_device
 from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.errors import ConfigError, TabsynthError
-from tabsynth.model_file import REFIT, read_model_file, write_model_file
+from tabsynth.model_file import REFIT, model_file_bytes, read_model_file, write_model_file
 from tabsynth.progress import (
     ProgressCallback,
     ProgressEvent,
@@ -218,6 +218,21 @@ class Synthesizer(abc.ABC):
         """Write the fitted model as a model file (model_file.py): weights as safetensors, the
         rest as a JSON description. The collision guard (hashes of real values of the made-up
         columns) is never saved: a loaded model draws those columns without it."""
+        try:
+            return write_model_file(path, *self._model_parts())
+        except TypeError as exc:
+            raise ConfigError(f"this {self.method} model cannot be saved: {exc}") from None
+
+    def model_bytes(self) -> bytes:
+        """The model file's bytes, as save() would write them (for a run on a cluster, whose
+        files come back as bytes)."""
+        try:
+            return model_file_bytes(*self._model_parts())
+        except TypeError as exc:
+            raise ConfigError(f"this {self.method} model cannot be saved: {exc}") from None
+
+    def _model_parts(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(description, tensors) of the model file."""
         if self.schema is None:
             raise RuntimeError("fit() must be called before save()")
         learned, tensors = self._learned_state()
@@ -227,10 +242,7 @@ class Synthesizer(abc.ABC):
             "made_up_missing_rates": {name: state.missing_rate
                                       for name, state in self._regen_state.items()},
             **self._fit_state(), "learned": learned}
-        try:
-            return write_model_file(path, description, tensors)
-        except TypeError as exc:
-            raise ConfigError(f"this {self.method} model cannot be saved: {exc}") from None
+        return description, tensors
 
     @staticmethod
     def load(path: str | Path, device: str = "auto") -> Synthesizer:
