@@ -735,6 +735,8 @@ def dp_claim(dp: dict) -> None:
              f"({dp['accountant']}).")
     st.write(dp.get("plain", ""))
     st.write(f"Protected unit: {dp.get('unit', 'one row')}; {dp.get('group_privacy', '')}.")
+    for note in dp.get("range_notes") or []:
+        st.warning(note)
     if dp.get("not_covered"):
         st.write("Not covered by the guarantee:\n\n"
                  + "\n".join(f"- {item}" for item in dp["not_covered"]))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
 import json
 import math
 import statistics
@@ -56,8 +57,11 @@ def fit(method: str, train: pd.DataFrame, target: str, epsilon: float,
     started = time.perf_counter()
     model.fit(typed, schema)
     fit_s = time.perf_counter() - started
-    # as the CLI writes it: booleans, dates and integers in the input's own tokens (Yes / No)
-    synthetic = format_for_export(model.sample(len(train), seed=seed), schema)
+    # as the CLI writes it (booleans, dates and integers in the input's own tokens: Yes / No)
+    # and as the referee reads it back: from CSV (scored in memory, a True / False column of
+    # text would be all missing to the referee's numeric features)
+    written = format_for_export(model.sample(len(train), seed=seed), schema)
+    synthetic = pd.read_csv(io.StringIO(written.to_csv(index=False)))
     claim = model.privacy_claim
     label = f"{method} ε={epsilon:g}" if math.isfinite(epsilon) else f"{method}, no DP"
     return {"label": label, "fit_s": fit_s, "epsilon": claim.epsilon if claim else None,

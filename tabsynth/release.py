@@ -29,7 +29,9 @@ SCORE_DIGITS = 2
 RELEASE_ABOUT = ("Release report: the run settings, the differential-privacy claim, the names of "
                  "the PII columns and aggregate scores rounded to two decimals. It holds no real "
                  "value, category label, bin edge, per-column statistic or input hash (and, for "
-                 "a DP run, no exact row count: the default output size is the noisy count). "
+                 "a DP run, no exact row count: the default output size is the noisy count; "
+                 "its claim names, per column, the rounded shares of a range that the privacy "
+                 "noise coarsened or cut, read from noisy counts only). "
                  "The aggregate scores compare the synthetic rows with real ones and are not "
                  "covered by any DP guarantee. The internal review report (report.json / "
                  "report.html) holds the detail and stays with the review.")

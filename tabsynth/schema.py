@@ -21,6 +21,9 @@ DATETIME_FORMATS = (
     "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d.%m.%Y %H:%M", "%Y%m%d",
     "%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y",
 )
+# A date column's granularity: the coarsest unit every value is a whole number of (pandas'
+# rounding frequency beside it); None: finer than a second
+DATE_UNITS = {"day": "D", "hour": "h", "minute": "min", "second": "s"}
 BOOLEAN_PAIRS = (
     ("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"), ("1", "0"), ("on", "off"),
 )
@@ -62,6 +65,7 @@ class ColumnSpec:
     id_prefix: str | None = None  # identifier: shape of the made-up keys (declared, not learned)
     id_width: int | None = None
     decimals: int | None = None  # numeric: digits after the point in the output (None: all)
+    date_unit: str | None = None  # datetime: a key of DATE_UNITS (None: finer than a second)
     # values that mean "missing" (e.g. -1 for "not measured"): read as missing, so they never
     # enter the model or the evaluation as numbers, and written back as the first code
     missing_codes: list[float] | None = None
@@ -93,6 +97,9 @@ class ColumnSpec:
                 isinstance(c, int | float) and not isinstance(c, bool) and np.isfinite(c)
                 for c in self.missing_codes)):
             raise TableError(f"column {self.name!r}: missing_codes must be a list of numbers")
+        if self.date_unit is not None and self.date_unit not in DATE_UNITS:
+            raise TableError(f"column {self.name!r}: unknown date_unit {self.date_unit!r}; use "
+                             f"one of {list(DATE_UNITS)}")
 
 
 @dataclass
@@ -192,7 +199,7 @@ def with_choices(learned: Schema, choices: dict[str, dict[str, Any]]) -> Schema:
             spec.include = bool(choice["include"])
         if choice.get("kind") in CHOICE_KINDS and choice["kind"] != spec.kind:
             spec.kind, spec.reason = choice["kind"], "kind chosen by you"
-            spec.decimals = spec.datetime_format = spec.bool_tokens = None
+            spec.decimals = spec.datetime_format = spec.bool_tokens = spec.date_unit = None
             if spec.kind == "identifier":
                 spec.id_prefix, spec.id_width = spec.id_prefix or "", spec.id_width or 6
         if "pii" in choice:
@@ -252,6 +259,8 @@ def infer_column(values: pd.Series, name: str) -> ColumnSpec:
         spec.kind = "datetime"
     else:
         _infer_text_column(spec, present.astype(str))
+    if spec.kind == "datetime":
+        spec.date_unit = date_unit_of(parse_datetimes(present, spec.datetime_format))
     birthish = spec.kind == "datetime" and _looks_like_birth_dates(values, spec.datetime_format)
     finding = detect_pii(values, name, is_datetime=spec.kind == "datetime",
                          looks_like_birth_dates=birthish)
@@ -351,6 +360,18 @@ def decimals_of(present: pd.Series) -> int | None:
     for places in range(MAX_DECIMALS + 1):
         if np.array_equal(np.round(numbers, places), numbers):
             return places
+    return None
+
+
+def date_unit_of(dates: pd.Series) -> str | None:
+    """The coarsest unit (DATE_UNITS) that every date is a whole number of, None when some date
+    is finer than a second (or none parses)."""
+    present = dates.dropna()
+    if present.empty:
+        return None
+    for unit, frequency in DATE_UNITS.items():
+        if bool((present.dt.floor(frequency) == present).all()):
+            return unit
     return None
 
 

@@ -78,6 +78,13 @@ def not_covered(public: dict, regenerated: list[str], schema_learned: bool = Fal
     return tuple(items)
 
 
+def range_notes(column_notes: dict[str, str], epsilon: float) -> tuple[str, ...]:
+    """Each column's domain note (what the noise coarsened or cut, dp/domain.py), named and
+    with the run's ε: "Age: the lowest 3 % of its range … at ε = 1 …"."""
+    return tuple(f"{name}: {note.replace('this ε', f'ε = {epsilon:g}')}"
+                 for name, note in column_notes.items() if note)
+
+
 UNIT = "adding or removing one row of the training split"
 
 
@@ -98,6 +105,8 @@ class PrivacyClaim:
     residual_risks: tuple[str, ...] = ()
     randomness: str = ""
     notes: str = ""
+    # per column, what the privacy noise made the domain coarsen or cut (from noisy counts)
+    range_notes: tuple[str, ...] = ()
 
     @property
     def group_privacy(self) -> str:
@@ -128,6 +137,7 @@ class PrivacyClaim:
         data = dict(self.__dict__)
         data["not_covered"], data["residual_risks"] = (list(self.not_covered),
                                                        list(self.residual_risks))
+        data["range_notes"] = list(getattr(self, "range_notes", ()))
         data["group_privacy"] = self.group_privacy
         data["plain"] = self.plain_words()
         return data

@@ -14,21 +14,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from tabsynth import formatting
 from tabsynth.dp.noise import SecretNoise, release_threshold
 from tabsynth.dp.public import PublicColumn
+from tabsynth.dp.ranges import (
+    CUT_SHARE,
+    LEVELS,
+    Reading,
+    describe,
+    grid_edges,
+    level_counts,
+    read_levels,
+)
 from tabsynth.errors import ConfigError
 from tabsynth.schema import ColumnSpec, Schema
 
 MISSING = "__missing__"
 OTHER = "(other)"
-BINS_PER_DECADE = 40
-GRID_LOW_DECADE, GRID_HIGH_DECADE = -3, 10
 MAX_BINS = 24
-SPURIOUS_BIN_RATE = 0.01  # chance that some empty grid bin's noise survives the cut-off
-TAIL_MASS = 0.001  # share of the noisy mass left outside the released bounds, each side
+TAIL_MASS = 0.001  # exact mode: share of the mass left outside the bounds, each side
 POINT_MASS_SHARE = 0.005
+CUT_WIDTHS = 3.0  # noise widths the values lost to the cut must clear to be named
 INNER_STEPS = 16  # equal-mass steps inside each quantile bin (the autoregressive fine tokens)
 
 
@@ -106,19 +113,24 @@ def to_numeric(values: pd.Series) -> tuple[pd.Series, bool]:
     return pd.to_numeric(values, errors="coerce").astype(float), False
 
 
-def grid_edges() -> np.ndarray:
-    """Fixed, data-independent edges on a signed log scale (plus a bin around zero)."""
-    positive = 10.0 ** (np.arange(GRID_LOW_DECADE * BINS_PER_DECADE,
-                                  GRID_HIGH_DECADE * BINS_PER_DECADE + 1) / BINS_PER_DECADE)
-    return np.concatenate([-positive[::-1], positive])
+def numbers_as_categories(spec: ColumnSpec) -> bool:
+    """A categorical column of whole numbers (codes, counts with few values). Under DP its
+    domain is numeric: values frequent enough are released as point masses like categories, and
+    the rarer ones keep their range through the grid levels instead of becoming "(other)"."""
+    return spec.kind == "categorical" and str(spec.dtype).startswith("int")
+
+
+def _ranged(spec: ColumnSpec) -> bool:
+    """Whether a DP domain learns the column as numbers (point masses + grid levels)."""
+    return spec.kind in ("numeric", "integer", "datetime") or numbers_as_categories(spec)
 
 
 def plan_mechanisms(schema: Schema, public: dict[str, PublicColumn]) -> tuple[int, int]:
     """(Gaussian mechanisms, of which unknown-domain histograms) a DP fit's preprocessing spends.
 
     One histogram is one mechanism of L2 sensitivity 1 (a row adds 1 to one cell): per learned
-    column its histogram (a numeric column also its fixed-grid histogram), per regenerated
-    column its missing count, and one noisy row count for the whole table.
+    column its histogram (a numeric column also one histogram per grid level, dp/ranges.py), per
+    regenerated column its missing count, and one noisy row count for the whole table.
     """
     mechanisms, unknown = 1, 0  # the noisy row count
     for spec in schema.included:
@@ -126,8 +138,8 @@ def plan_mechanisms(schema: Schema, public: dict[str, PublicColumn]) -> tuple[in
             mechanisms += 1  # missing count of a made-up column
         elif spec.name in public:
             continue
-        elif spec.kind in ("numeric", "integer", "datetime"):
-            mechanisms += 2  # exact-value histogram (unknown domain) + fixed grid
+        elif _ranged(spec):
+            mechanisms += 1 + LEVELS  # exact-value histogram (unknown domain) + grid levels
             unknown += 1
         elif spec.kind == "boolean":
             mechanisms += 1  # public domain {True, False, missing}: counts only
@@ -155,7 +167,8 @@ def learn_domain(frame: pd.DataFrame, schema: Schema, sigma: float, delta_thresh
         declared = public.get(spec.name)
         if declared is not None:
             columns.append(_public_column(spec.name, spec.kind, declared))
-        elif spec.kind in ("numeric", "integer", "datetime"):
+        elif spec.kind in ("numeric", "integer", "datetime") or (
+                private and numbers_as_categories(spec)):
             columns.append(_numeric_column(spec, frame[spec.name], counter, threshold,
                                            noisy_n))
         else:
@@ -207,8 +220,8 @@ def _categorical_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
         weights.append(missing_noisy)
     note = ""
     if not categories:
-        note = ("no category is frequent enough to be released at this epsilon: every value "
-                f"becomes {OTHER!r}; declare the categories public or raise epsilon")
+        note = ("no category is frequent enough to be released at this ε: every value "
+                f"becomes {OTHER!r}; declare the categories public or raise ε")
     if not categories and not has_other:
         has_other, weights = True, [1.0, *weights]
     return ColumnDomain(spec.name, "categorical", categories=categories, has_other=has_other,
@@ -221,7 +234,8 @@ def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
     numbers, is_date = to_numeric(values)
     present = numbers.dropna()
     missing = int(numbers.isna().sum())
-    integer = spec.kind == "integer"  # from the schema: the values' look is not released
+    # from the schema: the values' look is not released
+    integer = spec.kind == "integer" or numbers_as_categories(spec)
 
     # 1. exact values with a large enough noisy count become point masses (one histogram with
     #    the missing cell last)
@@ -238,49 +252,85 @@ def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
 
     # 2. the rest on a fixed grid -> bounds and quantile bins
     rest = present[~present.isin(points)].to_numpy()
-    edges, bin_weights, inner = _quantile_bins(rest, release, integer)
+    # the values the grid holds, from counts already released: rows less missing values less
+    # point masses, and the width of that sum's noise
+    values_left = noisy_n - missing_noisy - float(np.sum(point_weights))
+    width = release.sigma * np.sqrt(2 + len(points))
+    edges, bin_weights, inner, reading = _quantile_bins(rest, release, integer, values_left,
+                                                        width)
     weights = point_weights + bin_weights + ([missing_noisy] if has_missing else [])
     if not points and not edges:
-        note = ("too few rows for this epsilon to learn the range privately: the column is "
-                "left empty; declare its bounds public or raise epsilon")
+        note = ("too few rows for this ε to learn the range privately: the column is left "
+                "empty; declare its bounds public or raise ε")
         return ColumnDomain(spec.name, "numeric", integer=integer, datetime=is_date,
                             has_missing=True, weights=[1.0], note=note)
+    note = _range_note(reading, points, point_weights, edges, bin_weights,
+                       noisy_n - max(missing_noisy, 0.0), release.sigma)
     return ColumnDomain(spec.name, "numeric", integer=integer, datetime=is_date, points=points,
                         edges=edges, inner=inner, has_missing=has_missing,
-                        weights=[max(w, 0.0) for w in weights])
+                        weights=[max(w, 0.0) for w in weights], note=note)
 
 
-def _quantile_bins(rest: np.ndarray, release: _Counter,
-                   integer: bool) -> tuple[list[float], list[float], list[list[float]]]:
+def _range_note(reading: Reading | None, points: list[float], point_weights: list[float],
+                edges: list[float], bin_weights: list[float], values: float,
+                sigma: float) -> str:
+    """What the noise coarsened (dp/ranges.py describe) and the share of values it cut: the
+    noisy count of present values less what the domain keeps, when that clearly clears the
+    noise of the counts it is made of (row, missing and point-mass counts)."""
+    if reading is None:
+        return ""
+    notes = []
+    kept = float(np.clip(point_weights, 0, None).sum() + np.sum(bin_weights))
+    if edges:
+        notes.append(describe(reading, min([edges[0], *points]), max([edges[-1], *points]),
+                              kept))
+    cut = values - kept
+    if values > 0 and cut > CUT_WIDTHS * sigma * np.sqrt(2 + len(points)) and \
+            cut / values >= CUT_SHARE:
+        notes.append(f"about {formatting.rounded_percent(cut / values)} of its values lay in "
+                     "stretches too thin to learn at this ε and are not generated")
+    return "; ".join(n for n in notes if n)
+
+
+def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: float,
+                   present_width: float) -> tuple[list[float], list[float], list[list[float]],
+                                            Reading | None]:
+    """Bin edges at the (noisy) grid mass's quantiles, each bin's weight, its inner points
+    (exact mode only) and, with noise, how the levels were read (see dp/ranges.py)."""
     grid = grid_edges()
-    counts = np.histogram(np.clip(rest, grid[0], grid[-1]), bins=grid)[0] if len(rest) else \
-        np.zeros(len(grid) - 1, dtype=np.int64)
-    noisy = release(counts)
-    sigma = release.sigma if release.noise is not None else 0.0
-    if sigma > 0:  # empty grid bins would otherwise add noise mass all over the grid
-        cut = sigma * float(norm.isf(SPURIOUS_BIN_RATE / len(noisy)))
-        noisy[noisy < cut] = 0.0
-    noisy = np.clip(noisy, 0, None)
-    total = noisy.sum()
-    if total <= max(1.0, 2 * sigma):
-        return [], [], []
-    cumulative = np.concatenate([[0.0], np.cumsum(noisy)]) / total
-    # bounds at noisy quantiles, not at the outermost occupied bins: robust to stray noise
-    quantiles = np.concatenate([[TAIL_MASS], np.linspace(0, 1, MAX_BINS + 1)[1:-1],
-                                [1 - TAIL_MASS]])
+    private = release.noise is not None
+    reading = None
+    if private:
+        noisy_levels = [release(counts) for counts in level_counts(rest)]
+        reading = read_levels(noisy_levels, release.sigma, present, present_width)
+        mass, tail = reading.mass, 0.0  # the reading's cut already drops stray noise
+    else:
+        mass = np.histogram(np.clip(rest, grid[0], grid[-1]), bins=grid)[0].astype(float) \
+            if len(rest) else np.zeros(len(grid) - 1)
+        tail = TAIL_MASS
+    total = mass.sum()
+    if total <= (release.sigma if private else 0.0) or total <= 0:
+        return [], [], [], reading
+    cumulative = np.concatenate([[0.0], np.cumsum(mass)]) / total
+    # exact mode: bounds at quantiles, not at the outermost occupied cells
+    quantiles = np.concatenate([[tail], np.linspace(0, 1, MAX_BINS + 1)[1:-1], [1 - tail]])
     edges = np.unique(np.interp(quantiles, cumulative, grid))
+    if private:  # the outermost edges of the mass read, not interpolated inside a cell
+        occupied = np.flatnonzero(mass > 0)
+        edges = np.unique(np.concatenate([[grid[occupied[0]]], edges[1:-1],
+                                          [grid[occupied[-1] + 1]]]))
     if integer:
         edges = np.unique(np.round(edges))
         if len(edges) == 1:
             edges = np.array([edges[0], edges[0] + 1])
-    # weight of each final bin: interpolated share of the noisy grid mass
+    # weight of each final bin: interpolated share of the grid mass
     at_edges = np.interp(edges, grid, cumulative)
     shares = np.diff(at_edges)
     # within-bin quantiles only from exact counts: after the noise cut-off a DP grid keeps few
     # cells, and equal-mass steps would pile values onto them (census ε = 1: 2-way TVD 0.061 ->
     # 0.067); a DP domain's bins are filled uniformly between their edges
-    inner = _inner_points(edges, at_edges, grid, cumulative) if sigma == 0 else []
-    return [float(e) for e in edges], [float(s * total) for s in shares], inner
+    inner = [] if private else _inner_points(edges, at_edges, grid, cumulative)
+    return [float(e) for e in edges], [float(s * total) for s in shares], inner, reading
 
 
 def _inner_points(edges: np.ndarray, at_edges: np.ndarray, grid: np.ndarray,

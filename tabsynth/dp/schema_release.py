@@ -43,6 +43,7 @@ from tabsynth.pii import (
 )
 from tabsynth.schema import (
     BOOLEAN_PAIRS,
+    DATE_UNITS,
     DATETIME_FORMATS,
     FEW_VALUES,
     FEW_VALUES_REASON,
@@ -88,6 +89,15 @@ ONE_DIGIT_CELLS = ("int:1", "neg:int:1", *(f"code:{c}" for c in CODE_CELLS if ab
 NEGATIVE_CELLS = ("neg:int:1", "neg:int:more",
                   *(f"neg:dec:{k}" for k in range(1, MAX_DECIMALS + 2)))
 
+def _has_time(fmt: str) -> bool:
+    return "%H" in fmt
+
+
+def _units(fmt: str) -> tuple[str, ...]:
+    """The granularities a date format with a time can show (its finest: what it writes)."""
+    return ("day", "hour", "minute", "second") if "%S" in fmt else ("day", "hour", "minute")
+
+
 DETAILS: dict[str, tuple[str, ...]] = {
     "missing": (),
     # a value equal to a candidate code goes to its code cell, any other number to its
@@ -95,9 +105,11 @@ DETAILS: dict[str, tuple[str, ...]] = {
     "number": WHOLE_CELLS + DECIMAL_CELLS + NEGATIVE_CELLS + tuple(f"code:{c}"
                                                                    for c in CODE_CELLS),
     "yesno": tuple(f"{p}:{c}" for p in range(len(BOOLEAN_PAIRS)) for c in CASINGS),
-    "date": tuple(str(i) for i in range(len(DATETIME_FORMATS)))
-    + tuple(f"{i}~" for i, f in enumerate(DATETIME_FORMATS) if f in DATE_TWINS)
-    + ("native:day", "native:time"),
+    "date": tuple(f"{cell}@{unit}" if _has_time(f) else cell
+                  for i, f in enumerate(DATETIME_FORMATS)
+                  for cell in ((str(i), f"{i}~") if f in DATE_TWINS else (str(i),))
+                  for unit in (_units(f) if _has_time(f) else (None,)))
+    + tuple(f"native:{unit}" for unit in (*DATE_UNITS, "finer")),
     "key": tuple(str(d) for d in range(1, MAX_DIGITS + 1)),
     "text": VALUE_PII_KINDS + tuple(f"words:{w}:{length}" for w in range(1, MAX_WORDS + 1)
                                     for length in ("short", "long")),
@@ -257,8 +269,7 @@ def _quick_shape(value: object) -> tuple[tuple[str, str] | None, str]:
     if isinstance(value, bool | np.bool_):  # written True / False
         return ("yesno", "0:title"), ""
     if isinstance(value, datetime.date | np.datetime64):
-        stamp = pd.Timestamp(value)
-        return ("date", "native:day" if stamp == stamp.normalize() else "native:time"), ""
+        return ("date", f"native:{_unit(pd.Timestamp(value))}"), ""
     if isinstance(value, int | float | np.integer | np.floating):
         return ("number", _number_details(np.array([float(value)]))[0]), ""
     text = str(value).strip()
@@ -315,10 +326,19 @@ def _date_details(texts: pd.Series) -> dict[int, str]:
         twin = DATE_TWINS.get(fmt)
         ambiguous = pd.to_datetime(matched, format=twin, errors="coerce").notna() \
             if twin is not None else pd.Series(False, index=matched.index)
+        stamps = pd.to_datetime(matched, format=fmt, errors="coerce")
         for position, both in ambiguous.items():
-            found[int(position)] = f"{index}~" if both else str(index)
+            cell = f"{index}~" if both else str(index)
+            found[int(position)] = f"{cell}@{_unit(stamps[position])}" if _has_time(fmt) \
+                else cell
         candidates = candidates[~parsed]
     return found
+
+
+def _unit(stamp: pd.Timestamp) -> str:
+    """The coarsest of DATE_UNITS that a timestamp is a whole number of ("finer" if none)."""
+    return next((unit for unit, frequency in DATE_UNITS.items()
+                 if stamp.floor(frequency) == stamp), "finer")
 
 
 def _text_detail(text: str) -> str:
@@ -415,20 +435,55 @@ def _decide_yesno(spec: ColumnSpec, released: _Released) -> None:
 
 
 def _decide_date(spec: ColumnSpec, released: _Released) -> None:
+    """The format with the most values (its twin read day-first or month-first counts for
+    both), or native dates; then the granularity (``_decide_unit``)."""
     spec.kind, spec.dtype = "datetime", "datetime64[ns]"
     spec.reason = "learned with differential privacy: dates"
     scores = {}
     for index, fmt in enumerate(DATETIME_FORMATS):
-        cells = [str(index), f"{index}~"]
         twin = DATE_TWINS.get(fmt)
-        if twin is not None:
-            cells.append(f"{DATETIME_FORMATS.index(twin)}~")
+        cells = _format_cells(index) + (_format_cells(DATETIME_FORMATS.index(twin), "~")
+                                        if twin is not None else [])
         scores[fmt] = released.detail(cells)
-    native = released.detail(["native:day", "native:time"])
+    native = released.detail([f"native:{unit}" for unit in (*DATE_UNITS, "finer")])
     best = max(scores, key=lambda f: scores[f])
     spec.datetime_format = None if native >= scores[best] else best
+    spec.date_unit = _decide_unit(spec.datetime_format, released)
     if header_hint(spec.name) == "date_of_birth":
         spec.pii, spec.reason = "date_of_birth", "column name suggests a date of birth"
+
+
+def _format_cells(index: int, twin: str = "") -> list[str]:
+    """A format's detail cells: its own (and its twin-read ones with ``~``), per unit when it
+    writes a time."""
+    fmt = DATETIME_FORMATS[index]
+    cells = [str(index), f"{index}~"] if not twin else [f"{index}~"]
+    if _has_time(fmt):
+        cells = [f"{cell}@{unit}" for cell in cells for unit in _units(fmt)]
+    return [cell for cell in cells if cell in DETAILS["date"]]
+
+
+def _decide_unit(fmt: str | None, released: _Released) -> str | None:
+    """The coarsest granularity that leaves no clear mass of finer values (as decimals are
+    decided): a day format is days; otherwise the unit cells of the format (or of native
+    dates) are read from the coarsest up."""
+    if fmt is not None and not _has_time(fmt):
+        return "day"
+    units = list(_units(fmt)) if fmt is not None else [*DATE_UNITS, "finer"]
+    if fmt is None:
+        cells = {unit: [f"native:{unit}"] for unit in units}
+    else:
+        index = DATETIME_FORMATS.index(fmt)
+        twin = DATE_TWINS.get(fmt)
+        cells = {unit: [c for c in (f"{index}@{unit}", f"{index}~@{unit}",
+                                    f"{DATETIME_FORMATS.index(twin)}~@{unit}" if twin else "")
+                        if c in DETAILS["date"]]
+                 for unit in units}
+    for position, unit in enumerate(units):
+        finer = [cell for later in units[position + 1:] for cell in cells[later]]
+        if not finer or not released.clears(released.total(finer), len(finer)):
+            return None if unit == "finer" else unit
+    return None
 
 
 def _decide_key(spec: ColumnSpec, released: _Released) -> None:

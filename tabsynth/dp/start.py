@@ -24,7 +24,7 @@ from tabsynth.dp.accounting import (
     plan_budget,
     preprocessing_sigmas,
 )
-from tabsynth.dp.domain import plan_mechanisms
+from tabsynth.dp.domain import numbers_as_categories, plan_mechanisms
 from tabsynth.dp.noise import SecretNoise
 from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.schema_release import MECHANISMS_PER_COLUMN, learn_schema
@@ -136,7 +136,10 @@ def private_dtypes(schema: Schema) -> dict[str, str]:
     """Output dtypes from the schema's kinds: whether a training column held missing values
     (which would turn int64 into float64) is not released."""
     kinds = {"integer": "Int64", "numeric": "float64", "datetime": "datetime64[ns]"}
-    return {c.name: kinds[c.kind] for c in schema.included if c.kind in kinds}
+    dtypes = {c.name: kinds[c.kind] for c in schema.included if c.kind in kinds}
+    # whole numbers as categories come back as numbers (see dp/domain.py): written as integers
+    dtypes.update({c.name: "Int64" for c in schema.included if numbers_as_categories(c)})
+    return dtypes
 
 
 def _missing_rate(values: pd.Series, noise: SecretNoise | None, sigma: float,

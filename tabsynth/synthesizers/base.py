@@ -29,7 +29,7 @@ from tabsynth.regenerate import (
     RegenerationState,
     regenerate_column,
 )
-from tabsynth.schema import Schema, infer_schema, with_choices
+from tabsynth.schema import DATE_UNITS, Schema, infer_schema, with_choices
 from tabsynth.synthesizers.registry import method_info
 
 # the methods whose fitted models can be saved to a model file and loaded again
@@ -111,7 +111,13 @@ class Synthesizer(abc.ABC):
         return None
 
     def _output_dtypes(self, train: pd.DataFrame) -> dict[str, str]:
-        return {c: str(train[c].dtype) for c in self.schema.names}
+        """The training columns' dtypes; whole numbers stay whole (nullable Int64) when missing
+        values made pandas read the column as floats."""
+        dtypes = {c: str(train[c].dtype) for c in self.schema.names}
+        for spec in self.schema.included:
+            if spec.kind == "integer" and dtypes[spec.name].startswith("float"):
+                dtypes[spec.name] = "Int64"
+        return dtypes
 
     def _fit_all(self, train: pd.DataFrame, regenerated: list[str], emit: ProgressCallback,
                  should_stop: StopCheck) -> None:
@@ -198,10 +204,11 @@ class Synthesizer(abc.ABC):
             wanted = self._dtypes.get(column)
             if not wanted or str(frame[column].dtype) == wanted:
                 continue
+            whole = wanted.lower().startswith("int")  # int64 or the nullable Int64
             try:
-                if wanted.startswith("int") and frame[column].isna().any():
+                if whole and frame[column].isna().any():
                     frame[column] = frame[column].round().astype("Int64")
-                elif wanted.startswith("int"):
+                elif whole:
                     frame[column] = frame[column].round().astype(wanted)
                 else:
                     frame[column] = frame[column].astype(wanted)
@@ -336,9 +343,15 @@ def _fix_made_up(frame: pd.DataFrame, rules: list[Rule], schema: Schema,
 
 
 def _with_precision(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Numeric columns rounded to their schema's decimals (the real column's precision)."""
+    """Numeric columns rounded to their schema's decimals and dates cut down to their
+    granularity (the real column's precision: whole days, minutes, ...)."""
     for spec in schema.learned:
+        column = frame[spec.name]
         if spec.kind == "numeric" and spec.decimals is not None and \
-                pd.api.types.is_float_dtype(frame[spec.name]):
-            frame[spec.name] = frame[spec.name].round(spec.decimals)
+                pd.api.types.is_float_dtype(column):
+            frame[spec.name] = column.round(spec.decimals)
+        unit = getattr(spec, "date_unit", None)  # None in schemas saved before it existed
+        if spec.kind == "datetime" and unit in DATE_UNITS and \
+                pd.api.types.is_datetime64_any_dtype(column):
+            frame[spec.name] = column.dt.floor(DATE_UNITS[unit])
     return frame

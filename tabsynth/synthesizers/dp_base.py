@@ -15,8 +15,15 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from tabsynth.dp.accounting import BudgetPlan, epsilon_of, spent_epsilon
-from tabsynth.dp.claim import RANDOMNESS, PrivacyClaim, not_covered, residual_risks
+from tabsynth.dp.claim import (
+    RANDOMNESS,
+    PrivacyClaim,
+    not_covered,
+    range_notes,
+    residual_risks,
+)
 from tabsynth.dp.public import PublicColumn
+from tabsynth.dp.ranges import LEVELS
 from tabsynth.dp.settings import checked_epsilon
 from tabsynth.dp.start import (
     Budget,
@@ -205,7 +212,9 @@ class DpSynthesizer(Synthesizer):
                  f"{plan.sigma_training:.3f} on {self.noised} for {start.steps} Poisson-sampled "
                  f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
                  f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
-                 f"histograms, missing counts of made-up columns){self._schema_notes(plan)}"
+                 f"histograms: per number column its exact values and {LEVELS} fixed grid "
+                 "levels; missing counts of made-up columns)"
+                 f"{self._schema_notes(plan)}"
                  f"{self._extra_notes(plan)}. "
                  "The sampling rate, default delta and default number of output rows come from "
                  "the noisy row count.")
@@ -217,4 +226,6 @@ class DpSynthesizer(Synthesizer):
                                                     self.schema_learned_privately,
                                                     self._schema_choices or []),
                             residual_risks=residual_risks(plan.accountant),
-                            randomness=RANDOMNESS, notes=notes)
+                            randomness=RANDOMNESS, notes=notes,
+                            range_notes=range_notes(self.fit_info.get("domain_warnings") or {},
+                                                    self.budget.epsilon))
