@@ -84,11 +84,11 @@ RARE_VALUES_WARNING = (
     "the privacy review before sharing, or tick differential privacy where the method offers "
     "it.")
 SCHEMA_STEP_NOTE = (
-    "For a run with differential privacy (step 3), the kinds, decimals, date formats, yes/no "
-    "spellings, key widths and missing-value codes above are only proposals: they are learned "
-    "again from noisy counts within ε, keeping only your own edits (included, personal-data, "
-    "kind and treat as missing) and the target. You can instead declare this table public "
-    "knowledge in step 3.")
+    "For a run with differential privacy (step 3), the kinds, decimals, date formats and "
+    "granularity, yes/no spellings, key widths and missing-value codes above are only "
+    "proposals: they are learned again from noisy counts within ε, keeping only your own "
+    "edits (included, personal-data, kind and treat as missing) and the target. You can "
+    "instead declare this table public knowledge in step 3.")
 MISSING_CODES_NOTE = (
     "Likely missing-value codes: these values stand apart from the rest of their column (or sit "
     "where other columns are empty), so they are read as missing: they stay out of the model's "

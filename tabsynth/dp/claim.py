@@ -34,8 +34,9 @@ def residual_risks(accountant: str) -> tuple[str, ...]:
     return RESIDUAL_RISKS + ((PRV_COUNTS_RISK,) if accountant == "prv" else ())
 
 
-SCHEMA_DECLARED = ("the schema as given (column kinds, number of decimals, date formats, yes/no "
-                   "spellings, key shapes, which columns are personal data): it was declared "
+SCHEMA_DECLARED = ("the schema as given (column kinds, number of decimals, date formats and "
+                   "granularity (whole days, hours, minutes), yes/no spellings, key shapes, "
+                   "which columns are personal data): it was declared "
                    "or reviewed by you and is treated as public knowledge, not learned with "
                    "privacy")
 SCHEMA_LEARNED = ("the column names and their order (the header row); the column kinds and "

@@ -172,8 +172,10 @@ class Synthesizer(abc.ABC):
             elif spec.kind == "numeric" and spec.decimals is not None:
                 units[spec.name] = 10.0 ** -spec.decimals
             elif spec.kind == "datetime":
+                unit = getattr(spec, "date_unit", None)
                 timed = spec.datetime_format is None or "%H" in spec.datetime_format
-                units[spec.name] = 1 / 86_400 if timed else 1.0
+                units[spec.name] = (pd.Timedelta(1, DATE_UNITS[unit]) / pd.Timedelta(days=1)
+                                    if unit in DATE_UNITS else 1 / 86_400 if timed else 1.0)
         return units
 
     def _draw(self, n: int, seed: int | None, conditions: list[Condition],

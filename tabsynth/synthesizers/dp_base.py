@@ -212,7 +212,8 @@ class DpSynthesizer(Synthesizer):
                  f"{plan.sigma_training:.3f} on {self.noised} for {start.steps} Poisson-sampled "
                  f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
                  f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
-                 f"histograms: per number column its exact values and {LEVELS} fixed grid "
+                 "histograms: per category or yes/no column its values; per number, date or "
+                 f"whole-number-category column its exact values and {LEVELS} fixed grid "
                  "levels; missing counts of made-up columns)"
                  f"{self._schema_notes(plan)}"
                  f"{self._extra_notes(plan)}. "
@@ -228,4 +229,4 @@ class DpSynthesizer(Synthesizer):
                             residual_risks=residual_risks(plan.accountant),
                             randomness=RANDOMNESS, notes=notes,
                             range_notes=range_notes(self.fit_info.get("domain_warnings") or {},
-                                                    self.budget.epsilon))
+                                                    total))
