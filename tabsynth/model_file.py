@@ -67,17 +67,20 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
         raise ConfigError(f"model file not found: {path}")
     with path.open("rb") as handle:
         start = handle.read(8)
-    if start.startswith(_PICKLE_START):
-        raise ConfigError(f"{path} is a model saved by an earlier tabsynth as a pickle, which is "
-                          f"never opened (loading a pickle can run code): {REFIT}")
-    if start.startswith(_ZIP_START):
-        raise ConfigError(f"{path} is a ZIP archive, not a tabsynth model file (an export "
-                          "bundle, perhaps?); give the model file a run saved")
-    try:
+    try:  # the safetensors reader only parses (its header is JSON): safe on any file
         with safe_open(str(path), framework="np") as opened:
             header = opened.metadata() or {}
             tensors = {name: opened.get_tensor(name) for name in opened.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError):  # their text may quote the file
+        # named only once the file is not a model: a model's first byte (its header's
+        # length) can be a pickle's first byte too
+        if start.startswith(_PICKLE_START):
+            raise ConfigError(f"{path} is a model saved by an earlier tabsynth as a pickle, "
+                              f"which is never opened (loading a pickle can run code): "
+                              f"{REFIT}") from None
+        if start.startswith(_ZIP_START):
+            raise ConfigError(f"{path} is a ZIP archive, not a tabsynth model file (an export "
+                              "bundle, perhaps?); give the model file a run saved") from None
         raise ConfigError(f"{path} is not a tabsynth model file") from None
     if header.get("format") != FORMAT:
         raise ConfigError(f"{path} holds tensors but no tabsynth model (a model file of "

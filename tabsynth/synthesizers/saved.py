@@ -52,9 +52,11 @@ def claim_from_dict(data: dict[str, Any] | None) -> PrivacyClaim | None:
     if data is None:
         return None
     values = dict(data)
-    for name in ("not_covered", "residual_risks"):
-        values[name] = tuple(values.get(name) or ())
-    return PrivacyClaim(**values)
+    for item in fields(PrivacyClaim):  # the JSON's lists back to the claim's tuples
+        if isinstance(values.get(item.name), list):
+            values[item.name] = tuple(values[item.name])
+    known = {item.name for item in fields(PrivacyClaim)}
+    return PrivacyClaim(**{k: v for k, v in values.items() if k in known})
 
 
 def module_tensors(module: torch.nn.Module, prefix: str) -> dict[str, np.ndarray]:
