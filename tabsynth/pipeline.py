@@ -171,12 +171,17 @@ def rebalancing_check(synthesizer: Synthesizer, train: pd.DataFrame, holdout: pd
     except TabsynthError:
         return None
     equal = [(value, 1 / len(classes)) for value in classes]
-    parts = [synthesizer.sample(n, seed=seed + 1 + i,
-                                conditions=[Condition(target, values=(value,))])
-             for i, (value, n) in enumerate(allocate(0, rows, equal)) if n]
-    balanced = pd.concat(parts, ignore_index=True)
     regenerated = [c.name for c in schema.included if c.regenerated]
-    return rebalanced_utility(train, holdout, synthetic, balanced, target, regenerated, seed)
+    try:  # a side check: a class the model cannot draw, or a model that cannot be fitted on
+        # these rows (a column with no values), leaves it out rather than failing the run
+        parts = [synthesizer.sample(n, seed=seed + 1 + i,
+                                    conditions=[Condition(target, values=(value,))])
+                 for i, (value, n) in enumerate(allocate(0, rows, equal)) if n]
+        balanced = pd.concat(parts, ignore_index=True)
+        return rebalanced_utility(train, holdout, synthetic, balanced, target, regenerated,
+                                  seed)
+    except (ValueError, TabsynthError):
+        return None
 
 
 def check_roles(schema: Schema, quasi_identifiers: list[str] | None,
