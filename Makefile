@@ -26,8 +26,11 @@ demo-cli: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# the tests marked `ray` run apart, beside a local Ray head when Ray is installed
+# (pip install -e ".[ray]"); without it they skip, and nothing else needs Ray
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not ray"
+	scripts/with_ray_head.sh $(PY) -m pytest -q -m ray
 
 bench: setup
 	$(PY) benchmarks/bench_synthesizers.py

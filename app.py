@@ -7,6 +7,7 @@ upload -> schema review -> method -> training in a worker process -> internal re
 from __future__ import annotations
 
 import math
+import os
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from tabsynth import charts
+from tabsynth import charts, cluster
 from tabsynth.capacity import check_ctgan
 from tabsynth.dp.public import parse_public_schema
 from tabsynth.errors import TabsynthError
@@ -22,6 +23,7 @@ from tabsynth.evaluation.results import Fidelity, Privacy, Utility
 from tabsynth.export import (
     MIN_JUSTIFICATION_WORDS,
     SignOff,
+    drawn_export_files,
     export_files,
     needs_justification,
     zip_files,
@@ -29,26 +31,34 @@ from tabsynth.export import (
 )
 from tabsynth.formatting import aggregate, aggregate_interval, count, percent, score, small
 from tabsynth.io import excel_sheets
-from tabsynth.jobs import JobRegistry, JobSpec
+from tabsynth.jobs import DrawConstraints, JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
-from tabsynth.report import REVIEW_NOTICE
+from tabsynth.report import REVIEW_NOTICE, diversity_rows, rebalance_rows
 from tabsynth.schema import KINDS, Schema, infer_schema, schema_choices
+from tabsynth.settings import DRAW_FORMATS
 from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS
 from tabsynth.ui_support import (
     METHOD_GUIDE,
     MISSING_CODES,
+    PAGE_DRAW_ROWS,
     PUBLIC_DOMAIN_HELP,
     TARGET_HELP,
     TREAT_AS_MISSING,
+    balance_choices,
     check_rows,
     chosen_roles,
+    compare_table,
     device_choices,
+    draw_constraint_error,
+    draw_words,
     estimate_words,
     fidelity_rows,
+    history_row,
     panel_words,
     privacy_lines,
     public_domain_example,
+    rerun_settings,
     run_summary,
     schema_from_rows,
     schema_rows,
@@ -59,12 +69,14 @@ from tabsynth.ui_support import (
     time_estimate,
     verdict_summary,
     weak_utility,
+    weakest_caption,
 )
 
 SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
 # Up to this many numeric columns the two correlation heatmaps (26 px a cell, labels, legend:
 # about 340 px each) fit side by side in a 900 px wide window; above it they stack.
 HEATMAPS_SIDE_BY_SIDE = 6
+WEAKEST_SHOWN = 4  # small multiples of the least faithful columns atop the fidelity tab
 DISTRIBUTION_BAR = 8  # px per bar on the page (a bar per table and value), drawn at full size
 RARE_VALUES_WARNING = (
     "Without differential privacy, rare real values can appear unchanged in the synthetic "
@@ -72,11 +84,11 @@ RARE_VALUES_WARNING = (
     "the privacy review before sharing, or tick differential privacy where the method offers "
     "it.")
 SCHEMA_STEP_NOTE = (
-    "For a run with differential privacy (step 3), the kinds, decimals, date formats, yes/no "
-    "spellings, key widths and missing-value codes above are only proposals: they are learned "
-    "again from noisy counts within ε, keeping only your own edits (included, personal-data, "
-    "kind and treat as missing) and the target. You can instead declare this table public "
-    "knowledge in step 3.")
+    "For a run with differential privacy (step 3), the kinds, decimals, date formats and "
+    "granularity, yes/no spellings, key widths and missing-value codes above are only "
+    "proposals: they are learned again from noisy counts within ε, keeping only your own "
+    "edits (included, personal-data, kind and treat as missing) and the target. You can "
+    "instead declare this table public knowledge in step 3.")
 MISSING_CODES_NOTE = (
     "Likely missing-value codes: these values stand apart from the rest of their column (or sit "
     "where other columns are empty), so they are read as missing: they stay out of the model's "
@@ -102,6 +114,32 @@ JUSTIFICATION_HELP = (
     "signoff.json and travel with the data in release.json and release.html: quote no value "
     "or figure of the real data.")
 VERDICT_BOX = {"low": "success", "inconclusive": "info", "medium": "warning", "high": "error"}
+DRAW_NOTE = (
+    "Drawn from this run's fitted model with a seed of your choice, in a background process. "
+    "The review above measured the run's own synthetic rows, not these. Made-up columns are "
+    "drawn without the check against real values, which is never kept with a model. Downloads "
+    "open with the sign-off below, and carry a sign-off record of their own.")
+FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
+REBALANCE_CAPTION = (
+    "As many rows again, drawn with equal shares of each class of the target, and the same "
+    "model trained on each set and tested on the real holdout. More rows with these shares "
+    "can be drawn below (Draw more rows, Balance a column).")
+DIVERSITY_CAPTION = (
+    "Beside a fresh real sample's values (the holdout). A model that collapses onto common "
+    "rows keeps its precision and loses recall, coverage and rare categories.")
+DRAW_WHERE_HELP = (
+    "Only rows with these values or ranges, e.g. age>=65, sex=F or 30<=bmi<40 or "
+    "region in north|south, separated by commas. The other columns follow what the model "
+    "learned about rows like these, so a condition on one column moves the others as in the "
+    "real data. Made-up columns (personal data, keys) cannot be conditioned on.")
+DRAW_RULES_HELP = (
+    "Rules every row must meet: an order between two columns of numbers or dates "
+    "(date_of_birth < admitted_at), a fixed combination (if diagnosis = influenza then symptom "
+    "in fever|cough) or a range (age >= 0). A row whose compared cell is empty meets a rule.")
+DRAW_DP_NOTE = ("Differential privacy covers these rows too: drawing from the model is "
+                "post-processing, whatever the number of rows.")
+DRAW_NO_DP_NOTE = ("Without differential privacy, more rows give rare real rows more chances "
+                   "to reappear: read the privacy review with that in mind.")
 SCHEMA_PUBLIC_NOTE = (
     "The schema above is used as confirmed and declared public: the guarantee does not cover "
     "it, and the release report says so.")
@@ -137,6 +175,7 @@ def main() -> None:
     if schema is None:
         return
     method_step(table, schema, owner)
+    history_section(owner)
 
 
 def upload_step():
@@ -239,30 +278,38 @@ def checked_target(table, schema: Schema):
 
 def method_step(table, schema: Schema, owner: str) -> None:
     st.header("3 · Synthesizer")
+    prefill = st.session_state.get("prefill") or {}
+    if prefill:
+        st.info("The settings of the previous run are filled in: change what you like and "
+                "train again.")
     methods = list(METHODS)
-    method = st.radio("Method", methods, index=methods.index(DEFAULT_METHOD),
+    method = st.radio("Method", methods,
+                      index=methods.index(prefill.get("method", DEFAULT_METHOD)),
                       format_func=lambda m: m, horizontal=True)
+    before = prefill if prefill.get("method") == method else {}
     with st.expander("Which method should I choose?"):
         st.markdown(METHOD_GUIDE)
     info = METHODS[method]
     st.caption(info.note)
     cols = st.columns(4)
     rows = cols[0].number_input(
-        "Rows to generate", 1, 10_000_000, None, placeholder="as many as the training rows",
+        "Rows to generate", 1, 10_000_000, prefill.get("rows"),
+        placeholder="as many as the training rows",
         help="Blank: as many as the training split (for a DP run, its noisy count, so the "
              "output size says nothing exact about the real table).")
-    seed = cols[1].number_input("Seed", 0, 2**31 - 1, 0)
+    seed = cols[1].number_input("Seed", 0, 2**31 - 1, int(prefill.get("seed", 0)))
     config = {"method": method, "rows": None if rows is None else int(rows), "seed": int(seed),
               "target": schema.target}
     if "epochs" in info.options:
         if info.page_epochs is None:  # blank: the model's own default for its mode
             epochs = cols[2].number_input(
-                "Epochs (at most)", 1, 10_000, None, placeholder="automatic",
+                "Epochs (at most)", 1, 10_000, before.get("epochs"), placeholder="automatic",
                 help="Without DP training stops early once the likelihood of held-back "
                      "training rows stops improving; with DP it runs this many epochs.")
             config["epochs"] = None if epochs is None else int(epochs)
         else:
-            config["epochs"] = int(cols[2].number_input("Epochs", 1, 10_000, info.page_epochs))
+            config["epochs"] = int(cols[2].number_input(
+                "Epochs", 1, 10_000, before.get("epochs") or info.page_epochs))
     if "device" in info.options:
         labels = device_choices()
         chosen = cols[3].selectbox("Device", list(labels), format_func=labels.get)
@@ -271,23 +318,30 @@ def method_step(table, schema: Schema, owner: str) -> None:
     if "batch_size" in info.options:
         batch = gan_cols[0].number_input(
             "Batch size (rows per step, a multiple of 10)", 10, 100_000,
-            info.defaults.get("batch_size"), step=10, placeholder="automatic")
+            before.get("batch_size", info.defaults.get("batch_size")), step=10,
+            placeholder="automatic")
         config["batch_size"] = None if batch is None else int(batch)
     if "epsilon" in info.options:
+        earlier = before.get("epsilon")
+        was_private = None if "epsilon" not in before else info.private(earlier)
         if info.dp == "default":
             private = not gan_cols[3].checkbox(
-                "No DP (ε = ∞)", help="The same GAN without clipping or noise, for comparison: "
+                "No DP (ε = ∞)", value=was_private is False,
+                help="The same GAN without clipping or noise, for comparison: "
                 "it can memorise rows and the report makes no privacy claim.")
         else:
             private = gan_cols[3].checkbox(
-                "Differential privacy", help="Train with DP-SGD under an (ε, δ) guarantee for "
+                "Differential privacy", value=bool(was_private),
+                help="Train with DP-SGD under an (ε, δ) guarantee for "
                 "adding or removing any one row; off: the best fidelity, no formal guarantee.")
-        epsilon = gan_cols[1].number_input("ε (privacy budget)", 0.01, 100.0,
-                                           info.defaults.get("epsilon", 1.0),
-                                           disabled=not private)
+        epsilon = gan_cols[1].number_input(
+            "ε (privacy budget)", 0.01, 100.0,
+            float(earlier) if was_private else info.defaults.get("epsilon", 1.0),
+            disabled=not private)
         config["epsilon"] = float(epsilon) if private else math.inf
-        delta = gan_cols[2].text_input("δ (blank: min(1e-6, 1/(n·√n)))", "",
-                                       disabled=not private)
+        delta = gan_cols[2].text_input(
+            "δ (blank: min(1e-6, 1/(n·√n)))",
+            "" if before.get("delta") is None else f"{before['delta']:g}", disabled=not private)
         try:
             config["delta"] = float(delta) if delta.strip() and private else None
         except ValueError:
@@ -297,7 +351,8 @@ def method_step(table, schema: Schema, owner: str) -> None:
         if private:
             public = st.text_area(
                 "Public domain (optional JSON; declared values cost no budget and are not "
-                "protected)", placeholder=public_domain_example(schema), help=PUBLIC_DOMAIN_HELP)
+                "protected)", before.get("public_schema") or "",
+                placeholder=public_domain_example(schema), help=PUBLIC_DOMAIN_HELP)
             try:
                 parse_public_schema(public)
             except TabsynthError as exc:
@@ -305,13 +360,19 @@ def method_step(table, schema: Schema, owner: str) -> None:
                 return
             config["public_schema"] = public or None
             config["learn_schema"] = st.checkbox(
-                "Learn column kinds and formats under ε", value=True,
+                "Learn column kinds and formats under ε",
+                value=before.get("learn_schema", True),
                 help=SCHEMA_UNDER_DP_HELP)
             config["schema_choices"] = st.session_state.get("schema_choices") or None
             st.caption(SCHEMA_LEARNED_NOTE if config["learn_schema"] else SCHEMA_PUBLIC_NOTE)
     if not info.private(config.get("epsilon")):
         st.warning(RARE_VALUES_WARNING)
-    attacker_step(table, schema, config)
+    try:
+        ray_address = cluster_fields(info, config)
+    except TabsynthError as exc:
+        st.error(str(exc))
+        return
+    attacker_step(table, schema, config, prefill)
     try:
         RunConfig(**config).validate()
         if method == "ctgan":
@@ -328,29 +389,61 @@ def method_step(table, schema: Schema, owner: str) -> None:
                                        schema_json=schema.to_json(), owner=owner,
                                        sheet=st.session_state.get("sheet"),
                                        header=st.session_state.get("header", True),
-                                       estimate=estimate.to_dict() if estimate else None))
+                                       estimate=estimate.to_dict() if estimate else None,
+                                       ray_address=ray_address))
+        st.session_state.pop("prefill", None)
+        remember_run(job)
         st.query_params["job"] = job.id
         st.rerun()
 
 
-def attacker_step(table, schema: Schema, config: dict) -> None:
-    """What the re-identification attacks assume the attacker knows and wants."""
+def cluster_fields(info, config: dict) -> str | None:
+    """Where the job runs: this machine, or a Ray cluster (and on how many workers)."""
+    with st.expander("Run on a Ray cluster (optional)"):
+        address = st.text_input(
+            "Cluster address (host:port; blank: this machine)",
+            os.environ.get(cluster.ADDRESS_ENV, ""),
+            help="The job runs on the cluster, on a GPU when it has one; the table travels "
+                 "to it through the cluster's memory and the files come back here.").strip()
+        if "workers" in info.options:
+            config["workers"] = int(st.number_input(
+                "Workers on the cluster", 1, 256, 1, disabled=not address,
+                help="Several workers of the cluster train one model together; with "
+                     "differential privacy the guarantee is the same as on one."))
+    if not address:
+        config["workers"] = 1
+        return None
+    cluster.split_address(address)
+    return address
+
+
+def attacker_step(table, schema: Schema, config: dict, prefill: dict) -> None:
+    """What the re-identification attacks assume the attacker knows and wants (a previous
+    run's own choice filled in)."""
     roles = suggested_roles(schema, table.frame)
     options = [c.name for c in schema.learned]
+
+    def earlier(name: str, suggested: list[str]) -> list[str]:
+        chosen = prefill.get(name)
+        return [c for c in chosen if c in options] if chosen else suggested
+
     left, right = st.columns(2)
     known = left.multiselect(
         "Quasi-identifiers: what an attacker may know about a person", options,
-        default=roles.quasi_identifiers, help="Used by the linkability attack (split between "
-        "two parties) and as the known columns of the inference attacks.")
+        default=earlier("quasi_identifiers", roles.quasi_identifiers),
+        help="Used by the linkability attack (split between two parties) and as the known "
+             "columns of the inference attacks.")
     wanted = right.multiselect(
-        "Secrets: what an attacker tries to infer", options, default=roles.secrets,
+        "Secrets: what an attacker tries to infer", options,
+        default=earlier("secrets", roles.secrets),
         help="One inference attack per secret.")
     st.caption(f"Suggested quasi-identifiers — {roles.quasi_identifiers_origin}. Suggested "
                f"secrets — {roles.secrets_origin}.")
     config["quasi_identifiers"] = chosen_roles(known, roles.quasi_identifiers)
     config["secrets"] = chosen_roles(wanted, roles.secrets)
     config["holdout_fraction"] = float(st.number_input(
-        "Holdout share (rows kept back for the checks)", 0.05, 0.5, 0.2, step=0.05,
+        "Holdout share (rows kept back for the checks)", 0.05, 0.5,
+        float(prefill.get("holdout_fraction", 0.2)), step=0.05,
         help=HOLDOUT_HELP))
 
 
@@ -359,21 +452,148 @@ def show_job(job, owner: str) -> None:
     if job.status == "running":
         running_panel(job.id, owner)
         return
+    report = registry().report(job) if job.status == "done" else None
+    remember_run(job, report)
     if job.status == "done":
         st.success("Finished. Review the reports below before exporting.")
+        run_actions(job, "Discard this run")
     else:
         if job.status == "cancelled":
             st.warning("Training was cancelled; nothing was written.")
         else:
             st.error(job.message)
-        if st.button("Start over"):
-            registry().discard(job)
-            del st.query_params["job"]
-            st.rerun()
+        run_actions(job, "Start over")
+        history_section(owner, job.id)
         return
-    report = registry().report(job)
     review_step(report)
+    draw_step(job, owner)
+    history_section(owner, job.id)
     export_step(job)
+
+
+def remember_run(job, report: dict | None = None, state: str | None = None) -> None:
+    """Keep the run in this session's history (its label stays the order it started in)."""
+    history = st.session_state.setdefault("history", {})
+    label = history[job.id]["run"] if job.id in history else f"Run {len(history) + 1}"
+    if job.id in history and history[job.id].get("state") == "discarded" and state is None:
+        return
+    if state is None and job.id in st.session_state.get("signed_off", set()):
+        state = "signed off"
+    history[job.id] = history_row(label, job, report, state)
+
+
+def run_actions(job, discard_label: str) -> None:
+    """Go back to the method step with this run's settings filled in: keeping the run (to
+    compare with the next) or discarding it (its files deleted from the server)."""
+    again, discard, _ = st.columns([2, 2, 5])
+    if again.button("Run again with other settings"):
+        st.session_state["prefill"] = rerun_settings(job.config)
+        del st.query_params["job"]
+        st.rerun()
+    if discard.button(discard_label):
+        st.session_state["prefill"] = rerun_settings(job.config)
+        remember_run(job, None, "discarded")
+        registry().discard(job)
+        del st.query_params["job"]
+        st.rerun()
+
+
+def history_section(owner: str, current: str | None = None) -> None:
+    """This session's runs, and two or more of them side by side."""
+    history = st.session_state.get("history") or {}
+    if not history:
+        return
+    for job_id, row in history.items():  # refresh runs still on the server
+        job = registry().get(job_id, owner)
+        if job is not None and row.get("state") != "discarded" and job_id != current:
+            done = job.status == "done"
+            remember_run(job, registry().report(job) if done else None)
+    rows = list(history.values())
+    st.subheader("Runs in this session")
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    labels = {row["run"]: job_id for job_id, row in history.items()}
+    if len(rows) >= 2:
+        chosen = st.multiselect("Compare runs side by side", list(labels),
+                                default=list(labels)[-2:])
+        if len(chosen) >= 2:
+            st.dataframe(compare_table([history[labels[label]] for label in chosen]))
+        else:
+            st.caption("Choose two or more runs to compare.")
+    kept = [label for label, job_id in labels.items()
+            if job_id != current and history[job_id].get("state") != "discarded"
+            and registry().get(job_id, owner) is not None]
+    if kept:
+        left, right, _ = st.columns([2, 1, 4])
+        which = left.selectbox("Open another run of this session", kept)
+        if right.button("Open"):
+            st.query_params["job"] = labels[which]
+            st.rerun()
+
+
+def draw_step(job, owner: str) -> None:
+    """Draw more rows from the run's model, in the background."""
+    st.subheader("Draw more rows")
+    method = job.config.get("method", "")
+    if job.model_path is None:
+        st.caption(f"More rows can be drawn from the models of faker, dp-gan and "
+                   f"autoregressive; this run's {method} model was not kept.")
+        return
+    dp = (registry().report(job).get("privacy") or {}).get("dp")
+    st.caption(DRAW_NOTE + " " + (DRAW_DP_NOTE if dp else DRAW_NO_DP_NOTE))
+    cols = st.columns([2, 2, 2, 1])
+    rows = cols[0].number_input("Rows to draw", 1, PAGE_DRAW_ROWS, 10_000, key="draw-rows")
+    seed = cols[1].number_input("Seed of the draw", 0, 2**31 - 1,
+                                int(job.config.get("seed", 0)) + 1, key="draw-seed")
+    fmt = cols[2].radio("Format", DRAW_FORMATS, horizontal=True, key="draw-format",
+                        format_func=FORMAT_NAMES.get)
+    wanted = None
+    if method == "autoregressive":
+        wanted = draw_constraints_form(job)
+        if wanted is False:
+            return
+    if cols[3].button("Draw"):
+        registry().draw(job, int(rows), int(seed), fmt, wanted or None)
+    if job.draws:
+        draws_panel(job.id, owner)
+
+
+def draw_constraints_form(job):
+    """Conditions, rules and rebalancing for a draw; False when what was typed does not read."""
+    with st.expander("Only rows that meet conditions or rules (optional)"):
+        where = st.text_input("Conditions", key="draw-where", placeholder="age>=65, sex=F",
+                              help=DRAW_WHERE_HELP)
+        rules = st.text_area("Rules, one per line", key="draw-rules", help=DRAW_RULES_HELP,
+                             placeholder="date_of_birth < admitted_at\n"
+                                         "if diagnosis = influenza then symptom in fever|cough")
+        choices = balance_choices(job.schema_json)
+        balance = st.selectbox("Balance a column (equal shares of its values)",
+                               ["(no)", *choices], key="draw-balance")
+    problem = draw_constraint_error(job.schema_json, where, rules)
+    if problem:
+        st.error(problem)
+        return False
+    if not (where.strip() or rules.strip() or balance != "(no)"):
+        return None
+    return DrawConstraints(where.strip(), rules.strip(), "" if balance == "(no)" else balance)
+
+
+@st.fragment(run_every=1.0)
+def draws_panel(job_id: str, owner: str) -> None:
+    """The draws of this run; while one runs, refreshed every second (the page reruns when the
+    last one ends, so its download appears)."""
+    job = registry().get(job_id, owner)
+    if job is None:
+        return
+    running = False
+    for draw in job.draws:
+        registry().refresh_draw(draw)
+        running |= draw.status == "running"
+        st.caption(f"Drawn rows: {draw_words(draw)}")
+    if not running and st.session_state.get("draws-running") == job_id:
+        st.session_state.pop("draws-running")
+        st.rerun(scope="app")
+    if running:
+        st.session_state["draws-running"] = job_id
 
 
 @st.fragment(run_every=1.0)
@@ -422,7 +642,17 @@ def review_step(report: dict) -> None:
         return
     tabs = st.tabs(["Fidelity", "Utility", "Privacy"])
     with tabs[0]:
+        weakest = fidelity.weakest_columns(WEAKEST_SHOWN)
+        if weakest:
+            st.subheader("Where the synthetic table differs most")
+            st.caption(weakest_caption(weakest))
+            show_chart(st, charts.weakest_columns(weakest, fidelity.distributions))
         st.dataframe(fidelity_rows(fidelity.columns), hide_index=True)
+        diversity = diversity_rows((report.get("fidelity") or {}).get("diversity"))
+        if diversity:
+            st.markdown("**Diversity: as varied as the real table?**")
+            st.dataframe(pd.DataFrame(diversity), hide_index=True)
+            st.caption(DIVERSITY_CAPTION)
         names = list(fidelity.distributions)
         if names:
             column = st.selectbox("Distribution of", names)
@@ -441,6 +671,11 @@ def review_step(report: dict) -> None:
                                         **{f"TSTR {k}": aggregate(v) for k, v in m.tstr.items()},
                                         **{f"TRTR {k}": aggregate(v) for k, v in m.trtr.items()}}
                                        for m in utility.models]), hide_index=True)
+            rebalanced = rebalance_rows(report.get("utility"))
+            if rebalanced:
+                st.markdown("**Rebalanced target: equal shares of each class**")
+                st.dataframe(pd.DataFrame(rebalanced), hide_index=True)
+                st.caption(REBALANCE_CAPTION)
         else:
             st.info(utility.note or "not computed")
     with tabs[2]:
@@ -533,6 +768,7 @@ def export_step(job) -> None:
     except TabsynthError as exc:
         st.info(f"Downloads are locked: {exc}.")
         return
+    st.session_state.setdefault("signed_off", set()).add(job.id)
     bundle = zip_name(registry().report(job))
     st.download_button("Download ZIP (" + " + ".join(files) + ")", zip_files(files), bundle,
                        "application/zip", type="primary", help=f"Saved as {bundle}")
@@ -546,6 +782,14 @@ def export_step(job) -> None:
     if "report.html" in files:
         cols[3].download_button("report.html (internal review)", files["report.html"],
                                 "report.html", "text/html")
+    for draw in job.draws:
+        if draw.status == "done":
+            name = f"{bundle[:-4]}-drawn-{draw.rows}-seed{draw.seed}.zip"
+            st.download_button(
+                f"Drawn rows: {draw_words(draw)} (ZIP with generation.json and its sign-off "
+                "record)",
+                lambda d=draw: zip_files(drawn_export_files(job.folder, d.folder, signoff)),
+                name, "application/zip", key=f"drawn-{draw.id}")
     if st.button("Finish: delete this job's files from the server"):
         registry().discard(job)
         del st.query_params["job"]

@@ -26,6 +26,8 @@ BAND_COLOURS = {"medium": "#b26a00", "high": "#b3261e"}
 DCR_SERIES = {"train": "synthetic → train", "holdout": "synthetic → holdout",
               "holdout_to_train": "holdout → train"}
 WIDTH = 300
+SMALL_WIDTH = 180  # a small multiple's plot
+SMALL_BAR = 6  # 18 px a value: every label shown
 BAR = 4  # px of height per bar of a distribution (one bar per table and value) in the report
 PAD = alt.AutoSizeParams(type="pad")
 DASHES = [[5, 3], [1, 2], [8, 3, 2, 3], [2, 4]]  # one dash pattern per labelled line
@@ -46,6 +48,24 @@ def distribution(column: str, shares: dict[str, list], bar: int = BAR) -> alt.Ch
         color=_colours(series),
         tooltip=["value:N", "table:N", alt.Tooltip("share:Q", format=".1%")],
     ).properties(width=WIDTH, height=max(60, bar * len(series) * len(labels)), autosize=PAD)
+
+
+def weakest_columns(columns: list[dict[str, Any]], distributions: dict[str, Any],
+                    per_row: int = 2) -> alt.ConcatChart:
+    """Small multiples of the columns fidelity follows least closely (`columns`: Fidelity's
+    weakest_columns), each titled with its distance beside the holdout's, `per_row` a row."""
+    panels = []
+    for column in columns:
+        name = column["column"]
+        subtitle = (f"TVD {formatting.value(column.get('tvd'))} "
+                    f"(holdout {formatting.value(column.get('holdout_tvd'))})")
+        panel = distribution(name, distributions[name], bar=SMALL_BAR)
+        panel = panel.properties(width=SMALL_WIDTH,
+                                 title=alt.TitleParams(visible(str(name)), subtitle=subtitle))
+        panel.autosize = alt.Undefined  # the grid's, not each panel's
+        panels.append(panel)
+    return alt.concat(*panels, columns=per_row, title="Least faithful columns").resolve_scale(
+        color="shared").properties(autosize=PAD)
 
 
 def correlation_heatmap(columns: list[str], matrix: list[list[float]],

@@ -9,11 +9,18 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tabsynth.errors import TabsynthError
 from tabsynth.progress import Cancelled, ProgressEvent
+from tabsynth.settings import DRAW_FORMATS as FORMATS
+from tabsynth.settings import SHARD_ROWS
 from tabsynth.synthesizers import METHODS
 from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, methods_taking
+
+if TYPE_CHECKING:
+    from tabsynth.generate import Constraints
+    from tabsynth.synthesizers import Synthesizer
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -30,6 +37,10 @@ GATE_HELP = ("exit 3 when the privacy verdict is at or above this level (inconcl
              "as medium: it cannot rule medium out)")
 NO_HEADER_HELP = ("the file has no header row: every row is data and the columns are named "
                   "column_1, column_2, …")
+SAVE_MODEL_HELP = ("also save the fitted model to PATH (weights and a JSON description, no real "
+                   "value of the made-up columns, nothing that runs code when opened), to draw "
+                   "more rows later with `tabsynth generate`; a model fitted without "
+                   "differential privacy can hold rare real rows: keep it as you keep the data")
 NO_PDF_HELP = ("skip report.pdf (WeasyPrint takes a few seconds, more on wide tables); "
                "report.html holds the same page")
 
@@ -83,8 +94,39 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--no-evaluate", action="store_true",
                        help="skip the fidelity / utility / privacy reports")
     synth.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
+    synth.add_argument("--save-model", default=None, metavar="PATH", help=SAVE_MODEL_HELP)
     for flag, text in ROLE_HELP.items():
         synth.add_argument(flag, default=None, help=text)
+    add_cluster_options(synth, workers=True)
+
+    generate = commands.add_parser(
+        "generate", help="draw rows from a model saved with `synthesize --save-model`")
+    generate.add_argument("model", help="the model file")
+    generate.add_argument("--rows", type=int, required=True, help="rows to draw")
+    generate.add_argument("--out", required=True, help="output folder")
+    generate.add_argument("--seed", type=int, default=0,
+                          help="the same seed (and shard size) draws the same rows")
+    generate.add_argument("--format", choices=FORMATS, default="csv")
+    generate.add_argument("--shard-rows", type=int, default=SHARD_ROWS,
+                          help=f"rows per shard, each with its own seed derived from --seed "
+                          f"(default {SHARD_ROWS:,}); memory holds one shard at a time")
+    generate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    generate.add_argument("--no-escape-formulas", action="store_true",
+                          help="write cells starting with = + - @ as they are (unsafe)")
+    generate.add_argument("--quiet", action="store_true", help="no progress bar")
+    generate.add_argument("--where", default=None,
+                          help="only rows that meet these conditions, e.g. 'age>=65, sex=F' "
+                          "(autoregressive models; the other columns follow the model given "
+                          "them)")
+    generate.add_argument("--rules", default=None,
+                          help="a text file of rules every row must meet, one per line: "
+                          "'date_of_birth < admitted_at', 'if diagnosis = flu then symptom in "
+                          "fever|cough', 'age >= 0'")
+    shares = generate.add_mutually_exclusive_group()
+    shares.add_argument("--shares", default=None,
+                        help="rebalance one column: 'readmitted: true=0.5, false=0.5'")
+    shares.add_argument("--balance", default=None, metavar="COLUMN",
+                        help="rebalance one column of categories to equal shares")
 
     evaluate = commands.add_parser("evaluate", help="report on an existing train/holdout/synthetic")
     evaluate.add_argument("--train", required=True)
@@ -97,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
     for flag, text in ROLE_HELP.items():
         evaluate.add_argument(flag, default=None, help=text)
+    add_cluster_options(evaluate)
 
     schema = commands.add_parser("schema", help="print the inferred schema as editable JSON")
     schema.add_argument("input")
@@ -104,6 +147,31 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--sheet", default=None)
     schema.add_argument("--no-header", action="store_true", help=NO_HEADER_HELP)
     return parser
+
+
+def add_cluster_options(command: argparse.ArgumentParser, workers: bool = False) -> None:
+    """--ray-address (every command that runs a job) and --workers (training commands)."""
+    command.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                         help="run the job on this Ray cluster (needs pip install "
+                         "'tabsynth[ray]'; default: $TABSYNTH_RAY_ADDRESS, else this machine)")
+    if workers:
+        command.add_argument("--workers", type=int, default=1,
+                             help=f"train on this many workers of the Ray cluster "
+                             f"({_listed('workers')}; default 1)")
+
+
+def _cluster_address(args: argparse.Namespace) -> str | None:
+    """The Ray cluster a command runs on (None: this machine), checked before any work."""
+    from tabsynth.cluster import ADDRESS_ENV, chosen_address, connect
+
+    address = chosen_address(args.ray_address)
+    if address is None:
+        if getattr(args, "workers", 1) > 1:
+            raise TabsynthError(f"--workers {args.workers} trains on a Ray cluster: give "
+                                f"--ray-address (or set {ADDRESS_ENV})")
+        return None
+    connect(address)
+    return address
 
 
 def _listed(option: str, separator: str = ", ") -> str:
@@ -130,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _schema(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "generate":
+            return _generate(args)
         return _synthesize(args)
     except TabsynthError as exc:
         _fail(str(exc))
@@ -146,7 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        _fail(f"internal error ({type(exc).__name__}); rerun with --debug for details")
+        if type(exc).__name__ == "ClusterJobError":  # in words; the traceback stays there
+            _fail(str(exc))
+        else:
+            _fail(f"internal error ({type(exc).__name__}); rerun with --debug for details")
         return EXIT_INTERNAL
 
 
@@ -174,9 +247,12 @@ def _synthesize(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, device=args.device, holdout_fraction=args.holdout_fraction,
         target=args.target, epsilon=args.epsilon, delta=args.delta,
         evaluate=not args.no_evaluate, quasi_identifiers=parse_names(args.quasi_identifiers),
-        secrets=parse_names(args.secrets))
+        secrets=parse_names(args.secrets), workers=args.workers)
     config.validate()
     _check_out_dir(Path(args.out))
+    if args.save_model:
+        _check_savable(args.method, Path(args.save_model))
+    address = _cluster_address(args)
     schema = None
     if args.schema:
         schema_path = Path(args.schema)
@@ -189,14 +265,119 @@ def _synthesize(args: argparse.Namespace) -> int:
         config.public_schema = load_public_schema(args.public_schema)
     bar = ProgressBar(enabled=not args.quiet)
     read = ReadSettings(sheet=args.sheet, header=not args.no_header)
-    result = synthesize(args.input, config, schema=schema, read=read, out_dir=args.out,
-                        progress=bar,
-                        output=OutputSettings(escape_formulas=not args.no_escape_formulas,
-                                              pdf=not args.no_pdf))
+    output = OutputSettings(escape_formulas=not args.no_escape_formulas, pdf=not args.no_pdf)
+    if address is not None:
+        report, paths = _synthesize_on_cluster(args, address, config, schema, read, output,
+                                               bar)
+    else:
+        result = synthesize(args.input, config, schema=schema, read=read, out_dir=args.out,
+                            progress=bar, output=output)
+        report, paths = result.report, dict(result.paths)
+        if args.save_model:
+            paths["model"] = result.synthesizer.save(args.save_model)
     bar.close()
-    for line in summary_lines(result.report, result.paths):
+    lines = summary_lines(report, paths)
+    if args.save_model:
+        saved = paths["model"]
+        lines.append(f"model saved to {saved} (more rows: tabsynth generate {saved} --rows N "
+                     "--out DIR)")
+    for line in lines:
         print(line, file=sys.stderr)
-    return _gate(result.report, args.fail_on)
+    return _gate(report, args.fail_on)
+
+
+MODEL_FILE_NAME = "model.safetensors"
+
+
+def _synthesize_on_cluster(args: argparse.Namespace, address: str, config: Any,
+                           schema: Any, read: Any, output: Any,
+                           bar: ProgressBar) -> tuple[dict, dict[str, Path]]:
+    """The same run as a task on the Ray cluster; its files are written into --out here."""
+    import dataclasses
+
+    from tabsynth.backends.ray_cluster import run_on_cluster
+    from tabsynth.backends.tasks import SynthesisPayload, synthesize_task
+    from tabsynth.outputs import named_paths
+
+    source = Path(args.input)
+    if not source.is_file():
+        raise TabsynthError(f"input file not found: {source}")
+    payload = SynthesisPayload(
+        data=source.read_bytes(), filename=source.name,
+        config={f.name: getattr(config, f.name) for f in dataclasses.fields(config)},
+        schema_json=schema.to_json() if schema is not None else None, sheet=read.sheet,
+        header=read.header, escape_formulas=output.escape_formulas, pdf=output.pdf)
+    elsewhere = {}
+    if args.save_model:  # the fitted model comes back as bytes too, written where asked
+        payload.keep_model_as = MODEL_FILE_NAME
+        elsewhere[MODEL_FILE_NAME] = Path(args.save_model)
+    bar(ProgressEvent("read", 0.0, f"sending {source.name} to the cluster at {address}"))
+    report, written = run_on_cluster(address, synthesize_task, payload, args.out, bar,
+                                     workers=config.workers, elsewhere=elsewhere)
+    paths = named_paths(written)
+    if args.save_model:
+        paths["model"] = written[MODEL_FILE_NAME]
+    return report, paths
+
+
+def _check_savable(method: str, path: Path) -> None:
+    """Refuse --save-model before any fitting when the method cannot be saved or the path
+    cannot be written."""
+    from tabsynth.synthesizers import method_info
+    from tabsynth.synthesizers.base import SAVABLE
+
+    if not method_info(method).load().savable():
+        raise TabsynthError(f"--save-model: {method} models cannot be saved yet; models of "
+                            f"{', '.join(SAVABLE)} can")
+    if path.is_dir():
+        raise TabsynthError(f"--save-model {path} is a folder; give a file name such as "
+                            "model.safetensors")
+    folder = path.parent if str(path.parent) else Path(".")
+    probe = folder if folder.exists() else next((p for p in folder.parents if p.exists()),
+                                                Path("."))
+    if not os.access(probe, os.W_OK):
+        raise TabsynthError(f"--save-model {path}: folder is not writable")
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from tabsynth.formatting import count, seconds
+    from tabsynth.generate import check_draw, draw_to_file
+    from tabsynth.synthesizers import Synthesizer
+
+    check_draw(args.rows, args.seed, args.shard_rows)
+    _check_out_dir(Path(args.out))
+    model = Synthesizer.load(args.model, device=args.device)
+    constraints = _constraints(args, model)
+    bar = ProgressBar(enabled=not args.quiet)
+    drawn = draw_to_file(model, args.rows, args.seed, args.out, args.format,
+                         shard_rows=args.shard_rows, escape=not args.no_escape_formulas,
+                         progress=bar, source={"file": Path(args.model).name},
+                         constraints=constraints)
+    bar.close()
+    claim = model.privacy_claim
+    dp = (f"differential privacy: ε = {claim.epsilon:.3g}, δ = {claim.delta:.2g} (drawing rows "
+          "is post-processing: the guarantee covers them)" if claim
+          else "differential privacy: none (ε = ∞, no formal guarantee)")
+    print(f"wrote {drawn.path}: {count(drawn.rows)} rows from the saved {model.method} model in "
+          f"{count(drawn.shards)} shard{'s' if drawn.shards != 1 else ''} of up to "
+          f"{count(args.shard_rows)} rows, seed {args.seed}, in {seconds(drawn.seconds)}; "
+          f"how to draw them again: {drawn.manifest}", file=sys.stderr)
+    print(dp, file=sys.stderr)
+    return 0
+
+
+def _constraints(args: argparse.Namespace, model: Synthesizer) -> Constraints | None:
+    """generate's --where, --rules (a file), --shares / --balance."""
+    from tabsynth.generate import read_constraints
+
+    rules = None
+    if args.rules:
+        try:
+            rules = Path(args.rules).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise TabsynthError(f"--rules {args.rules}: cannot read the file (a UTF-8 text "
+                                "file, one rule per line)") from None
+    return read_constraints(model, args.where, rules, args.shares, args.balance)
 
 
 def summary_lines(report: dict, paths: dict[str, Path | None]) -> list[str]:
@@ -253,15 +434,38 @@ def _evaluate(args: argparse.Namespace) -> int:
     from tabsynth.external import evaluate_files
 
     _check_out_dir(Path(args.out))
-    report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,
-                            target=args.target, seed=args.seed,
-                            quasi_identifiers=parse_names(args.quasi_identifiers),
-                            secrets=parse_names(args.secrets), pdf=not args.no_pdf)
+    address = _cluster_address(args)
+    roles = {"quasi_identifiers": parse_names(args.quasi_identifiers),
+             "secrets": parse_names(args.secrets)}
+    if address is not None:
+        report = _evaluate_on_cluster(args, address, roles)
+    else:
+        report = evaluate_files(args.train, args.holdout, args.synthetic, args.out,
+                                target=args.target, seed=args.seed, pdf=not args.no_pdf,
+                                **roles)
     names = ["report.json", "report.html"] + ([] if args.no_pdf else ["report.pdf"])
     print(f"privacy verdict: {report['privacy']['verdict']}; wrote the internal review "
           f"(statistics of the real data, do not share) "
           + ", ".join(f"{args.out}/{name}" for name in names), file=sys.stderr)
     return _gate(report, args.fail_on)
+
+
+def _evaluate_on_cluster(args: argparse.Namespace, address: str,
+                         roles: dict[str, list[str] | None]) -> dict:
+    """`evaluate` as a task on the Ray cluster; the review's files are written into --out."""
+    from tabsynth.backends.ray_cluster import run_on_cluster
+    from tabsynth.backends.tasks import EvaluationPayload, evaluate_task
+
+    tables = {}
+    for name, given in (("train", args.train), ("holdout", args.holdout),
+                        ("synthetic", args.synthetic)):
+        path = Path(given)
+        if not path.is_file():
+            raise TabsynthError(f"input file not found: {path}")
+        tables[name] = (path.read_bytes(), path.name)
+    payload = EvaluationPayload(tables=tables, target=args.target, seed=args.seed,
+                                pdf=not args.no_pdf, **roles)
+    return run_on_cluster(address, evaluate_task, payload, args.out, lambda _event: None)[0]
 
 
 def _check_out_dir(out: Path) -> None:
@@ -292,9 +496,11 @@ class ProgressBar:
         if self.tty:
             sys.stderr.write(f"\r{line[:110]:<110} {elapsed:6.1f}s")
             sys.stderr.flush()
-        elif event.stage != self.stage or event.fraction >= 1.0:
+        elif (event.stage != self.stage and event.fraction > 0) or event.fraction >= 1.0:
+            # a stage shows once it has moved: a run that fails while reading prints only
+            # its error
             print(f"{line} ({elapsed:.1f}s)", file=sys.stderr)
-        self.stage = event.stage
+            self.stage = event.stage
 
     def close(self) -> None:
         if self.enabled and self.tty:

@@ -63,6 +63,7 @@ class Throughput:
     load: float = 0.0  # loading the method's library in the worker (torch, SDV)
     fixed: float = 0.0  # per fit whatever its size (a fresh process's first torch calls)
     dp_fixed: float = 0.0  # more with DP (Opacus: imports, per-row gradient hooks)
+    step: float = 0.0  # the least an optimiser step costs, however few its rows
 
 
 THROUGHPUT = {
@@ -71,10 +72,13 @@ THROUGHPUT = {
     # fit 5.1 s, sample 0.6 s on census (bench_synthesizers.py)
     "gaussian-copula": Throughput(train=8.7e-6, sample=1.0e-6, load=4.0),
     # 3.0 s per epoch and 23 s of data transformer on census (bench_synthesizers.py)
-    "ctgan": Throughput(train=5.1e-6, prepare=3.9e-5, sample=1.0e-6, load=4.0),
+    # on small tables each step costs more than its rows: 300 rows (one step an epoch), 60
+    # epochs in 5.8 s, transformer included (one thread, a busy machine, 2026-12-05)
+    "ctgan": Throughput(train=5.1e-6, prepare=3.9e-5, sample=1.0e-6, load=4.0, step=0.07),
     # 20 epochs on census: 51.4 s without DP, 58.3 s with (bench_dpgan.py, session 3)
+    # and 300 rows (one step an epoch), ε = 3: 30 epochs in 5.5 s (2026-12-05)
     "dp-gan": Throughput(train=4.4e-6, dp_factor=1.15, prepare=2e-6, sample=2e-6, load=3.0,
-                         fixed=1.0, dp_fixed=2.5),
+                         fixed=1.0, dp_fixed=2.5, step=0.15),
     # without DP: 4.1e-6 to 5.3e-6 s per row · column · epoch on census samples,
     # online_shoppers and patients (one thread, 2026-12-05, a busy machine), census 3.4e-6
     # (benchmarks/README.md, first sitting); sampling 7e-6 to 9e-6. With DP, 15 epochs:
@@ -169,7 +173,8 @@ class Estimate:
 def estimate_run(method: str, rows: int, columns: int, *, epochs: int | None = None,
                  private: bool = False, evaluate: bool = True,
                  synthetic_rows: int | None = None, made_up: int = 0,
-                 holdout_fraction: float = 0.2) -> Estimate | None:
+                 holdout_fraction: float = 0.2,
+                 batch_size: int | None = None) -> Estimate | None:
     """The seconds each stage of a run should take on the 2-core CPU; None for a method
     without constants. `rows`: the table's rows; `columns`: the learned columns; `made_up`:
     the columns made up from scratch (PII, keys); `synthetic_rows`: None, as many as the
@@ -183,9 +188,12 @@ def estimate_run(method: str, rows: int, columns: int, *, epochs: int | None = N
     out_rows = synthetic_rows or train_rows
     columns = max(1, columns)
     expected = expected_epochs(most, train_rows) if early and most else most
+    batch = planned_batch(method, private, batch_size) or train_rows
+    steps = math.ceil(train_rows / batch)
 
     def stages(run_epochs: float | None) -> dict[str, float]:
-        per_epoch = cost.train * (cost.dp_factor if private else 1.0) * train_rows * columns
+        per_epoch = max(cost.train * (cost.dp_factor if private else 1.0) * train_rows * columns,
+                        cost.step * steps)
         sample = cost.sample * (cost.dp_sample_factor if private else 1.0)
         cells = rows * (columns + made_up)
         evaluated = (EVALUATE_FIXED + EVALUATE_PER_CELL * min(rows, EVALUATE_ROWS) * columns

@@ -143,3 +143,27 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _dumps(value: dict[str, Any]) -> bytes:
     return json.dumps(value, indent=2).encode("utf-8")
+
+
+DRAWN_NOTE = ("drawn later from the fitted model of the run this sign-off covers, with the seed "
+              "and size given in generation.json; the privacy review measured the run's own "
+              "synthetic rows, not these")
+
+
+def drawn_export_files(folder: str | Path, drawn: str | Path,
+                       signoff: SignOff) -> dict[str, bytes]:
+    """More rows drawn from a run's model, as they may leave after the run's sign-off: the
+    rows, generation.json (how they were drawn), the run's release report and a sign-off record
+    that hashes these rows and says what the review measured."""
+    folder, drawn = Path(folder), Path(drawn)
+    manifest = _read_json(drawn / "generation.json")
+    name = Path(str(manifest["file"])).name
+    rows = (drawn / name).read_bytes()
+    release = _read_json(folder / "release.json")
+    record = signoff.record(release_verdict(release), rows)
+    record["drawn"] = {"file": name, "rows": manifest.get("rows"), "seed": manifest.get("seed"),
+                       "note": DRAWN_NOTE}
+    release = with_signoff(release, record)
+    return {name: rows, "generation.json": _dumps(manifest), "release.json": _dumps(release),
+            "release.html": render_release_html(release).encode("utf-8"),
+            "signoff.json": _dumps(record)}

@@ -10,7 +10,9 @@ from tabsynth.errors import TableError
 from tabsynth.evaluation.run import evaluate
 from tabsynth.outputs import review_files, write_all
 from tabsynth.pipeline import load_table
+from tabsynth.progress import ProgressCallback
 from tabsynth.report_header import report_header
+from tabsynth.runs import LoadedTable
 from tabsynth.schema import coerce_frame, infer_schema
 
 
@@ -23,6 +25,18 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
     here)."""
     tables = {name: load_table(path) for name, path in
               (("train", train_path), ("holdout", holdout_path), ("synthetic", synthetic_path))}
+    report = evaluate_tables(tables, target=target, seed=seed,
+                             quasi_identifiers=quasi_identifiers, secrets=secrets)
+    write_all(Path(out_dir), review_files(report, pdf))
+    return report
+
+
+def evaluate_tables(tables: dict[str, LoadedTable], target: str | None = None, seed: int = 0,
+                    quasi_identifiers: list[str] | None = None,
+                    secrets: list[str] | None = None,
+                    progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """The internal review (report.json's content) of loaded train, holdout and synthetic
+    tables."""
     schema = infer_schema(tables["train"].frame, target=target)
     typed = {}
     for name, table in tables.items():
@@ -43,9 +57,9 @@ def evaluate_files(train_path: str | Path, holdout_path: str | Path,
     report["pii"] = {"columns": schema.pii_columns, "excluded_from_evaluation": regenerated}
     report.update(evaluate(typed["train"], typed["holdout"], typed["synthetic"], target=target,
                            exclude=regenerated, seed=seed, quasi_identifiers=quasi_identifiers,
-                           secrets=secrets, kinds={c.name: c.kind for c in schema.columns}))
+                           secrets=secrets, kinds={c.name: c.kind for c in schema.columns},
+                           progress=progress))
     report["privacy"]["dp"] = None  # tables made elsewhere: no claim
-    write_all(Path(out_dir), review_files(report, pdf))
     return report
 
 

@@ -601,12 +601,13 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def csv_bytes(frame: pd.DataFrame, escape: bool = True) -> bytes:
-    """UTF-8 CSV; cells and headers a spreadsheet would run as formulas escaped unless disabled."""
+def csv_bytes(frame: pd.DataFrame, escape: bool = True, header: bool = True) -> bytes:
+    """UTF-8 CSV; cells and headers a spreadsheet would run as formulas escaped unless disabled.
+    `header` False leaves the header row out (a later part of a CSV written in parts)."""
     data = escape_formulas(frame) if escape else frame
     if escape:
         data = data.rename(columns=lambda c: "'" + c if looks_like_formula(c) else c)
-    return data.to_csv(index=False).encode("utf-8")
+    return data.to_csv(index=False, header=header).encode("utf-8")
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:

@@ -1,11 +1,14 @@
 """Synthesis jobs in worker processes: start, watch progress, cancel, survive a crashed worker.
 
 Each job owns a private temporary folder (mode 0700) holding, when done, synthetic.csv,
-release.json / release.html and the review report.json / report.html. The folder is removed when
+release.json / release.html, the review report.json / report.html and, for the methods that can
+be saved, the fitted model (model.safetensors) from which more rows can be drawn later (each draw
+in a worker process of its own, into drawn/<draw>/). The folder is removed when
 the job is discarded, when it ended more than JOB_LIFETIME_HOURS ago, and at the next start of a
 server when the server that made it is gone (a crash leaves no folder behind for long). The
 worker is a separate process (spawned), so a long fit never blocks the UI, a cancel can stop it
-for sure, and its memory (GPU included) is freed when it ends.
+for sure, and its memory (GPU included) is freed when it ends. A job given a Ray address runs
+as a task on that cluster instead (backends/ray_cluster.py): the same events, cancel and folder.
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tabsynth.backends import local
+
 STATUSES = ("running", "done", "failed", "cancelled")
+MODEL_FILE = "model.safetensors"  # the fitted model, kept in the job's folder (methods that can)
+DRAWN_FOLDER = "drawn"  # rows drawn later from that model, one subfolder per draw
 _GRACE_SECONDS = 5.0
 JOB_LIFETIME_HOURS = 24  # a finished job's folder (outputs included) is deleted after this
 FOLDER_PREFIX = "tabsynth-job-"
@@ -44,6 +51,7 @@ class JobSpec:
     sheet: str | None = None  # the Excel sheet to read
     header: bool = True  # the first row holds the column names
     estimate: dict[str, Any] | None = None  # estimate.Estimate.to_dict(): for the ETA
+    ray_address: str | None = None  # run on this Ray cluster (None: a local worker process)
 
 
 @dataclass
@@ -66,6 +74,8 @@ class Job:
     process: Any = None
     events: Any = None
     stop: Any = None
+    draws: list[Draw] = field(default_factory=list)  # more rows drawn from its model
+    schema_json: str = ""  # the schema the run used (the draw form reads conditions with it)
 
     @property
     def finished(self) -> bool:
@@ -73,6 +83,54 @@ class Job:
 
     def output(self, name: str) -> Path:
         return self.folder / name
+
+    @property
+    def model_path(self) -> Path | None:
+        """The fitted model's file, when the run kept one."""
+        path = self.folder / MODEL_FILE
+        return path if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class DrawConstraints:
+    """What the page's draw form asked for, as typed: conditions, rules, a column to balance."""
+
+    where: str = ""
+    rules: str = ""
+    balance: str = ""
+
+    def read(self, model: Any) -> Any:
+        """The constraints read against the model (ConfigError on a bad one)."""
+        from tabsynth.generate import read_constraints
+
+        return read_constraints(model, self.where, self.rules, None, self.balance)
+
+
+@dataclass
+class Draw:
+    """More rows drawn from a finished job's model, in a worker process of its own."""
+
+    id: str
+    rows: int
+    seed: int
+    format: str
+    folder: Path
+    status: str = "running"
+    message: str = ""
+    fraction: float = 0.0
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    process: Any = None
+    events: Any = None
+    stop: Any = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
+
+    @property
+    def path(self) -> Path:
+        return self.folder / f"synthetic.{self.format}"
 
 
 def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
@@ -95,9 +153,11 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
     try:
         config = RunConfig(**spec.config)
         schema = Schema.from_json(spec.schema_json) if spec.schema_json else None
-        synthesize(spec.data, config, filename=spec.filename, schema=schema,
-                   read=ReadSettings(sheet=spec.sheet, header=spec.header), out_dir=folder,
-                   progress=report, should_stop=stop.is_set)
+        result = synthesize(spec.data, config, filename=spec.filename, schema=schema,
+                            read=ReadSettings(sheet=spec.sheet, header=spec.header),
+                            out_dir=folder, progress=report, should_stop=stop.is_set)
+        if result.synthesizer.savable():  # kept for drawing more rows (the folder is private)
+            result.synthesizer.save(Path(folder) / MODEL_FILE)
         events.put({"type": "done", "time": time.time()})
     except Cancelled:
         events.put({"type": "cancelled"})
@@ -109,6 +169,51 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
         events.put({"type": "failed", "message": f"internal error ({type(exc).__name__})"})
 
 
+def _on_cluster(spec: JobSpec, folder: Path) -> Any:
+    """The job as a task on the spec's Ray cluster, writing its files into `folder`."""
+    from tabsynth.backends.ray_cluster import ClusterJob
+    from tabsynth.backends.tasks import SynthesisPayload, synthesize_task
+
+    payload = SynthesisPayload(data=spec.data, filename=spec.filename, config=spec.config,
+                               schema_json=spec.schema_json, sheet=spec.sheet,
+                               header=spec.header, keep_model_as=MODEL_FILE)
+    return ClusterJob(str(spec.ray_address), synthesize_task, payload, folder,
+                      workers=int(spec.config.get("workers") or 1))
+
+
+def _draw_worker(model_path: str, folder: str, rows: int, seed: int, fmt: str,
+                 events: Any, stop: Any, wanted: DrawConstraints | None = None) -> None:
+    """Runs in the child process: load the job's model and draw `rows` rows in shards."""
+    import warnings
+
+    from tabsynth.device import compute_threads
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(compute_threads()))
+    warnings.filterwarnings("ignore")
+    from tabsynth.errors import TabsynthError
+    from tabsynth.generate import draw_to_file
+    from tabsynth.progress import Cancelled
+    from tabsynth.synthesizers import Synthesizer
+
+    def report(event: Any) -> None:
+        events.put({"type": "progress", "fraction": event.fraction})
+
+    try:
+        model = Synthesizer.load(model_path)
+        constraints = wanted.read(model) if wanted is not None else None
+        draw_to_file(model, rows, seed, folder, fmt, progress=report, should_stop=stop.is_set,
+                     source={"file": MODEL_FILE}, constraints=constraints)
+        events.put({"type": "done"})
+    except Cancelled:
+        events.put({"type": "cancelled"})
+    except TabsynthError as exc:
+        events.put({"type": "failed", "message": str(exc)})
+    except MemoryError:
+        events.put({"type": "failed", "message": "out of memory: draw fewer rows"})
+    except Exception as exc:  # never a traceback in the UI
+        events.put({"type": "failed", "message": f"internal error ({type(exc).__name__})"})
+
+
 class JobRegistry:
     """All jobs of this server process; each is visible only to the session that owns it."""
 
@@ -116,7 +221,7 @@ class JobRegistry:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._root = Path(root) if root else None
-        self._context = multiprocessing.get_context("spawn")
+        self._context = multiprocessing.get_context("spawn")  # draws: local processes
         self.lifetime_seconds = JOB_LIFETIME_HOURS * 3600.0
         self._swept_at = 0.0
         atexit.register(self.close)
@@ -161,12 +266,13 @@ class JobRegistry:
         folder.chmod(0o700)
         (folder / _SERVER_FILE).write_text(str(os.getpid()))
         job = Job(id=uuid.uuid4().hex, owner=spec.owner, folder=folder,
-                  filename=spec.filename, config=dict(spec.config), estimate=spec.estimate)
-        job.events, job.stop = self._context.Queue(), self._context.Event()
-        job.process = self._context.Process(target=_worker,
-                                            args=(spec, str(folder), job.events, job.stop),
-                                            daemon=True)
-        job.process.start()
+                  filename=spec.filename, config=dict(spec.config), estimate=spec.estimate,
+                  schema_json=spec.schema_json or "")
+        if spec.ray_address:
+            job.process = _on_cluster(spec, folder)
+            job.events, job.stop = job.process.events, job.process.stop
+        else:
+            job.process, job.events, job.stop = local.start(_worker, spec, str(folder))
         with self._lock:
             self._jobs[job.id] = job
         return job
@@ -229,8 +335,56 @@ class JobRegistry:
             job.status, job.message = "cancelled", "cancelled by the user"
             job.ended_at = job.ended_at or time.time()
 
+    def draw(self, job: Job, rows: int, seed: int, fmt: str,
+             wanted: DrawConstraints | None = None) -> Draw:
+        """Start drawing `rows` more rows from a finished job's model (ConfigError when the
+        job kept no model)."""
+        from tabsynth.errors import ConfigError
+
+        model = job.model_path
+        if job.status != "done" or model is None:
+            raise ConfigError("this run kept no model to draw more rows from")
+        draw = Draw(id=uuid.uuid4().hex[:12], rows=rows, seed=seed, format=fmt,
+                    folder=job.folder / DRAWN_FOLDER / uuid.uuid4().hex[:12])
+        draw.events, draw.stop = self._context.Queue(), self._context.Event()
+        draw.process = self._context.Process(
+            target=_draw_worker, args=(str(model), str(draw.folder), rows, seed, fmt,
+                                       draw.events, draw.stop, wanted), daemon=True)
+        draw.process.start()
+        job.draws.append(draw)
+        return draw
+
+    @staticmethod
+    def refresh_draw(draw: Draw) -> None:
+        """Drain a draw's events; notice a draw worker that died without a word."""
+        while True:
+            try:
+                event = draw.events.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                break
+            if event["type"] == "progress":
+                draw.fraction = float(event.get("fraction", 0.0))
+            elif draw.status == "running":
+                draw.status, draw.message = event["type"], event.get("message", "")
+                draw.ended_at = time.time()
+        if draw.status == "running" and draw.process is not None \
+                and not draw.process.is_alive():
+            draw.process.join(timeout=0)
+            draw.status = "failed"
+            draw.message = (f"the drawing process stopped unexpectedly (exit code "
+                            f"{draw.process.exitcode}); try again")
+            draw.ended_at = time.time()
+
     def discard(self, job: Job) -> None:
-        """Stop the job if needed and delete its folder (uploaded bytes and outputs)."""
+        """Stop the job and its draws if needed and delete its folder (uploaded bytes,
+        outputs, model, drawn rows)."""
+        for draw in job.draws:
+            if not draw.finished and draw.process is not None:
+                draw.stop.set()
+                draw.process.join(timeout=_GRACE_SECONDS)
+                if draw.process.is_alive():
+                    draw.process.terminate()
+                    draw.process.join(timeout=_GRACE_SECONDS)
         self.cancel(job)
         with self._lock:
             self._jobs.pop(job.id, None)

@@ -26,16 +26,25 @@ def write_outputs(result: RunResult, out_dir: str | Path,
     with the release report that may travel with them (release.json, release.html), and the
     internal review (report.json, report.html and, unless ``settings.pdf`` is False,
     report.pdf)."""
+    return named_paths(write_all(Path(out_dir), output_files(result, settings)))
+
+
+def output_files(result: RunResult, settings: OutputSettings | None = None) -> dict[str, bytes]:
+    """A run's files as bytes, by file name (what write_outputs writes)."""
     settings = settings or OutputSettings()
     review = jsonable(result.report)
     release = release_report(review)
-    paths = write_all(Path(out_dir), {
+    return {
         "synthetic.csv": csv_bytes(format_for_export(result.synthetic, result.schema),
                                    escape=settings.escape_formulas),
         "synthetic.parquet": parquet_bytes(parquet_frame(result.synthetic, result.schema)),
         "release.json": report_json(release),
         "release.html": render_release_html(release).encode("utf-8"),
-        **review_files(review, settings.pdf)})
+        **review_files(review, settings.pdf)}
+
+
+def named_paths(paths: dict[str, Path]) -> dict[str, Path]:
+    """A run's written files by role (synthetic, report_json, ...), as RunResult.paths holds."""
     return {"synthetic": paths["synthetic.csv"], "parquet": paths["synthetic.parquet"],
             "report_json": paths["report.json"],
             "report_html": paths["report.html"], "report_pdf": paths.get("report.pdf"),

@@ -12,11 +12,13 @@ from typing import Any
 import pandas as pd
 
 from tabsynth.capacity import check_ctgan
+from tabsynth.constraints.conditions import Condition, allocate
 from tabsynth.device import device_name
-from tabsynth.errors import TableError
+from tabsynth.errors import TableError, TabsynthError
 from tabsynth.evaluation.privacy import EXCLUDED
 from tabsynth.evaluation.roles import check_choice
 from tabsynth.evaluation.run import evaluate
+from tabsynth.evaluation.utility import imbalanced, rebalanced_utility
 from tabsynth.io import ReadLimits, read_table, reading_notes
 from tabsynth.outputs import write_outputs
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
@@ -87,7 +89,8 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     synthesizer = make_synthesizer(config.method, epochs=config.epochs,
                                    batch_size=config.batch_size, device=config.device,
                                    epsilon=config.epsilon, delta=config.delta,
-                                   public=public, seed=config.seed, target=config.target)
+                                   public=public, seed=config.seed, target=config.target,
+                                   workers=config.workers)
     learning = schema is None or (config.learn_schema and config.private)
     emit(ProgressEvent("schema", 0.0, "checking the schema" if not learning else
                        "learning the column kinds under ε" if config.private else
@@ -145,8 +148,40 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
             quasi_identifiers=config.quasi_identifiers, secrets=config.secrets,
             kinds={c.name: c.kind for c in schema.included}, progress=emit))
         report["privacy"]["dp"] = claim
+        rebalanced = rebalancing_check(synthesizer, train, holdout, synthetic, schema, rows,
+                                       config.seed, report.get("utility") or {})
+        if rebalanced:
+            report["utility"]["rebalanced"] = rebalanced
         emit(ProgressEvent("evaluate", 1.0, "evaluated"))
     return RunResult(synthetic, train, holdout, schema, synthesizer, report)
+
+
+def rebalancing_check(synthesizer: Synthesizer, train: pd.DataFrame, holdout: pd.DataFrame,
+                      synthetic: pd.DataFrame, schema: Schema, rows: int, seed: int,
+                      utility: dict[str, Any]) -> dict[str, Any] | None:
+    """For a model that draws rows under conditions and an imbalanced classification target:
+    as many rows again with equal shares of each class, and what they do to a downstream model
+    beside the natural rows (None where that does not apply)."""
+    target = utility.get("target")
+    if not (synthesizer.conditional and utility.get("task") == "classification" and target
+            and target in synthetic and imbalanced(train[target])):
+        return None
+    try:
+        classes = synthesizer.categories_of(target)  # type: ignore[attr-defined]
+    except TabsynthError:
+        return None
+    equal = [(value, 1 / len(classes)) for value in classes]
+    regenerated = [c.name for c in schema.included if c.regenerated]
+    try:  # a side check: a class the model cannot draw, or a model that cannot be fitted on
+        # these rows (a column with no values), leaves it out rather than failing the run
+        parts = [synthesizer.sample(n, seed=seed + 1 + i,
+                                    conditions=[Condition(target, values=(value,))])
+                 for i, (value, n) in enumerate(allocate(0, rows, equal)) if n]
+        balanced = pd.concat(parts, ignore_index=True)
+        return rebalanced_utility(train, holdout, synthetic, balanced, target, regenerated,
+                                  seed)
+    except (ValueError, TabsynthError):
+        return None
 
 
 def check_roles(schema: Schema, quasi_identifiers: list[str] | None,

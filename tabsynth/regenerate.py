@@ -82,12 +82,23 @@ class RegenerationState:
     missing_rate: float = 0.0
 
 
+@dataclass(frozen=True)
+class KeyBlock:
+    """Part `index` of `parts` of a draw of `total` rows made in parts (shards): its fresh keys
+    come from a range of their own, so keys stay unique across parts drawn apart."""
+
+    index: int
+    parts: int
+    total: int
+
+
 def regenerate_column(spec: ColumnSpec, state: RegenerationState, n: int, seed: int,
-                      guard: CollisionGuard | None) -> list[object]:
-    """n fresh values for a PII, identifier or free-text column; none equal to a real one."""
+                      guard: CollisionGuard | None, keys: KeyBlock | None = None) -> list[object]:
+    """n fresh values for a PII, identifier or free-text column; none equal to a real one (when
+    a guard holds the real values)."""
     rng = np.random.default_rng(seed)
     if spec.pii is None and spec.kind == "identifier":
-        values = _fresh_ids(spec, n, rng, guard)
+        values = _fresh_ids(spec, n, rng, guard, keys)
     else:
         values = _faker_values(spec, n, seed, guard)
     if state.missing_rate > 0:
@@ -125,12 +136,20 @@ def _provider_call(fake: Faker, provider: str):
     return getattr(fake, provider)
 
 
+MAX_ID_DIGITS = 18
+
+
 def _fresh_ids(spec: ColumnSpec, n: int, rng: np.random.Generator,
-               guard: CollisionGuard | None) -> list[object]:
+               guard: CollisionGuard | None, keys: KeyBlock | None = None) -> list[object]:
     numeric = spec.dtype.lower().startswith(("int", "float", "uint"))
     if numeric or spec.id_prefix is not None:
-        width = max(spec.id_width or 1, len(str(2 * n)) + 1)
-        low, high = (10 ** (width - 1), 10**width) if numeric else (0, 10**width)
+        width = max(spec.id_width or 1, len(str(2 * (keys.total if keys else n))) + 1)
+        # drawn as 64-bit integers: at most 18 digits (a text key is zero-padded to its width)
+        digits = min(width, MAX_ID_DIGITS)
+        low, high = (10 ** (digits - 1), 10**digits) if numeric else (0, 10**digits)
+        if keys is not None:  # this part's own slice of the key range
+            span = (high - low) // keys.parts
+            low, high = low + keys.index * span, low + (keys.index + 1) * span
         chosen: set[int] = set()
         while len(chosen) < n:
             draws = rng.integers(low, high, size=2 * (n - len(chosen)) + 16)

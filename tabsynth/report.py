@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from tabsynth import charts, formatting
 from tabsynth.evaluation import results
+from tabsynth.evaluation.common import MIN_LABEL_ROWS
 from tabsynth.evaluation.guidance import summarise
 from tabsynth.evaluation.results import Attack, Fidelity, Headline, Privacy, Utility
 from tabsynth.evaluation.utility import weak_target_note
@@ -99,6 +100,8 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "metric": head.metric,
         "weak_target": weak_target_note(head.target, head.metric, head.utility_real),
         "worst_pairs": typed_fidelity.worst_pairs(), "pair_measures": PAIR_MEASURES,
+        "diversity_rows": diversity_rows(fidelity.get("diversity")),
+        "rebalance_rows": rebalance_rows(utility),
         "model_rows": [(m.model, metric, m.tstr[metric], m.trtr.get(metric))
                        for m in typed_utility.models for metric in m.tstr],
         "attacks": attacks,
@@ -150,14 +153,59 @@ def _audit_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
+DIVERSITY_MEASURES = (
+    ("precision", "precision: synthetic rows that look like real ones"),
+    ("recall", "recall: real rows the synthetic ones reach (falls when a model collapses)"),
+    ("density", "density: how crowded real neighbourhoods are with synthetic rows"),
+    ("coverage", "coverage: real rows with a synthetic row nearby"),
+)
+
+
+def diversity_rows(diversity: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The diversity table of page and report: each measure for the synthetic rows beside a
+    fresh real sample's (the holdout), written once here."""
+    if not diversity or "synthetic" not in diversity:
+        return []
+    fake, fresh = diversity["synthetic"], diversity.get("holdout") or {}
+    rows = [{"measure": words, "synthetic": formatting.value(fake.get(key)),
+             "holdout": formatting.value(fresh.get(key))} for key, words in DIVERSITY_MEASURES]
+    rows.append({"measure": f"categories held by {MIN_LABEL_ROWS} or more real rows that "
+                            "appear at all",
+                 "synthetic": formatting.percent(fake.get("rare_category_coverage")),
+                 "holdout": formatting.percent(fresh.get("rare_category_coverage"))})
+    tails, own = fake.get("tail_share"), fresh.get("tail_share")
+    if tails:
+        rows.append({"measure": "holdout rows outside the synthetic range of a number column "
+                                f"(mean; worst: {tails['worst_column']} "
+                                f"{formatting.percent(tails['worst'])})",
+                     "synthetic": formatting.percent(tails["mean"]),
+                     "holdout": formatting.percent(own["mean"]) if own else formatting.MISSING})
+    return rows
+
+
+def rebalance_rows(utility: dict[str, Any] | None) -> list[dict[str, str]]:
+    """What equal shares of the target's classes do to a model trained on synthetic rows and
+    tested on the real holdout, beside the rows as drawn (page and report)."""
+    check = (utility or {}).get("rebalanced")
+    if not check:
+        return []
+    natural, balanced = check["natural"], check["balanced"]
+    return [
+        {"measure": "rarest class's share of the training rows",
+         "as drawn": formatting.percent(natural.get("rarest_share")),
+         "equal shares": formatting.percent(balanced.get("rarest_share"))},
+        {"measure": "AUC on the real holdout", "as drawn": formatting.aggregate(natural["auc"]),
+         "equal shares": formatting.aggregate(balanced["auc"])},
+        {"measure": "macro F1 on the real holdout (every class counts alike)",
+         "as drawn": formatting.aggregate(natural["f1"]),
+         "equal shares": formatting.aggregate(balanced["f1"])}]
+
+
 def _charted_columns(fidelity: Fidelity, names: list[str]) -> list[str]:
-    """At most MAX_DISTRIBUTION_CHARTS columns, the least faithful first kept (in table order):
-    a wide table would otherwise make a page of hundreds of charts (and a very slow PDF)."""
-    if len(names) <= MAX_DISTRIBUTION_CHARTS:
-        return names
-    tvd = fidelity.tvd_of()
-    worst = set(sorted(names, key=lambda n: -float(tvd.get(n, 0.0)))[:MAX_DISTRIBUTION_CHARTS])
-    return [n for n in names if n in worst]
+    """The columns to draw, least faithful first, at most MAX_DISTRIBUTION_CHARTS: a wide
+    table would otherwise make a page of hundreds of charts (and a very slow PDF)."""
+    order = [c["column"] for c in fidelity.weakest_columns(len(names)) if c["column"] in names]
+    return (order + [n for n in names if n not in order])[:MAX_DISTRIBUTION_CHARTS]
 
 
 def _charts(fidelity: Fidelity, privacy: dict[str, Any],

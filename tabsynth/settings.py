@@ -8,7 +8,7 @@ from typing import Any
 from tabsynth.dp.settings import checked_epsilon
 from tabsynth.errors import ConfigError
 from tabsynth.io import ReadLimits
-from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, method_info
+from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, METHODS, method_info
 
 
 @dataclass
@@ -33,6 +33,7 @@ class RunConfig:
     # only the user's own edits (schema_choices: column -> include / pii / kind / missing_codes)
     learn_schema: bool = False
     schema_choices: dict[str, dict[str, Any]] | None = None
+    workers: int = 1  # > 1: data-parallel training on a Ray cluster (methods that take it)
 
     @property
     def private(self) -> bool:
@@ -50,6 +51,7 @@ class RunConfig:
         if self.epochs is not None and not 1 <= self.epochs <= 10_000:
             raise ConfigError(f"--epochs must be between 1 and 10,000 (got {self.epochs})")
         checked_epsilon(self.epsilon, self.delta)
+        check_workers(self.method, self.workers)
         if self.batch_size is not None and (self.batch_size < 10 or self.batch_size % 10):
             raise ConfigError(f"--batch-size must be a multiple of 10, at least 10 "
                               f"(got {self.batch_size})")
@@ -71,3 +73,22 @@ class OutputSettings:
 
     escape_formulas: bool = True  # prefix cells a spreadsheet would run as formulas with '
     pdf: bool = True  # report.pdf beside report.html (WeasyPrint: a few seconds)
+
+
+# drawing rows from a saved model (generate.py): rows per shard, each with its own seed, and the
+# file formats written
+SHARD_ROWS = 100_000
+DRAW_FORMATS = ("csv", "parquet")
+
+
+MOST_WORKERS = 256
+
+
+def check_workers(method: str, workers: int) -> None:
+    """--workers: a whole number from 1, above 1 only for a method that trains on several."""
+    if not 1 <= workers <= MOST_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {MOST_WORKERS} (got {workers})")
+    if workers > 1 and "workers" not in method_info(method).options:
+        takers = [name for name, info in METHODS.items() if "workers" in info.options]
+        raise ConfigError(f"--workers {workers}: {method} trains on one worker; only "
+                          f"{', '.join(takers)} trains on several (use --workers 1)")

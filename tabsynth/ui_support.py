@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from tabsynth.device import cuda_available, device_name
-from tabsynth.errors import TableError
+from tabsynth.errors import TableError, TabsynthError
 from tabsynth.estimate import (
     EVENT_STAGES,
     STAGE_WORDS,
@@ -65,6 +65,20 @@ METHOD_GUIDE = (
     "about relationships: a table with the right columns and formats, for trying things out.")
 MISSING_CODES = "missing codes"
 TREAT_AS_MISSING = "treat as missing"
+def weakest_caption(weakest: list[dict]) -> str:
+    """What the small multiples of the least faithful columns show, and whether any column
+    departs from the real rows more than a fresh real sample (the holdout) does."""
+    beyond = [c["column"] for c in weakest
+              if float(c.get("tvd") or 0) > float(c.get("holdout_tvd") or 0)]
+    lead = ("Real (train), synthetic and holdout shares side by side, the largest departure "
+            "first (the synthetic table's distance beyond the holdout's). ")
+    if not beyond:
+        return lead + ("Every column is as close to the training rows as the holdout, a fresh "
+                       "real sample, is: these differences are of the size sampling alone makes.")
+    return lead + (f"{count(len(beyond))} of these depart more than the holdout does. Every "
+                   "column is in the table below and in the selector under it.")
+
+
 TARGET_HELP = (
     "The utility report trains models on the synthetic rows to predict this column and tests "
     "them on real rows. A good target is a column you would want to predict from the others: "
@@ -138,7 +152,9 @@ def time_estimate(method: str, rows: int, schema: Schema, config: dict) -> Estim
     return estimate_run(method, rows, len(schema.learned), epochs=config.get("epochs"),
                         private=private, synthetic_rows=config.get("rows"),
                         made_up=sum(1 for c in schema.included if c.regenerated),
-                        evaluate=config.get("evaluate", True))
+                        evaluate=config.get("evaluate", True),
+                        holdout_fraction=config.get("holdout_fraction", 0.2),
+                        batch_size=config.get("batch_size"))
 
 
 def estimate_words(estimate: Estimate) -> str:
@@ -443,3 +459,108 @@ def chosen_roles(selected: list[str], suggested: list[str]) -> list[str] | None:
     """The user's selection, or None when it is tabsynth's suggestion as it stands (so the
     report says "suggested" rather than "chosen by you")."""
     return None if list(selected) == list(suggested) else list(selected)
+
+
+# ---------------------------------------------------------------- run history and comparison
+HISTORY_FIELDS = ("file", "method", "settings", "ε", "time", "fidelity", "utility",
+                  "privacy verdict", "state")
+STATE_WORDS = {"running": "running", "done": "finished", "signed off": "finished, signed off",
+               "failed": "failed", "cancelled": "cancelled", "discarded": "discarded"}
+PAGE_DRAW_ROWS = 1_000_000  # the page's largest draw (the download is held in memory)
+
+
+def history_row(label: str, job: Any, report: dict | None, state: str | None = None) -> dict:
+    """One run of the session as the history shows it (jobs.Job: filename, config,
+    started_at, ended_at, status; `report` once it finished): every value a short text."""
+    config = job.config or {}
+    method = config.get("method", "")
+    info = METHODS.get(method)
+    private = bool(info and info.private(config.get("epsilon")))
+    dp = ((report or {}).get("privacy") or {}).get("dp")
+    if dp:
+        epsilon = f"{score(dp.get('epsilon'))} spent"
+    elif private:
+        shown = config.get("epsilon") or (info.defaults.get("epsilon") if info else None)
+        epsilon = f"{shown:g} planned" if isinstance(shown, int | float) else "planned"
+    else:
+        epsilon = "none (no DP)"
+    head = Headline.from_report(report) if report else None
+    ended = job.ended_at if job.ended_at is not None else None
+    return {"run": label, "file": job.filename or "upload", "method": method,
+            "settings": settings_text(config),
+            "ε": epsilon,
+            "time": duration_words(ended - job.started_at) if ended else "running",
+            "fidelity": aggregate(head.fidelity) if head and head.fidelity is not None else "–",
+            "utility": (f"{head.metric.upper()} {aggregate(head.utility)}"
+                        if head and head.utility is not None else "–"),
+            "privacy verdict": (head.verdict or "not evaluated") if head else "–",
+            "state": STATE_WORDS.get(state or job.status, state or job.status)}
+
+
+def settings_text(config: dict) -> str:
+    """A run's settings in a few words: seed, rows, epochs, batch, holdout share."""
+    parts = [f"seed {config.get('seed', 0)}"]
+    if config.get("rows"):
+        parts.append(f"{count(config['rows'])} rows")
+    if config.get("epochs"):
+        parts.append(f"{count(config['epochs'])} epochs")
+    if config.get("batch_size"):
+        parts.append(f"batch {count(config['batch_size'])}")
+    if config.get("holdout_fraction") is not None:
+        parts.append(f"holdout {percent(config['holdout_fraction'])}")
+    if config.get("target"):
+        parts.append(f"target {config['target']}")
+    return ", ".join(parts)
+
+
+def compare_table(rows: list[dict]) -> pd.DataFrame:
+    """Runs side by side: one column per run (its label), one row per quantity."""
+    return pd.DataFrame({row["run"]: [row.get(name, "–") for name in HISTORY_FIELDS]
+                         for row in rows}, index=list(HISTORY_FIELDS))
+
+
+def rerun_settings(config: dict) -> dict:
+    """What the method step fills in to run again: the previous run's settings (RunConfig
+    fields as the page holds them)."""
+    keep = ("method", "rows", "seed", "epochs", "batch_size", "device", "epsilon", "delta",
+            "public_schema", "learn_schema", "holdout_fraction", "quasi_identifiers",
+            "secrets")
+    return {k: config[k] for k in keep if k in config}
+
+
+def draw_words(draw: Any) -> str:
+    """A draw of more rows in one line: rows, seed, format and where it stands."""
+    what = f"{count(draw.rows)} rows, seed {draw.seed}, " + \
+        {"csv": "CSV", "parquet": "Parquet"}.get(draw.format, draw.format)
+    if draw.status == "running":
+        return f"{what}: drawing ({percent(draw.fraction)})"
+    if draw.status == "done":
+        return f"{what}: ready"
+    return f"{what}: {draw.message or draw.status}"
+
+
+def draw_constraint_error(schema_json: str, where: str, rules: str) -> str | None:
+    """What is wrong with the draw form's conditions or rules, read against the run's schema
+    (None when they read well, or when there is no schema to read them with)."""
+    from tabsynth.constraints.conditions import parse_conditions
+    from tabsynth.constraints.rules import parse_rules
+
+    if not schema_json or not (where.strip() or rules.strip()):
+        return None
+    schema = Schema.from_json(schema_json)
+    try:
+        if where.strip():
+            parse_conditions(where, schema)
+        if rules.strip():
+            parse_rules(rules, schema)
+    except TabsynthError as exc:
+        return str(exc).replace("--where ", "")
+    return None
+
+
+def balance_choices(schema_json: str) -> list[str]:
+    """The learned columns of categories a draw can rebalance."""
+    if not schema_json:
+        return []
+    return [c.name for c in Schema.from_json(schema_json).learned
+            if c.kind in ("categorical", "boolean")]

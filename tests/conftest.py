@@ -116,3 +116,13 @@ def spawn_safe_main(monkeypatch: pytest.MonkeyPatch) -> None:
     """A plain __main__ while a test starts worker processes: Streamlit's AppTest leaves its
     script as __main__, and a spawned worker would run that script again and die."""
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+
+
+@pytest.fixture(autouse=True)
+def ray_stays_unloaded(request: pytest.FixtureRequest):
+    """A test not marked `ray` never imports Ray (checked when no earlier test of this session
+    loaded it): local runs, the default, must work without it."""
+    loaded_before = "ray" in sys.modules
+    yield
+    if not loaded_before and request.node.get_closest_marker("ray") is None:
+        assert "ray" not in sys.modules, f"{request.node.nodeid} imported Ray"

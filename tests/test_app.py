@@ -364,3 +364,91 @@ def test_a_verdict_that_is_not_low_says_what_to_do_and_needs_a_written_justifica
     next(t for t in at.text_area if t.label.startswith("Why may this table be released")) \
         .input("Test fixtures for the billing team only; no real customers in it.").run()
     assert len(at.get("download_button")) >= 4 and not at.exception
+
+
+def _train_and_wait(at: AppTest) -> None:
+    next(b for b in at.button if b.label == "Train").click().run()
+    wait_until(lambda: any("Finished" in s.value for s in at.success), poll=at.run)
+    assert not at.exception
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_runs_are_drawn_from_rerun_compared_and_discarded() -> None:
+    """The review step draws more rows in the background (downloads after sign-off), runs
+    again with the settings filled in, keeps a history, compares runs and discards one."""
+    at = _page()
+    csv = make_pii_table(rows=150).to_csv(index=False).encode()
+    at.file_uploader[0].set_value(("people.csv", csv, "text/csv")).run()
+    at.radio[0].set_value("faker").run()
+    next(n for n in at.number_input if n.label == "Seed").set_value(3).run()
+    _train_and_wait(at)
+    assert any(s.value == "Draw more rows" for s in at.subheader)
+    rows = next(n for n in at.number_input if n.label == "Rows to draw")
+    assert next(n for n in at.number_input if n.label == "Seed of the draw").value == 4
+    rows.set_value(250).run()
+    next(r for r in at.radio if r.label == "Format").set_value("parquet").run()
+    _button(at, "Draw").click().run()
+    wait_until(lambda: any("250 rows, seed 4, Parquet: ready" in c.value for c in at.caption),
+               poll=at.run)
+    assert len(at.get("download_button")) == 0  # locked until sign-off
+    at.checkbox[0].check().run()
+    at.text_input[0].input("Ada Lovelace").run()
+    at.text_input[1].input("Data protection officer").run()
+    box = next(t for t in at.text_area if t.label.startswith("Why may this table be released"))
+    box.input("Test fixtures for the billing team only; no real customers in it.").run()
+    drawn = [b for b in at.get("download_button") if b.label.startswith("Drawn rows")]
+    assert len(drawn) == 1 and "250 rows, seed 4" in drawn[0].label
+    history = next(d.value for d in at.dataframe if "privacy verdict" in d.value.columns)
+    assert list(history["run"]) == ["Run 1"] and list(history["method"]) == ["faker"]
+
+    _button(at, "Run again with other settings").click().run()
+    assert "job" not in at.query_params and not at.exception
+    assert any("previous run are filled in" in i.value for i in at.info)
+    assert at.radio[0].value == "faker"
+    seed = next(n for n in at.number_input if n.label == "Seed")
+    assert seed.value == 3
+    seed.set_value(8).run()
+    _train_and_wait(at)
+    compared = next(d.value for d in at.dataframe if list(d.value.columns) == ["Run 1", "Run 2"])
+    assert compared.loc["settings", "Run 1"].startswith("seed 3")
+    assert compared.loc["settings", "Run 2"].startswith("seed 8")
+    assert compared.loc["method"].tolist() == ["faker", "faker"]
+
+    _button(at, "Discard this run").click().run()
+    assert "job" not in at.query_params and not at.exception
+    history = next(d.value for d in at.dataframe if "privacy verdict" in d.value.columns)
+    assert list(history["state"]) == ["finished, signed off", "discarded"]
+    assert next(s for s in at.selectbox
+                if s.label == "Open another run of this session").options == ["Run 1"]
+    _button(at, "Open").click().run()
+    assert any("Finished" in s.value for s in at.success) and not at.exception
+
+
+def test_rows_drawn_under_conditions_and_rules_from_the_page() -> None:
+    """An autoregressive run's draw form reads conditions and rules against the run's schema:
+    a bad one is named before anything runs, good ones draw in the background."""
+    at = _page()
+    csv = make_pii_table(rows=200).to_csv(index=False).encode()
+    at.file_uploader[0].set_value(("people.csv", csv, "text/csv")).run()
+    assert at.radio[0].value == "autoregressive"
+    next(n for n in at.number_input if n.label.startswith("Epochs")).set_value(2).run()
+    _train_and_wait(at)
+    before = [e.value for e in at.error]  # the verdict box may be one
+    where = next(t for t in at.text_input if t.label == "Conditions")
+    where.input("segment>=retail").run()
+    assert any("holds categories" in e.value for e in at.error)
+    assert not any(b.label == "Draw" for b in at.button)
+    where = next(t for t in at.text_input if t.label == "Conditions")
+    where.input("spend>=50").run()
+    next(t for t in at.text_area if t.label == "Rules, one per line").input(
+        "visits >= 1").run()
+    next(s for s in at.selectbox if s.label.startswith("Balance a column")).set_value(
+        "segment").run()
+    assert [e.value for e in at.error] == before
+    next(n for n in at.number_input if n.label == "Rows to draw").set_value(120).run()
+    _button(at, "Draw").click().run()
+    wait_until(lambda: any("120 rows" in c.value and "ready" in c.value for c in at.caption),
+               poll=at.run)

@@ -25,7 +25,8 @@ DP_NEVER_IMPORTS = {"dpgan", "autoregressive", "synthesizers", "evaluation", "pi
                     "jobs", "report", "release"}
 # what a model package may import besides itself: lower-level modules only
 MODEL_PACKAGES = ("dpgan", "autoregressive")
-MODELS_MAY_IMPORT = {"dp", "progress", "schema", "errors", "device", "capacity"}
+MODELS_MAY_IMPORT = {"dp", "progress", "schema", "errors", "device", "capacity", "constraints",
+                     "parallel"}
 
 
 def imports_of(package: str) -> dict[str, set[str]]:

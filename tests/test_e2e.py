@@ -146,7 +146,7 @@ MEASURE_CHARTS = """() => [...document.querySelectorAll('[data-testid="stVegaLit
     const drawn = svg.getBoundingClientRect();
     const holder = chart.closest('[data-testid="stColumn"]')
       || chart.parentElement.closest('[data-testid="stVerticalBlock"]');
-    const title = svg.querySelector("g.role-title text");
+    const title = [...svg.querySelectorAll("g.role-title-text text")].pop();  // a grid's: last
     const plot = svg.querySelector("g.role-frame > g > path.background");
     const yAxis = [...svg.querySelectorAll("g.role-axis")]
       .find(axis => (axis.getAttribute("aria-label") || "").startsWith("Y"));
@@ -174,11 +174,42 @@ MEASURE_CHARTS = """() => [...document.querySelectorAll('[data-testid="stVegaLit
 CHARTS_SHOWN = """titles => {
   const shown = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
     .filter(chart => chart.getBoundingClientRect().width > 0);
-  const drawn = shown.map(chart => chart.querySelector("svg g.role-title text"))
+  const drawn = shown.map(chart => [...chart.querySelectorAll("svg g.role-title-text text")].pop())
     .map(title => title ? title.textContent : null);
   return JSON.stringify(drawn) === JSON.stringify(titles)
     && shown.every(chart => chart.querySelector("svg g.role-axis"));
 }"""
+# The small multiples of the least faithful columns: per panel, its y labels (how many, hidden,
+# overlapping pairs) and the thinnest bar; the whole grid's reach past its block.
+MEASURE_GRID = """() => {
+  const chart = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+    .filter(c => c.getBoundingClientRect().width > 0)[0];
+  const svg = chart.querySelector("svg");
+  const holder = chart.parentElement.closest('[data-testid="stVerticalBlock"]');
+  const panels = [...svg.querySelectorAll("g.role-axis")]
+    .filter(axis => (axis.getAttribute("aria-label") || "").startsWith("Y"))
+    .map(axis => {
+      const shown = [...axis.querySelectorAll("g.role-axis-label text")]
+        .filter(t => t.getAttribute("opacity") !== "0").map(t => t.getBoundingClientRect());
+      let overlaps = 0;
+      shown.forEach((a, i) => shown.slice(i + 1).forEach(b => {
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1
+            && b.top < a.bottom - 1) overlaps++;
+      }));
+      return {labels: axis.querySelectorAll("g.role-axis-label text").length,
+              shown: shown.length, overlaps: overlaps};
+    });
+  const marks = [...svg.querySelectorAll("g.mark-rect.role-mark path")]
+    .map(m => m.getBoundingClientRect()).filter(m => m.width > 0 && m.height > 0);
+  const titles = [...svg.querySelectorAll("g.role-title-text text")].map(t => t.textContent);
+  const subtitles = [...svg.querySelectorAll("g.role-title-subtitle text")]
+    .map(t => t.textContent);
+  return {panels: panels, titles: titles, subtitles: subtitles,
+          past_container: svg.getBoundingClientRect().right
+            - holder.getBoundingClientRect().right,
+          thinnest: marks.length ? Math.min(...marks.map(m => m.height)) : null};
+}"""
+GRID_TITLE = "Least faithful columns"
 
 
 def _charts(page, titles: list[str]) -> dict[str, dict]:
@@ -199,14 +230,32 @@ def _readable(chart: dict, rows: int) -> None:
     assert chart["y_hidden"] == 0 and chart["y_overlaps"] == 0, chart
 
 
+def _check_grid(grid: dict) -> None:
+    """Every small multiple titled and readable, the grid within the page's block."""
+    assert grid["titles"] and grid["titles"][-1] == GRID_TITLE, grid
+    assert 1 <= len(grid["panels"]) <= 4, grid
+    assert len(grid["titles"]) == 1 + len(grid["panels"]), grid  # the grid's, a name each
+    assert len(grid["subtitles"]) == len(grid["panels"]), grid
+    assert all(re.fullmatch(r"TVD [\d.]+ \(holdout [\d.]+\)", t) for t in grid["subtitles"]), grid
+    for panel in grid["panels"]:
+        assert panel["labels"] >= 2 and panel["shown"] == panel["labels"], grid
+        assert panel["overlaps"] == 0, grid
+    assert grid["past_container"] <= 1, grid
+    assert grid["thinnest"] >= 3.5, grid  # bars, not hairlines
+
+
 def _check_review_charts(page, width: int) -> None:
     """What a person sees on the review step: each chart tall enough for its rows, every
     label readable, bars and cells visible. Distribution rows: table's 3 series × values."""
     heatmaps = ["real (train)", "synthetic"]
+    grid = [GRID_TITLE]
+    _charts(page, [*grid, "segment", *heatmaps])  # the selector's first column
+    _shot(page, f"9-review-weakest-{width}")
+    _check_grid(page.evaluate(MEASURE_GRID))
     for column, values in (("segment", 3), ("spend", None)):
         page.get_by_test_id("stSelectbox").click()
         page.get_by_role("option", name=column, exact=True).click()
-        charts = _charts(page, [column, *heatmaps])
+        charts = _charts(page, [*grid, column, *heatmaps])
         chart = charts[column]
         values = values or chart["y_labels"]
         _readable(chart, values)
@@ -247,14 +296,14 @@ def _check_review_charts(page, width: int) -> None:
 def test_review_charts_are_readable_at_two_widths(server: str, browser,
                                                   tmp_path: Path) -> None:
     context, page = _open(browser, server)
-    page.set_viewport_size({"width": 1300, "height": 2200})  # tall: whole charts in shots
+    page.set_viewport_size({"width": 1300, "height": 3200})  # tall: whole charts in shots
     _upload(page, tmp_path, rows=300)
     page.get_by_test_id("stRadioGroup").get_by_text("gaussian-copula", exact=True).click()
     page.get_by_role("button", name="Train").click()
     page.get_by_text("Finished. Review the reports below").wait_for(timeout=LONG)
     _check_review_charts(page, 1300)
     narrow = context.new_page()  # the same owner (token in the URL), a narrower window
-    narrow.set_viewport_size({"width": 900, "height": 2200})
+    narrow.set_viewport_size({"width": 900, "height": 3200})
     narrow.goto(page.url)
     narrow.get_by_text("Finished. Review the reports below").wait_for(timeout=60_000)
     _check_review_charts(narrow, 900)

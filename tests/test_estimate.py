@@ -40,6 +40,16 @@ def test_more_rows_columns_and_epochs_take_longer(method: str) -> None:
     assert total(method, rows=20_000, made_up=4) > total(method, rows=20_000)
 
 
+@pytest.mark.parametrize("method", ["dp-gan", "ctgan"])
+def test_on_a_small_table_smaller_batches_take_longer(method: str) -> None:
+    """A GAN's step costs more than its few rows: on 300 rows, ten times the steps per epoch
+    must cost more than the same rows in one step each epoch."""
+    def training(batch: int) -> float:
+        return estimate_run(method, 300, 5, epochs=300, batch_size=batch).stages["training"]
+
+    assert training(30) > 2 * training(500)
+
+
 @pytest.mark.parametrize("method", ["autoregressive", "dp-gan"])
 def test_differential_privacy_costs_more_and_a_method_without_it_ignores_the_flag(
         method: str) -> None:

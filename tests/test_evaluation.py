@@ -124,3 +124,43 @@ def test_report_html_is_self_contained(census_parts) -> None:
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page)
     for section in ("Fidelity", "Utility", "Re-identification risk", "Audit record"):
         assert f"<h2>{section}" in page
+
+
+def test_date_columns_are_binned_with_dates_as_labels() -> None:
+    """A reviewer reads bins of a date column as dates, not as day numbers."""
+    rng = np.random.default_rng(0)
+
+    def table(n: int) -> pd.DataFrame:
+        days = rng.integers(0, 900, n)
+        return pd.DataFrame({"joined": pd.Timestamp("2021-01-01") + pd.to_timedelta(days, "D"),
+                             "spend": rng.normal(50, 10, n)})
+
+    result = evaluate_fidelity(table(400), table(100), table(400), sdmetrics=False)
+    labels = result.distributions["joined"]["labels"]
+    assert len(labels) >= 5
+    date = r"\d{4}-\d{2}-\d{2}"
+    assert all(re.fullmatch(rf"(min|{date})–({date}|max)", label) for label in labels), labels
+
+
+def test_diversity_sees_a_collapsed_table_that_fidelity_per_column_would_miss() -> None:
+    """Rows resampled from the commonest ones keep precision but lose recall, coverage, rare
+    categories and the tails; a fresh sample of the same table keeps them all."""
+    from tabsynth.evaluation.diversity import evaluate_diversity
+
+    rng = np.random.default_rng(4)
+
+    def table(n: int) -> pd.DataFrame:
+        kind = rng.choice([f"k{i}" for i in range(30)], n, p=np.r_[[0.5], [0.5 / 29] * 29])
+        return pd.DataFrame({"kind": kind, "amount": rng.lognormal(3, 1, n)})
+
+    train, holdout = table(3000), table(1000)
+    fresh = evaluate_diversity(train, holdout, table(3000), ["kind", "amount"])["synthetic"]
+    common = train[(train["kind"] == "k0") & (train["amount"] < train["amount"].quantile(0.8))]
+    collapsed = evaluate_diversity(train, holdout, common.sample(3000, replace=True,
+                                                                 random_state=1),
+                                   ["kind", "amount"])["synthetic"]
+    assert collapsed["precision"] > 0.9 and fresh["precision"] > 0.9
+    assert collapsed["recall"] < fresh["recall"] - 0.3
+    assert collapsed["coverage"] < fresh["coverage"] - 0.3
+    assert collapsed["rare_category_coverage"] < 0.1 < 0.9 < fresh["rare_category_coverage"]
+    assert collapsed["tail_share"]["mean"] > 0.1 > fresh["tail_share"]["mean"]

@@ -20,3 +20,20 @@ def test_guard_knows_real_values_of_every_made_up_column() -> None:
     assert not guard.is_real("secret@example.org"), "only the made-up columns are guarded"
     assert not guard.is_real("someone.else@example.net")
     assert not CollisionGuard.from_frame(frame, []).is_real("kim@example.com")
+
+
+def test_wide_keys_are_made_up_without_overflow() -> None:
+    """A key column learned (under DP, from noisy counts) to be 20 digits wide: numeric keys
+    stay within 64-bit integers, text keys keep their width."""
+    from tabsynth.regenerate import RegenerationState, regenerate_column
+    from tabsynth.schema import ColumnSpec
+
+    for dtype in ("int64", "object"):
+        spec = ColumnSpec(name="key", kind="identifier", dtype=dtype, id_prefix="",
+                          id_width=20)
+        values = regenerate_column(spec, RegenerationState(), 50, seed=1, guard=None)
+        assert len(set(values)) == 50
+        if dtype == "object":
+            assert all(len(v) == 20 and v.isdigit() for v in values)
+        else:
+            assert all(0 < v < 2**63 for v in values)

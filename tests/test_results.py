@@ -92,3 +92,29 @@ def test_fidelity_and_utility_are_read_through_typed_views() -> None:
     assert set(fidelity.tvd_of()) == {"x", "z", "y"}
     assert utility.models and all("auc" in m.tstr and "auc" in m.trtr for m in utility.models)
     assert Fidelity.from_dict(None).correlation is None and Utility.from_dict(None).models == []
+
+
+def _fidelity(columns: list[tuple[str, float, float]]):
+    from tabsynth.evaluation.results import Fidelity
+
+    share = {"labels": ["a", "b"], "real": [0.5, 0.5], "synthetic": [0.4, 0.6]}
+    return Fidelity([{"column": n, "tvd": t, "holdout_tvd": h} for n, t, h in columns],
+                    {n: share for n, _, _ in columns if n != "not charted"}, [], None)
+
+
+def test_weakest_columns_rank_by_distance_beyond_the_holdout() -> None:
+    """A column far from the training rows but no farther than a fresh real sample ranks
+    below one the holdout follows closely and the synthetic rows do not."""
+    fidelity = _fidelity([("noisy", 0.30, 0.29), ("off", 0.12, 0.01), ("fine", 0.02, 0.03),
+                          ("not charted", 0.9, 0.0)])
+    assert [c["column"] for c in fidelity.weakest_columns(6)] == ["off", "noisy", "fine"]
+    assert [c["column"] for c in fidelity.weakest_columns(1)] == ["off"]
+
+
+def test_weakest_caption_says_whether_any_column_departs_beyond_sampling() -> None:
+    from tabsynth.ui_support import weakest_caption
+
+    within = _fidelity([("a", 0.02, 0.03)]).weakest_columns(6)
+    beyond = _fidelity([("a", 0.12, 0.01), ("b", 0.02, 0.03)]).weakest_columns(6)
+    assert "size sampling alone makes" in weakest_caption(within)
+    assert "1 of these depart more than the holdout" in weakest_caption(beyond)

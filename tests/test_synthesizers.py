@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import re
 
 import pandas as pd
@@ -63,7 +62,12 @@ def test_learned_columns_keep_their_domain(fitted) -> None:
 
 def test_saved_model_holds_no_pii(fitted, tmp_path) -> None:
     model, frame = fitted
-    path = tmp_path / "model.pkl"
+    path = tmp_path / "model.safetensors"
+    if not model.savable():  # SDV's models: refused with the methods that can be saved
+        with pytest.raises(ConfigError, match="cannot be saved yet; models of faker, "):
+            model.save(path)
+        assert not path.exists()
+        return
     model.save(path)
     blob = path.read_bytes()
     for column in PII_COLUMNS:
@@ -122,65 +126,3 @@ def test_unknown_method_and_bad_device_are_explained() -> None:
         make_synthesizer("tvae")
     with pytest.raises(ConfigError, match="unknown device"):
         make_synthesizer("ctgan", device="tpu")
-
-
-def test_load_refuses_other_formats_and_non_models(typed_table, tmp_path, monkeypatch) -> None:
-    from tabsynth.synthesizers import base
-
-    frame, schema = typed_table
-    path = tmp_path / "model.pkl"
-    make_synthesizer("faker").fit(frame, schema).save(path)
-    monkeypatch.setattr(base, "MODEL_FORMAT", base.MODEL_FORMAT + 1)
-    with pytest.raises(ConfigError, match=r"format \d+; this version .* fit the model again"):
-        Synthesizer.load(path)
-    garbage = tmp_path / "garbage.pkl"
-    garbage.write_bytes(b"zoe@example.org,1980-01-01\n")  # a CSV given by mistake
-    with pytest.raises(ConfigError, match="not a saved tabsynth model") as refused:
-        Synthesizer.load(garbage)
-    assert "'z'" not in str(refused.value), "pickle's message quotes the file's first byte"
-    other = tmp_path / "list.pkl"
-    other.write_bytes(pickle.dumps([1, 2, 3]))
-    with pytest.raises(ConfigError, match="does not hold a tabsynth model"):
-        Synthesizer.load(other)
-
-
-def test_load_finds_classes_saved_before_they_moved(tmp_path) -> None:
-    """A model saved before the DP domain, encoding and accounting moved to dp/ (and the claim
-    and public columns out of their old modules) names the old modules, and a DP-GAN then held
-    its DP settings one by one; it still loads."""
-    from tabsynth.dp.accounting import BudgetPlan
-    from tabsynth.dp.claim import PrivacyClaim
-    from tabsynth.dp.domain import ColumnDomain, Domain
-    from tabsynth.dp.encoding import Encoder
-    from tabsynth.dp.public import PublicColumn
-    from tabsynth.synthesizers import base
-
-    model = make_synthesizer("dp-gan", epsilon=1.0, device="cpu",
-                             public={"tier": PublicColumn(categories=["x", "y"])})
-    model.domain = Domain([ColumnDomain("tier", "categorical", categories=["x", "y"],
-                                        weights=[0.5, 0.5], public=True)], 1, 2.0, 1e-7, None)
-    model.encoder = Encoder(model.domain)
-    model.plan = BudgetPlan(1.0, 1e-6, 9e-7, 1e-7, "rdp", 2.0, 1, 1.1, 0.1, 10)
-    model._claim = PrivacyClaim(1.0, 1e-6, "rdp", 0.4, 0.6)
-    model.model_format = base.MODEL_FORMAT
-    budget = model.__dict__.pop("budget")
-    model.__dict__.update(epsilon=budget.epsilon, delta=budget.delta, public=budget.public,
-                          accountant=budget.accountant,
-                          preprocessing_share=budget.preprocessing_share)
-    blob = pickle.dumps(model, protocol=2)  # protocol 2 names a class as "c<module>\n<name>\n"
-    for new, old in [(b"tabsynth.dp.domain\n", b"tabsynth.dpgan.domain\n"),
-                     (b"tabsynth.dp.encoding\n", b"tabsynth.dpgan.encoding\n"),
-                     (b"tabsynth.dp.accounting\n", b"tabsynth.dpgan.accounting\n"),
-                     (b"tabsynth.dp.public\nPublicColumn", b"tabsynth.dpgan.domain\nPublicColumn"),
-                     (b"tabsynth.dp.claim\nPrivacyClaim",
-                      b"tabsynth.synthesizers.base\nPrivacyClaim")]:
-        assert new in blob, new
-        blob = blob.replace(new, old)
-    path = tmp_path / "old.pkl"
-    path.write_bytes(blob)
-    loaded = Synthesizer.load(path)
-    assert type(loaded.domain) is Domain and type(loaded.domain["tier"]) is ColumnDomain
-    assert type(loaded.encoder) is Encoder and loaded.encoder.width == model.encoder.width
-    assert loaded.plan == model.plan and loaded.privacy_claim == model.privacy_claim
-    assert loaded.budget == budget and loaded.private and loaded.epsilon == 1.0
-    assert loaded.public == {"tier": PublicColumn(categories=["x", "y"])}

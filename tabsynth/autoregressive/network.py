@@ -8,6 +8,7 @@ pass per step. The masks are fixed tensors: the weights they zero never influenc
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -110,7 +111,10 @@ class Made(nn.Module):
 
     def row_nll(self, tokens: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of each row (n,): the per-row loss DP-SGD clips."""
-        logits = self.forward(tokens)
+        return self.nll_from_logits(self.forward(tokens), tokens)
+
+    def nll_from_logits(self, logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Each row's negative log-likelihood from its logits (a wrapper's forward pass)."""
         total = logits.new_zeros(len(tokens))
         for k, (a, b) in enumerate(self.slices):
             total = total + functional.cross_entropy(logits[:, a:b], tokens[:, k],
@@ -119,9 +123,17 @@ class Made(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, temperature: float = 1.0,
-               device: str | torch.device = "cpu") -> torch.Tensor:
+               device: str | torch.device = "cpu",
+               allowed: list[torch.Tensor | Callable | None] | None = None) -> torch.Tensor:
         """Rows drawn step by step; each step updates only its own embedding and computes only
-        its own logits (a wide table's step costs the hidden layers, not the whole output)."""
+        its own logits (a wide table's step costs the hidden layers, not the whole output).
+
+        `allowed`, per step: None, the tokens a condition allows (vocabulary,), for a
+        within-bin step those allowed after each token of the step before (prev, vocabulary),
+        or a function of the tokens drawn so far (numpy) giving each row's (n, vocabulary).
+        A masked step draws from the allowed tokens only and then resamples the n rows by the
+        probability the mask kept (sequential importance resampling), so earlier steps follow
+        their distribution given the condition. Raises ValueError when no row can meet it."""
         tokens = torch.zeros((n, len(self.vocabularies)), dtype=torch.long, device=device)
         x = torch.cat([embed(tokens[:, k]) for k, embed in enumerate(self.embeddings)], dim=1)
         start = 0
@@ -133,7 +145,25 @@ class Made(nn.Module):
             if self.direct is not None:
                 logits = logits + self.direct.forward_rows(x, slice(a, b))
             probabilities = torch.softmax(logits / max(temperature, 1e-3), dim=1)
-            tokens[:, k] = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+            mask = allowed[k] if allowed is not None else None
+            if mask is None:
+                tokens[:, k] = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+            else:
+                if callable(mask):  # rows' own masks from the tokens drawn so far
+                    rows_mask = torch.from_numpy(mask(tokens.cpu().numpy())).to(device)
+                else:
+                    mask = mask.to(device)
+                    rows_mask = (mask[tokens[:, k - 1]] if mask.dim() == 2 else
+                                 mask.expand(n, -1))
+                rows_mask = rows_mask.to(probabilities.dtype)
+                kept = (probabilities * rows_mask).sum(dim=1)
+                if not bool((kept > 0).any()):
+                    raise ValueError("no row can meet the conditions")
+                restricted = torch.where(kept[:, None] > 0, probabilities * rows_mask,
+                                         rows_mask)
+                tokens[:, k] = torch.multinomial(restricted, 1, generator=generator)[:, 0]
+                chosen = torch.multinomial(kept, n, replacement=True, generator=generator)
+                tokens, x = tokens[chosen], x[chosen]
             width = self.embeddings[k].embedding_dim
             x[:, start:start + width] = self.embeddings[k](tokens[:, k])
             start += width

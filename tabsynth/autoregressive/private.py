@@ -4,6 +4,12 @@ Opacus's ghost clipping computes each row's gradient norm without materialising 
 gradients; MaskedLinear gets its own exact norm and gradient samplers (the mask zeroes part of
 each row's outer product). Every draw (initial weights, Poisson masks, gradient noise) comes
 from fresh OS seeds; the accountant records every step.
+
+In a process group (several workers on a cluster) each rank holds a shard of the rows and
+Poisson-samples it at the global rate, so together they draw one Poisson sample of the whole
+table; DPDDP starts every rank from rank 0's weights, and Opacus's distributed optimizer adds
+the noise on rank 0 only before the clipped gradient sums are added up across ranks: the same
+mechanism, and the same accountant figure, as one process with the same sigma, rate and steps.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from opacus.grad_sample import register_grad_sampler, register_norm_sampler
 from tabsynth.autoregressive.network import Made, MaskedLinear
 from tabsynth.dp.accounting import spent_epsilon
 from tabsynth.dp.noise import secret_torch_generator
+from tabsynth.parallel import agreed_stop, rank_and_world
 from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
 
 
@@ -63,17 +70,29 @@ class PrivateSettings:
 
 def train_private(network: Made, tokens: torch.Tensor, settings: PrivateSettings,
                   progress: ProgressCallback, should_stop: StopCheck) -> Made:
-    """Exactly settings.steps DP-SGD steps on Poisson samples of `tokens` (rows)."""
+    """Exactly settings.steps DP-SGD steps on Poisson samples of `tokens` (rows: this rank's
+    shard in a process group, each row sampled at the global rate)."""
     from opacus.grad_sample import GradSampleModuleFastGradientClipping
-    from opacus.optimizers import DPOptimizerFastGradientClipping
+    from opacus.optimizers import (
+        DistributedDPOptimizerFastGradientClipping,
+        DPOptimizerFastGradientClipping,
+    )
     from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
 
     device = torch.device(settings.device)
     rows = tokens.to(device)
+    distributed = rank_and_world()[1] > 1
+    if distributed:
+        from opacus.distributed import DifferentiallyPrivateDistributedDataParallel
+
+        DifferentiallyPrivateDistributedDataParallel(network)  # rank 0's weights everywhere
+    should_stop = agreed_stop(should_stop)
     module = GradSampleModuleFastGradientClipping(
         network, loss_reduction="sum", max_grad_norm=settings.max_grad_norm,
         use_ghost_clipping=True)
-    optimizer = DPOptimizerFastGradientClipping(
+    optimizer_class = DistributedDPOptimizerFastGradientClipping if distributed \
+        else DPOptimizerFastGradientClipping
+    optimizer = optimizer_class(
         torch.optim.Adam(network.parameters(), lr=settings.learning_rate),
         noise_multiplier=settings.noise_multiplier, max_grad_norm=settings.max_grad_norm,
         expected_batch_size=settings.expected_batch, loss_reduction="sum",

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from tabsynth.formatting import score
+
 RESIDUAL_RISKS = (
     "the gradient noise, the Poisson sampling masks and the initial weights come from the "
     "training library's random generators, seeded from the operating system but not "
@@ -34,8 +36,9 @@ def residual_risks(accountant: str) -> tuple[str, ...]:
     return RESIDUAL_RISKS + ((PRV_COUNTS_RISK,) if accountant == "prv" else ())
 
 
-SCHEMA_DECLARED = ("the schema as given (column kinds, number of decimals, date formats, yes/no "
-                   "spellings, key shapes, which columns are personal data): it was declared "
+SCHEMA_DECLARED = ("the schema as given (column kinds, number of decimals, date formats and "
+                   "granularity (whole days, hours, minutes), yes/no spellings, key shapes, "
+                   "which columns are personal data): it was declared "
                    "or reviewed by you and is treated as public knowledge, not learned with "
                    "privacy")
 SCHEMA_LEARNED = ("the column names and their order (the header row); the column kinds and "
@@ -80,8 +83,8 @@ def not_covered(public: dict, regenerated: list[str], schema_learned: bool = Fal
 
 def range_notes(column_notes: dict[str, str], epsilon: float) -> tuple[str, ...]:
     """Each column's domain note (what the noise coarsened or cut, dp/domain.py), named and
-    with the run's ε: "Age: the lowest 3 % of its range … at ε = 1 …"."""
-    return tuple(f"{name}: {note.replace('this ε', f'ε = {epsilon:g}')}"
+    with the ε the run spent, written as everywhere else: "Age: the lowest 3 % … at ε = 0.999"."""
+    return tuple(f"{name}: {note.replace('this ε', f'ε = {score(epsilon)}')}"
                  for name, note in column_notes.items() if note)
 
 

@@ -60,6 +60,7 @@ from tabsynth.schema import (
 
 MECHANISMS_PER_COLUMN = 3  # family histogram, detail histogram, distinct count
 MARGIN = 3.0  # noise widths a count must clear before it counts as present
+MADE_UP_MARGIN = 4.5  # ... and the distinct count, before a column is made up (see above)
 MIXED_SHARE = 0.05  # a column with more values outside its main family is read as labels
 MINOR_SHARE = 0.01  # a minority below this share of a column is ignored (rounded away)
 UNIQUE_SHARE = 0.9  # distinct values per present value of a key or identifier
@@ -151,9 +152,18 @@ class _Released:
         (clipping each cell at 0 first would add about 0.4 sigma per empty cell)."""
         return float(sum(self.details.get(c, 0.0) for c in cells))
 
-    def clears(self, count: float, cells: int = 1) -> bool:
-        """True when a sum of `cells` noisy counts stands clear of noise and of a small share."""
-        return count > max(MARGIN * self.sigma * np.sqrt(cells), MINOR_SHARE * self.present)
+    def clears(self, count: float, cells: int = 1, margin: float = MARGIN) -> bool:
+        """True when a sum of `cells` noisy counts stands clear of noise (`margin` noise
+        widths) and of a small share."""
+        return count > max(margin * self.sigma * np.sqrt(cells), MINOR_SHARE * self.present)
+
+    def many_distinct(self) -> bool:
+        """The distinct count clears the noise by MADE_UP_MARGIN widths: making a column of
+        words or numbers up loses it, so it asks for more evidence than other decisions (at 3
+        widths a column of 3 short labels read under sigma 92 was made up about once in 500
+        reads). Key-shaped values (prefix and digits) keep the usual margin: labels rarely look
+        like keys, and unique keys of a few hundred rows must still be found."""
+        return self.clears(self.distinct, margin=MADE_UP_MARGIN)
 
     @property
     def distinct_share(self) -> float:
@@ -355,7 +365,7 @@ def _decide_number(spec: ColumnSpec, released: _Released) -> None:
             if not released.clears(count, 2 * len(finer)):
                 spec.decimals = places
                 break
-    if integral and released.mostly_unique and released.clears(released.distinct) \
+    if integral and released.mostly_unique and released.many_distinct() \
             and ID_HEADER.search(spec.name):
         spec.kind, spec.reason = "identifier", "learned with differential privacy: unique " \
             "whole numbers under a key-like name; treated as a key and regenerated"
@@ -504,7 +514,7 @@ def _decide_text(spec: ColumnSpec, released: _Released) -> None:
     one_word = mean_words <= 1.1
     spec.reason = "learned with differential privacy: labels"
     # a column is made up (text, key) only when its many distinct values stand clear of noise
-    varied = released.clears(distinct)
+    varied = released.many_distinct()
     if varied and ((long_share > 0.5 and not repeated_labels) or (
             mean_words >= 3 and unique > 0.5 and (distinct > 50 or all_unique))):
         spec.kind = "text"

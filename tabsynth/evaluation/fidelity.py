@@ -106,10 +106,12 @@ def evaluate_fidelity(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
         sdmetrics_quality=quality, holdout_sdmetrics_quality=holdout_quality,
         sdmetrics_columns=len(scored) if sdmetrics else 0, columns=per_column, pairs=per_pair,
         correlation=correlation_matrices(train, synthetic, columns, ranks[:2]),
-        distributions={c: _distribution(coded[c], edges.get(c)) for c in columns})
+        distributions={c: _distribution(coded[c], edges.get(c),
+                                        pd.api.types.is_datetime64_any_dtype(train[c]))
+                       for c in columns})
 
 
-def _distribution(column: CodedColumn, edges: np.ndarray | None,
+def _distribution(column: CodedColumn, edges: np.ndarray | None, dates: bool = False,
                   top: int = 12) -> dict[str, list]:
     """Shares per bin (numeric: labelled by bin edges) or per category (the most common ones;
     a label held by fewer than MIN_LABEL_ROWS training rows only inside the rare bucket)."""
@@ -121,10 +123,18 @@ def _distribution(column: CodedColumn, edges: np.ndarray | None,
                   for k in keys]
         return {"labels": labels, **values}
     shown = np.flatnonzero(counts[0] + counts[1])  # bins held by real or synthetic rows
-    texts = [f"{e:.4g}" for e in edges]
+    texts = _date_texts(edges) if dates else [f"{e:.4g}" for e in edges]
     return {"labels": [_bin_label(column.labels[k], texts) for k in shown],
             **{name: (c[shown] / max(1, c.sum())).tolist()
                for name, c in zip(("real", "synthetic", "holdout"), counts, strict=True)}}
+
+
+def _date_texts(days: np.ndarray) -> list[str]:
+    """Bin edges of a date column (days since 1970) as dates; with the time of day when the
+    edges fall within a few days of each other."""
+    stamps = pd.to_datetime(np.asarray(days, dtype=float) * 86_400.0, unit="s")
+    close = len(days) > 1 and float(np.max(days) - np.min(days)) < 3.0
+    return [t.strftime("%Y-%m-%d %H:%M" if close else "%Y-%m-%d") for t in stamps]
 
 
 def _short(label: str, limit: int = 60) -> str:

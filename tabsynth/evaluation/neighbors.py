@@ -8,6 +8,10 @@ lexicographically) and a branch-and-bound search visits a subtree only while its
 still beat the current k-th best distance; inside a leaf, rows are sorted by one number and
 scanned outwards from the query. The result is exact; ties go to the row found first, and rows
 are shuffled (seeded) before sorting so that a tie picks an arbitrary row, not a systematic one.
+
+On a cluster (a job run with a Ray address) a long query is cut into parts searched by the
+cluster's workers: the index goes into the object store once, each part comes back as its own
+distances and positions, and the reference is dropped afterwards. The answer is the same.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from tabsynth import cluster
 from tabsynth.evaluation.common import as_float, is_numeric
 
 SCALINGS = ("iqr", "range")
+SHARD_ROWS = 20_000  # a query is cut into parts on a cluster only from this many rows per part
 
 
 @dataclass
@@ -136,20 +142,48 @@ class MixedIndex:
 
         Only rows nearer than `horizon` are looked for (a far cheaper search): a slot with no
         such row holds distance inf."""
-        from tabsynth.evaluation._kernels import knn
-
         k = max(1, min(k, self.size))
         q_num = np.ascontiguousarray(queries.num[:, self.num_order])
         q_cat = np.ascontiguousarray(queries.cat, dtype=np.int32)
         if not self.size:
             return (np.full((len(q_cat), 1), np.inf), np.zeros((len(q_cat), 1), np.int64))
-        distances, positions = knn(self.keys, self.starts, self.low, self.high, self.check,
-                                   self.drop_keys, self.drop_leaf, self.num, q_cat, q_num, k,
-                                   float(horizon))
+        parts = min(cluster.query_shards(), len(q_cat) // SHARD_ROWS)
+        if parts > 1:
+            distances, positions = self._query_on_cluster(q_cat, q_num, k, horizon, parts)
+        else:
+            distances, positions = self._search(q_cat, q_num, k, horizon)
         return distances, self.order[positions]
+
+    def _search(self, q_cat: np.ndarray, q_num: np.ndarray, k: int,
+                horizon: float) -> tuple[np.ndarray, np.ndarray]:
+        from tabsynth.evaluation._kernels import knn
+
+        return knn(self.keys, self.starts, self.low, self.high, self.check, self.drop_keys,
+                   self.drop_leaf, self.num, q_cat, q_num, k, float(horizon))
+
+    def _query_on_cluster(self, q_cat: np.ndarray, q_num: np.ndarray, k: int, horizon: float,
+                          parts: int) -> tuple[np.ndarray, np.ndarray]:
+        """The search cut into `parts` runs of consecutive queries, one task each."""
+        import ray
+
+        search = ray.remote(num_cpus=1, max_retries=0)(_search_part)
+        index = ray.put(self)
+        bounds = np.linspace(0, len(q_cat), parts + 1).astype(int)
+        try:
+            found = ray.get([search.remote(index, q_cat[a:b], q_num[a:b], k, horizon)
+                             for a, b in pairwise(bounds)])
+        finally:
+            del index  # the last reference: the object store frees the index
+        return (np.concatenate([d for d, _ in found]), np.concatenate([p for _, p in found]))
 
 
 def _impurity(codes: np.ndarray) -> float:
     """Chance that two random rows differ in this column (Gini impurity)."""
     shares = np.unique(codes, return_counts=True)[1] / max(1, len(codes))
     return float(1 - (shares**2).sum())
+
+
+def _search_part(index: MixedIndex, q_cat: np.ndarray, q_num: np.ndarray, k: int,
+                 horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """One part of a query, searched by a worker of the cluster."""
+    return index._search(q_cat, q_num, k, horizon)

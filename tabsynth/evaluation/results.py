@@ -175,6 +175,12 @@ class Fidelity:
         """The pairs whose joint distribution is followed least closely."""
         return sorted(self.pairs, key=lambda p: -p["tvd"])[:count]
 
+    def weakest_columns(self, count: int) -> list[dict[str, Any]]:
+        """The charted columns the synthetic rows follow least closely, worst first: by how far
+        their distance exceeds the holdout's (a fresh real sample's own distance is noise)."""
+        charted = [c for c in self.columns if c.get("column") in self.distributions]
+        return sorted(charted, key=lambda c: -_excess(c))[:count]
+
     def tvd_of(self) -> dict[str, float]:
         """Each column's 1-way total-variation distance (0 where not computed)."""
         return {c.get("column"): c.get("tvd") or 0.0 for c in self.columns}
@@ -187,6 +193,11 @@ class Fidelity:
                    list(fidelity.get("pairs") or []),
                    Correlation(correlation["columns"], correlation["real"],
                                correlation["synthetic"]) if correlation else None)
+
+
+def _excess(column: dict[str, Any]) -> float:
+    """A column's distance beyond the holdout's."""
+    return float(column.get("tvd") or 0.0) - float(column.get("holdout_tvd") or 0.0)
 
 
 @dataclass(frozen=True)

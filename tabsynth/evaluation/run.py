@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from tabsynth.evaluation.diversity import evaluate_diversity
 from tabsynth.evaluation.fidelity import evaluate_fidelity
 from tabsynth.evaluation.privacy import PrivacySettings, evaluate_privacy, privacy_roles
 from tabsynth.evaluation.utility import evaluate_utility, utility_target
@@ -49,6 +50,8 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     started = time.perf_counter()
     fidelity = evaluate_fidelity(train, holdout, synthetic, exclude, seed=seed,
                                  kinds=kinds).to_dict()
+    fidelity["diversity"] = evaluate_diversity(
+        train, holdout, synthetic, [c["column"] for c in fidelity["columns"]], seed)
     timings["fidelity"] = time.perf_counter() - started
     started = time.perf_counter()
     emit(ProgressEvent("evaluate", *PARTS["utility"]))

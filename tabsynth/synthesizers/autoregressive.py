@@ -10,46 +10,49 @@ generated pool so their 1-way marginals match the domain's noisy ones (post-proc
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
+from tabsynth.autoregressive.constrain import (
+    hold_to_ranges,
+    rule_masks,
+    settle_orders,
+    step_allowed,
+    token_masks,
+)
 from tabsynth.autoregressive.network import Made
+from tabsynth.autoregressive.plain import PATIENCE, PlainSettings, train_plain
 from tabsynth.autoregressive.tokens import TokenCodec
+from tabsynth.constraints.conditions import Condition
+from tabsynth.constraints.rules import Rule
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
 from tabsynth.dp.domain import learn_domain
 from tabsynth.dp.noise import secret_global_seed
 from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.start import Start
-from tabsynth.progress import Cancelled, ProgressCallback, ProgressEvent, StopCheck
+from tabsynth.errors import ConfigError
+from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.dp_base import DpSynthesizer
+from tabsynth.synthesizers.saved import (
+    domain_from_dict,
+    domain_to_dict,
+    load_module_tensors,
+    module_tensors,
+)
 
-VALIDATION_SHARE = 0.1
-PATIENCE = 3  # epochs without a better validation likelihood before stopping
-LR_DECAY = 0.5  # the learning rate's factor after each epoch without a better likelihood
 PRIVATE_EPOCHS = 15
 PRIVATE_BATCH = 1000
 DROPOUT = 0.1  # census, one seed: quality 0.978 -> 0.982, 2-way TVD 0.029 -> 0.025
-
-
-def ending_words(trained: int, most: int, waited: int) -> str:
-    """How training ended: early stopping names the epoch and the epochs without a better
-    validation likelihood (the model kept is the best one, `waited` epochs before)."""
-    if waited >= PATIENCE and trained < most:
-        return (f"stopped at epoch {trained}: no improvement for {waited} epochs, so the "
-                f"model of epoch {trained - waited} is kept")
-    if trained == most and most > 1:
-        return f"trained all {most} epochs"
-    return f"trained {trained} epoch" + ("" if trained == 1 else "s")
+__all__ = ["PATIENCE", "PRIVATE_BATCH", "PRIVATE_EPOCHS", "Autoregressive"]
 
 
 class Autoregressive(DpSynthesizer):
     method = "autoregressive"
     noised = "the network's clipped per-row gradients"
+    conditional = True
 
     def __init__(self, epochs: int | None = None, batch_size: int | None = None,
                  device: str = "auto", hidden: int = 256, layers: int = 2,
@@ -60,7 +63,7 @@ class Autoregressive(DpSynthesizer):
                  accountant: str = "rdp", max_grad_norm: float = 1.0,
                  preprocessing_share: float = 0.5,
                  public: dict[str, PublicColumn] | None = None, seed: int = 0,
-                 target: str | None = None) -> None:
+                 target: str | None = None, workers: int = 1) -> None:
         super().__init__(epsilon, delta, accountant, preprocessing_share, public, device)
         private = self.private
         self.epochs = epochs or (PRIVATE_EPOCHS if private else 60)
@@ -72,8 +75,30 @@ class Autoregressive(DpSynthesizer):
         # with DP, draw rows so their 1-way marginals match the noisy ones already paid for
         self.calibrate = private if calibrate is None else calibrate
         self.seed, self.target = seed, target
+        self.workers = workers  # > 1: data-parallel training on a Ray cluster's workers
         self.codec: TokenCodec | None = None
         self.network: Made | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {**self._budget_settings(), "epochs": self.epochs, "batch_size": self.batch_size,
+                "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
+                "learning_rate": self.learning_rate, "temperature": self.temperature,
+                "calibrate": self.calibrate, "max_grad_norm": self.max_grad_norm,
+                "seed": self.seed, "target": self.target}
+
+    def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The token codec's domain and column order (DP releases or declared public in a DP
+        fit) and the network's weights."""
+        assert self.codec is not None and self.network is not None
+        return ({"domain": domain_to_dict(self.codec.domain), "order": self.codec.order},
+                module_tensors(self.network, "network"))
+
+    def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        self.codec = TokenCodec(domain_from_dict(learned["domain"]),
+                                [int(k) for k in learned["order"]])
+        network = Made(self.codec.vocabularies, self.hidden, self.layers, self.dropout)
+        load_module_tensors(network, tensors, "network")
+        self.network = network.eval()
 
     def _fit_private(self, train: pd.DataFrame, start: Start, emit: ProgressCallback,
                      should_stop: StopCheck) -> None:
@@ -96,7 +121,25 @@ class Autoregressive(DpSynthesizer):
             expected_batch=start.batch, noise_multiplier=plan.sigma_training,
             max_grad_norm=self.max_grad_norm, learning_rate=self.learning_rate,
             accountant=start.accountant, delta=plan.delta_accountant, device=self.device)
-        self.network = train_private(network, tokens, settings, emit, should_stop).eval()
+        if self.workers > 1:
+            self.network = self._train_private_on_workers(network, tokens, settings, start,
+                                                          emit, should_stop)
+        else:
+            self.network = train_private(network, tokens, settings, emit, should_stop).eval()
+        if self.workers > 1:
+            self.fit_info["workers"] = self.workers
+
+    def _train_private_on_workers(self, network: Made, tokens: torch.Tensor,
+                                  settings: Any, start: Start, emit: ProgressCallback,
+                                  should_stop: StopCheck) -> Made:
+        """DP-SGD on the cluster's workers; this fit's accountant takes the steps they took."""
+        from tabsynth.synthesizers.workers import run_on_workers
+
+        results = run_on_workers(train_private_rank, {"tokens": tokens.numpy()},
+                                 {"network": _network_spec(network), "settings": settings},
+                                 self.workers, emit, should_stop)
+        start.accountant.history = results[0]["history"]
+        return _network_from(results[0]["network"]).eval()
 
     def _order(self, names: list[str]) -> list[int]:
         """Schema order with the target (when named and learned) last."""
@@ -117,82 +160,141 @@ class Autoregressive(DpSynthesizer):
         torch.manual_seed(self.seed)
         network = Made(self.codec.vocabularies, self.hidden, self.layers, self.dropout)
         self.network = network.start_from(self.codec.prior_log_probabilities()).to(self.device)
-        self.fit_info = self._train(tokens, progress, should_stop)
+        settings = PlainSettings(self.epochs, self.batch_size, self.learning_rate, self.seed,
+                                 self.device)
+        if self.workers > 1:
+            from tabsynth.synthesizers.workers import run_on_workers
+
+            results = run_on_workers(train_plain_rank, {"tokens": tokens.numpy()},
+                                     {"network": _network_spec(self.network.cpu()),
+                                      "settings": settings},
+                                     self.workers, progress, should_stop)
+            if len({r["fingerprint"] for r in results}) > 1:  # DDP keeps every copy equal
+                raise RuntimeError("the workers' copies of the network differ after training")
+            self.network = _network_from(results[0]["network"])
+            self.fit_info = results[0]["info"]
+        else:
+            self.fit_info = train_plain(self.network, tokens, settings, progress, should_stop)
+        self.fit_info["steps"] = len(self.codec.steps)
+        if self.workers > 1:
+            self.fit_info["workers"] = self.workers
         self.network = self.network.cpu().eval()
 
-    def _train(self, tokens: torch.Tensor, progress: ProgressCallback,
-               should_stop: StopCheck) -> dict[str, Any]:
-        assert self.network is not None
-        generator = torch.Generator().manual_seed(self.seed)
-        order = torch.randperm(len(tokens), generator=generator)
-        held = max(1, int(len(tokens) * VALIDATION_SHARE)) if len(tokens) >= 50 else 0
-        validation = tokens[order[:held]].to(self.device)
-        fit = tokens[order[held:]].to(self.device)
-        batch = max(1, min(self.batch_size, len(fit)))
-        optimiser = torch.optim.AdamW(self.network.parameters(), lr=self.learning_rate,
-                                      weight_decay=1e-5)
-        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimiser, factor=LR_DECAY, patience=0, threshold=1e-4, threshold_mode="abs")
-        best, best_state, waited, epochs_run = math.inf, None, 0, 0
-        started = time.monotonic()
-        progress(ProgressEvent("train", 0.0, f"epoch 1/{self.epochs} running"))
-        for epoch in range(self.epochs):
-            if should_stop():
-                raise Cancelled()
-            self.network.train()
-            permutation = torch.randperm(len(fit), generator=generator).to(self.device)
-            for start in range(0, len(fit), batch):
-                optimiser.zero_grad(set_to_none=True)
-                loss = self.network.loss(fit[permutation[start:start + batch]])
-                loss.backward()
-                optimiser.step()
-            epochs_run = epoch + 1
-            score = self._validation_loss(validation) if held else float(loss)
-            plateau.step(score)
-            if score < best - 1e-4:
-                best, waited = score, 0
-                best_state = {k: v.detach().clone() for k, v in
-                              self.network.state_dict().items()}
-            else:
-                waited += 1
-            progress(ProgressEvent("train", epochs_run / self.epochs,
-                                   f"epoch {epochs_run}/{self.epochs}",
-                                   {"validation_nll": round(score, 3)}))
-            if held and waited >= PATIENCE:
-                break
-        if best_state is not None:
-            self.network.load_state_dict(best_state)
-        stopping = ending_words(epochs_run, self.epochs, waited if held else 0)
-        progress(ProgressEvent("train", 1.0, stopping))
-        return {"epochs": epochs_run, "validation_nll": best, "stopping": stopping,
-                "seconds": time.monotonic() - started, "steps": len(self.codec.steps)}
+    def _extra_notes(self, plan: Any) -> str:
+        if self.workers <= 1:
+            return ""
+        return (f"; trained on {self.workers} workers: each Poisson-samples its share of the "
+                "rows at the rate above, and the noise is added once per step, by the first")
 
-    @torch.no_grad()
-    def _validation_loss(self, validation: torch.Tensor) -> float:
-        assert self.network is not None
-        self.network.eval()
-        total = 0.0
-        step = self.network.rows_per_pass
-        for start in range(0, len(validation), step):
-            part = validation[start:start + step]
-            total += float(self.network.loss(part)) * len(part)
-        return total / len(validation)
-
-    def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
+    def _sample_learned(self, n: int, seed: int, conditions: list[Condition] | None = None,
+                        rules: list[Rule] | None = None) -> pd.DataFrame:
         assert self.network is not None and self.codec is not None
-        calibrate = getattr(self, "calibrate", False)  # models saved before calibration
+        masks = token_masks(self.codec, conditions) if conditions else None
+        by_rules = rule_masks(self.codec, rules) if rules else []
+        constrained = masks is not None or any(by_rules)
+        # conditioned rows follow the conditional distribution, not the noisy marginals
+        calibrate = self.calibrate and not constrained
         pool = n * POOL_FACTOR if calibrate else n
         network = self.network.to(self.device).eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
         step = network.rows_per_pass
-        parts = [network.sample(min(step, pool - start), generator, self.temperature,
-                                self.device).cpu().numpy()
-                 for start in range(0, pool, step)]
-        self.network = network.cpu()
+        allowed = None if not constrained else [
+            torch.from_numpy(m) if isinstance(m, np.ndarray) else m
+            for m in step_allowed(self.codec, masks, by_rules)]
+        try:
+            parts = [network.sample(min(step, pool - start), generator, self.temperature,
+                                    self.device, allowed).cpu().numpy()
+                     for start in range(0, pool, step)]
+        except ValueError:
+            raise ConfigError("no synthetic row can meet these conditions: the model gives "
+                              "them no probability; widen a range or drop a condition") from None
+        finally:
+            self.network = network.cpu()
         tokens = np.concatenate(parts)
         rng = np.random.default_rng(seed)
+        if constrained:
+            frame = hold_to_ranges(self.codec.decode(tokens, rng), conditions or [], self.codec)
+            return settle_orders(frame, rules or [], self._units(), self._positions())
         if calibrate:
             chosen = calibrated_choice(self.codec.components(tokens),
                                        marginal_targets(self.codec.domain), n, rng)
             tokens = tokens[chosen]
         return self.codec.decode(tokens, rng)
+
+    def _positions(self) -> dict[str, int]:
+        """Each learned column's first step in the drawing order."""
+        assert self.codec is not None
+        names = [c.name for c in self.codec.domain.columns]
+        positions: dict[str, int] = {}
+        for k, step in enumerate(self.codec.steps):
+            positions.setdefault(names[step.column], k)
+        return positions
+
+    def categories_of(self, column: str) -> list[str]:
+        """The values the model draws for a column of categories (for equal shares)."""
+        assert self.codec is not None
+        for domain in self.codec.domain.columns:
+            if domain.name == column and domain.kind == "categorical":
+                return [str(c) for c in domain.categories]
+        raise ConfigError(f"column {column!r} is not a column of categories in this model: "
+                          "it cannot be balanced")
+
+def _network_spec(network: Made) -> dict[str, Any]:
+    """What rebuilds the network elsewhere: its shape and its weights."""
+    return {"vocabularies": network.vocabularies, "hidden": network.hidden_size,
+            "layers": network.layer_count, "dropout": float(network.dropout.p),
+            "state": {k: v.detach().cpu() for k, v in network.state_dict().items()}}
+
+
+def _network_from(spec: dict[str, Any]) -> Made:
+    network = Made(spec["vocabularies"], spec["hidden"], spec["layers"], spec["dropout"])
+    network.load_state_dict(spec["state"])
+    return network
+
+
+def train_plain_rank(shared: dict[str, Any], arguments: dict[str, Any],
+                     progress: ProgressCallback, should_stop: StopCheck,
+                     device: str) -> dict[str, Any]:
+    """One rank of maximum-likelihood training (see autoregressive/plain.py)."""
+    import dataclasses
+
+    from tabsynth.parallel import rank_and_world
+
+    network = _network_from(arguments["network"]).to(device)
+    settings = dataclasses.replace(arguments["settings"], device=device)
+    info = train_plain(network, torch.from_numpy(shared["tokens"]), settings, progress,
+                       should_stop)
+    result = {"info": info, "fingerprint": _fingerprint(network)}
+    if rank_and_world()[0] == 0:
+        result["network"] = _network_spec(network)
+    return result
+
+
+def _fingerprint(network: Made) -> float:
+    """A sum over every weight: equal on ranks whose copies are equal."""
+    return float(sum(p.detach().double().abs().sum() for p in network.parameters()))
+
+
+def train_private_rank(shared: dict[str, Any], arguments: dict[str, Any],
+                       progress: ProgressCallback, should_stop: StopCheck,
+                       device: str) -> dict[str, Any]:
+    """One rank of DP-SGD: its shard of the rows, Poisson-sampled at the global rate; every
+    rank returns its accountant's history and epsilon, rank 0 the trained network too."""
+    import dataclasses
+
+    from tabsynth.autoregressive.private import train_private
+    from tabsynth.dp.accounting import spent_epsilon
+    from tabsynth.parallel import rank_and_world, shard_rows
+
+    rank, world = rank_and_world()
+    tokens = torch.from_numpy(shared["tokens"])
+    settings = dataclasses.replace(arguments["settings"], device=device)
+    network = _network_from(arguments["network"]).to(device)
+    trained = train_private(network, tokens[shard_rows(len(tokens), rank, world)], settings,
+                            progress, should_stop)
+    accountant = settings.accountant
+    result = {"history": list(accountant.history), "rank": rank,
+              "epsilon": spent_epsilon(accountant, settings.delta)}
+    if rank == 0:
+        result["network"] = _network_spec(trained)
+    return result

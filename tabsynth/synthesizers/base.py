@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import abc
-import io
-import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from tabsynth.constraints.conditions import Condition
+from tabsynth.constraints.rules import Order, Rule, rule_holds
 from tabsynth.device import resolve_device
 from tabsynth.dp.claim import PrivacyClaim
-from tabsynth.errors import ConfigError
+from tabsynth.errors import ConfigError, TabsynthError
+from tabsynth.model_file import REFIT, model_file_bytes, read_model_file, write_model_file
 from tabsynth.progress import (
     ProgressCallback,
     ProgressEvent,
@@ -21,18 +23,17 @@ from tabsynth.progress import (
     ignore_progress,
     never_stop,
 )
-from tabsynth.regenerate import CollisionGuard, RegenerationState, regenerate_column
+from tabsynth.regenerate import (
+    CollisionGuard,
+    KeyBlock,
+    RegenerationState,
+    regenerate_column,
+)
 from tabsynth.schema import DATE_UNITS, Schema, infer_schema, with_choices
 from tabsynth.synthesizers.registry import method_info
 
-# Bump when a saved model's layout changes (format 2: the DP-GAN's embedded conditions).
-MODEL_FORMAT = 2
-# Where classes pickled by earlier versions live now (same layout, new module).
-MOVED_MODULES = {"tabsynth.dpgan.accounting": "tabsynth.dp.accounting",
-                 "tabsynth.dpgan.domain": "tabsynth.dp.domain",
-                 "tabsynth.dpgan.encoding": "tabsynth.dp.encoding"}
-MOVED_CLASSES = {("tabsynth.synthesizers.base", "PrivacyClaim"): "tabsynth.dp.claim",
-                 ("tabsynth.dpgan.domain", "PublicColumn"): "tabsynth.dp.public"}
+# the methods whose fitted models can be saved to a model file and loaded again
+SAVABLE = ("faker", "dp-gan", "autoregressive")
 
 
 class Synthesizer(abc.ABC):
@@ -44,6 +45,7 @@ class Synthesizer(abc.ABC):
 
     method: ClassVar[str]  # its name in the registry, which holds the rest of its entry
     discloses: ClassVar[str]  # set from the registry: what a fitted model reveals
+    conditional: ClassVar[bool] = False  # draws rows that meet conditions (sample(conditions))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -128,16 +130,64 @@ class Synthesizer(abc.ABC):
         else:  # every column is made up from scratch: there is no model to fit
             emit(ProgressEvent("fit", 1.0, "no learned column: every column is regenerated"))
 
-    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+    def sample(self, n: int, seed: int | None = None, conditions: Sequence[Condition] = (),
+               rules: Sequence[Rule] = (), keys: KeyBlock | None = None) -> pd.DataFrame:
+        """n rows; with `conditions` (values or ranges of learned columns) and `rules`
+        (orders between columns, fixed combinations), rows that meet every one, drawn from the
+        model's distribution given them (methods with `conditional`). `keys` says which part
+        of a larger draw in parts this is (fresh keys are then unique across the parts)."""
         if self.schema is None:
             raise RuntimeError("fit() must be called before sample()")
         if n <= 0:
             raise ValueError("the number of rows to sample must be positive")
+        if (conditions or rules) and not self.conditional:
+            raise ConfigError(f"the {self.method} method cannot draw rows under conditions or "
+                              "rules; fit the autoregressive method to generate rows that "
+                              "meet them")
+        if not rules:
+            return self._draw(n, seed, list(conditions), [], keys)
+        rng = np.random.default_rng(seed)
+        kept: list[pd.DataFrame] = []
+        for _round in range(RULE_ROUNDS):  # a few rows may break a rule inside a last step
+            frame = self._draw(n, int(rng.integers(2**31 - 1)), list(conditions), list(rules),
+                               keys)
+            frame = _fix_made_up(frame, list(rules), self.schema, rng)
+            ok = np.ones(len(frame), dtype=bool)
+            for rule in rules:
+                ok &= rule_holds(frame, rule).to_numpy()
+            kept.append(frame[ok])
+            if sum(len(k) for k in kept) >= n:
+                return pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
+        raise ConfigError("the rules cannot all be met together by this model's rows: check "
+                          "them against each other and against the conditions")
+
+    def _units(self) -> dict[str, float]:
+        """Each learned column's precision, the least step between two of its values that
+        survives writing (whole numbers: 1; k decimals: 10^-k; dates: a day, or a second
+        when their format has a time)."""
+        units: dict[str, float] = {}
+        for spec in self.schema.learned:
+            if spec.kind == "integer":
+                units[spec.name] = 1.0
+            elif spec.kind == "numeric" and spec.decimals is not None:
+                units[spec.name] = 10.0 ** -spec.decimals
+            elif spec.kind == "datetime":
+                unit = getattr(spec, "date_unit", None)
+                timed = spec.datetime_format is None or "%H" in spec.datetime_format
+                units[spec.name] = (pd.Timedelta(1, DATE_UNITS[unit]) / pd.Timedelta(days=1)
+                                    if unit in DATE_UNITS else 1 / 86_400 if timed else 1.0)
+        return units
+
+    def _draw(self, n: int, seed: int | None, conditions: list[Condition],
+              rules: list[Rule], keys: KeyBlock | None = None) -> pd.DataFrame:
+        """n rows of every column: the learned ones from the model, the others made up."""
         rng = np.random.default_rng(seed)
         learned = [c.name for c in self.schema.learned]
         parts: dict[str, pd.Series] = {}
         if learned:
-            frame = self._sample_learned(n, int(rng.integers(2**31 - 1)))
+            seed_learned = int(rng.integers(2**31 - 1))
+            frame = (self._sample_learned(n, seed_learned, conditions, rules)
+                     if conditions or rules else self._sample_learned(n, seed_learned))
             frame = frame.reset_index(drop=True)
             parts.update({c: frame[c] for c in learned})
         for spec in self.schema.included:
@@ -146,7 +196,7 @@ class Synthesizer(abc.ABC):
                 column_seed = int(rng.integers(2**31 - 1))
                 if self._guard is not None:
                     column_seed = self._guard.stream_seed(column_seed)
-                values = regenerate_column(spec, state, n, column_seed, self._guard)
+                values = regenerate_column(spec, state, n, column_seed, self._guard, keys)
                 parts[spec.name] = pd.Series(values)
         out = pd.DataFrame({c.name: parts[c.name] for c in self.schema.included})
         return self._restore_dtypes(_with_precision(out, self.schema))
@@ -168,36 +218,95 @@ class Synthesizer(abc.ABC):
                 continue
         return frame
 
-    def save(self, path: str | Path) -> None:
-        """Pickle the model, leaving out the collision guard (hashes of real PII values).
+    @classmethod
+    def savable(cls) -> bool:
+        """Whether this method's fitted models can be written to a model file."""
+        return cls.method in SAVABLE
 
-        Only load files you saved yourself: unpickling runs code.
-        """
-        guard, self._guard = self._guard, None
-        self.model_format = MODEL_FORMAT
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model as a model file (model_file.py): weights as safetensors, the
+        rest as a JSON description. The collision guard (hashes of real values of the made-up
+        columns) is never saved: a loaded model draws those columns without it."""
         try:
-            Path(path).write_bytes(pickle.dumps(self))
-        finally:
-            self._guard = guard
+            return write_model_file(path, *self._model_parts())
+        except TypeError as exc:
+            raise ConfigError(f"this {self.method} model cannot be saved: {exc}") from None
+
+    def model_bytes(self) -> bytes:
+        """The model file's bytes, as save() would write them (for a run on a cluster, whose
+        files come back as bytes)."""
+        try:
+            return model_file_bytes(*self._model_parts())
+        except TypeError as exc:
+            raise ConfigError(f"this {self.method} model cannot be saved: {exc}") from None
+
+    def _model_parts(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(description, tensors) of the model file."""
+        if self.schema is None:
+            raise RuntimeError("fit() must be called before save()")
+        learned, tensors = self._learned_state()
+        description = {
+            "method": self.method, "settings": self._settings(), "schema": self.schema.to_dict(),
+            "dtypes": self._dtypes, "fit_info": self.fit_info,
+            "made_up_missing_rates": {name: state.missing_rate
+                                      for name, state in self._regen_state.items()},
+            **self._fit_state(), "learned": learned}
+        return description, tensors
 
     @staticmethod
-    def load(path: str | Path) -> Synthesizer:
-        """A model saved by :meth:`save` with this model format; refit anything older."""
-        refit = "fit the model again with this version of tabsynth and save it anew"
+    def load(path: str | Path, device: str = "auto") -> Synthesizer:
+        """A model from a file written by :meth:`save`, on `device`. Nothing in the file is run:
+        the method is looked up in the registry by name and rebuilt from data."""
+        from tabsynth.synthesizers.registry import METHODS
+
+        description, tensors = read_model_file(path)
+        name = description.get("method")
+        info = METHODS.get(name) if isinstance(name, str) else None
+        if info is None:
+            raise ConfigError(f"{path} holds a model of a method this version of tabsynth does "
+                              f"not know; it reads models of {', '.join(METHODS)}")
+        cls = info.load()
         try:
-            model = _ModelUnpickler(io.BytesIO(Path(path).read_bytes())).load()
-        except (AttributeError, ModuleNotFoundError, ImportError) as exc:
-            raise ConfigError(f"{path} was saved by another version of tabsynth ({exc}): "
-                              f"{refit}") from None
-        except (pickle.UnpicklingError, EOFError, ValueError):  # their text can quote the file
-            raise ConfigError(f"{path} is not a saved tabsynth model") from None
-        if not isinstance(model, Synthesizer):
-            raise ConfigError(f"{path} does not hold a tabsynth model")
-        found = getattr(model, "model_format", 1)
-        if found != MODEL_FORMAT:
-            raise ConfigError(f"{path} holds a model in format {found}; this version of "
-                              f"tabsynth reads format {MODEL_FORMAT}: {refit}")
+            settings = cls._settings_from_file(dict(description["settings"]))
+            settings.pop("device", None)
+            model = cls(**settings, device=device)
+            model._restore_fit(description)
+            model._restore_learned(description["learned"], tensors)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError,
+                TabsynthError):  # their text can quote the file
+            raise ConfigError(f"{path} is damaged or incomplete: its {info.name} model could "
+                              f"not be rebuilt; {REFIT}") from None
         return model
+
+    def _settings(self) -> dict[str, Any]:
+        """The constructor's arguments (the device left out) that rebuild this model."""
+        return {}
+
+    @classmethod
+    def _settings_from_file(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """The saved settings as constructor arguments (plain data to objects)."""
+        return settings
+
+    def _fit_state(self) -> dict[str, Any]:
+        """What a fit kept besides the schema and the learned parameters (DP: the claim)."""
+        return {}
+
+    def _restore_fit(self, description: dict[str, Any]) -> None:
+        self.schema = Schema.from_dict(description["schema"])
+        self._dtypes = {str(k): str(v) for k, v in description["dtypes"].items()}
+        self._regen_state = {str(name): RegenerationState(float(rate)) for name, rate in
+                             description["made_up_missing_rates"].items()}
+        self.fit_info = dict(description.get("fit_info") or {})
+
+    def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The learned columns' model as (plain data, named tensors)."""
+        raise ConfigError(f"{self.method} models cannot be saved yet; models of "
+                          f"{', '.join(SAVABLE)} can")
+
+    def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        """Rebuild the learned columns' model from what `_learned_state` gave."""
+        raise ConfigError(f"{self.method} models cannot be loaded; models of "
+                          f"{', '.join(SAVABLE)} can")
 
     @abc.abstractmethod
     def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
@@ -207,6 +316,32 @@ class Synthesizer(abc.ABC):
     @abc.abstractmethod
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         """Draw n rows of the learned columns."""
+
+
+RULE_ROUNDS = 5
+
+
+def _fix_made_up(frame: pd.DataFrame, rules: list[Rule], schema: Schema,
+                 rng: np.random.Generator) -> pd.DataFrame:
+    """A made-up column ordered against another: where a row breaks the order, its made-up
+    value is swapped for one of the column's other made-up values that meets it (made-up
+    values are independent of the row, so any of them is as good)."""
+    for rule in rules:
+        if not isinstance(rule, Order):
+            continue
+        for column in (rule.left, rule.right):
+            if column not in frame or not schema[column].regenerated:
+                continue
+            broken = ~rule_holds(frame, rule).to_numpy()
+            for row in np.flatnonzero(broken):
+                for candidate in rng.choice(len(frame), size=min(len(frame), 50),
+                                            replace=False):
+                    trial = frame.iloc[[row]].copy()
+                    trial[column] = frame[column].iloc[candidate]
+                    if bool(rule_holds(trial, rule).iloc[0]):
+                        frame.loc[frame.index[row], column] = frame[column].iloc[candidate]
+                        break
+    return frame
 
 
 def _with_precision(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -222,11 +357,3 @@ def _with_precision(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 pd.api.types.is_datetime64_any_dtype(column):
             frame[spec.name] = column.dt.floor(DATE_UNITS[unit])
     return frame
-
-
-class _ModelUnpickler(pickle.Unpickler):
-    """Reads saved models, finding classes pickled before they moved at their new module."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        module = MOVED_CLASSES.get((module, name)) or MOVED_MODULES.get(module, module)
-        return super().find_class(module, name)

@@ -38,6 +38,12 @@ from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.regenerate import RegenerationState
 from tabsynth.schema import Schema, with_choices
 from tabsynth.synthesizers.base import Synthesizer
+from tabsynth.synthesizers.saved import (
+    claim_from_dict,
+    claim_to_dict,
+    public_from_dict,
+    public_to_dict,
+)
 
 
 class DpSynthesizer(Synthesizer):
@@ -51,7 +57,6 @@ class DpSynthesizer(Synthesizer):
     noised: ClassVar[str]  # what the training noise is added to, in the claim's notes
     epochs: int
     batch_size: int
-    # class defaults: models saved before these attributes existed load with them unset
     plan: BudgetPlan | None = None
     _claim: PrivacyClaim | None = None
     _released_rows: int | None = None
@@ -68,12 +73,27 @@ class DpSynthesizer(Synthesizer):
         self._claim = None
         self._released_rows = None
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if "budget" not in state:  # saved when the DP-GAN held its settings one by one
-            state["budget"] = Budget(state.pop("epsilon"), state.pop("delta"),
-                                     state.pop("accountant"), state.pop("preprocessing_share"),
-                                     state.pop("public"))
-        self.__dict__.update(state)
+    def _budget_settings(self) -> dict[str, Any]:
+        """The DP settings as constructor arguments (part of `_settings`)."""
+        return {"epsilon": self.budget.epsilon, "delta": self.budget.delta,
+                "accountant": self.budget.accountant,
+                "preprocessing_share": self.budget.preprocessing_share,
+                "public": public_to_dict(self.budget.public)}
+
+    @classmethod
+    def _settings_from_file(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        return {**settings, "public": public_from_dict(settings.get("public"))}
+
+    def _fit_state(self) -> dict[str, Any]:
+        """The claim and the released row count: DP releases (noisy), or exact without DP."""
+        return {"privacy_claim": claim_to_dict(self._claim),
+                "released_rows": self._released_rows}
+
+    def _restore_fit(self, description: dict[str, Any]) -> None:
+        super()._restore_fit(description)
+        self._claim = claim_from_dict(description.get("privacy_claim"))
+        rows = description.get("released_rows")
+        self._released_rows = None if rows is None else int(rows)
 
     def infer_schema(self, frame: pd.DataFrame, target: str | None = None,
                      choices: dict[str, dict[str, Any]] | None = None) -> Schema:
@@ -192,7 +212,8 @@ class DpSynthesizer(Synthesizer):
                  f"{plan.sigma_training:.3f} on {self.noised} for {start.steps} Poisson-sampled "
                  f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
                  f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
-                 f"histograms: per number column its exact values and {LEVELS} fixed grid "
+                 "histograms: per category or yes/no column its values; per number, date or "
+                 f"whole-number-category column its exact values and {LEVELS} fixed grid "
                  "levels; missing counts of made-up columns)"
                  f"{self._schema_notes(plan)}"
                  f"{self._extra_notes(plan)}. "
@@ -208,4 +229,4 @@ class DpSynthesizer(Synthesizer):
                             residual_risks=residual_risks(plan.accountant),
                             randomness=RANDOMNESS, notes=notes,
                             range_notes=range_notes(self.fit_info.get("domain_warnings") or {},
-                                                    self.budget.epsilon))
+                                                    total))

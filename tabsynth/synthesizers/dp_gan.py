@@ -19,6 +19,12 @@ from tabsynth.dpgan.trainer import TrainSettings, generate, train_gan
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.synthesizers.dp_base import DpSynthesizer
 from tabsynth.synthesizers.registry import method_info
+from tabsynth.synthesizers.saved import (
+    domain_from_dict,
+    domain_to_dict,
+    load_module_tensors,
+    module_tensors,
+)
 
 DEFAULTS = method_info("dp-gan").defaults
 
@@ -48,6 +54,36 @@ class DpGan(DpSynthesizer):
         self.domain: Domain | None = None
         self.encoder: Encoder | None = None
         self.generator: Any = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {**self._budget_settings(), "epochs": self.epochs, "batch_size": self.batch_size,
+                "max_grad_norm": self.max_grad_norm, "gradient_penalty": self.gradient_penalty,
+                "calibrate": self.calibrate, "seed": self.seed,
+                "discriminator_dim": list(self.discriminator_dim),
+                "condition_discriminator": self.condition_discriminator,
+                "discriminator_lr": self.discriminator_lr, "generator_lr": self.generator_lr,
+                "pair_marginals": self.pair_marginals, "pair_share": self.pair_share,
+                "pair_weight": self.pair_weight}
+
+    def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The domain (DP releases or declared public in a DP fit), the generator's sizes and
+        its weights (the discriminator, the only part that read real rows, is not kept)."""
+        assert self.domain is not None and self.generator is not None
+        hidden = [layer.linear.out_features for layer in self.generator.layers]
+        return ({"domain": domain_to_dict(self.domain),
+                 "generator": {"noise_dim": self.generator.noise_dim, "hidden": hidden}},
+                module_tensors(self.generator, "generator"))
+
+    def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        from tabsynth.dpgan.model import ComponentLayout, Generator
+
+        self.domain = domain_from_dict(learned["domain"])
+        self.encoder = Encoder(self.domain)
+        sizes = learned["generator"]
+        generator = Generator(int(sizes["noise_dim"]), ComponentLayout(self.encoder),
+                              tuple(int(h) for h in sizes["hidden"]))
+        load_module_tensors(generator, tensors, "generator")
+        self.generator = generator.eval()
 
     def _pairs(self, columns: int) -> list[tuple[int, int]]:
         """The column pairs whose 2-way tables are released: from the column count and --seed

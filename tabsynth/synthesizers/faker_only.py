@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,16 @@ class FakerSynthesizer(Synthesizer):
         super().__init__(device)
         self._domains: dict[str, _Domain] = {}
         self._missing: dict[str, float] = {}
+
+    def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return ({"domains": {name: asdict(domain) for name, domain in self._domains.items()},
+                 "missing_rates": dict(self._missing)}, {})
+
+    def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        self._domains = {str(name): _Domain(**domain)
+                         for name, domain in learned["domains"].items()}
+        self._missing = {str(name): float(rate) for name, rate in
+                         learned["missing_rates"].items()}
 
     def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,
                      should_stop: StopCheck) -> None:

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from tabsynth.synthesizers.base import Synthesizer
 
 # the options a method may accept; each method lists those it takes
-OPTIONS = ("epochs", "batch_size", "device", "epsilon", "delta", "public", "seed", "target")
+OPTIONS = ("epochs", "batch_size", "device", "epsilon", "delta", "public", "seed", "target",
+           "workers")
 
 
 @dataclass(frozen=True)

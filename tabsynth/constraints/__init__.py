@@ -1,0 +1,1 @@
+"""What generated rows must meet: conditions (values or ranges) and business rules."""

@@ -1,0 +1,206 @@
+"""Conditional generation: `--where` conditions read against the schema, and the autoregressive
+model drawing rows that meet them from its distribution given them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsynth.constraints.conditions import Condition, parse_conditions
+from tabsynth.constraints.rules import broken_share, parse_rules, rule_holds
+from tabsynth.errors import ConfigError
+from tabsynth.schema import coerce_frame, infer_schema
+from tabsynth.synthesizers import make_synthesizer
+
+SECRET = "Zanzibar-771"
+
+
+def _table(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """group first in the model's order, then a number that depends on it, then a label that
+    depends on both: conditioning on a later column must move the earlier ones."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["A", "B"], n, p=[0.7, 0.3])
+    level = np.where(group == "A", rng.normal(30, 6, n), rng.normal(60, 6, n)).round()
+    label = np.where(level + rng.normal(0, 5, n) > 45, "high", "low")
+    return pd.DataFrame({"group": group, "level": level.astype(int), "label": label,
+                         "email": [f"p{i}@example.org" for i in range(n)]})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    frame = _table()
+    schema = infer_schema(frame)
+    schema["level"].kind = "integer"  # a number, not a code (60-odd distinct values)
+    model = make_synthesizer("autoregressive", epochs=25, seed=0)
+    model.fit(coerce_frame(frame, schema), schema)
+    return frame, schema, model
+
+
+def test_conditions_are_read_against_the_schema() -> None:
+    schema = infer_schema(_table(200))
+    parsed = parse_conditions("level>=40, group=B, level<55", schema)
+    assert Condition("group", values=("B",)) in parsed
+    level = next(c for c in parsed if c.column == "level")
+    assert (level.low, level.high, level.low_inclusive, level.high_inclusive) == \
+        (40, 55, True, False)
+    between = parse_conditions("40<=level<55", schema)[0]
+    assert (between.low, between.high, between.high_inclusive) == (40, 55, False)
+    assert parse_conditions("group in A|B", schema)[0].values == ("A", "B")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (f"nope={SECRET}", "does not have"),
+    (f"email={SECRET}", "made up afresh"),
+    (f"group>={SECRET}", "holds categories"),
+    (f"level={SECRET}", "is not a number"),
+    (f"level>=50, level<{10}", "empty range"),
+    (f"group={SECRET}, group=B", "allow no value"),
+    (f"{SECRET}", "cannot read"),
+    ("", "no condition"),
+])
+def test_bad_conditions_say_what_is_wrong_without_echoing_a_value(text: str,
+                                                                  expected: str) -> None:
+    schema = infer_schema(_table(200))
+    with pytest.raises(ConfigError) as caught:
+        parse_conditions(text, schema)
+    assert expected in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_rows_meet_every_condition_and_earlier_columns_follow_them(fitted) -> None:
+    """Conditioning on `level`, drawn after `group`: the share of group B among the rows must
+    be the real data's share given the condition (about 1 in a plain draw: masking the level
+    step alone would leave group at its unconditioned 30 %)."""
+    frame, schema, model = fitted
+    rows = model.sample(2000, seed=3, conditions=parse_conditions("level>=50", schema))
+    assert len(rows) == 2000 and (rows["level"] >= 50).all()
+    real = frame[frame["level"] >= 50]
+    assert abs((rows["group"] == "B").mean() - (real["group"] == "B").mean()) < 0.05
+    assert abs((rows["label"] == "high").mean() - (real["label"] == "high").mean()) < 0.05
+    plain = model.sample(2000, seed=3)
+    assert (plain["level"] < 50).mean() > 0.5  # the conditions did the work
+
+
+def test_a_category_and_a_strict_range_hold_exactly(fitted) -> None:
+    frame, schema, model = fitted
+    rows = model.sample(1500, seed=4, conditions=parse_conditions("group=B, 55<level<=65",
+                                                                  schema))
+    assert (rows["group"] == "B").all()
+    assert ((rows["level"] > 55) & (rows["level"] <= 65)).all()
+    assert rows["level"].nunique() >= 5  # a spread, not values piled on a bound
+    real = frame[(frame["group"] == "B") & (frame["level"] > 55) & (frame["level"] <= 65)]
+    assert abs((rows["label"] == "high").mean() - (real["label"] == "high").mean()) < 0.06
+    assert rows["email"].notna().all()  # made-up columns still made up
+
+
+def test_conditions_outside_the_model_or_methods_without_them_are_refused(fitted) -> None:
+    frame, schema, model = fitted
+    with pytest.raises(ConfigError, match="outside every value"):
+        model.sample(10, seed=0, conditions=parse_conditions("level>=10000", schema))
+    with pytest.raises(ConfigError, match="matches the condition"):
+        model.sample(10, seed=0, conditions=parse_conditions(f"group={SECRET}", schema))
+    copula = make_synthesizer("gaussian-copula").fit(coerce_frame(frame, schema), schema)
+    with pytest.raises(ConfigError, match="cannot draw rows under conditions"):
+        copula.sample(10, seed=0, conditions=parse_conditions("group=B", schema))
+
+
+def test_same_seed_same_conditioned_rows(fitted) -> None:
+    _, schema, model = fitted
+    where = parse_conditions("group=A, level<25", schema)
+    learned = ["group", "level", "label"]
+    pd.testing.assert_frame_equal(model.sample(300, seed=9, conditions=where)[learned],
+                                  model.sample(300, seed=9, conditions=where)[learned])
+
+
+def test_a_dp_model_draws_conditioned_rows() -> None:
+    """Conditioning reads only the fitted model: a DP model conditions like any other."""
+    frame = _table(1500, seed=1)
+    schema = infer_schema(frame)
+    schema["level"].kind = "integer"
+    model = make_synthesizer("autoregressive", epsilon=4.0, epochs=2)
+    model.fit(coerce_frame(frame, schema), schema)
+    rows = model.sample(400, seed=0, conditions=parse_conditions("group=B", schema))
+    assert (rows["group"] == "B").all()
+    assert model.privacy_claim is not None
+
+
+PATIENTS = Path(__file__).resolve().parent.parent / "sample_data" / "patients.csv"
+
+
+@pytest.fixture(scope="module")
+def patients():
+    from tabsynth.io import read_table
+
+    frame = read_table(PATIENTS).iloc[:2500]
+    schema = infer_schema(frame)
+    typed = coerce_frame(frame, schema)
+    model = make_synthesizer("autoregressive", epochs=8, seed=0).fit(typed, schema)
+    return typed, schema, model
+
+
+def test_rules_are_read_and_their_real_breaks_counted(patients) -> None:
+    typed, schema, _ = patients
+    rules = parse_rules("date_of_birth < admitted_at; if diagnosis = influenza then symptom "
+                        "in fever|cough\n# a comment\nage >= 18", schema)
+    assert [r.describe() for r in rules] == [
+        "date_of_birth < admitted_at",
+        "if diagnosis: one value then symptom: one of 2 values", "age ≥ 18"]
+    broken = broken_share(typed, rules)
+    assert broken["date_of_birth < admitted_at"] == 0.0
+    assert 0 < broken["age ≥ 18"] < 0.5  # the real table has children
+    for text, expected in ((f"age < {SECRET}", "rule 1: "), ("sex < age", "numbers or dates"),
+                           (f"if sex = {SECRET} then sex = F", "different columns")):
+        with pytest.raises(ConfigError, match=expected) as caught:
+            parse_rules(text, schema)
+        assert SECRET not in str(caught.value)
+
+
+def test_every_row_meets_every_rule(patients) -> None:
+    """An order between two learned columns, one between a made-up and a learned one, a fixed
+    combination and a range: all hold on every synthetic row, and the rest of the table still
+    looks like the real one (rules cut, they do not reshape)."""
+    typed, schema, model = patients
+    rules = parse_rules("date_of_birth < admitted_at; age >= 18; if diagnosis = influenza "
+                        "then symptom in fever|cough; bmi <= systolic_bp", schema)
+    rows = model.sample(2000, seed=5, rules=rules)
+    assert len(rows) == 2000
+    for rule in rules:
+        assert rule_holds(rows, rule).all(), rule.describe()
+    flu = rows[rows["diagnosis"] == "influenza"]
+    assert len(flu) > 20
+    adults = typed[typed["age"] >= 18]
+    assert abs(rows["sex"].eq("F").mean() - adults["sex"].eq("F").mean()) < 0.06
+    plain = model.sample(2000, seed=5)
+    assert not rule_holds(plain, rules[1]).all()  # without the rules some rows break them
+
+
+def test_rules_and_a_range_on_the_same_column_hold_together(patients) -> None:
+    """An order whose later column also has a range: both hold on every row."""
+    _, schema, model = patients
+    rules = parse_rules("length_of_stay_days <= age; age <= 40", schema)
+    rows = model.sample(1500, seed=8, rules=rules)
+    assert (rows["length_of_stay_days"] <= rows["age"]).all() and (rows["age"] <= 40).all()
+
+
+def test_a_rebalanced_target_is_measured_beside_the_natural_rows(fitted) -> None:
+    """An imbalanced target: as many rows again with equal class shares, and a model trained
+    on each set scored on real rows."""
+    from tabsynth.pipeline import rebalancing_check
+
+    frame, schema, model = fitted
+    typed = coerce_frame(frame, schema)
+    train, holdout = typed.iloc[:2400], typed.iloc[2400:]
+    natural = model.sample(2400, seed=1)
+    utility = {"target": "label", "task": "classification"}
+    check = rebalancing_check(model, train, holdout, natural, schema, 2400, 0, utility)
+    assert check is not None and check["target"] == "label"
+    assert check["natural"]["rarest_share"] < 0.35
+    assert check["balanced"]["rarest_share"] == pytest.approx(0.5, abs=0.01)
+    assert 0.5 < check["balanced"]["auc"] <= 1 and 0 < check["balanced"]["f1"] <= 1
+    assert rebalancing_check(model, train, holdout, natural, schema, 2400, 0,
+                             {"target": "group", "task": "classification"}) is not None
+    assert rebalancing_check(model, train, holdout, natural, schema, 2400, 0,
+                             {"target": "level", "task": "regression"}) is None

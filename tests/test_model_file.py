@@ -1,0 +1,203 @@
+"""The model file (safetensors + JSON, never a pickle): round trips per method, refusal of files
+that are not ours, and nothing in a file ever runs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_pii_table
+
+from tabsynth import model_file
+from tabsynth.errors import ConfigError
+from tabsynth.model_file import plain, read_model_file, restored, write_model_file
+from tabsynth.schema import coerce_frame, infer_schema
+from tabsynth.synthesizers import Synthesizer, make_synthesizer
+
+
+@pytest.fixture(scope="module")
+def table() -> tuple[pd.DataFrame, object]:
+    raw = make_pii_table(rows=240, seed=5)
+    schema = infer_schema(raw)
+    return coerce_frame(raw, schema), schema
+
+
+SAVABLE = [("faker", {}),
+           ("autoregressive", {"epochs": 1}),
+           ("autoregressive", {"epochs": 1, "epsilon": 2.0}),
+           ("dp-gan", {"epochs": 1, "batch_size": 100}),
+           ("dp-gan", {"epochs": 1, "batch_size": 100, "epsilon": math.inf})]
+
+
+@pytest.mark.parametrize(("method", "options"), SAVABLE,
+                         ids=[f"{m}-{o.get('epsilon', 'default')}" for m, o in SAVABLE])
+def test_a_loaded_model_draws_the_same_rows(method, options, table, tmp_path) -> None:
+    """The learned columns come back row for row; made-up columns are drawn without the
+    collision guard (never saved), so only their shape is compared, and the loaded model is
+    deterministic in every column."""
+    frame, schema = table
+    model = make_synthesizer(method, device="cpu", **options).fit(frame, schema)
+    path = model.save(tmp_path / "model.safetensors")
+    loaded = Synthesizer.load(path, device="cpu")
+    assert type(loaded) is type(model)
+    learned = [c.name for c in schema.learned]
+    before, after = model.sample(300, seed=4), loaded.sample(300, seed=4)
+    pd.testing.assert_frame_equal(before[learned], after[learned])
+    assert list(after.dtypes) == list(before.dtypes)
+    pd.testing.assert_frame_equal(after, loaded.sample(300, seed=4))
+    assert not after[learned].equals(loaded.sample(300, seed=5)[learned])
+    assert loaded.privacy_claim == model.privacy_claim
+    assert loaded.released_rows == model.released_rows
+    assert loaded._guard is None  # the hashes of real values stayed behind
+
+
+def test_sdv_models_say_which_methods_can_be_saved(table, tmp_path) -> None:
+    frame, schema = table
+    model = make_synthesizer("gaussian-copula").fit(frame, schema)
+    with pytest.raises(ConfigError, match="gaussian-copula models cannot be saved yet; models "
+                                          "of faker, dp-gan, autoregressive can"):
+        model.save(tmp_path / "model.safetensors")
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+@pytest.fixture(scope="module")
+def saved(table, tmp_path_factory) -> Path:
+    frame, schema = table
+    path = tmp_path_factory.mktemp("saved") / "model.safetensors"
+    return make_synthesizer("faker").fit(frame, schema).save(path)
+
+
+def _rewrite(source: Path, target: Path, change) -> Path:
+    """A copy of a model file whose description `change` edited."""
+    description, tensors = read_model_file(source)
+    change(description)
+    return write_model_file(target, description, tensors)
+
+
+class _Runs:
+    """Unpickling this would create a file: the proof a loader ran code."""
+
+    marker = ""
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_pickle_is_refused_without_being_run(tmp_path) -> None:
+    marker = tmp_path / "code-ran"
+    payload = _Runs()
+    payload.marker = str(marker)
+    for protocol in (2, 4, 5):
+        path = tmp_path / f"model-{protocol}.pkl"
+        path.write_bytes(pickle.dumps(payload, protocol=protocol))
+        with pytest.raises(ConfigError, match="saved by an earlier tabsynth as a pickle, which "
+                                              "is never opened"):
+            Synthesizer.load(path)
+    protocol0 = tmp_path / "model-0.pkl"  # text protocol: no PROTO byte at the start
+    protocol0.write_bytes(pickle.dumps(payload, protocol=0))
+    with pytest.raises(ConfigError, match="is not a tabsynth model file"):
+        Synthesizer.load(protocol0)
+    assert not marker.exists()
+
+
+def test_a_pickle_hidden_in_the_description_is_only_data(saved, tmp_path) -> None:
+    """Bytes of a pickle, a class path and code in text fields stay text: nothing is imported,
+    evaluated or unpickled."""
+    marker = tmp_path / "code-ran"
+    payload = _Runs()
+    payload.marker = str(marker)
+    blob = pickle.dumps(payload, protocol=0).decode("latin-1")
+
+    def plant(description: dict) -> None:
+        description["schema"]["columns"][0]["reason"] = blob
+        description["fit_info"] = {"__reduce__": blob, "py/object": "os.system",
+                                   "code": f"__import__('os').mkdir({str(marker)!r})"}
+
+    path = _rewrite(saved, tmp_path / "planted.safetensors", plant)
+    model = Synthesizer.load(path)
+    assert model.schema.columns[0].reason == blob
+    model.sample(5, seed=0)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(("method", "why"), [
+    ("tabsynth.synthesizers.faker_only.FakerSynthesizer", "a class path"),
+    ("os.system", "a function"), ("tvae", "a method this version lacks"), (None, "none")])
+def test_an_unknown_method_is_refused_by_name(saved, tmp_path, method, why) -> None:
+    path = _rewrite(saved, tmp_path / "other.safetensors",
+                    lambda d: d.update(method=method))
+    with pytest.raises(ConfigError, match="a method this version of tabsynth does not know; "
+                                          "it reads models of faker, gaussian-copula"):
+        Synthesizer.load(path)
+
+
+def test_other_versions_and_other_files_are_refused(saved, tmp_path, monkeypatch) -> None:
+    csv = tmp_path / "people.csv"
+    csv.write_bytes(b"zoe@example.org,1980-01-01\n" * 5)  # a CSV given by mistake
+    with pytest.raises(ConfigError, match="is not a tabsynth model file") as refused:
+        Synthesizer.load(csv)
+    assert "zoe" not in str(refused.value)
+    with pytest.raises(ConfigError, match="model file not found"):
+        Synthesizer.load(tmp_path / "missing.safetensors")
+    from safetensors.numpy import save_file
+
+    foreign = tmp_path / "weights.safetensors"
+    save_file({"w": np.zeros(3, np.float32)}, str(foreign), metadata={"format": "pt"})
+    with pytest.raises(ConfigError, match="holds tensors but no tabsynth model"):
+        Synthesizer.load(foreign)
+    monkeypatch.setattr(model_file, "FORMAT_VERSION", model_file.FORMAT_VERSION + 1)
+    with pytest.raises(ConfigError, match=r"holds a model in format 1 \(saved by tabsynth "
+                                          r"[0-9.]+\); this version of tabsynth reads format 2: "
+                                          "fit the model again"):
+        Synthesizer.load(saved)
+
+
+def test_a_damaged_description_is_named_not_traced(saved, tmp_path) -> None:
+    def break_settings(description: dict) -> None:
+        description["settings"] = {"no_such_setting": 1}
+
+    def drop_learned(description: dict) -> None:
+        del description["learned"]
+
+    for change in (break_settings, drop_learned):
+        path = _rewrite(saved, tmp_path / f"{change.__name__}.safetensors", change)
+        with pytest.raises(ConfigError, match="is damaged or incomplete: its faker model could "
+                                              "not be rebuilt"):
+            Synthesizer.load(path)
+
+
+def test_the_description_is_plain_data_that_round_trips() -> None:
+    value = {"a": [np.int64(3), np.float32(0.5), math.inf, -math.inf, None, True, "=x"],
+             "when": pd.Timestamp("2024-02-29 13:45"), "arr": np.arange(3),
+             "t": ("x", 1)}
+    text = json.dumps(plain(value), allow_nan=False)
+    back = restored(json.loads(text))
+    assert back["a"][:2] == [3, 0.5] and type(back["a"][0]) is int
+    assert back["a"][2:] == [math.inf, -math.inf, None, True, "=x"]
+    assert back["when"] == pd.Timestamp("2024-02-29 13:45")
+    assert back["arr"] == [0, 1, 2] and back["t"] == ["x", 1]
+    assert math.isnan(restored(json.loads(json.dumps(plain(math.nan)))))
+    with pytest.raises(TypeError, match="cannot be saved"):
+        plain({"f": len})
+    with pytest.raises(TypeError, match="text keys"):
+        plain({1: "x"})
+
+
+def test_a_model_whose_header_length_starts_like_a_pickle_still_loads(saved, tmp_path) -> None:
+    """A safetensors file begins with its header's length: when its first byte is 0x80 (as a
+    pickle's is), the file is still a model and loads."""
+    description, tensors = read_model_file(saved)
+    for pad in range(600):
+        description["padding"] = "x" * pad
+        path = write_model_file(tmp_path / "padded.safetensors", description, tensors)
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.fail("no padding gave a header length whose first byte is 0x80")
+    assert Synthesizer.load(path).method == "faker"
