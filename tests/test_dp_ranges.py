@@ -135,11 +135,11 @@ def test_a_column_is_never_left_empty_while_its_count_is_clearly_positive() -> N
     assert read_levels(empty, sigma, 3.0, sigma * np.sqrt(2)).mass.sum() == 0
 
 
-def test_notes_name_the_column_and_the_runs_epsilon() -> None:
+def test_notes_name_the_column_and_the_epsilon_the_run_spent() -> None:
     notes = range_notes({"age": "the lowest 2 % of its range (1 % of its values) could be "
-                                "learned at this ε only in coarse bins", "ward": ""}, 1.0)
+                                "learned at this ε only in coarse bins", "ward": ""}, 0.99931)
     assert notes == ("age: the lowest 2 % of its range (1 % of its values) could be learned at "
-                     "ε = 1 only in coarse bins",)
+                     "ε = 0.999 only in coarse bins",)
 
 
 def test_whole_number_categories_keep_their_rare_values_range() -> None:
