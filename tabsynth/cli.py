@@ -19,6 +19,8 @@ from tabsynth.synthesizers import METHODS
 from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, methods_taking
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tabsynth.generate import Constraints
     from tabsynth.synthesizers import Synthesizer
 
@@ -102,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser(
         "generate", help="draw rows from a model saved with `synthesize --save-model`")
     generate.add_argument("model", help="the model file")
-    generate.add_argument("--rows", type=int, required=True, help="rows to draw")
+    generate.add_argument("--rows", type=int, default=None,
+                          help="rows to draw (with --partial-rows: as many as the file has)")
     generate.add_argument("--out", required=True, help="output folder")
     generate.add_argument("--seed", type=int, default=0,
                           help="the same seed (and shard size) draws the same rows")
@@ -122,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a text file of rules every row must meet, one per line: "
                           "'date_of_birth < admitted_at', 'if diagnosis = flu then symptom in "
                           "fever|cough', 'age >= 0'")
+    generate.add_argument("--partial-rows", default=None, metavar="FILE",
+                          help="a CSV, Parquet or Excel table of some of the model's columns: "
+                          "one row is drawn per row of it, keeping its filled cells and "
+                          "drawing the empty ones given them (autoregressive models)")
     shares = generate.add_mutually_exclusive_group()
     shares.add_argument("--shares", default=None,
                         help="rebalance one column: 'readmitted: true=0.5, false=0.5'")
@@ -344,10 +351,20 @@ def _generate(args: argparse.Namespace) -> int:
     from tabsynth.generate import check_draw, draw_to_file
     from tabsynth.synthesizers import Synthesizer
 
+    partial = _partial_rows(args)
+    if partial is not None:
+        if args.rows is not None and args.rows != len(partial):
+            raise TabsynthError(f"--rows {args.rows:,} differs from the {len(partial):,} "
+                                "partial rows: leave --rows out to draw one row per partial "
+                                "row")
+        args.rows = len(partial)
+    elif args.rows is None:
+        raise TabsynthError("generate needs --rows (how many rows to draw) or --partial-rows "
+                            "(a table of rows to complete)")
     check_draw(args.rows, args.seed, args.shard_rows)
     _check_out_dir(Path(args.out))
     model = Synthesizer.load(args.model, device=args.device)
-    constraints = _constraints(args, model)
+    constraints = _constraints(args, model, partial)
     bar = ProgressBar(enabled=not args.quiet)
     drawn = draw_to_file(model, args.rows, args.seed, args.out, args.format,
                          shard_rows=args.shard_rows, escape=not args.no_escape_formulas,
@@ -366,8 +383,24 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _constraints(args: argparse.Namespace, model: Synthesizer) -> Constraints | None:
-    """generate's --where, --rules (a file), --shares / --balance."""
+def _partial_rows(args: argparse.Namespace) -> pd.DataFrame | None:
+    """generate's --partial-rows, read as an upload is (the same limits and messages)."""
+    if not args.partial_rows:
+        return None
+    from tabsynth.io import read_table
+
+    path = Path(args.partial_rows)
+    if not path.is_file():
+        raise TabsynthError(f"--partial-rows {path}: no such file")
+    try:
+        return read_table(path)
+    except TabsynthError as exc:
+        raise TabsynthError(f"--partial-rows {path}: {exc}") from None
+
+
+def _constraints(args: argparse.Namespace, model: Synthesizer,
+                 partial: pd.DataFrame | None = None) -> Constraints | None:
+    """generate's --where, --rules (a file), --shares / --balance, --partial-rows."""
     from tabsynth.generate import read_constraints
 
     rules = None
@@ -377,7 +410,7 @@ def _constraints(args: argparse.Namespace, model: Synthesizer) -> Constraints | 
         except (OSError, UnicodeDecodeError):
             raise TabsynthError(f"--rules {args.rules}: cannot read the file (a UTF-8 text "
                                 "file, one rule per line)") from None
-    return read_constraints(model, args.where, rules, args.shares, args.balance)
+    return read_constraints(model, args.where, rules, args.shares, args.balance, partial)
 
 
 def summary_lines(report: dict, paths: dict[str, Path | None]) -> list[str]:

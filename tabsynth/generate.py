@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,15 +92,21 @@ class Constraints:
     rules: tuple[Rule, ...] = ()
     share_column: str | None = None
     shares: tuple[tuple[str, float], ...] = ()
+    partial: pd.DataFrame | None = field(default=None, compare=False)  # rows to complete
 
     def describe(self) -> dict[str, Any] | None:
-        if not (self.conditions or self.rules or self.shares):
+        """What generation.json records: the constraints in words, no value of a partial
+        row (only how many rows and which columns they fill)."""
+        if not (self.conditions or self.rules or self.shares or self.partial is not None):
             return None
         return {"conditions": [c.describe() for c in self.conditions],
                 "rules": [r.describe() for r in self.rules],
                 "shares": ({"column": self.share_column,
                             "shares": [round(s, 6) for _, s in self.shares]}
-                           if self.shares else None)}
+                           if self.shares else None),
+                "partial_rows": ({"rows": len(self.partial),
+                                  "columns": [str(c) for c in self.partial.columns]}
+                                 if self.partial is not None else None)}
 
 
 def draw_shard(model: Synthesizer, shard: Shard,
@@ -109,7 +115,11 @@ def draw_shard(model: Synthesizer, shard: Shard,
     With shares, each value's rows are drawn under its own condition and shuffled together."""
     constraints = constraints or Constraints()
     keys = KeyBlock(shard.index, shard.parts, shard.total)
-    if not constraints.shares:
+    if constraints.partial is not None:
+        frame = model.complete(constraints.partial.iloc[shard.start:shard.start + shard.rows],
+                               seed=shard.seed, conditions=constraints.conditions,
+                               rules=constraints.rules, keys=keys)
+    elif not constraints.shares:
         frame = model.sample(shard.rows, seed=shard.seed, conditions=constraints.conditions,
                              rules=constraints.rules, keys=keys)
     else:
@@ -288,18 +298,26 @@ def _missing(value: object) -> bool:
 
 
 def read_constraints(model: Synthesizer, where: str | None, rules: str | None,
-                     shares: str | None, balance: str | None) -> Constraints | None:
-    """Conditions, rules (their text) and shares or a column to balance, read against the
-    model's schema; None when nothing is asked."""
+                     shares: str | None, balance: str | None,
+                     partial: pd.DataFrame | None = None) -> Constraints | None:
+    """Conditions, rules (their text), shares or a column to balance, and partial rows to
+    complete, read against the model's schema; None when nothing is asked."""
     from tabsynth.constraints.conditions import parse_conditions, parse_shares
     from tabsynth.constraints.rules import parse_rules
+    from tabsynth.synthesizers.completion import check_partial_rows
 
-    if not (where or rules or shares or balance):
+    if not (where or rules or shares or balance or partial is not None):
         return None
     if not model.conditional:
-        raise ConfigError(f"conditions, rules and shares need an autoregressive model; this "
-                          f"one is {model.method}")
+        raise ConfigError(f"conditions, rules, shares and partial rows need an autoregressive "
+                          f"model; this one is {model.method}")
     assert model.schema is not None
+    if partial is not None:
+        if shares or balance:
+            raise ConfigError("partial rows say which values each row holds, so they cannot "
+                              "be rebalanced too: leave out --shares / --balance, or fill the "
+                              "column in the partial rows with the shares wanted")
+        check_partial_rows(partial, model.schema)
     conditions = tuple(parse_conditions(where, model.schema)) if where else ()
     parsed_rules = tuple(parse_rules(rules, model.schema)) if rules else ()
     column, parts = None, ()
@@ -310,4 +328,4 @@ def read_constraints(model: Synthesizer, where: str | None, rules: str | None,
         column = balance
         values = model.categories_of(balance)  # type: ignore[attr-defined]
         parts = tuple((v, 1 / len(values)) for v in values)
-    return Constraints(conditions, parsed_rules, column, parts)
+    return Constraints(conditions, parsed_rules, column, parts, partial)

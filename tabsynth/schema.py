@@ -477,7 +477,7 @@ def coerce_frame(frame: pd.DataFrame, schema: Schema, lenient: bool = False) -> 
             _check_fits(spec, column.notna() & parsed.isna(), lenient,
                         f"do not match the date format {spec.datetime_format}")
             out[spec.name] = parsed
-        elif spec.kind == "boolean" and spec.bool_tokens:
+        elif spec.kind == "boolean" and spec.bool_tokens and not _holds_bools(column):
             tokens = [t.lower() for t in spec.bool_tokens]
             lowered = column.map(lambda v: None if pd.isna(v) else str(v).lower())
             _check_fits(spec, lowered.notna() & ~lowered.isin(tokens), lenient,
@@ -496,6 +496,13 @@ def coerce_frame(frame: pd.DataFrame, schema: Schema, lenient: bool = False) -> 
 
 
 CODED_KINDS = ("numeric", "integer", "categorical")  # kinds whose missing-value codes apply
+
+
+def _holds_bools(column: pd.Series) -> bool:
+    """Already True / False (and missing): a frame coerced once is left as it is."""
+    present = column.dropna()
+    return pd.api.types.is_bool_dtype(column) or bool(
+        present.map(lambda v: isinstance(v, bool | np.bool_)).all())
 
 
 def _is_number_column(column: pd.Series) -> bool:

@@ -204,3 +204,51 @@ def test_a_rebalanced_target_is_measured_beside_the_natural_rows(fitted) -> None
                              {"target": "group", "task": "classification"}) is not None
     assert rebalancing_check(model, train, holdout, natural, schema, 2400, 0,
                              {"target": "level", "task": "regression"}) is None
+
+
+def _partial(frame: pd.DataFrame) -> pd.DataFrame:
+    """300 rows with only `level` filled (high levels, drawn after `group` in the model's
+    order), 150 with only `group` = A, 150 with nothing filled, shuffled together."""
+    high = frame.loc[frame["level"] >= 55, ["level"]].sample(300, replace=True, random_state=1)
+    only_group = pd.DataFrame({"group": ["A"] * 150})
+    empty = pd.DataFrame({"label": [None] * 150})
+    partial = pd.concat([high, only_group, empty], ignore_index=True)[["group", "level",
+                                                                      "label"]]
+    return partial.sample(frac=1, random_state=2).reset_index(drop=True)
+
+
+def test_partial_rows_keep_their_cells_and_the_rest_follows_them(fitted) -> None:
+    """One row per partial row, in order: filled cells as given; an empty `group` beside a
+    filled high `level` follows the real share of B at those levels (a later column moves an
+    earlier one); made-up columns are made up."""
+    frame, _, model = fitted
+    partial = _partial(frame)
+    rows = model.complete(partial, seed=4)
+    assert len(rows) == len(partial) and list(rows.columns) == list(frame.columns)
+    by_level = partial["level"].notna().to_numpy()
+    by_group = partial["group"].notna().to_numpy()
+    assert (rows.loc[by_level, "level"].to_numpy() == partial.loc[by_level, "level"]).all()
+    assert (rows.loc[by_group, "group"] == "A").all()
+    share_b = frame.groupby("level")["group"].apply(lambda g: (g == "B").mean())
+    expected = share_b.loc[partial.loc[by_level, "level"].astype(int)].mean()
+    assert expected > 0.9 and abs((rows.loc[by_level, "group"] == "B").mean() - expected) < 0.06
+    free = ~by_level & ~by_group
+    assert (rows.loc[free, "level"] < 55).mean() > 0.5  # the empty rows are drawn freely
+    assert rows["email"].notna().all()
+    pd.testing.assert_frame_equal(model.complete(partial, seed=4)[["group", "level", "label"]],
+                                  rows[["group", "level", "label"]])
+
+
+def test_partial_rows_that_cannot_be_completed_are_named_by_row(fitted) -> None:
+    frame, schema, model = fitted
+    for partial, expected in (
+            (pd.DataFrame({"nope": [1]}), "columns the model does not have"),
+            (pd.DataFrame({"group": ["A", "B", SECRET]}), "partial row 3: "),
+            (pd.DataFrame({"level": ["40", SECRET]}), "partial row 2: "),
+            (pd.DataFrame({"level": [], "group": []}), "hold no row")):
+        with pytest.raises(ConfigError, match=expected) as caught:
+            model.complete(partial, seed=0)
+        assert SECRET not in str(caught.value)
+    copula = make_synthesizer("gaussian-copula").fit(coerce_frame(frame, schema), schema)
+    with pytest.raises(ConfigError, match="cannot complete partial rows"):
+        copula.complete(pd.DataFrame({"group": ["A"]}), seed=0)

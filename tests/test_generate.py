@@ -203,3 +203,37 @@ def test_generate_refuses_conditions_a_model_cannot_meet(conditional_model_path,
                          "--quiet", *extra])
         assert code == 2
         assert expected in capsys.readouterr().err
+
+
+def test_generate_completes_partial_rows(conditional_model_path, tmp_path, capsys) -> None:
+    """--partial-rows: one row per row of the file, in its order, shards and all; filled cells
+    as given, fresh keys unique; generation.json says how many rows and which columns, never a
+    value; --rows that disagrees with the file is refused."""
+    partial = pd.DataFrame({"segment": ["corporate", None, "retail"] * 40,
+                            "visits": [None, 3, 7] * 40})
+    path = tmp_path / "partial.csv"
+    partial.to_csv(path, index=False)
+    out = tmp_path / "completed"
+    assert cli.main(["generate", str(conditional_model_path), "--partial-rows", str(path),
+                     "--out", str(out), "--quiet", "--shard-rows", "50", "--rules",
+                     str(_rules_file(tmp_path))]) == 0
+    rows = pd.read_csv(out / "synthetic.csv")
+    assert len(rows) == 120 and rows["customer"].is_unique
+    given = partial["segment"].notna()
+    assert (rows.loc[given, "segment"] == partial.loc[given, "segment"]).all()
+    counted = partial["visits"].notna()
+    assert (rows.loc[counted, "visits"] == partial.loc[counted, "visits"]).all()
+    assert (rows["spend"] >= 20).all()  # the rules hold on completed rows too
+    record = json.loads((out / "generation.json").read_text())
+    assert record["constraints"]["partial_rows"] == {"rows": 120,
+                                                     "columns": ["segment", "visits"]}
+    assert "corporate" not in json.dumps(record)
+    code = cli.main(["generate", str(conditional_model_path), "--partial-rows", str(path),
+                     "--rows", "5", "--out", str(tmp_path / "x"), "--quiet"])
+    assert code == 2 and "differs from the 120 partial rows" in capsys.readouterr().err
+
+
+def _rules_file(folder: Path) -> Path:
+    rules = folder / "rules.txt"
+    rules.write_text("spend >= 20\n", encoding="utf-8")
+    return rules

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import PII_COLUMNS, make_pii_table
 
-from tabsynth.errors import ConfigError
+from tabsynth.errors import ConfigError, TabsynthError
 from tabsynth.progress import Cancelled, ProgressEvent
 from tabsynth.schema import coerce_frame, infer_schema
 from tabsynth.synthesizers import Synthesizer, make_synthesizer
@@ -126,3 +127,26 @@ def test_unknown_method_and_bad_device_are_explained() -> None:
         make_synthesizer("tvae")
     with pytest.raises(ConfigError, match="unknown device"):
         make_synthesizer("ctgan", device="tpu")
+
+
+def test_values_as_read_are_typed_before_fitting() -> None:
+    """yes/no and dates as text, straight from a CSV reader: the fit types them by the schema
+    (they used to be learned as one category and as missing dates, with no error)."""
+    rng = np.random.default_rng(0)
+    rows = 600
+    raw = pd.DataFrame({
+        "smoker": rng.choice(["yes", "no"], rows, p=[0.3, 0.7]),
+        "admitted_at": (pd.Timestamp("2024-01-01") + pd.to_timedelta(
+            rng.integers(0, 300 * 24 * 60, rows), unit="min")).strftime("%Y-%m-%d %H:%M"),
+        "age": rng.integers(18, 90, rows)})
+    schema = infer_schema(raw)
+    assert schema["smoker"].kind == "boolean" and schema["admitted_at"].kind == "datetime"
+    model = make_synthesizer("autoregressive", epochs=3, seed=0).fit(raw, schema)
+    made = model.sample(400, seed=1)
+    assert 0.1 < made["smoker"].eq(True).mean() < 0.5
+    assert made["admitted_at"].notna().mean() > 0.95
+    bad = raw.copy()
+    bad.loc[7, "smoker"] = "Zanzibar-771"
+    with pytest.raises(TabsynthError, match="smoker") as caught:
+        make_synthesizer("autoregressive", epochs=1).fit(bad, schema)
+    assert "Zanzibar" not in str(caught.value)

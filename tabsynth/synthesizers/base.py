@@ -29,7 +29,7 @@ from tabsynth.regenerate import (
     RegenerationState,
     regenerate_column,
 )
-from tabsynth.schema import DATE_UNITS, Schema, infer_schema, with_choices
+from tabsynth.schema import DATE_UNITS, Schema, coerce_frame, infer_schema, with_choices
 from tabsynth.synthesizers.registry import method_info
 
 # the methods whose fitted models can be saved to a model file and loaded again
@@ -73,8 +73,11 @@ class Synthesizer(abc.ABC):
         real_values: pd.DataFrame | None = None,
     ) -> Synthesizer:
         """Learn from `train`; `real_values` (default: train) is every real row of the upload,
-        holdout included, whose regenerated-column values must never be made up again."""
+        holdout included, whose regenerated-column values must never be made up again.
+        `train` may hold its values as read (dates and yes/no as text): they are typed by the
+        schema first, and a value that does not fit its column is an error naming it."""
         schema.check_against(train)
+        train = coerce_frame(train, schema)
         self.schema = schema
         self._dtypes = self._output_dtypes(train)
         regenerated = [c.name for c in schema.included if c.regenerated]
@@ -160,6 +163,18 @@ class Synthesizer(abc.ABC):
                 return pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
         raise ConfigError("the rules cannot all be met together by this model's rows: check "
                           "them against each other and against the conditions")
+
+    def complete(self, partial: pd.DataFrame, seed: int | None = None,
+                 conditions: Sequence[Condition] = (), rules: Sequence[Rule] = (),
+                 keys: KeyBlock | None = None) -> pd.DataFrame:
+        """One row per row of `partial` (a seed table of some of the model's columns): its
+        filled cells kept, its empty ones drawn from the model given them (methods with
+        `conditional`; see completion.py)."""
+        from tabsynth.synthesizers.completion import complete_rows
+
+        if self.schema is None:
+            raise RuntimeError("fit() must be called before complete()")
+        return complete_rows(self, partial, seed, conditions, rules, keys)
 
     def _units(self) -> dict[str, float]:
         """Each learned column's precision, the least step between two of its values that
