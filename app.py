@@ -34,7 +34,7 @@ from tabsynth.io import excel_sheets
 from tabsynth.jobs import DrawConstraints, JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
-from tabsynth.report import REVIEW_NOTICE, diversity_rows, rebalance_rows
+from tabsynth.report import REVIEW_NOTICE, diversity_rows, rebalance_rows, rule_rows
 from tabsynth.schema import KINDS, Schema, infer_schema, schema_choices
 from tabsynth.settings import DRAW_FORMATS
 from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS
@@ -136,6 +136,8 @@ DRAW_RULES_HELP = (
     "Rules every row must meet: an order between two columns of numbers or dates "
     "(date_of_birth < admitted_at), a fixed combination (if diagnosis = influenza then symptom "
     "in fever|cough) or a range (age >= 0). A row whose compared cell is empty meets a rule.")
+RUN_RULES_NOTE = ("The review shows how many real rows break each rule (for you only: the "
+                  "release lists the rules without it).")
 DRAW_DP_NOTE = ("Differential privacy covers these rows too: drawing from the model is "
                 "post-processing, whatever the number of rows.")
 DRAW_NO_DP_NOTE = ("Without differential privacy, more rows give rare real rows more chances "
@@ -372,6 +374,8 @@ def method_step(table, schema: Schema, owner: str) -> None:
     except TabsynthError as exc:
         st.error(str(exc))
         return
+    if not rules_field(info, schema, config, before):
+        return
     attacker_step(table, schema, config, prefill)
     try:
         RunConfig(**config).validate()
@@ -395,6 +399,25 @@ def method_step(table, schema: Schema, owner: str) -> None:
         remember_run(job)
         st.query_params["job"] = job.id
         st.rerun()
+
+
+def rules_field(info, schema, config: dict, before: dict) -> bool:
+    """Business rules every synthetic row of the run meets (methods that enforce them while
+    sampling); False when what was typed does not read."""
+    config["rules"] = None
+    if not info.load().conditional:
+        return True
+    with st.expander("Business rules every row must meet (optional)",
+                     expanded=bool(before.get("rules"))):
+        text = st.text_area("Rules, one per line", before.get("rules") or "", key="run-rules",
+                            help=DRAW_RULES_HELP + " " + RUN_RULES_NOTE,
+                            placeholder="date_of_birth < admitted_at\nage >= 0")
+    problem = draw_constraint_error(schema.to_json(), "", text)
+    if problem:
+        st.error(problem)
+        return False
+    config["rules"] = text.strip() or None
+    return True
 
 
 def cluster_fields(info, config: dict) -> str | None:
@@ -678,6 +701,10 @@ def review_step(report: dict) -> None:
                 st.caption(REBALANCE_CAPTION)
         else:
             st.info(utility.note or "not computed")
+        rules = rule_rows(report.get("rules"))
+        if rules:
+            st.markdown("**Business rules, enforced while the rows were drawn**")
+            st.dataframe(pd.DataFrame(rules), hide_index=True)
     with tabs[2]:
         view = Privacy.from_dict(privacy)
         rows = [{"attack": a.name, "risk": aggregate(a.risk),

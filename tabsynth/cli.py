@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip the fidelity / utility / privacy reports")
     synth.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
     synth.add_argument("--save-model", default=None, metavar="PATH", help=SAVE_MODEL_HELP)
+    synth.add_argument("--rules", default=None, metavar="FILE", help=RULES_HELP + " (the "
+                       "autoregressive method; the share of real rows breaking each is in the "
+                       "review report)")
     for flag, text in ROLE_HELP.items():
         synth.add_argument(flag, default=None, help=text)
     add_cluster_options(synth, workers=True)
@@ -121,10 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="only rows that meet these conditions, e.g. 'age>=65, sex=F' "
                           "(autoregressive models; the other columns follow the model given "
                           "them)")
-    generate.add_argument("--rules", default=None,
-                          help="a text file of rules every row must meet, one per line: "
-                          "'date_of_birth < admitted_at', 'if diagnosis = flu then symptom in "
-                          "fever|cough', 'age >= 0'")
+    generate.add_argument("--rules", default=None, metavar="FILE", help=RULES_HELP)
     generate.add_argument("--partial-rows", default=None, metavar="FILE",
                           help="a CSV, Parquet or Excel table of some of the model's columns: "
                           "one row is drawn per row of it, keeping its filled cells and "
@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, text in ROLE_HELP.items():
         evaluate.add_argument(flag, default=None, help=text)
     add_cluster_options(evaluate)
+    add_cluster_options(generate)
 
     schema = commands.add_parser("schema", help="print the inferred schema as editable JSON")
     schema.add_argument("input")
@@ -179,6 +180,10 @@ def _cluster_address(args: argparse.Namespace) -> str | None:
         return None
     connect(address)
     return address
+
+
+RULES_HELP = ("a text file of rules every row must meet, one per line: 'date_of_birth < "
+              "admitted_at', 'if diagnosis = flu then symptom in fever|cough', 'age >= 0'")
 
 
 def _listed(option: str, separator: str = ", ") -> str:
@@ -254,7 +259,7 @@ def _synthesize(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, device=args.device, holdout_fraction=args.holdout_fraction,
         target=args.target, epsilon=args.epsilon, delta=args.delta,
         evaluate=not args.no_evaluate, quasi_identifiers=parse_names(args.quasi_identifiers),
-        secrets=parse_names(args.secrets), workers=args.workers)
+        secrets=parse_names(args.secrets), workers=args.workers, rules=_rules_text(args))
     config.validate()
     _check_out_dir(Path(args.out))
     if args.save_model:
@@ -365,10 +370,17 @@ def _generate(args: argparse.Namespace) -> int:
     _check_out_dir(Path(args.out))
     model = Synthesizer.load(args.model, device=args.device)
     constraints = _constraints(args, model, partial)
+    shards = None
+    if _cluster_address(args) is not None:  # the shards drawn by the cluster's workers
+        from functools import partial as bind
+
+        from tabsynth.backends.ray_draw import shards_on_cluster
+
+        shards = bind(shards_on_cluster, Path(args.model).read_bytes())
     bar = ProgressBar(enabled=not args.quiet)
     drawn = draw_to_file(model, args.rows, args.seed, args.out, args.format,
                          shard_rows=args.shard_rows, escape=not args.no_escape_formulas,
-                         progress=bar, source={"file": Path(args.model).name},
+                         progress=bar, source={"file": Path(args.model).name}, shards=shards,
                          constraints=constraints)
     bar.close()
     claim = model.privacy_claim
@@ -403,14 +415,19 @@ def _constraints(args: argparse.Namespace, model: Synthesizer,
     """generate's --where, --rules (a file), --shares / --balance, --partial-rows."""
     from tabsynth.generate import read_constraints
 
-    rules = None
-    if args.rules:
-        try:
-            rules = Path(args.rules).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            raise TabsynthError(f"--rules {args.rules}: cannot read the file (a UTF-8 text "
-                                "file, one rule per line)") from None
-    return read_constraints(model, args.where, rules, args.shares, args.balance, partial)
+    return read_constraints(model, args.where, _rules_text(args), args.shares, args.balance,
+                            partial)
+
+
+def _rules_text(args: argparse.Namespace) -> str | None:
+    """The text of the --rules file, if one is given."""
+    if not args.rules:
+        return None
+    try:
+        return Path(args.rules).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise TabsynthError(f"--rules {args.rules}: cannot read the file (a UTF-8 text file, "
+                            "one rule per line)") from None
 
 
 def summary_lines(report: dict, paths: dict[str, Path | None]) -> list[str]:

@@ -11,11 +11,13 @@ one shard at a time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +141,9 @@ def draw_shard(model: Synthesizer, shard: Shard,
     return frame
 
 
+ShardSource = Callable[[list[Shard], "Constraints | None"], Iterator[pd.DataFrame]]
+
+
 @dataclass
 class Drawn:
     """What a draw wrote."""
@@ -156,9 +161,12 @@ def draw_to_file(model: Synthesizer, rows: int, seed: int, out_dir: str | Path,
                  progress: ProgressCallback | None = None,
                  should_stop: StopCheck | None = None,
                  source: dict[str, Any] | None = None,
-                 constraints: Constraints | None = None) -> Drawn:
+                 constraints: Constraints | None = None,
+                 shards: ShardSource | None = None) -> Drawn:
     """Draw `rows` rows in shards into out_dir/synthetic.<fmt> (written under a temporary name,
-    renamed when complete) and describe the draw in out_dir/generation.json."""
+    renamed when complete) and describe the draw in out_dir/generation.json. `shards` gives
+    the plan's rows in order (default: drawn here, one after the other; a cluster's draws them
+    in parallel, backends/ray_draw.py)."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
     plan = plan_shards(rows, seed, shard_rows)
@@ -177,11 +185,12 @@ def draw_to_file(model: Synthesizer, rows: int, seed: int, out_dir: str | Path,
     try:
         writer = _CsvWriter(temp, model.schema, escape) if fmt == "csv" else \
             _ParquetWriter(temp, model.schema)
-        with writer:
+        frames = (shards or _drawn_here(model))(plan, constraints)
+        with writer, contextlib.closing(frames):
             for shard in plan:
                 if stop():
                     raise Cancelled(f"cancelled after shard {shard.index} of {len(plan)}")
-                writer.write(draw_shard(model, shard, constraints))
+                writer.write(next(frames))
                 emit(ProgressEvent("sample", (shard.index + 1) / len(plan),
                                    f"shard {shard.index + 1}/{len(plan)} "
                                    f"({shard.start + shard.rows:,} of {rows:,} rows)"))
@@ -198,6 +207,13 @@ def draw_to_file(model: Synthesizer, rows: int, seed: int, out_dir: str | Path,
         record["constraints"] = constraints.describe()
     manifest.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return Drawn(target, manifest, rows, len(plan), seconds, fmt)
+
+
+def _drawn_here(model: Synthesizer) -> ShardSource:
+    def frames(plan: list[Shard], constraints: Constraints | None) -> Iterator[pd.DataFrame]:
+        for shard in plan:
+            yield draw_shard(model, shard, constraints)
+    return frames
 
 
 def generation_record(model: Synthesizer, plan: list[Shard], seed: int, fmt: str, path: Path,

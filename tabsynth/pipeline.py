@@ -13,8 +13,9 @@ import pandas as pd
 
 from tabsynth.capacity import check_ctgan
 from tabsynth.constraints.conditions import Condition, allocate
+from tabsynth.constraints.rules import Rule, broken_share, parse_rules
 from tabsynth.device import device_name
-from tabsynth.errors import TableError, TabsynthError
+from tabsynth.errors import ConfigError, TableError, TabsynthError
 from tabsynth.evaluation.privacy import EXCLUDED
 from tabsynth.evaluation.roles import check_choice
 from tabsynth.evaluation.run import evaluate
@@ -112,6 +113,7 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     if not included:
         raise TableError("every column is excluded: include at least one column")
     check_roles(schema, config.quasi_identifiers, config.secrets)
+    rules = read_rules(config.rules, schema, synthesizer)
     lenient = synthesizer.schema_learned_privately
     typed = coerce_frame(frame, schema, lenient=lenient)
     if lenient:  # values that do not fit a learned kind: named in the review, never silent
@@ -134,11 +136,13 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     rows = config.rows or synthesizer.released_rows or len(train)
     emit(ProgressEvent("sample", 0.0, f"sampling {rows:,} rows"))
     started = time.perf_counter()
-    synthetic = synthesizer.sample(rows, seed=config.seed)
+    synthetic = synthesizer.sample(rows, seed=config.seed, rules=rules)
     sample_seconds = time.perf_counter() - started
     emit(ProgressEvent("sample", 1.0, "sampled"))
     report = build_report(table, config, schema, synthesizer, device, train, holdout, synthetic,
                           fit_seconds, sample_seconds)
+    if rules:
+        report["rules"] = rules_report(rules, typed, synthetic)
     if config.evaluate:
         regenerated = [c.name for c in schema.included if c.regenerated]
         claim = report["privacy"]["dp"]
@@ -154,6 +158,27 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
             report["utility"]["rebalanced"] = rebalanced
         emit(ProgressEvent("evaluate", 1.0, "evaluated"))
     return RunResult(synthetic, train, holdout, schema, synthesizer, report)
+
+
+def read_rules(text: str | None, schema: Schema, synthesizer: Synthesizer) -> list[Rule]:
+    """The run's business rules read against its schema, before anything is fitted."""
+    if not text or not text.strip():
+        return []
+    if not synthesizer.conditional:
+        raise ConfigError(f"rules are enforced while sampling by the autoregressive method; "
+                          f"the {synthesizer.method} method cannot: choose autoregressive or "
+                          "leave the rules out")
+    return parse_rules(text, schema)
+
+
+def rules_report(rules: list[Rule], real: pd.DataFrame,
+                 synthetic: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each rule with the share of real rows (train and holdout) that break it, a check of the
+    user's own for the internal review (never released: it is a count of real rows), and the
+    share of synthetic rows that do (none, as sampling enforces them)."""
+    on_real, on_synthetic = broken_share(real, rules), broken_share(synthetic, rules)
+    return [{"rule": rule.describe(), "real_rows_breaking": on_real[rule.describe()],
+             "synthetic_rows_breaking": on_synthetic[rule.describe()]} for rule in rules]
 
 
 def rebalancing_check(synthesizer: Synthesizer, train: pd.DataFrame, holdout: pd.DataFrame,

@@ -80,6 +80,9 @@ def release_report(report: dict[str, Any]) -> dict[str, Any]:
         "utility": _utility(report.get("utility")),
         "privacy": _privacy(privacy, (report.get("run") or {}).get("holdout_fraction")),
     }
+    rules = [_text(r.get("rule")) for r in report.get("rules") or [] if isinstance(r, dict)]
+    if rules:  # the rules' words only: how many real rows break them stays in the review
+        release["rules"] = rules
     if release["privacy"].get("dp"):
         _drop_real_vs_real(release)
     return release

@@ -102,6 +102,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "worst_pairs": typed_fidelity.worst_pairs(), "pair_measures": PAIR_MEASURES,
         "diversity_rows": diversity_rows(fidelity.get("diversity")),
         "rebalance_rows": rebalance_rows(utility),
+        "rule_rows": rule_rows(report.get("rules")),
         "model_rows": [(m.model, metric, m.tstr[metric], m.trtr.get(metric))
                        for m in typed_utility.models for metric in m.tstr],
         "attacks": attacks,
@@ -199,6 +200,15 @@ def rebalance_rows(utility: dict[str, Any] | None) -> list[dict[str, str]]:
         {"measure": "macro F1 on the real holdout (every class counts alike)",
          "as drawn": formatting.aggregate(natural["f1"]),
          "equal shares": formatting.aggregate(balanced["f1"])}]
+
+
+def rule_rows(rules: list[dict[str, Any]] | None) -> list[dict[str, str]]:
+    """The business rules of a run (page and report): each with the share of real rows that
+    break it and of synthetic rows that do."""
+    return [{"rule": r["rule"], "real rows breaking it": formatting.percent(
+                 r.get("real_rows_breaking")),
+             "synthetic rows breaking it": formatting.percent(r.get("synthetic_rows_breaking"))}
+            for r in rules or []]
 
 
 def _charted_columns(fidelity: Fidelity, names: list[str]) -> list[str]:

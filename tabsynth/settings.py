@@ -34,6 +34,7 @@ class RunConfig:
     learn_schema: bool = False
     schema_choices: dict[str, dict[str, Any]] | None = None
     workers: int = 1  # > 1: data-parallel training on a Ray cluster (methods that take it)
+    rules: str | None = None  # business rules every synthetic row meets, one per line
 
     @property
     def private(self) -> bool:

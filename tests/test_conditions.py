@@ -252,3 +252,38 @@ def test_partial_rows_that_cannot_be_completed_are_named_by_row(fitted) -> None:
     copula = make_synthesizer("gaussian-copula").fit(coerce_frame(frame, schema), schema)
     with pytest.raises(ConfigError, match="cannot complete partial rows"):
         copula.complete(pd.DataFrame({"group": ["A"]}), seed=0)
+
+
+def test_a_run_with_rules_checks_them_on_the_real_rows_and_releases_only_their_words(
+        tmp_path, capsys) -> None:
+    """synthesize --rules: every synthetic row meets them; the review report has the share
+    of real rows breaking each (the user's own check), the release only the rules' words; a
+    method that cannot enforce them is refused before anything runs."""
+    import json
+
+    from tabsynth import cli
+
+    source = tmp_path / "patients.csv"
+    pd.read_csv(PATIENTS).iloc[:1200].to_csv(source, index=False)
+    rules = tmp_path / "rules.txt"
+    rules.write_text("date_of_birth < admitted_at\nage >= 18\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert cli.main(["synthesize", str(source), "--method", "autoregressive", "--epochs", "3",
+                     "--out", str(out), "--rules", str(rules), "--no-evaluate", "--no-pdf",
+                     "--quiet"]) == 0
+    rows = pd.read_csv(out / "synthetic.csv")
+    assert (rows["age"] >= 18).all()
+    assert (pd.to_datetime(rows["date_of_birth"]) < pd.to_datetime(rows["admitted_at"])).all()
+    report = json.loads((out / "report.json").read_text())
+    real = pd.read_csv(source)
+    by_rule = {r["rule"]: r for r in report["rules"]}
+    assert by_rule["age ≥ 18"]["real_rows_breaking"] == pytest.approx((real["age"] < 18).mean())
+    assert by_rule["age ≥ 18"]["synthetic_rows_breaking"] == 0
+    assert "real rows breaking it" in (out / "report.html").read_text()
+    release = json.loads((out / "release.json").read_text())
+    assert release["rules"] == ["date_of_birth < admitted_at", "age ≥ 18"]
+    assert "real_rows_breaking" not in json.dumps(release)
+    assert "Business rules" in (out / "release.html").read_text()
+    code = cli.main(["synthesize", str(source), "--method", "gaussian-copula", "--out",
+                     str(tmp_path / "refused"), "--rules", str(rules), "--quiet"])
+    assert code == 2 and "autoregressive" in capsys.readouterr().err
