@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tabsynth.errors import TabsynthError
 from tabsynth.progress import Cancelled, ProgressEvent
 from tabsynth.settings import DRAW_FORMATS as FORMATS
-from tabsynth.settings import SHARD_ROWS
+from tabsynth.settings import MAX_TRAIN_ROWS, SHARD_ROWS
 from tabsynth.synthesizers import METHODS
 from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, methods_taking
 
@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip the fidelity / utility / privacy reports")
     synth.add_argument("--fail-on", choices=("medium", "high"), default=None, help=GATE_HELP)
     synth.add_argument("--save-model", default=None, metavar="PATH", help=SAVE_MODEL_HELP)
+    synth.add_argument("--max-train-rows", type=int, default=MAX_TRAIN_ROWS, metavar="N",
+                       help=f"without DP, fit on a uniform sample of N rows of a larger train "
+                       f"split, said in the report (default {MAX_TRAIN_ROWS:,}; a DP run "
+                       "trains on every row)")
     synth.add_argument("--rules", default=None, metavar="FILE", help=RULES_HELP + " (the "
                        "autoregressive method; the share of real rows breaking each is in the "
                        "review report)")
@@ -259,7 +263,8 @@ def _synthesize(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, device=args.device, holdout_fraction=args.holdout_fraction,
         target=args.target, epsilon=args.epsilon, delta=args.delta,
         evaluate=not args.no_evaluate, quasi_identifiers=parse_names(args.quasi_identifiers),
-        secrets=parse_names(args.secrets), workers=args.workers, rules=_rules_text(args))
+        secrets=parse_names(args.secrets), workers=args.workers, rules=_rules_text(args),
+        max_train_rows=args.max_train_rows)
     config.validate()
     _check_out_dir(Path(args.out))
     if args.save_model:

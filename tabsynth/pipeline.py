@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tabsynth.capacity import check_ctgan
@@ -129,8 +130,9 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
         check_ctgan(train, schema)
     device = synthesizer.device
     emit(ProgressEvent("split", 1.0, f"{len(train):,} train / {len(holdout):,} holdout rows"))
+    fitted_on, sampled_note = training_rows(train, config)
     started = time.perf_counter()
-    synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop,
+    synthesizer.fit(fitted_on[schema.names], schema, progress=emit, should_stop=should_stop,
                     real_values=typed[schema.names])
     fit_seconds = time.perf_counter() - started
     rows = config.rows or synthesizer.released_rows or len(train)
@@ -143,6 +145,8 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
                           fit_seconds, sample_seconds)
     if rules:
         report["rules"] = rules_report(rules, typed, synthetic)
+    if sampled_note:
+        report["run"]["training_sample"] = sampled_note
     if config.evaluate:
         regenerated = [c.name for c in schema.included if c.regenerated]
         claim = report["privacy"]["dp"]
@@ -158,6 +162,22 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
             report["utility"]["rebalanced"] = rebalanced
         emit(ProgressEvent("evaluate", 1.0, "evaluated"))
     return RunResult(synthetic, train, holdout, schema, synthesizer, report)
+
+
+def training_rows(train: pd.DataFrame, config: RunConfig) -> tuple[pd.DataFrame, str | None]:
+    """The rows the model is fitted on, and a note when they are a sample: without DP a train
+    split beyond `max_train_rows` is fitted on a uniform sample of that many rows (seeded by
+    the run's seed); a DP run always trains on every row (DP-SGD already samples each step's
+    rows, and its accounting covers exactly that)."""
+    limit = config.max_train_rows
+    if config.private or len(train) <= limit:
+        return train, None
+    chosen = np.sort(np.random.default_rng(config.seed).choice(len(train), limit,
+                                                                replace=False))
+    note = (f"the model was fitted on a uniform sample of {limit:,} of the {len(train):,} "
+            "training rows (the training limit; raise it with --max-train-rows); the "
+            "evaluation compares with every training row")
+    return train.iloc[chosen].reset_index(drop=True), note
 
 
 def read_rules(text: str | None, schema: Schema, synthesizer: Synthesizer) -> list[Rule]:

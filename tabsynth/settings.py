@@ -10,6 +10,8 @@ from tabsynth.errors import ConfigError
 from tabsynth.io import ReadLimits
 from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, METHODS, method_info
 
+MAX_TRAIN_ROWS = 1_000_000
+
 
 @dataclass
 class RunConfig:
@@ -35,6 +37,8 @@ class RunConfig:
     schema_choices: dict[str, dict[str, Any]] | None = None
     workers: int = 1  # > 1: data-parallel training on a Ray cluster (methods that take it)
     rules: str | None = None  # business rules every synthetic row meets, one per line
+    # without DP, a train split larger than this is fitted on a uniform sample of this many rows
+    max_train_rows: int = MAX_TRAIN_ROWS
 
     @property
     def private(self) -> bool:
@@ -53,6 +57,9 @@ class RunConfig:
             raise ConfigError(f"--epochs must be between 1 and 10,000 (got {self.epochs})")
         checked_epsilon(self.epsilon, self.delta)
         check_workers(self.method, self.workers)
+        if self.max_train_rows < 1_000:
+            raise ConfigError(f"--max-train-rows must be at least 1,000 (got "
+                              f"{self.max_train_rows:,})")
         if self.batch_size is not None and (self.batch_size < 10 or self.batch_size % 10):
             raise ConfigError(f"--batch-size must be a multiple of 10, at least 10 "
                               f"(got {self.batch_size})")

@@ -10,12 +10,14 @@ import re
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_pii_table
 
 import tabsynth.pipeline as pipeline
 from tabsynth import cli, jobs
+from tabsynth.errors import ConfigError
 from tabsynth.pipeline import OutputSettings, RunConfig, synthesize
 from tabsynth.ui_support import run_summary
 
@@ -143,3 +145,23 @@ def test_target_stratifies_the_split(census_path: Path, tmp_path: Path) -> None:
     for label, expected in share.items():
         assert abs((holdout["income"] == label).mean() - expected) < 0.002
         assert abs((train["income"] == label).mean() - expected) < 0.002
+
+
+def test_a_train_split_beyond_the_limit_is_fitted_on_a_uniform_sample() -> None:
+    """Without DP, more training rows than the limit: the model sees a uniform sample of the
+    limit's size and the report says so; a DP run trains on every row."""
+    from tabsynth.pipeline import training_rows
+
+    train = pd.DataFrame({"x": np.arange(5000)})
+    rows, note = training_rows(train, RunConfig(method="gaussian-copula", max_train_rows=2000))
+    assert len(rows) == 2000 and rows["x"].is_unique and "2,000 of the 5,000" in note
+    assert rows["x"].min() < 500 and rows["x"].max() > 4500  # spread over the whole split
+    same, none = training_rows(train, RunConfig(method="dp-gan", epsilon=1.0,
+                                                max_train_rows=2000))
+    assert len(same) == 5000 and none is None
+    with pytest.raises(ConfigError, match="max-train-rows"):
+        RunConfig(max_train_rows=10).validate()
+    source = make_pii_table(rows=1500).to_csv(index=False).encode()
+    result = synthesize(source, RunConfig(method="faker", max_train_rows=1000, evaluate=False),
+                        filename="t.csv")
+    assert "uniform sample of 1,000 of the 1,200" in result.report["run"]["training_sample"]
