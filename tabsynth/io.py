@@ -595,9 +595,14 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            flagged = out[column].map(looks_like_formula).astype(bool)
-            if flagged.any():  # only those cells: the others keep their types (-1 stays -1)
-                out.loc[flagged, column] = "'" + out.loc[flagged, column]
+            # each distinct value looked at once (a column of categories holds few)
+            try:
+                risky = [v for v in pd.unique(out[column].to_numpy()) if looks_like_formula(v)]
+                flagged = out[column].isin(risky) if risky else None
+            except TypeError:  # a cell that cannot be hashed: each cell looked at
+                flagged = out[column].map(looks_like_formula).astype(bool)
+            if flagged is not None and flagged.any():  # only those cells: the others keep
+                out.loc[flagged, column] = "'" + out.loc[flagged, column]  # their types
     return out
 
 
