@@ -135,7 +135,8 @@ DRAW_WHERE_HELP = (
 DRAW_RULES_HELP = (
     "Rules every row must meet: an order between two columns of numbers or dates "
     "(date_of_birth < admitted_at), a fixed combination (if diagnosis = influenza then symptom "
-    "in fever|cough) or a range (age >= 0). A row whose compared cell is empty meets a rule.")
+    "in fever|cough), a range (age >= 0) or an age tied to two dates (age = years from "
+    "date_of_birth to admitted_at). A row whose compared cell is empty meets a rule.")
 RUN_RULES_NOTE = ("The review shows how many real rows break each rule (for you only: the "
                   "release lists the rules without it).")
 DRAW_DP_NOTE = ("Differential privacy covers these rows too: drawing from the model is "

@@ -287,3 +287,44 @@ def test_a_run_with_rules_checks_them_on_the_real_rows_and_releases_only_their_w
     code = cli.main(["synthesize", str(source), "--method", "gaussian-copula", "--out",
                      str(tmp_path / "refused"), "--rules", str(rules), "--quiet"])
     assert code == 2 and "autoregressive" in capsys.readouterr().err
+
+
+def test_a_made_up_date_of_birth_is_tied_to_the_learned_age(patients) -> None:
+    """'age = years from date_of_birth to admitted_at': the made-up date of birth of every row
+    gives its learned age at its admission (and the ages still follow the real ones); to a
+    fixed date as well; with the date of birth learned, the age is computed from the dates."""
+    from tabsynth.constraints.rules import whole_years
+    from tabsynth.synthesizers.base import settle_made_up
+
+    typed, schema, model = patients
+    assert schema["date_of_birth"].regenerated and not schema["age"].regenerated
+    rules = parse_rules("age = years from date_of_birth to admitted_at\n"
+                        "date_of_birth < admitted_at", schema)
+    rows = model.sample(1500, seed=6, rules=rules)
+    for rule in rules:
+        assert rule_holds(rows, rule).all(), rule.describe()
+    born_days = (pd.to_datetime(rows["admitted_at"]) - rows["date_of_birth"]).dt.days
+    assert (born_days >= rows["age"] * 365).all()  # within its year of age, not at one day
+    assert born_days.nunique() > 500
+    assert abs(rows["age"].mean() - typed["age"].mean()) < 3
+    plain = model.sample(1500, seed=6)
+    assert not rule_holds(plain, rules[0]).all()  # drawn apart, they disagree
+    fixed = parse_rules("age = years from date_of_birth to 2025-06-30", schema)
+    assert fixed[0].describe() == "age = whole years from date_of_birth to 2025-06-30"
+    assert rule_holds(model.sample(300, seed=2, rules=fixed), fixed[0]).all()
+    frame = pd.DataFrame({"age": [40, 41], "date_of_birth": pd.to_datetime(
+        ["1980-03-01", "2000-02-29"]), "admitted_at": pd.to_datetime(["2024-02-29",
+                                                                        "2024-02-28"])})
+    original = schema["date_of_birth"].pii
+    try:
+        schema["date_of_birth"].pii = None  # a learned date of birth: the age follows it
+        settled = settle_made_up(frame.copy(), rules[:1], schema, np.random.default_rng(0))
+    finally:
+        schema["date_of_birth"].pii = original
+    assert settled["age"].tolist() == whole_years(frame["date_of_birth"],
+                                                  frame["admitted_at"]).tolist() == [43, 23]
+    for text, expected in (("age = years from sex to admitted_at", "does not hold dates"),
+                           (f"age = years from date_of_birth to {SECRET}", "YYYY-MM-DD")):
+        with pytest.raises(ConfigError, match=expected) as caught:
+            parse_rules(text, schema)
+        assert SECRET not in str(caught.value)

@@ -4,7 +4,10 @@ One rule per line (or separated by ';'):
 - an order between two columns of numbers or dates: `date_of_birth < admitted_at`,
   `min_price <= max_price`;
 - a fixed combination: `if diagnosis = flu then symptom in fever|cough`;
-- a range or value of one column: `age >= 0`, `status in open|closed` (a condition).
+- a range or value of one column: `age >= 0`, `status in open|closed` (a condition);
+- an age tied to two dates: `age = years from date_of_birth to admitted_at` (or to a fixed
+  date, `... to 2025-06-30`): the whole years between them. A made-up date of birth is then
+  drawn for each row's age; with every column learned, the age is computed from the dates.
 A row whose compared cell is missing does not break a rule (there is nothing to compare).
 Messages name columns and operators, never a value.
 """
@@ -22,6 +25,8 @@ from tabsynth.schema import Schema
 
 _ORDER = re.compile(r"^(?P<left>.+?)\s*(?P<op><=|<|>=|>)\s*(?P<right>.+)$")
 _IF = re.compile(r"^if\s+(?P<when>.+?)\s+then\s+(?P<then>.+)$", re.IGNORECASE)
+_YEARS = re.compile(r"^(?P<age>.+?)\s*==?\s*years\s+(?:from|between)\s+(?P<born>.+?)\s+"
+                    r"(?:to|and)\s+(?P<at>.+)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,20 @@ class Holds:
         return self.condition.describe()
 
 
-Rule = Order | Implication | Holds
+@dataclass(frozen=True)
+class Age:
+    """`age` is the whole years from `born` to `at`: a column, or a fixed date (`at_date`)."""
+
+    age: str
+    born: str
+    at: str | None = None
+    at_date: str | None = None  # ISO date, when `at` is not a column
+
+    def describe(self) -> str:
+        return f"{self.age} = whole years from {self.born} to {self.at or self.at_date}"
+
+
+Rule = Order | Implication | Holds | Age
 
 
 def parse_rules(text: str, schema: Schema) -> list[Rule]:
@@ -75,6 +93,10 @@ def parse_rules(text: str, schema: Schema) -> list[Rule]:
 
 
 def _parse_rule(line: str, schema: Schema) -> Rule:
+    years = _YEARS.match(line)
+    if years:
+        return _parse_age(years["age"].strip(), years["born"].strip(), years["at"].strip(),
+                          schema)
     implied = _IF.match(line)
     if implied:
         when = parse_conditions(implied["when"], schema)
@@ -101,8 +123,49 @@ def _parse_rule(line: str, schema: Schema) -> Rule:
     return Holds(condition[0])
 
 
+def _parse_age(age: str, born: str, at: str, schema: Schema) -> Age:
+    for name, kinds, what in ((age, ("integer", "numeric"), "numbers"),
+                              (born, ("datetime",), "dates")):
+        if name not in schema.names:
+            raise ConfigError(f"the rule names column {name!r}, which the table does not have")
+        if schema[name].kind not in kinds:
+            raise ConfigError(f"column {name!r} does not hold {what}: write 'AGE = years from "
+                              "BIRTH_DATE to DATE_COLUMN'")
+    if at in schema.names:
+        if schema[at].kind != "datetime":
+            raise ConfigError(f"column {at!r} does not hold dates: the age is counted to a "
+                              "date column or to a date such as 2025-06-30")
+        return Age(age, born, at=at)
+    try:
+        day = pd.Timestamp(at)
+    except (ValueError, TypeError):
+        raise ConfigError("the age is counted to a date column the table has or to a date "
+                          "written YYYY-MM-DD") from None
+    return Age(age, born, at_date=day.date().isoformat())
+
+
+def whole_years(born: pd.Series, at: pd.Series) -> pd.Series:
+    """Whole years from each `born` date to its `at` date (missing where either is)."""
+    born, at = pd.to_datetime(born, errors="coerce"), pd.to_datetime(at, errors="coerce")
+    before_birthday = (at.dt.month < born.dt.month) | (
+        (at.dt.month == born.dt.month) & (at.dt.day < born.dt.day))
+    return (at.dt.year - born.dt.year - before_birthday.astype(float)).where(
+        born.notna() & at.notna())
+
+
+def reference_dates(frame: pd.DataFrame, rule: Age) -> pd.Series:
+    """The date each row's age is counted to."""
+    if rule.at is not None:
+        return pd.to_datetime(frame[rule.at], errors="coerce")
+    return pd.Series(pd.Timestamp(rule.at_date), index=frame.index)
+
+
 def rule_holds(frame: pd.DataFrame, rule: Rule) -> pd.Series:
     """Per row, whether it meets the rule (missing compared cells meet it)."""
+    if isinstance(rule, Age):
+        age = pd.to_numeric(frame[rule.age], errors="coerce")
+        years = whole_years(frame[rule.born], reference_dates(frame, rule))
+        return (age == years) | age.isna() | years.isna()
     if isinstance(rule, Order):
         left, right = _numbers(frame[rule.left]), _numbers(frame[rule.right])
         ok = left <= right if rule.or_equal else left < right

@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.constraints.conditions import Condition
-from tabsynth.constraints.rules import Order, Rule, rule_holds
+from tabsynth.constraints.rules import (
+    Age,
+    Order,
+    Rule,
+    reference_dates,
+    rule_holds,
+    whole_years,
+)
 from tabsynth.device import resolve_device
 from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.errors import ConfigError, TabsynthError
@@ -154,7 +161,7 @@ class Synthesizer(abc.ABC):
         for _round in range(RULE_ROUNDS):  # a few rows may break a rule inside a last step
             frame = self._draw(n, int(rng.integers(2**31 - 1)), list(conditions), list(rules),
                                keys)
-            frame = _fix_made_up(frame, list(rules), self.schema, rng)
+            frame = settle_made_up(frame, list(rules), self.schema, rng)
             ok = np.ones(len(frame), dtype=bool)
             for rule in rules:
                 ok &= rule_holds(frame, rule).to_numpy()
@@ -334,6 +341,52 @@ class Synthesizer(abc.ABC):
 
 
 RULE_ROUNDS = 5
+
+
+def settle_made_up(frame: pd.DataFrame, rules: list[Rule], schema: Schema,
+                   rng: np.random.Generator) -> pd.DataFrame:
+    """Made-up columns brought into line with the rules that tie them to learned ones: orders
+    (a value swapped for another made-up one), then ages (a date of birth drawn for the age)."""
+    frame = _fix_made_up(frame, rules, schema, rng)
+    for rule in rules:
+        if isinstance(rule, Age):
+            frame = _settle_age(frame, rule, schema, rng)
+    return frame
+
+
+def _settle_age(frame: pd.DataFrame, rule: Age, schema: Schema,
+                rng: np.random.Generator) -> pd.DataFrame:
+    """A made-up date of birth drawn uniformly among the days that give the row's age at its
+    reference date; with a learned date of birth, the age computed from the dates."""
+    at = reference_dates(frame, rule).dt.normalize()
+    age = pd.to_numeric(frame[rule.age], errors="coerce")
+    if not schema[rule.born].regenerated:
+        years = whole_years(frame[rule.born], at)
+        known = years.notna()
+        frame.loc[known, rule.age] = years[known].astype(frame[rule.age].dtype
+                                                         if age.notna().all() else float)
+        return frame
+    ok = (at.notna() & age.notna()).to_numpy()
+    if not ok.any():
+        return frame
+    years, dates = age[ok].round().astype(int).to_numpy(), at[ok]
+    latest = _years_before(dates, years)  # the birthday falls on the reference date
+    earliest = _years_before(dates, years + 1) + pd.Timedelta(days=1)
+    span = ((latest - earliest) / pd.Timedelta(days=1)).to_numpy() + 1
+    born = earliest + pd.to_timedelta(np.floor(rng.random(len(span)) * span), unit="D")
+    column = pd.to_datetime(frame[rule.born], errors="coerce")
+    column.iloc[np.flatnonzero(ok)] = born.to_numpy()
+    frame[rule.born] = column
+    return frame
+
+
+def _years_before(dates: pd.Series, years: np.ndarray) -> pd.Series:
+    """Each date moved back by whole years (29 February to the 28th where it does not exist)."""
+    leap_day = (dates.dt.month == 2) & (dates.dt.day == 29)
+    return pd.to_datetime(pd.DataFrame({"year": dates.dt.year.to_numpy() - years,
+                                        "month": dates.dt.month.to_numpy(),
+                                        "day": np.where(leap_day, 28, dates.dt.day)}),
+                          errors="coerce").set_axis(dates.index)
 
 
 def _fix_made_up(frame: pd.DataFrame, rules: list[Rule], schema: Schema,

@@ -95,8 +95,12 @@ def complete_rows(model: Synthesizer, partial: pd.DataFrame, seed: int | None = 
         for column in learned:
             out[column] = _column_with(out[column], positions, drawn[column].iloc[
                 :len(positions)].to_numpy())
+    if rules:  # made-up columns tied to learned ones by a rule, before the kept cells
+        from tabsynth.synthesizers.base import settle_made_up
+
+        out = settle_made_up(out, list(rules), schema, rng)
     out = model._restore_dtypes(_kept_cells(out, partial, schema))
-    return _rules_checked(out, rules, schema, rng)
+    return _rules_checked(out, rules)
 
 
 def _column_with(column: pd.Series, positions: np.ndarray, values: np.ndarray) -> pd.Series:
@@ -128,15 +132,8 @@ def _kept_cells(out: pd.DataFrame, partial: pd.DataFrame, schema: Schema) -> pd.
     return out
 
 
-def _rules_checked(frame: pd.DataFrame, rules: Sequence[Rule], schema: Schema,
-                   rng: np.random.Generator) -> pd.DataFrame:
-    """Rules hold on every completed row (a made-up column ordered against a learned one is
-    settled here, as a draw does); a filled cell that breaks a rule is named by its row."""
-    if not rules:
-        return frame
-    from tabsynth.synthesizers.base import _fix_made_up
-
-    frame = _fix_made_up(frame, list(rules), schema, rng)
+def _rules_checked(frame: pd.DataFrame, rules: Sequence[Rule]) -> pd.DataFrame:
+    """Rules hold on every completed row; a filled cell that breaks one is named by its row."""
     for rule in rules:
         broken = np.flatnonzero(~rule_holds(frame, rule).to_numpy())
         if len(broken):
