@@ -328,3 +328,20 @@ def test_a_made_up_date_of_birth_is_tied_to_the_learned_age(patients) -> None:
         with pytest.raises(ConfigError, match=expected) as caught:
             parse_rules(text, schema)
         assert SECRET not in str(caught.value)
+
+
+def test_a_rare_range_rule_is_held_while_sampling_and_keeps_missing_values(patients) -> None:
+    """A range rule few rows meet (age ≥ 95) is held by the masks, not by drawing again and
+    again; a range rule on a column with missing values keeps them (a missing cell meets a
+    rule) at about the real share."""
+    typed, schema, model = patients
+    assert (typed["age"] >= 95).mean() < 0.1  # five draws again would not reach 800
+    old = parse_rules("age >= 95", schema)
+    rows = model.sample(800, seed=3, rules=old)
+    assert len(rows) == 800 and (rows["age"] >= 95).all()
+    assert typed["cholesterol"].isna().mean() > 0.02
+    high = parse_rules("cholesterol >= 150", schema)
+    rows = model.sample(2000, seed=3, rules=high)
+    present = rows["cholesterol"].dropna()
+    assert (present >= 150).all()
+    assert abs(rows["cholesterol"].isna().mean() - typed["cholesterol"].isna().mean()) < 0.03

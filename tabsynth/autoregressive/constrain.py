@@ -19,6 +19,7 @@ import pandas as pd
 
 from tabsynth.autoregressive.tokens import FINE_STEPS, TokenCodec, _linear_share
 from tabsynth.constraints.conditions import Condition, matches
+from tabsynth.dp.domain import MISSING as MISSING_LABEL
 from tabsynth.dp.domain import ColumnDomain
 from tabsynth.dp.encoding import EPOCH
 from tabsynth.errors import ConfigError
@@ -67,7 +68,7 @@ def _component_mask(column: ColumnDomain, condition: Condition) -> np.ndarray:
         if not mask.any():
             raise ConfigError(f"no value the model draws for column {column.name!r} matches "
                               "the condition: check the spelling against the column's values")
-        return mask
+        return _with_missing(mask, column, condition)
     if condition.values is not None:
         raise ConfigError(f"column {column.name!r} is modelled as numbers: give it a range "
                           "(>=, <, ...) or '=' a number")
@@ -80,6 +81,13 @@ def _component_mask(column: ColumnDomain, condition: Condition) -> np.ndarray:
     if not mask.any():
         raise ConfigError(f"the range given for column {column.name!r} lies outside every "
                           "value the model draws for it")
+    return _with_missing(mask, column, condition)
+
+
+def _with_missing(mask: np.ndarray, column: ColumnDomain, condition: Condition) -> np.ndarray:
+    """The missing component allowed too, for a condition a missing value meets."""
+    if condition.missing_ok and column.has_missing:
+        mask[column.component_labels.index(MISSING_LABEL)] = True
     return mask
 
 

@@ -38,6 +38,7 @@ class Condition:
     high: float | None = None
     low_inclusive: bool = True
     high_inclusive: bool = True
+    missing_ok: bool = False  # a missing value meets it too (a rule's range, see rules.py)
 
     @property
     def is_range(self) -> bool:
@@ -103,11 +104,12 @@ def merge_conditions(conditions: list[Condition]) -> list[Condition]:
 
 
 def _both(a: Condition, b: Condition) -> Condition:
+    missing_ok = a.missing_ok and b.missing_ok
     if a.values is not None and b.values is not None:
         kept = tuple(v for v in a.values if _normal(v) in {_normal(w) for w in b.values})
         if not kept:
             raise ConfigError(f"the conditions on column {a.column!r} allow no value together")
-        return Condition(a.column, values=kept)
+        return Condition(a.column, values=kept, missing_ok=missing_ok)
     if a.values is not None or b.values is not None:
         raise ConfigError(f"column {a.column!r} has both a value and a range condition: give "
                           "one kind")
@@ -116,7 +118,8 @@ def _both(a: Condition, b: Condition) -> Condition:
     if low is not None and high is not None and (low > high or
                                                  (low == high and not (low_in and high_in))):
         raise ConfigError(f"the conditions on column {a.column!r} leave an empty range")
-    return Condition(a.column, low=low, high=high, low_inclusive=low_in, high_inclusive=high_in)
+    return Condition(a.column, low=low, high=high, low_inclusive=low_in, high_inclusive=high_in,
+                     missing_ok=missing_ok)
 
 
 def _tighter(x: float | None, x_in: bool, y: float | None, y_in: bool,

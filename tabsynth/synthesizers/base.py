@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,9 +11,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from tabsynth.constraints.conditions import Condition
+from tabsynth.constraints.conditions import Condition, merge_conditions
 from tabsynth.constraints.rules import (
     Age,
+    Holds,
     Order,
     Rule,
     reference_dates,
@@ -156,6 +158,12 @@ class Synthesizer(abc.ABC):
                               "meet them")
         if not rules:
             return self._draw(n, seed, list(conditions), [], keys)
+        # a rule's range on one column is held while sampling, as a condition that a missing
+        # value meets too (a rare range costs no more than a common one)
+        conditions = merge_conditions([*conditions, *(
+            dataclasses.replace(r.condition, missing_ok=True) for r in rules
+            if isinstance(r, Holds) and r.condition.column in self.schema.names
+            and self.schema[r.condition.column] in self.schema.learned)])
         rng = np.random.default_rng(seed)
         kept: list[pd.DataFrame] = []
         for _round in range(RULE_ROUNDS):  # a few rows may break a rule inside a last step
