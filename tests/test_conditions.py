@@ -345,3 +345,34 @@ def test_a_rare_range_rule_is_held_while_sampling_and_keeps_missing_values(patie
     present = rows["cholesterol"].dropna()
     assert (present >= 150).all()
     assert abs(rows["cholesterol"].isna().mean() - typed["cholesterol"].isna().mean()) < 0.03
+
+
+def test_keys_stay_unique_when_rules_draw_again(monkeypatch) -> None:
+    """Rows kept from several rounds of drawing (here the first round's check keeps every
+    other row) still get unique fresh keys, in a part of a larger draw too."""
+    import tabsynth.synthesizers.base as base
+    from tabsynth.regenerate import KeyBlock
+
+    rng = np.random.default_rng(0)
+    rows = 400
+    frame = pd.DataFrame({"id": np.arange(1000, 1000 + rows),
+                          "level": rng.integers(0, 100, rows),
+                          "group": rng.choice(["A", "B"], rows)})
+    schema = infer_schema(frame)
+    assert schema["id"].kind == "identifier"
+    model = make_synthesizer("autoregressive", epochs=2, seed=0).fit(frame, schema)
+    rules = parse_rules("if group = A then level >= 40", schema)
+    checked = base.rule_holds
+    for keys in (None, KeyBlock(1, 3, 3 * rows)):
+        calls = []
+
+        def first_round_keeps_half(drawn, rule, calls=calls):
+            calls.append(len(drawn))
+            held = checked(drawn, rule)
+            return held & (np.arange(len(drawn)) % 2 == 0) if len(calls) == 1 else held
+
+        monkeypatch.setattr(base, "rule_holds", first_round_keeps_half)
+        drawn = model.sample(rows, seed=1, rules=rules, keys=keys)
+        assert len(calls) >= 2  # drawn again
+        assert len(drawn) == rows and drawn["id"].is_unique
+        assert checked(drawn, rules[0]).all()

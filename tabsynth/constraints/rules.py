@@ -160,6 +160,17 @@ def reference_dates(frame: pd.DataFrame, rule: Age) -> pd.Series:
     return pd.Series(pd.Timestamp(rule.at_date), index=frame.index)
 
 
+def rule_columns(rule: Rule) -> set[str]:
+    """The columns a rule names."""
+    if isinstance(rule, Order):
+        return {rule.left, rule.right}
+    if isinstance(rule, Implication):
+        return {rule.when.column, rule.then.column}
+    if isinstance(rule, Age):
+        return {rule.age, rule.born} | ({rule.at} if rule.at else set())
+    return {rule.condition.column}
+
+
 def rule_holds(frame: pd.DataFrame, rule: Rule) -> pd.Series:
     """Per row, whether it meets the rule (missing compared cells meet it)."""
     if isinstance(rule, Age):

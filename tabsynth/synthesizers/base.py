@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from tabsynth.constraints.rules import (
     Order,
     Rule,
     reference_dates,
+    rule_columns,
     rule_holds,
     whole_years,
 )
@@ -158,18 +159,48 @@ class Synthesizer(abc.ABC):
                               "meet them")
         if not rules:
             return self._draw(n, seed, list(conditions), [], keys)
-        # a rule's range on one column is held while sampling, as a condition that a missing
-        # value meets too (a rare range costs no more than a common one)
-        conditions = merge_conditions([*conditions, *(
-            dataclasses.replace(r.condition, missing_ok=True) for r in rules
-            if isinstance(r, Holds) and r.condition.column in self.schema.names
-            and self.schema[r.condition.column] in self.schema.learned)])
+        conditions = self._with_rule_ranges(conditions, rules)
         rng = np.random.default_rng(seed)
+        frame = self._rows_meeting(n, rng, list(rules), lambda rows, draw_seed: settle_made_up(
+            self._draw(rows, draw_seed, conditions, list(rules), keys), list(rules),
+            self.schema, rng))
+        return self._fresh_keys(frame, int(rng.integers(2**31 - 1)), keys)
+
+    def learned_rows(self, n: int, seed: int | None, conditions: Sequence[Condition] = (),
+                     rules: Sequence[Rule] = ()) -> pd.DataFrame:
+        """n rows of the learned columns only, rounded as a draw's, meeting the conditions and
+        the rules among learned columns (a table of partial rows draws the made-up columns
+        once for all its rows: completion.py)."""
+        learned = {c.name for c in self.schema.learned}
+        inner = [r for r in rules if rule_columns(r) <= learned]
+        conditions = self._with_rule_ranges(conditions, inner)
+        rng = np.random.default_rng(seed)
+
+        def draw(rows: int, draw_seed: int) -> pd.DataFrame:
+            frame = (self._sample_learned(rows, draw_seed, conditions, inner)
+                     if conditions or inner else self._sample_learned(rows, draw_seed))
+            return _with_precision(frame.reset_index(drop=True), self.schema)
+
+        return self._rows_meeting(n, rng, inner, draw)
+
+    def _with_rule_ranges(self, conditions: Sequence[Condition],
+                          rules: Sequence[Rule]) -> list[Condition]:
+        """The conditions with each rule's range on one learned column: held while sampling,
+        as a condition a missing value meets too (a rare range costs no more than a common
+        one)."""
+        learned = {c.name for c in self.schema.learned}
+        return merge_conditions([*conditions, *(
+            dataclasses.replace(r.condition, missing_ok=True) for r in rules
+            if isinstance(r, Holds) and r.condition.column in learned)])
+
+    @staticmethod
+    def _rows_meeting(n: int, rng: np.random.Generator, rules: list[Rule],
+                      draw: Callable[[int, int], pd.DataFrame]) -> pd.DataFrame:
+        """n rows of `draw` that meet every rule: a few rows may break one inside a last step
+        of the masks, so rounds are drawn until n rows meet them all."""
         kept: list[pd.DataFrame] = []
-        for _round in range(RULE_ROUNDS):  # a few rows may break a rule inside a last step
-            frame = self._draw(n, int(rng.integers(2**31 - 1)), list(conditions), list(rules),
-                               keys)
-            frame = settle_made_up(frame, list(rules), self.schema, rng)
+        for _round in range(RULE_ROUNDS):
+            frame = draw(n, int(rng.integers(2**31 - 1)))
             ok = np.ones(len(frame), dtype=bool)
             for rule in rules:
                 ok &= rule_holds(frame, rule).to_numpy()
@@ -178,6 +209,22 @@ class Synthesizer(abc.ABC):
                 return pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
         raise ConfigError("the rules cannot all be met together by this model's rows: check "
                           "them against each other and against the conditions")
+
+    def _fresh_keys(self, frame: pd.DataFrame, seed: int,
+                    keys: KeyBlock | None) -> pd.DataFrame:
+        """Key columns drawn again for the rows kept from several rounds, so that they stay
+        unique across the rounds (no rule can name a key)."""
+        rng = np.random.default_rng(seed)
+        for spec in self.schema.included:
+            if spec.regenerated and spec.pii is None and spec.kind == "identifier":
+                state = self._regen_state.get(spec.name, RegenerationState())
+                column_seed = int(rng.integers(2**31 - 1))
+                if self._guard is not None:
+                    column_seed = self._guard.stream_seed(column_seed)
+                values = regenerate_column(spec, state, len(frame), column_seed, self._guard,
+                                           keys)
+                frame[spec.name] = pd.Series(values, index=frame.index)
+        return self._restore_dtypes(frame)
 
     def complete(self, partial: pd.DataFrame, seed: int | None = None,
                  conditions: Sequence[Condition] = (), rules: Sequence[Rule] = (),

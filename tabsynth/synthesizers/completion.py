@@ -85,8 +85,8 @@ def complete_rows(model: Synthesizer, partial: pd.DataFrame, seed: int | None = 
         if not found and not rules:
             continue  # the rows drawn freely above are draws of this group already
         try:
-            drawn = model.sample(max(len(positions), PARTICLES), seed=group_seed,
-                                 conditions=found, rules=rules)
+            drawn = model.learned_rows(max(len(positions), PARTICLES), group_seed, found,
+                                       rules)
         except ConfigError as exc:
             more = len(positions) - 1
             others = f" and {more} other{'s' if more != 1 else ''} with the same values" \
