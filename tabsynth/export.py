@@ -150,6 +150,25 @@ DRAWN_NOTE = ("drawn later from the fitted model of the run this sign-off covers
               "synthetic rows, not these")
 
 
+def drawn_section(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the release says of rows drawn later: how many, the seed, and what was asked of
+    them in words (conditions, rules, shares, partial rows), from generation.json."""
+    asked = manifest.get("constraints") or {}
+    lines = []
+    if asked.get("conditions"):
+        lines.append("only rows where " + ", ".join(map(str, asked["conditions"])))
+    if asked.get("rules"):
+        lines.append("every row meets " + "; ".join(map(str, asked["rules"])))
+    shares = asked.get("shares")
+    if shares:
+        lines.append(f"the values of {shares.get('column')} in set shares")
+    partial = asked.get("partial_rows")
+    if partial:
+        lines.append(f"{partial.get('rows'):,} partial rows completed (filled columns: "
+                     f"{', '.join(map(str, partial.get('columns') or []))})")
+    return {"rows": manifest.get("rows"), "seed": manifest.get("seed"), "asked": lines}
+
+
 def drawn_export_files(folder: str | Path, drawn: str | Path,
                        signoff: SignOff) -> dict[str, bytes]:
     """More rows drawn from a run's model, as they may leave after the run's sign-off: the
@@ -164,6 +183,7 @@ def drawn_export_files(folder: str | Path, drawn: str | Path,
     record["drawn"] = {"file": name, "rows": manifest.get("rows"), "seed": manifest.get("seed"),
                        "note": DRAWN_NOTE}
     release = with_signoff(release, record)
+    release["drawn"] = drawn_section(manifest)
     return {name: rows, "generation.json": _dumps(manifest), "release.json": _dumps(release),
             "release.html": render_release_html(release).encode("utf-8"),
             "signoff.json": _dumps(record)}

@@ -317,11 +317,13 @@ def read_constraints(model: Synthesizer, where: str | None, rules: str | None,
                      shares: str | None, balance: str | None,
                      partial: pd.DataFrame | None = None) -> Constraints | None:
     """Conditions, rules (their text), shares or a column to balance, and partial rows to
-    complete, read against the model's schema; None when nothing is asked."""
+    complete, read against the model's schema; None when nothing is asked. The rules of the
+    run that fitted the model (saved with it) always hold too."""
     from tabsynth.constraints.conditions import parse_conditions, parse_shares
     from tabsynth.constraints.rules import parse_rules
     from tabsynth.synthesizers.completion import check_partial_rows
 
+    rules = "\n".join(text for text in (model.run_rules, rules) if text and text.strip())
     if not (where or rules or shares or balance or partial is not None):
         return None
     if not model.conditional:

@@ -200,7 +200,7 @@ def _draw_worker(model_path: str, folder: str, rows: int, seed: int, fmt: str,
 
     try:
         model = Synthesizer.load(model_path)
-        constraints = wanted.read(model) if wanted is not None else None
+        constraints = (wanted or DrawConstraints()).read(model)  # the run's rules hold too
         draw_to_file(model, rows, seed, folder, fmt, progress=report, should_stop=stop.is_set,
                      source={"file": MODEL_FILE}, constraints=constraints)
         events.put({"type": "done"})

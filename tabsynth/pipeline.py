@@ -135,6 +135,7 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     synthesizer.fit(fitted_on[schema.names], schema, progress=emit, should_stop=should_stop,
                     real_values=typed[schema.names])
     fit_seconds = time.perf_counter() - started
+    synthesizer.run_rules = config.rules if rules else None  # drawn again with the model
     rows = config.rows or synthesizer.released_rows or len(train)
     emit(ProgressEvent("sample", 0.0, f"sampling {rows:,} rows"))
     started = time.perf_counter()

@@ -268,9 +268,10 @@ def test_a_run_with_rules_checks_them_on_the_real_rows_and_releases_only_their_w
     rules = tmp_path / "rules.txt"
     rules.write_text("date_of_birth < admitted_at\nage >= 18\n", encoding="utf-8")
     out = tmp_path / "run"
+    model = tmp_path / "model.safetensors"
     assert cli.main(["synthesize", str(source), "--method", "autoregressive", "--epochs", "3",
                      "--out", str(out), "--rules", str(rules), "--no-evaluate", "--no-pdf",
-                     "--quiet"]) == 0
+                     "--quiet", "--save-model", str(model)]) == 0
     rows = pd.read_csv(out / "synthetic.csv")
     assert (rows["age"] >= 18).all()
     assert (pd.to_datetime(rows["date_of_birth"]) < pd.to_datetime(rows["admitted_at"])).all()
@@ -284,6 +285,23 @@ def test_a_run_with_rules_checks_them_on_the_real_rows_and_releases_only_their_w
     assert release["rules"] == ["date_of_birth < admitted_at", "age ≥ 18"]
     assert "real_rows_breaking" not in json.dumps(release)
     assert "Business rules" in (out / "release.html").read_text()
+    # rows drawn later from the saved model meet the run's rules too, and their release says
+    # what was asked of them
+    from tabsynth.export import SignOff, drawn_export_files
+
+    drawn = out / "drawn"
+    assert cli.main(["generate", str(model), "--rows", "600", "--out", str(drawn), "--quiet",
+                     "--where", "sex=F"]) == 0
+    later = pd.read_csv(drawn / "synthetic.csv")
+    assert (later["age"] >= 18).all() and (later["sex"] == "F").all()
+    assert (pd.to_datetime(later["date_of_birth"]) < pd.to_datetime(later["admitted_at"])).all()
+    files = drawn_export_files(out, drawn, SignOff(
+        name="Ada", role="DPO", reviewed_privacy_report=True,
+        justification="a test of what the release says about drawn rows"))
+    asked = json.loads(files["release.json"])["drawn"]["asked"]
+    assert asked == ["only rows where sex: one value",
+                     "every row meets date_of_birth < admitted_at; age ≥ 18"]
+    assert "drawn later from the run" in files["release.html"].decode()
     code = cli.main(["synthesize", str(source), "--method", "gaussian-copula", "--out",
                      str(tmp_path / "refused"), "--rules", str(rules), "--quiet"])
     assert code == 2 and "autoregressive" in capsys.readouterr().err

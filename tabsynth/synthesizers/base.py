@@ -69,6 +69,9 @@ class Synthesizer(abc.ABC):
         self._guard: CollisionGuard | None = None
         self._regen_state: dict[str, RegenerationState] = {}
         self.fit_info: dict[str, Any] = {}
+        # the run's business rules (their text): saved with the model, so that every row drawn
+        # from it later meets them too (generate.read_constraints)
+        self.run_rules: str | None = None
 
     @property
     def privacy_claim(self) -> PrivacyClaim | None:
@@ -324,7 +327,7 @@ class Synthesizer(abc.ABC):
         learned, tensors = self._learned_state()
         description = {
             "method": self.method, "settings": self._settings(), "schema": self.schema.to_dict(),
-            "dtypes": self._dtypes, "fit_info": self.fit_info,
+            "dtypes": self._dtypes, "fit_info": self.fit_info, "rules": self.run_rules,
             "made_up_missing_rates": {name: state.missing_rate
                                       for name, state in self._regen_state.items()},
             **self._fit_state(), "learned": learned}
@@ -374,6 +377,8 @@ class Synthesizer(abc.ABC):
         self._regen_state = {str(name): RegenerationState(float(rate)) for name, rate in
                              description["made_up_missing_rates"].items()}
         self.fit_info = dict(description.get("fit_info") or {})
+        rules = description.get("rules")
+        self.run_rules = rules if isinstance(rules, str) and rules.strip() else None
 
     def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The learned columns' model as (plain data, named tensors)."""
