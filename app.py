@@ -17,9 +17,11 @@ import streamlit as st
 
 from tabsynth import charts, cluster
 from tabsynth.capacity import check_ctgan
+from tabsynth.constraints.rules import suggested_rules
 from tabsynth.dp.public import parse_public_schema
 from tabsynth.errors import TabsynthError
-from tabsynth.evaluation.results import Fidelity, Privacy, Utility
+from tabsynth.evaluation.results import Fidelity, Headline, Privacy, Utility
+from tabsynth.evaluation.utility import chance_note
 from tabsynth.export import (
     MIN_JUSTIFICATION_WORDS,
     SignOff,
@@ -375,8 +377,7 @@ def method_step(table, schema: Schema, owner: str) -> None:
     except TabsynthError as exc:
         st.error(str(exc))
         return
-    if not rules_field(info, schema, config, before):
-        return
+    rules_read = rules_field(info, schema, config, before)
     attacker_step(table, schema, config, prefill)
     try:
         RunConfig(**config).validate()
@@ -388,7 +389,9 @@ def method_step(table, schema: Schema, owner: str) -> None:
     estimate = time_estimate(method, len(table.frame), schema, config)
     if estimate is not None:
         st.caption(estimate_words(estimate))
-    if st.button("Train", type="primary"):
+    if not rules_read:
+        st.caption("Fix the business rules above to train.")
+    if st.button("Train", type="primary", disabled=not rules_read):
         data, name = st.session_state["upload"]
         job = registry().start(JobSpec(data=data, filename=name, config=config,
                                        schema_json=schema.to_json(), owner=owner,
@@ -408,10 +411,17 @@ def rules_field(info, schema, config: dict, before: dict) -> bool:
     config["rules"] = None
     if not info.load().conditional:
         return True
-    with st.expander("Business rules every row must meet (optional)",
-                     expanded=bool(before.get("rules"))):
-        text = st.text_area("Rules, one per line", before.get("rules") or "", key="run-rules",
-                            help=DRAW_RULES_HELP + " " + RUN_RULES_NOTE,
+    suggested = suggested_rules(schema)
+    with st.expander("Business rules every row must meet"
+                     + (f" ({len(suggested)} suggested)" if suggested else " (optional)"),
+                     expanded=bool(before.get("rules") or suggested)):
+        if suggested:
+            st.caption("Filled in for this table: a made-up column is drawn apart from the "
+                       "learned ones unless a rule ties them (a date of birth would not match "
+                       "the age). Clear the box to leave them out.")
+        text = st.text_area("Rules, one per line",
+                            before["rules"] if "rules" in before else "\n".join(suggested),
+                            key="run-rules", help=DRAW_RULES_HELP + " " + RUN_RULES_NOTE,
                             placeholder="date_of_birth < admitted_at\nage >= 0")
     problem = draw_constraint_error(schema.to_json(), "", text)
     if problem:
@@ -592,7 +602,7 @@ def draw_constraints_form(job):
         choices = balance_choices(job.schema_json)
         balance = st.selectbox("Balance a column (equal shares of its values)",
                                ["(no)", *choices], key="draw-balance")
-    problem = draw_constraint_error(job.schema_json, where, rules)
+    problem = draw_constraint_error(job.schema_json, where, rules, job.model_path)
     if problem:
         st.error(problem)
         return False
@@ -690,6 +700,10 @@ def review_step(report: dict) -> None:
                                             ("real (train)", "synthetic"), strict=True):
                 show_chart(place, charts.correlation_heatmap(correlation.columns, matrix, title))
     with tabs[1]:
+        head = Headline.from_report(report)
+        at_chance = chance_note(head.target, head.metric, head.utility, head.utility_real)
+        if at_chance:
+            st.warning(at_chance)
         if utility.models:
             st.dataframe(pd.DataFrame([{"model": m.model.replace("_", " "),
                                         **{f"TSTR {k}": aggregate(v) for k, v in m.tstr.items()},

@@ -20,7 +20,7 @@ from tabsynth.evaluation import results
 from tabsynth.evaluation.common import MIN_LABEL_ROWS
 from tabsynth.evaluation.guidance import summarise
 from tabsynth.evaluation.results import Attack, Fidelity, Headline, Privacy, Utility
-from tabsynth.evaluation.utility import weak_target_note
+from tabsynth.evaluation.utility import chance_note, weak_target_note
 from tabsynth.evaluation.verdict import FiredRule
 from tabsynth.templating import environment
 
@@ -99,6 +99,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "exact_copies": _exact_copies(privacy),
         "metric": head.metric,
         "weak_target": weak_target_note(head.target, head.metric, head.utility_real),
+        "at_chance": chance_note(head.target, head.metric, head.utility, head.utility_real),
         "worst_pairs": typed_fidelity.worst_pairs(), "pair_measures": PAIR_MEASURES,
         "diversity_rows": diversity_rows(fidelity.get("diversity")),
         "rebalance_rows": rebalance_rows(utility),

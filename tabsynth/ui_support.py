@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -539,23 +541,42 @@ def draw_words(draw: Any) -> str:
     return f"{what}: {draw.message or draw.status}"
 
 
-def draw_constraint_error(schema_json: str, where: str, rules: str) -> str | None:
+def draw_constraint_error(schema_json: str, where: str, rules: str,
+                          model_path: Path | None = None) -> str | None:
     """What is wrong with the draw form's conditions or rules, read against the run's schema
-    (None when they read well, or when there is no schema to read them with)."""
+    and, with the run's model file, against what the model draws (a category it never draws,
+    a range outside its values); None when they read well, or when there is no schema."""
     from tabsynth.constraints.conditions import parse_conditions
-    from tabsynth.constraints.rules import parse_rules
+    from tabsynth.constraints.rules import Holds, parse_rules
 
     if not schema_json or not (where.strip() or rules.strip()):
         return None
-    schema = Schema.from_json(schema_json)
+    model = _model_of(model_path) if model_path is not None else None
+    schema = model.schema if model is not None else Schema.from_json(schema_json)
     try:
-        if where.strip():
-            parse_conditions(where, schema)
-        if rules.strip():
-            parse_rules(rules, schema)
+        conditions = parse_conditions(where, schema) if where.strip() else []
+        parsed = parse_rules(rules, schema) if rules.strip() else []
+        if model is not None:
+            model.check_conditions([*conditions,
+                                    *(r.condition for r in parsed if isinstance(r, Holds))])
     except TabsynthError as exc:
         return str(exc).replace("--where ", "")
     return None
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(path: str, _changed: int) -> Any:
+    from tabsynth.synthesizers import Synthesizer
+
+    return Synthesizer.load(path, device="cpu")
+
+
+def _model_of(path: Path) -> Any:
+    """A run's model, read once per file (None when it cannot be read: the draw says why)."""
+    try:
+        return _loaded(str(path), path.stat().st_mtime_ns)
+    except (OSError, TabsynthError):
+        return None
 
 
 def balance_choices(schema_json: str) -> list[str]:

@@ -237,3 +237,22 @@ def _rules_file(folder: Path) -> Path:
     rules = folder / "rules.txt"
     rules.write_text("spend >= 20\n", encoding="utf-8")
     return rules
+
+
+def test_the_draw_form_checks_conditions_against_the_model(conditional_model_path) -> None:
+    """The page's draw form reads conditions against the run's model before anything runs: a
+    category the model never draws or a range outside its values is named at once (it used
+    to pass the form and fail in the background), never echoing what was typed."""
+    from tabsynth.synthesizers import Synthesizer
+    from tabsynth.ui_support import draw_constraint_error
+
+    schema_json = Synthesizer.load(conditional_model_path).schema.to_json()
+    secret = "Zanzibar-771"
+    for where, rules, expected in ((f"segment={secret}", "", "matches the condition"),
+                                   ("spend>=1e9", "", "outside every value"),
+                                   ("", "visits >= 500", "outside every value"),
+                                   (f"customer={secret}", "", "made up afresh")):
+        problem = draw_constraint_error(schema_json, where, rules, conditional_model_path)
+        assert problem is not None and expected in problem and secret not in problem
+    assert draw_constraint_error(schema_json, "segment=retail, visits>=2", "spend >= 20",
+                                 conditional_model_path) is None

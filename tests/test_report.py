@@ -270,3 +270,17 @@ def test_a_pathologically_long_token_is_clipped_in_the_pdf_text_only() -> None:
     assert f'd="{path}"' in clipped and "<td>short words</td>" in clipped
     assert _clip_long_tokens("<p>" + "x" * (LONG_TOKEN_CHARS - 1) + "</p>").count("x") == \
         LONG_TOKEN_CHARS - 1
+
+
+def test_a_synthetic_table_whose_models_guess_says_so() -> None:
+    """Models trained on the synthetic rows at chance while real rows predict well: a warning
+    that names the target and both figures; none when the synthetic rows predict, or when even
+    the real rows cannot."""
+    from tabsynth.evaluation.utility import chance_note
+
+    note = chance_note("readmitted", "auc", 0.43, 0.69)
+    assert note is not None and "no better than chance" in note and "AUC 0.43" in note
+    assert "0.69" in note
+    assert chance_note("readmitted", "auc", 0.66, 0.69) is None
+    assert chance_note("readmitted", "auc", 0.5, 0.52) is None  # the weak-target note's case
+    assert chance_note("price", "r2", -0.2, 0.4) is not None

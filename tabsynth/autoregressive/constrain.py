@@ -65,6 +65,9 @@ def _component_mask(column: ColumnDomain, condition: Condition) -> np.ndarray:
         for i, category in enumerate(column.categories):
             mask[i] = (matches(category, condition.values) if condition.values is not None
                        else condition.holds_number(_as_number(category)))
+        if not mask.any() and condition.values is None:
+            raise ConfigError(f"the range given for column {column.name!r} lies outside every "
+                              "value the model draws for it")
         if not mask.any():
             raise ConfigError(f"no value the model draws for column {column.name!r} matches "
                               "the condition: check the spelling against the column's values")

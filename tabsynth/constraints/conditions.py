@@ -179,9 +179,10 @@ def _parse_one(part: str, schema: Schema) -> Condition:
 
 def _learned(name: str, schema: Schema):
     if name not in schema.names:
+        learned = [c.name for c in schema.learned]  # the columns a condition can name
         raise ConfigError(f"--where names column {name!r}, which the model does not have "
-                          f"(columns: {', '.join(schema.names[:12])}"
-                          f"{', …' if len(schema.names) > 12 else ''})")
+                          f"(columns it learned: {', '.join(learned[:12])}"
+                          f"{', …' if len(learned) > 12 else ''})")
     spec = schema[name]
     if spec not in schema.learned:
         raise ConfigError(f"column {name!r} is made up afresh (PII, key or excluded), not "

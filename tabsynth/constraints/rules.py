@@ -160,6 +160,22 @@ def reference_dates(frame: pd.DataFrame, rule: Age) -> pd.Series:
     return pd.Series(pd.Timestamp(rule.at_date), index=frame.index)
 
 
+def suggested_rules(schema: Schema) -> list[str]:
+    """Rules a table's columns call for: a made-up date of birth tied to a learned age at a
+    learned date (else ordered before it), since made-up columns are drawn apart from the
+    learned ones."""
+    born = [c.name for c in schema.included if c.kind == "datetime" and c.regenerated
+            and (c.pii == "date_of_birth" or "birth" in c.name.lower())]
+    dates = [c.name for c in schema.learned if c.kind == "datetime"]
+    ages = [c.name for c in schema.learned if c.kind in ("integer", "numeric")
+            and "age" in re.split(r"[^a-z0-9]+", c.name.lower())]
+    if not born or not dates:
+        return []
+    if ages:
+        return [f"{ages[0]} = years from {born[0]} to {dates[0]}"]
+    return [f"{born[0]} < {dates[0]}"]
+
+
 def rule_columns(rule: Rule) -> set[str]:
     """The columns a rule names."""
     if isinstance(rule, Order):

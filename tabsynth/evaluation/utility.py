@@ -142,6 +142,25 @@ def weak_target_note(target: str | None, metric: str, value: float | None) -> st
             "target.")
 
 
+CHANCE = {"auc": 0.55, "r2": 0.0}  # at or below: models trained on the synthetic rows guess
+
+
+def chance_note(target: str | None, metric: str, synthetic: float | None,
+                real: float | None) -> str | None:
+    """What to say when models trained on the synthetic rows predict the target no better than
+    chance while models trained on real rows can (None otherwise)."""
+    if target is None or metric not in CHANCE or not isinstance(synthetic, int | float) \
+            or synthetic > CHANCE[metric] or not isinstance(real, int | float) \
+            or real < WEAK_TARGET[metric]:
+        return None
+    scale = "0.5 is chance" if metric == "auc" else "0 is no better than always the mean"
+    return (f"Models trained on the synthetic rows predict {target} no better than chance "
+            f"({metric.upper()} {aggregate(synthetic)}; {scale}), while models trained on the "
+            f"real rows reach {aggregate(real)}: the synthetic rows lost how {target} depends "
+            "on the other columns. Do not train models on them; more rows, more training or "
+            "(with differential privacy) a larger ε may help.")
+
+
 def real_predictability(frame: pd.DataFrame, target: str, features: list[str],
                         seed: int = 0) -> RealPredictability | None:
     """A quick check of a target before any synthesizer runs: gradient boosting trained on
