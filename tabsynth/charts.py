@@ -26,6 +26,7 @@ BAND_COLOURS = {"medium": "#b26a00", "high": "#b3261e"}
 DCR_SERIES = {"train": "synthetic → train", "holdout": "synthetic → holdout",
               "holdout_to_train": "holdout → train"}
 WIDTH = 300
+LEGEND_LABEL_LIMIT = 420  # px: a threshold line's name is read whole, not cut to "quantile (1…"
 SMALL_WIDTH = 180  # a small multiple's plot
 SMALL_BAR = 6  # 18 px a value: every label shown
 BAR = 4  # px of height per bar of a distribution (one bar per table and value) in the report
@@ -158,7 +159,8 @@ def risk_bars(attacks: list[Attack], bands: dict[str, float]) -> alt.Chart:
 
 
 def _colours(series: list[str]) -> alt.Color:
-    return alt.Color("table:N", title=None, sort=series, legend=alt.Legend(orient="top"),
+    return alt.Color("table:N", title=None, sort=series,
+                     legend=alt.Legend(orient="top", labelLimit=LEGEND_LABEL_LIMIT),
                      scale=alt.Scale(domain=series, range=[SERIES_COLOURS[s] for s in series]))
 
 
@@ -168,7 +170,8 @@ def _rules(lines: dict[str, float], channel: str) -> alt.Chart:
     frame = pd.DataFrame([{"line": visible(str(k)), "at": float(v)} for k, v in lines.items()],
                          columns=["line", "at"])
     names = list(frame["line"])
-    dash = (alt.StrokeDash("line:N", title=None, sort=names, legend=alt.Legend(orient="top"),
+    dash = (alt.StrokeDash("line:N", title=None, sort=names,
+                           legend=alt.Legend(orient="top", labelLimit=LEGEND_LABEL_LIMIT),
                            scale=alt.Scale(domain=names, range=DASHES[:len(names)]))
             if names else alt.StrokeDash("line:N", legend=None))
     return alt.Chart(frame).mark_rule(color="#444", strokeWidth=1.5).encode(

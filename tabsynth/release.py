@@ -61,7 +61,7 @@ RELEASE_WORDING = {"near_copy": "near_copy_release", "exact_copy": "exact_copy_r
 SETTINGS_FIGURES = ("threshold", "fpr")  # the rules' settings, not figures of the data
 _ERROR_NAME = re.compile(r"[A-Z][A-Za-z]*(?:Error|Exception|Interrupt)")
 SUGGESTED = "suggested by tabsynth from the column names"
-WITHHELD_REASON = "another rule was triggered; it is stated in the internal review only"
+WITHHELD_REASON = "another check raised the risk; it is stated in the internal review only"
 
 
 # ---------------------------------------------------------------- the allow-list

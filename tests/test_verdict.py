@@ -251,3 +251,13 @@ def test_exact_copies_read_the_same_on_the_page_in_the_review_and_in_the_verdict
     page = html.unescape(render_release_html(private))
     assert "synthetic 10 % (the holdout's own rate and the excess are left out" in page
     assert "vs holdout" not in page
+
+
+def test_one_row_is_written_in_the_singular() -> None:
+    from tabsynth.evaluation.verdict import _one_row
+
+    assert _one_row("1 synthetic rows (0.03 %) are closer") == "1 synthetic row (0.03 %) is closer"
+    assert _one_row("1 synthetic rows are exact copies of a real training row") == \
+        "1 synthetic row is an exact copy of a real training row"
+    for plural in ("11 synthetic rows are", "of 1,001 synthetic rows are", "2 training rows"):
+        assert _one_row(plural) == plural

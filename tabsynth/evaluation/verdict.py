@@ -92,8 +92,9 @@ class FiredRule:
         text = TEMPLATES[self.template]
         for name in omit:  # "{n} attacks" goes with its clause, "{count} rows" leaves "rows"
             text = re.sub(r", \{" + name + r"\} \w+|\{" + name + r"\} ", "", text)
-        return text.format(**{name: figure.written(score_digits)
+        text = text.format(**{name: figure.written(score_digits)
                               for name, figure in self.figures.items() if name not in omit})
+        return _one_row(text)
 
     def to_dict(self) -> dict[str, Any]:
         return {"template": self.template,
@@ -201,3 +202,12 @@ def verdict(checks: list[Check]) -> tuple[str, list[str]]:
         return "low", []
     worst = max(checks, key=lambda c: BANDS.index(c.band)).band
     return worst, [rule.sentence() for rule in fired_rules(checks)]
+
+
+_ONE_ROW = re.compile(r"(^|[^\d,.])1 (synthetic|training|real|holdout) rows( \([^)]*\))?( are)?\b")
+
+
+def _one_row(text: str) -> str:
+    """"1 synthetic row (0.03 %) is", not "1 synthetic rows (0.03 %) are"."""
+    return _ONE_ROW.sub(lambda m: f"{m[1]}1 {m[2]} row{m[3] or ''}{' is' if m[4] else ''}",
+                        text).replace(" row is exact copies of", " row is an exact copy of")
