@@ -127,8 +127,9 @@ def main() -> None:
                     found["quality"] = scorer.quality(synthetic)
                     found["tstr"] = scorer.auc(synthetic)
                 results.append(found)
-                print(f"done {table} {_label(method, epsilon)} seed {seed}", file=sys.stderr,
-                      flush=True)
+                print(f"done {table} {_label(method, epsilon)} seed {seed}: "
+                      + _row(table, _label(method, epsilon), [found], args.scores),
+                      file=sys.stderr, flush=True)  # each seed's figures, as they come
             print(_row(table, _label(method, epsilon), results, args.scores), flush=True)
             if args.detail:
                 _detail(results)
