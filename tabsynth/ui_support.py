@@ -545,37 +545,47 @@ def draw_constraint_error(schema_json: str, where: str, rules: str,
                           model_path: Path | None = None) -> str | None:
     """What is wrong with the draw form's conditions or rules, read against the run's schema
     and, with the run's model file, against what the model draws (a category it never draws,
-    a range outside its values); None when they read well, or when there is no schema."""
-    from tabsynth.constraints.conditions import parse_conditions
+    a range outside its values); None when they read well, or when there is no schema. The
+    model's tokens are read from its file's description: the page loads no model library."""
+    from tabsynth.autoregressive.constrain import token_masks
+    from tabsynth.constraints.conditions import merge_conditions, parse_conditions
     from tabsynth.constraints.rules import Holds, parse_rules
 
     if not schema_json or not (where.strip() or rules.strip()):
         return None
-    model = _model_of(model_path) if model_path is not None else None
-    schema = model.schema if model is not None else Schema.from_json(schema_json)
+    drawn = _tokens_of(model_path) if model_path is not None else None
+    schema = drawn[0] if drawn is not None else Schema.from_json(schema_json)
     try:
         conditions = parse_conditions(where, schema) if where.strip() else []
         parsed = parse_rules(rules, schema) if rules.strip() else []
-        if model is not None:
-            model.check_conditions([*conditions,
-                                    *(r.condition for r in parsed if isinstance(r, Holds))])
+        held = [*conditions, *(r.condition for r in parsed if isinstance(r, Holds))]
+        if drawn is not None and held:
+            token_masks(drawn[1], merge_conditions(held))
     except TabsynthError as exc:
         return str(exc).replace("--where ", "")
     return None
 
 
 @functools.lru_cache(maxsize=4)
-def _loaded(path: str, _changed: int) -> Any:
-    from tabsynth.synthesizers import Synthesizer
+def _read_tokens(path: str, _changed: int) -> Any:
+    from tabsynth.autoregressive.tokens import TokenCodec
+    from tabsynth.model_file import read_model_file
+    from tabsynth.synthesizers.saved import domain_from_dict
 
-    return Synthesizer.load(path, device="cpu")
+    description, _ = read_model_file(path)
+    learned = description.get("learned") or {}
+    if "domain" not in learned or "order" not in learned:
+        return None  # a model without tokens: nothing more to check here
+    return (Schema.from_dict(description["schema"]),
+            TokenCodec(domain_from_dict(learned["domain"]), [int(k) for k in learned["order"]]))
 
 
-def _model_of(path: Path) -> Any:
-    """A run's model, read once per file (None when it cannot be read: the draw says why)."""
+def _tokens_of(path: Path) -> Any:
+    """(schema, token codec) of a run's model file, read once per file; None when it has none
+    or cannot be read (the draw itself then says why)."""
     try:
-        return _loaded(str(path), path.stat().st_mtime_ns)
-    except (OSError, TabsynthError):
+        return _read_tokens(str(path), path.stat().st_mtime_ns)
+    except (OSError, TabsynthError, KeyError, TypeError, ValueError):
         return None
 
 

@@ -185,3 +185,22 @@ def test_exact_mode_keeps_its_quantile_bounds(kind: str) -> None:
     assert column.edges[0] <= 2 and column.edges[-1] >= 997
     assert not column.note
 
+
+
+def test_rare_categories_drawn_as_other_are_named_with_their_share() -> None:
+    """Under DP a category too rare to release is drawn as "(other)": the column's note says
+    about how many rows that is (from the noisy counts) and how to keep them."""
+    rng = np.random.default_rng(2)
+    rows = 4000
+    common = rng.choice(["flu", "cold"], rows, p=[0.6, 0.4])
+    rare = rng.choice([f"rare-{i}" for i in range(40)], rows)
+    values = np.where(rng.random(rows) < 0.3, rare, common)  # 30 % in 40 rare values
+    frame = pd.DataFrame({"diagnosis": values})
+    schema = Schema([ColumnSpec("diagnosis", "categorical", "object")])
+    domain, _ = private_domain(frame, schema)
+    column = domain["diagnosis"]
+    assert OTHER in column.component_labels and "flu" in column.categories
+    note = column.note
+    assert "drawn as '(other)'" in note and "declare the column's categories public" in note
+    share = float(note.split("about ")[1].split(" %")[0]) / 100
+    assert abs(share - 0.3) < 0.08

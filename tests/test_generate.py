@@ -256,3 +256,13 @@ def test_the_draw_form_checks_conditions_against_the_model(conditional_model_pat
         assert problem is not None and expected in problem and secret not in problem
     assert draw_constraint_error(schema_json, "segment=retail, visits>=2", "spend >= 20",
                                  conditional_model_path) is None
+    # the page process loads no model library to check them
+    import subprocess
+    import sys
+
+    check = ("import sys, json; from tabsynth.ui_support import draw_constraint_error; "
+             "p = draw_constraint_error(json.loads(sys.argv[1]), 'spend>=1e9', '', "
+             "__import__('pathlib').Path(sys.argv[2])); "
+             "assert p and 'outside' in p, p; assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", check, json.dumps(schema_json),
+                    str(conditional_model_path)], check=True)

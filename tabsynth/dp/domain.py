@@ -222,6 +222,11 @@ def _categorical_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
     if not categories:
         note = ("no category is frequent enough to be released at this ε: every value "
                 f"becomes {OTHER!r}; declare the categories public or raise ε")
+    elif has_other and noisy_n > 0:  # from released counts only: post-processing
+        share = min(1.0, weights[len(kept_weights)] / noisy_n)
+        note = (f"about {formatting.rounded_percent(share)} of its rows hold values too rare to be "
+                f"learned at this ε and are drawn as {OTHER!r}; declare the column's "
+                "categories public (they then cost no budget) or raise ε to keep them")
     if not categories and not has_other:
         has_other, weights = True, [1.0, *weights]
     return ColumnDomain(spec.name, "categorical", categories=categories, has_other=has_other,

@@ -10,7 +10,6 @@ generated pool so their 1-way marginals match the domain's noisy ones (post-proc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from tabsynth.autoregressive.constrain import (
 from tabsynth.autoregressive.network import Made
 from tabsynth.autoregressive.plain import PATIENCE, PlainSettings, train_plain
 from tabsynth.autoregressive.tokens import TokenCodec
-from tabsynth.constraints.conditions import Condition, merge_conditions
+from tabsynth.constraints.conditions import Condition
 from tabsynth.constraints.rules import Rule
 from tabsynth.dp.calibrate import POOL_FACTOR, calibrated_choice, marginal_targets
 from tabsynth.dp.domain import learn_domain
@@ -186,11 +185,6 @@ class Autoregressive(DpSynthesizer):
             return ""
         return (f"; trained on {self.workers} workers: each Poisson-samples its share of the "
                 "rows at the rate above, and the noise is added once per step, by the first")
-
-    def check_conditions(self, conditions: Sequence[Condition]) -> None:
-        super().check_conditions(conditions)
-        if conditions and self.codec is not None:
-            token_masks(self.codec, merge_conditions(list(conditions)))
 
     def _sample_learned(self, n: int, seed: int, conditions: list[Condition] | None = None,
                         rules: list[Rule] | None = None) -> pd.DataFrame:

@@ -169,12 +169,6 @@ class Synthesizer(abc.ABC):
             self.schema, rng))
         return self._fresh_keys(frame, int(rng.integers(2**31 - 1)), keys)
 
-    def check_conditions(self, conditions: Sequence[Condition]) -> None:
-        """A ConfigError when the model can draw no row meeting one of the conditions (a
-        category it never draws, a range outside its values), before anything is drawn."""
-        if conditions and not self.conditional:
-            raise ConfigError(f"the {self.method} method cannot draw rows under conditions")
-
     def learned_rows(self, n: int, seed: int | None, conditions: Sequence[Condition] = (),
                      rules: Sequence[Rule] = ()) -> pd.DataFrame:
         """n rows of the learned columns only, rounded as a draw's, meeting the conditions and
