@@ -204,3 +204,30 @@ def test_rare_categories_drawn_as_other_are_named_with_their_share() -> None:
     assert "drawn as '(other)'" in note and "declare the column's categories public" in note
     share = float(note.split("about ")[1].split(" %")[0]) / 100
     assert abs(share - 0.3) < 0.08
+
+
+def test_dates_under_dp_keep_to_their_years() -> None:
+    """Admission dates over two years, 3,000 rows, ε = 1: the bins between the outermost
+    (whose coarse ends may stretch further) stay within weeks of the real range (on a grid
+    measured from 1970 its cells were three years wide: bins ran from 2021 to 2027);
+    far-off dates still hold theirs."""
+    rng = np.random.default_rng(4)
+    rows = 3000
+    start = pd.Timestamp("2024-01-01")
+    admitted = start + pd.to_timedelta(rng.integers(0, 730 * 24 * 60, rows), unit="min")
+    born = pd.Timestamp("1940-01-01") + pd.to_timedelta(rng.integers(0, 365 * 30, rows),
+                                                        unit="D")
+    frame = pd.DataFrame({"admitted_at": admitted, "born": born})
+    schema = Schema([ColumnSpec("admitted_at", "datetime", "datetime64[ns]"),
+                     ColumnSpec("born", "datetime", "datetime64[ns]")])
+    domain, _ = private_domain(frame, schema)
+
+    def days(text: str) -> float:
+        return float((pd.Timestamp(text) - pd.Timestamp("1970-01-01")).days)
+
+    column = domain["admitted_at"]
+    assert column.edges[0] <= days("2024-01-01") and column.edges[-1] >= days("2025-12-30")
+    assert days("2023-10-01") <= column.edges[1] <= days("2024-04-01")
+    assert days("2025-10-01") <= column.edges[-2] <= days("2026-04-01")
+    old = domain["born"]
+    assert days("1930-01-01") <= old.edges[1] and old.edges[-2] <= days("1980-01-01")

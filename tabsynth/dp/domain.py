@@ -33,6 +33,9 @@ from tabsynth.schema import ColumnSpec, Schema
 MISSING = "__missing__"
 OTHER = "(other)"
 MAX_BINS = 24
+# the public date (days since 1970: 1 January 2025) from which dates are placed on the range
+# grid (dp/ranges.py): a constant, so that it says nothing about the data
+DATE_GRID_ORIGIN = float((pd.Timestamp("2025-01-01") - pd.Timestamp("1970-01-01")).days)
 TAIL_MASS = 0.001  # exact mode: share of the mass left outside the bounds, each side
 POINT_MASS_SHARE = 0.005
 CUT_WIDTHS = 3.0  # noise widths the values lost to the cut must clear to be named
@@ -255,22 +258,28 @@ def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
     point_weights = [float(w) for w in kept_noisy[order]]
     has_missing = missing_noisy > (threshold or 0.0)
 
-    # 2. the rest on a fixed grid -> bounds and quantile bins
-    rest = present[~present.isin(points)].to_numpy()
+    # 2. the rest on a fixed grid -> bounds and quantile bins; a date sits on the grid by its
+    #    distance from a public date, so that the grid's log scale resolves recent dates to
+    #    days or weeks rather than years (its distance from 1970 would give cells of ~3 years)
+    origin = DATE_GRID_ORIGIN if is_date else 0.0
+    rest = present[~present.isin(points)].to_numpy() - origin
+    on_grid = [p - origin for p in points]
     # the values the grid holds, from counts already released: rows less missing values less
     # point masses, and the width of that sum's noise
     values_left = noisy_n - missing_noisy - float(np.sum(point_weights))
     width = release.sigma * np.sqrt(2 + len(points))
     edges, bin_weights, inner, reading = _quantile_bins(rest, release, integer, values_left,
-                                                        width, points)
+                                                        width, on_grid)
     weights = point_weights + bin_weights + ([missing_noisy] if has_missing else [])
     if not points and not edges:
         note = ("too few rows for this ε to learn the range privately: the column is left "
                 "empty; declare its bounds public or raise ε")
         return ColumnDomain(spec.name, "numeric", integer=integer, datetime=is_date,
                             has_missing=True, weights=[1.0], note=note)
-    note = _range_note(reading, points, point_weights, edges, bin_weights,
+    note = _range_note(reading, on_grid, point_weights, edges, bin_weights,
                        noisy_n - max(missing_noisy, 0.0), release.sigma)
+    edges = [e + origin for e in edges]
+    inner = [[v + origin for v in part] for part in inner]
     return ColumnDomain(spec.name, "numeric", integer=integer, datetime=is_date, points=points,
                         edges=edges, inner=inner, has_missing=has_missing,
                         weights=[max(w, 0.0) for w in weights], note=note)
