@@ -412,15 +412,23 @@ def rules_field(info, schema, config: dict, before: dict) -> bool:
     if not info.load().conditional:
         return True
     suggested = suggested_rules(schema)
+    # under DP the suggestion (read from the exact schema) is only offered: typed in, a rule is
+    # the user's own declaration
+    private = info.private(config.get("epsilon"))
+    filled = suggested if not private else []
     with st.expander("Business rules every row must meet"
                      + (f" ({len(suggested)} suggested)" if suggested else " (optional)"),
                      expanded=bool(before.get("rules") or suggested)):
-        if suggested:
+        if filled:
             st.caption("Filled in for this table: a made-up column is drawn apart from the "
                        "learned ones unless a rule ties them (a date of birth would not match "
                        "the age). Clear the box to leave them out.")
+        elif suggested:
+            st.caption("Suggested for this table (a made-up date of birth would not match the "
+                       "age): " + "; ".join(suggested) + ". Type it in to use it: with "
+                       "differential privacy a rule is your own declaration.")
         text = st.text_area("Rules, one per line",
-                            before["rules"] if "rules" in before else "\n".join(suggested),
+                            before["rules"] if "rules" in before else "\n".join(filled),
                             key="run-rules", help=DRAW_RULES_HELP + " " + RUN_RULES_NOTE,
                             placeholder="date_of_birth < admitted_at\nage >= 0")
     problem = draw_constraint_error(schema.to_json(), "", text)

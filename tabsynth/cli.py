@@ -357,8 +357,8 @@ def _check_savable(method: str, path: Path) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from tabsynth.formatting import count, seconds
-    from tabsynth.generate import check_draw, draw_to_file
+    from tabsynth.formatting import count, score, seconds, small
+    from tabsynth.generate import PARTIAL_ROWS_NOTE, check_draw, draw_to_file
     from tabsynth.synthesizers import Synthesizer
 
     partial = _partial_rows(args)
@@ -389,8 +389,10 @@ def _generate(args: argparse.Namespace) -> int:
                          constraints=constraints)
     bar.close()
     claim = model.privacy_claim
-    dp = (f"differential privacy: ε = {claim.epsilon:.3g}, δ = {claim.delta:.2g} (drawing rows "
-          "is post-processing: the guarantee covers them)" if claim
+    dp = (f"differential privacy: ε = {score(claim.epsilon)}, δ = {small(claim.delta)} (drawing "
+          "rows "
+          "is post-processing: the guarantee covers them"
+          + (PARTIAL_ROWS_NOTE if partial is not None else "") + ")" if claim
           else "differential privacy: none (ε = ∞, no formal guarantee)")
     print(f"wrote {drawn.path}: {count(drawn.rows)} rows from the saved {model.method} model in "
           f"{count(drawn.shards)} shard{'s' if drawn.shards != 1 else ''} of up to "

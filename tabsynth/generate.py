@@ -43,6 +43,8 @@ from tabsynth.settings import DRAW_FORMATS, SHARD_ROWS
 from tabsynth.synthesizers import Synthesizer
 
 MAX_ROWS = 1_000_000_000
+PARTIAL_ROWS_NOTE = ("; except the filled cells of the partial rows, copied as given: they are "
+                     "the user's own values, which the guarantee does not cover")
 FORMATS = DRAW_FORMATS
 MADE_UP_NOTE = ("made-up columns are drawn again for these rows without the check against the "
                 "real values, which is never saved with a model: a made-up value can equal a "
@@ -117,10 +119,10 @@ def draw_shard(model: Synthesizer, shard: Shard,
     With shares, each value's rows are drawn under its own condition and shuffled together."""
     constraints = constraints or Constraints()
     keys = KeyBlock(shard.index, shard.parts, shard.total)
-    if constraints.partial is not None:
-        frame = model.complete(constraints.partial.iloc[shard.start:shard.start + shard.rows],
+    if constraints.partial is not None:  # labelled by row: the whole table or the shard's part
+        frame = model.complete(constraints.partial.loc[shard.start:shard.start + shard.rows - 1],
                                seed=shard.seed, conditions=constraints.conditions,
-                               rules=constraints.rules, keys=keys)
+                               rules=constraints.rules, keys=keys, first_row=shard.start)
     elif not constraints.shares:
         frame = model.sample(shard.rows, seed=shard.seed, conditions=constraints.conditions,
                              rules=constraints.rules, keys=keys)
@@ -205,6 +207,8 @@ def draw_to_file(model: Synthesizer, rows: int, seed: int, out_dir: str | Path,
     record = generation_record(model, plan, seed, fmt, target, seconds, source)
     if constraints is not None and constraints.describe():
         record["constraints"] = constraints.describe()
+        if constraints.partial is not None and record.get("differential_privacy"):
+            record["differential_privacy"]["note"] += PARTIAL_ROWS_NOTE
     manifest.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return Drawn(target, manifest, rows, len(plan), seconds, fmt)
 
@@ -336,6 +340,7 @@ def read_constraints(model: Synthesizer, where: str | None, rules: str | None,
                               "be rebalanced too: leave out --shares / --balance, or fill the "
                               "column in the partial rows with the shares wanted")
         check_partial_rows(partial, model.schema)
+        partial = partial.reset_index(drop=True)  # rows labelled 0.. (shards take theirs)
     conditions = tuple(parse_conditions(where, model.schema)) if where else ()
     parsed_rules = tuple(parse_rules(rules, model.schema)) if rules else ()
     column, parts = None, ()

@@ -82,6 +82,27 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
             raise ConfigError(f"{path} is a ZIP archive, not a tabsynth model file (an export "
                               "bundle, perhaps?); give the model file a run saved") from None
         raise ConfigError(f"{path} is not a tabsynth model file") from None
+    return _checked(header, tensors, path)
+
+
+def read_model_bytes(data: bytes, name: str = "the model") -> tuple[dict[str, Any],
+                                                                       dict[str, np.ndarray]]:
+    """(description, tensors) of a model file's bytes (a worker's copy: no file written)."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    try:
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + size]).get("__metadata__") or {}
+        tensors = load(data)
+    except (SafetensorError, ValueError, TypeError, AttributeError):
+        raise ConfigError(f"{name} is not a tabsynth model file") from None
+    return _checked(header, tensors, name)
+
+
+def _checked(header: dict[str, Any], tensors: dict[str, np.ndarray],
+             path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The description of a model file's metadata, after checking its format and version."""
     if header.get("format") != FORMAT:
         raise ConfigError(f"{path} holds tensors but no tabsynth model (a model file of "
                           "another program?)")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from tabsynth.capacity import check_ctgan
 from tabsynth.constraints.conditions import Condition, allocate
-from tabsynth.constraints.rules import Rule, broken_share, parse_rules
+from tabsynth.constraints.rules import Rule, broken_share, parse_rules, rule_lines
 from tabsynth.device import device_name
 from tabsynth.errors import ConfigError, TableError, TabsynthError
 from tabsynth.evaluation.privacy import EXCLUDED
@@ -130,12 +130,15 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
         check_ctgan(train, schema)
     device = synthesizer.device
     emit(ProgressEvent("split", 1.0, f"{len(train):,} train / {len(holdout):,} holdout rows"))
-    fitted_on, sampled_note = training_rows(train, config)
+    # beyond the training limit the model sees a sample: the evaluation (the privacy attacks'
+    # members above all) compares with the rows it was fitted on
+    train, sampled_note = training_rows(train, config)
     started = time.perf_counter()
-    synthesizer.fit(fitted_on[schema.names], schema, progress=emit, should_stop=should_stop,
+    synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop,
                     real_values=typed[schema.names])
     fit_seconds = time.perf_counter() - started
-    synthesizer.run_rules = config.rules if rules else None  # drawn again with the model
+    # drawn again with the model: the rules only (a comment line of the file is not saved)
+    synthesizer.run_rules = "\n".join(rule_lines(config.rules or "")) if rules else None
     rows = config.rows or synthesizer.released_rows or len(train)
     emit(ProgressEvent("sample", 0.0, f"sampling {rows:,} rows"))
     started = time.perf_counter()
@@ -177,7 +180,8 @@ def training_rows(train: pd.DataFrame, config: RunConfig) -> tuple[pd.DataFrame,
                                                                 replace=False))
     note = (f"the model was fitted on a uniform sample of {limit:,} of the {len(train):,} "
             "training rows (the training limit; raise it with --max-train-rows); the "
-            "evaluation compares with every training row")
+            "evaluation compares with the rows it was fitted on, the privacy attacks' members "
+            "among them")
     return train.iloc[chosen].reset_index(drop=True), note
 
 

@@ -324,6 +324,9 @@ def test_a_made_up_date_of_birth_is_tied_to_the_learned_age(patients) -> None:
     born_days = (pd.to_datetime(rows["admitted_at"]) - rows["date_of_birth"]).dt.days
     assert (born_days >= rows["age"] * 365).all()  # within its year of age, not at one day
     assert born_days.nunique() > 500
+    real_births = set(typed["date_of_birth"].dropna().dt.strftime("%Y-%m-%d"))
+    made = set(rows["date_of_birth"].dropna().dt.strftime("%Y-%m-%d"))
+    assert not made & real_births  # as every made-up value, never a real one
     assert abs(rows["age"].mean() - typed["age"].mean()) < 3
     plain = model.sample(1500, seed=6)
     assert not rule_holds(plain, rules[0]).all()  # drawn apart, they disagree

@@ -231,6 +231,14 @@ def test_generate_completes_partial_rows(conditional_model_path, tmp_path, capsy
     code = cli.main(["generate", str(conditional_model_path), "--partial-rows", str(path),
                      "--rows", "5", "--out", str(tmp_path / "x"), "--quiet"])
     assert code == 2 and "differs from the 120 partial rows" in capsys.readouterr().err
+    bad = partial.copy()
+    bad["visits"] = bad["visits"].astype(object)
+    bad.loc[7, "visits"] = "Zanzibar-771"  # the file's 8th row, in the second shard of 5
+    bad.to_csv(path, index=False)
+    code = cli.main(["generate", str(conditional_model_path), "--partial-rows", str(path),
+                     "--out", str(tmp_path / "y"), "--quiet", "--shard-rows", "5"])
+    err = capsys.readouterr().err
+    assert code == 2 and "partial row 8: " in err and "Zanzibar" not in err
 
 
 def _rules_file(folder: Path) -> Path:
@@ -266,3 +274,17 @@ def test_the_draw_form_checks_conditions_against_the_model(conditional_model_pat
              "assert p and 'outside' in p, p; assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", check, json.dumps(schema_json),
                     str(conditional_model_path)], check=True)
+
+
+def test_a_model_rebuilt_from_its_bytes_draws_as_from_its_file(conditional_model_path) -> None:
+    """What a cluster's worker receives: the model file's bytes, rebuilt without a file; a
+    damaged copy is refused in one line."""
+    from tabsynth.synthesizers import Synthesizer
+
+    data = conditional_model_path.read_bytes()
+    from_file = Synthesizer.load(conditional_model_path).sample(200, seed=3)
+    from_bytes = Synthesizer.load_bytes(data).sample(200, seed=3)
+    learned = ["segment", "spend", "visits", "active"]
+    pd.testing.assert_frame_equal(from_file[learned], from_bytes[learned])
+    with pytest.raises(ConfigError, match="not a tabsynth model file"):
+        Synthesizer.load_bytes(data[:100])

@@ -249,7 +249,9 @@ def test_generate_on_the_cluster_writes_the_local_file(on_cluster: None, tmp_pat
         return hashlib.sha256((tmp_path / folder / "synthetic.csv").read_bytes()).hexdigest()
 
     assert digest("local") == digest("remote")
-    from functools import partial
+    from functools import partial as partial_draw
+
+    import pandas as pd
 
     from tabsynth.backends.ray_draw import shards_on_cluster
     from tabsynth.constraints.conditions import parse_conditions
@@ -258,6 +260,13 @@ def test_generate_on_the_cluster_writes_the_local_file(on_cluster: None, tmp_pat
     where = Constraints(tuple(parse_conditions("visits>=3", loaded.schema)))
     here = draw_to_file(loaded, 900, 3, tmp_path / "here", shard_rows=300, constraints=where)
     there = draw_to_file(loaded, 900, 3, tmp_path / "there", shard_rows=300, constraints=where,
-                         shards=partial(shards_on_cluster, path.read_bytes()))
+                         shards=partial_draw(shards_on_cluster, path.read_bytes()))
     assert here.path.read_bytes() == there.path.read_bytes()
+    partial = Constraints(partial=pd.DataFrame({"segment": ["retail", None, "corporate"] * 100,
+                                                "visits": [None, 4, None] * 100}))
+    here = draw_to_file(loaded, 300, 5, tmp_path / "p-here", shard_rows=70, constraints=partial)
+    there = draw_to_file(loaded, 300, 5, tmp_path / "p-there", shard_rows=70,
+                         constraints=partial,
+                         shards=partial_draw(shards_on_cluster, path.read_bytes()))
+    assert here.path.read_bytes() == there.path.read_bytes()  # each task got its shard's rows
     assert held_references() == {}

@@ -78,6 +78,12 @@ class Age:
 Rule = Order | Implication | Holds | Age
 
 
+def rule_lines(text: str) -> list[str]:
+    """The rules of a text, one per line or ';'-separated, without blank and comment lines."""
+    return [line.strip() for line in re.split(r"[;\n]", text)
+            if line.strip() and not line.strip().startswith("#")]
+
+
 def parse_rules(text: str, schema: Schema) -> list[Rule]:
     """Rules from lines (or ';'-separated) of the forms in the module's docstring."""
     rules: list[Rule] = []

@@ -75,7 +75,14 @@ class FidelityResult:
 def evaluate_fidelity(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
                       exclude: list[str] | None = None, sdmetrics: bool = True,
                       seed: int = 0, kinds: dict[str, str] | None = None) -> FidelityResult:
-    """`kinds`: each column's kind in the schema the model used, shown beside the scores."""
+    """`kinds`: each column's kind in the schema the model used, shown beside the scores.
+
+    A synthetic table larger than the holdout is scored on a seeded sample of the holdout's
+    size: a distance to train shrinks with the size of a sample alone (a 4,000-row table
+    scored 0.95 beside a 1,000-row fresh real sample's 0.92, while at 1,000 rows it scored
+    below it), and the holdout is the reference the figures are read against."""
+    if len(holdout) and len(synthetic) > len(holdout):
+        synthetic = sample_rows(synthetic, len(holdout), seed)
     columns = comparable_columns(train, synthetic, exclude)
     coded, edges = encode(train, [train, synthetic, holdout], columns)
     ranks = [Ranks(f) for f in (train, synthetic, holdout)]

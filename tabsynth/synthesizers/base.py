@@ -25,7 +25,13 @@ from tabsynth.constraints.rules import (
 from tabsynth.device import resolve_device
 from tabsynth.dp.claim import PrivacyClaim
 from tabsynth.errors import ConfigError, TabsynthError
-from tabsynth.model_file import REFIT, model_file_bytes, read_model_file, write_model_file
+from tabsynth.model_file import (
+    REFIT,
+    model_file_bytes,
+    read_model_bytes,
+    read_model_file,
+    write_model_file,
+)
 from tabsynth.progress import (
     ProgressCallback,
     ProgressEvent,
@@ -166,7 +172,7 @@ class Synthesizer(abc.ABC):
         rng = np.random.default_rng(seed)
         frame = self._rows_meeting(n, rng, list(rules), lambda rows, draw_seed: settle_made_up(
             self._draw(rows, draw_seed, conditions, list(rules), keys), list(rules),
-            self.schema, rng))
+            self.schema, rng, self._guard))
         return self._fresh_keys(frame, int(rng.integers(2**31 - 1)), keys)
 
     def learned_rows(self, n: int, seed: int | None, conditions: Sequence[Condition] = (),
@@ -231,7 +237,7 @@ class Synthesizer(abc.ABC):
 
     def complete(self, partial: pd.DataFrame, seed: int | None = None,
                  conditions: Sequence[Condition] = (), rules: Sequence[Rule] = (),
-                 keys: KeyBlock | None = None) -> pd.DataFrame:
+                 keys: KeyBlock | None = None, first_row: int = 0) -> pd.DataFrame:
         """One row per row of `partial` (a seed table of some of the model's columns): its
         filled cells kept, its empty ones drawn from the model given them (methods with
         `conditional`; see completion.py)."""
@@ -239,7 +245,7 @@ class Synthesizer(abc.ABC):
 
         if self.schema is None:
             raise RuntimeError("fit() must be called before complete()")
-        return complete_rows(self, partial, seed, conditions, rules, keys)
+        return complete_rows(self, partial, seed, conditions, rules, keys, first_row)
 
     def _units(self) -> dict[str, float]:
         """Each learned column's precision, the least step between two of its values that
@@ -337,9 +343,18 @@ class Synthesizer(abc.ABC):
     def load(path: str | Path, device: str = "auto") -> Synthesizer:
         """A model from a file written by :meth:`save`, on `device`. Nothing in the file is run:
         the method is looked up in the registry by name and rebuilt from data."""
+        return Synthesizer._rebuilt(*read_model_file(path), path, device)
+
+    @staticmethod
+    def load_bytes(data: bytes, device: str = "auto") -> Synthesizer:
+        """A model from a model file's bytes (as :meth:`model_bytes` gives them)."""
+        return Synthesizer._rebuilt(*read_model_bytes(data), "the model", device)
+
+    @staticmethod
+    def _rebuilt(description: dict[str, Any], tensors: dict[str, np.ndarray],
+                 path: str | Path, device: str) -> Synthesizer:
         from tabsynth.synthesizers.registry import METHODS
 
-        description, tensors = read_model_file(path)
         name = description.get("method")
         info = METHODS.get(name) if isinstance(name, str) else None
         if info is None:
@@ -404,20 +419,27 @@ RULE_ROUNDS = 5
 
 
 def settle_made_up(frame: pd.DataFrame, rules: list[Rule], schema: Schema,
-                   rng: np.random.Generator) -> pd.DataFrame:
+                   rng: np.random.Generator, guard: CollisionGuard | None = None
+                   ) -> pd.DataFrame:
     """Made-up columns brought into line with the rules that tie them to learned ones: orders
-    (a value swapped for another made-up one), then ages (a date of birth drawn for the age)."""
+    (a value swapped for another made-up one), then ages (a date of birth drawn for the age,
+    never one of the real dates of birth the `guard` holds)."""
     frame = _fix_made_up(frame, rules, schema, rng)
     for rule in rules:
         if isinstance(rule, Age):
-            frame = _settle_age(frame, rule, schema, rng)
+            frame = _settle_age(frame, rule, schema, rng, guard)
     return frame
 
 
+GUARD_TRIES = 20  # draws of a made-up date of birth before its row is left to the rule check
+
+
 def _settle_age(frame: pd.DataFrame, rule: Age, schema: Schema,
-                rng: np.random.Generator) -> pd.DataFrame:
+                rng: np.random.Generator, guard: CollisionGuard | None = None
+                ) -> pd.DataFrame:
     """A made-up date of birth drawn uniformly among the days that give the row's age at its
-    reference date; with a learned date of birth, the age computed from the dates."""
+    reference date, drawn again while it equals a real one; with a learned date of birth, the
+    age computed from the dates."""
     at = reference_dates(frame, rule).dt.normalize()
     age = pd.to_numeric(frame[rule.age], errors="coerce")
     if not schema[rule.born].regenerated:
@@ -434,6 +456,16 @@ def _settle_age(frame: pd.DataFrame, rule: Age, schema: Schema,
     earliest = _years_before(dates, years + 1) + pd.Timedelta(days=1)
     span = ((latest - earliest) / pd.Timedelta(days=1)).to_numpy() + 1
     born = earliest + pd.to_timedelta(np.floor(rng.random(len(span)) * span), unit="D")
+    if guard is not None:  # as every made-up value: never one of the real ones
+        for _try in range(GUARD_TRIES):
+            real = np.array([guard.is_real(day) for day in born])
+            if not real.any():
+                break
+            again = earliest[real] + pd.to_timedelta(
+                np.floor(rng.random(int(real.sum())) * span[real]), unit="D")
+            born = born.where(~real, pd.Series(again.to_numpy(), index=born.index[real]))
+        else:  # every day of that year of age is a real date of birth: left empty
+            born = born.where(~np.array([guard.is_real(day) for day in born]))
     column = pd.to_datetime(frame[rule.born], errors="coerce")
     column.iloc[np.flatnonzero(ok)] = born.to_numpy()
     frame[rule.born] = column

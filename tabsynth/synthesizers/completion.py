@@ -46,10 +46,11 @@ def check_partial_rows(partial: pd.DataFrame, schema: Schema) -> None:
                           f"{', …' if len(schema.names) > 12 else ''}")
 
 
-def row_groups(partial: pd.DataFrame, schema: Schema,
-               conditions: Sequence[Condition] = ()) -> list[tuple[list[Condition], np.ndarray]]:
+def row_groups(partial: pd.DataFrame, schema: Schema, conditions: Sequence[Condition] = (),
+               first_row: int = 0) -> list[tuple[list[Condition], np.ndarray]]:
     """(conditions, row positions) per group of partial rows with the same filled learned
-    cells, in the order the groups first appear; the table-wide conditions join each group's."""
+    cells, in the order the groups first appear; the table-wide conditions join each group's.
+    Messages number rows from `first_row` + 1 (a shard's place in the whole table)."""
     learned = {c.name for c in schema.learned}
     columns = [c for c in partial.columns if str(c) in learned]
     groups: dict[tuple, tuple[list[Condition], list[int]]] = {}
@@ -58,7 +59,7 @@ def row_groups(partial: pd.DataFrame, schema: Schema,
             own = conditions_for_row(row, schema)
             merged = merge_conditions([*own, *conditions]) if conditions else own
         except ConfigError as exc:
-            raise ConfigError(f"partial row {position + 1}: {exc}") from None
+            raise ConfigError(f"partial row {first_row + position + 1}: {exc}") from None
         key = tuple(sorted((c.column, c.values, c.low, c.high, c.low_inclusive,
                             c.high_inclusive) for c in merged))
         groups.setdefault(key, (merged, []))[1].append(position)
@@ -67,13 +68,15 @@ def row_groups(partial: pd.DataFrame, schema: Schema,
 
 def complete_rows(model: Synthesizer, partial: pd.DataFrame, seed: int | None = None,
                   conditions: Sequence[Condition] = (), rules: Sequence[Rule] = (),
-                  keys: KeyBlock | None = None) -> pd.DataFrame:
-    """One row per partial row, in its order: its filled cells kept, the others drawn."""
+                  keys: KeyBlock | None = None, first_row: int = 0) -> pd.DataFrame:
+    """One row per partial row, in its order: its filled cells kept, the others drawn.
+    `first_row`: the place of these rows in a larger table (part of a draw in shards), by
+    which messages number them."""
     assert model.schema is not None
     schema = model.schema
     check_partial_rows(partial, schema)
     partial = partial.reset_index(drop=True)
-    groups = row_groups(partial, schema, conditions)
+    groups = row_groups(partial, schema, conditions, first_row)
     if any(found for found, _ in groups) and not model.conditional:
         raise ConfigError(f"the {model.method} method cannot complete partial rows; fit the "
                           "autoregressive method to draw rows given some of their values")
@@ -91,16 +94,17 @@ def complete_rows(model: Synthesizer, partial: pd.DataFrame, seed: int | None = 
             more = len(positions) - 1
             others = f" and {more} other{'s' if more != 1 else ''} with the same values" \
                 if more else ""
-            raise ConfigError(f"partial row {positions[0] + 1}{others}: {exc}") from None
+            raise ConfigError(f"partial row {first_row + positions[0] + 1}{others}: "
+                              f"{exc}") from None
         for column in learned:
             out[column] = _column_with(out[column], positions, drawn[column].iloc[
                 :len(positions)].to_numpy())
     if rules:  # made-up columns tied to learned ones by a rule, before the kept cells
         from tabsynth.synthesizers.base import settle_made_up
 
-        out = settle_made_up(out, list(rules), schema, rng)
+        out = settle_made_up(out, list(rules), schema, rng, model._guard)
     out = model._restore_dtypes(_kept_cells(out, partial, schema))
-    return _rules_checked(out, rules)
+    return _rules_checked(out, rules, first_row)
 
 
 def _column_with(column: pd.Series, positions: np.ndarray, values: np.ndarray) -> pd.Series:
@@ -132,11 +136,13 @@ def _kept_cells(out: pd.DataFrame, partial: pd.DataFrame, schema: Schema) -> pd.
     return out
 
 
-def _rules_checked(frame: pd.DataFrame, rules: Sequence[Rule]) -> pd.DataFrame:
+def _rules_checked(frame: pd.DataFrame, rules: Sequence[Rule], first_row: int = 0
+                   ) -> pd.DataFrame:
     """Rules hold on every completed row; a filled cell that breaks one is named by its row."""
     for rule in rules:
         broken = np.flatnonzero(~rule_holds(frame, rule).to_numpy())
         if len(broken):
-            raise ConfigError(f"partial row {broken[0] + 1}: its filled cells break the rule "
+            raise ConfigError(f"partial row {first_row + broken[0] + 1}: its filled cells break "
+                              f"the rule "
                               f"'{rule.describe()}'; change the row or the rule")
     return frame
