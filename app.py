@@ -405,6 +405,13 @@ def method_step(table, schema: Schema, owner: str) -> None:
         st.rerun()
 
 
+def _origin_words(role: str, origin: str) -> str:
+    """'Suggested secrets: the utility target ...', or 'Secrets: chosen by you'."""
+    if origin.startswith("suggested: "):
+        return f"Suggested {role}: {origin.removeprefix('suggested: ')}"
+    return f"{role.capitalize()}: {origin}"
+
+
 def rules_field(info, schema, config: dict, before: dict) -> bool:
     """Business rules every synthetic row of the run meets (methods that enforce them while
     sampling); False when what was typed does not read."""
@@ -479,8 +486,8 @@ def attacker_step(table, schema: Schema, config: dict, prefill: dict) -> None:
         "Secrets: what an attacker tries to infer", options,
         default=earlier("secrets", roles.secrets),
         help="One inference attack per secret.")
-    st.caption(f"Suggested quasi-identifiers — {roles.quasi_identifiers_origin}. Suggested "
-               f"secrets — {roles.secrets_origin}.")
+    st.caption(f"{_origin_words('quasi-identifiers', roles.quasi_identifiers_origin)}. "
+               f"{_origin_words('secrets', roles.secrets_origin)}.")
     config["quasi_identifiers"] = chosen_roles(known, roles.quasi_identifiers)
     config["secrets"] = chosen_roles(wanted, roles.secrets)
     config["holdout_fraction"] = float(st.number_input(
