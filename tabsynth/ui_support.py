@@ -319,7 +319,7 @@ def run_summary(report: dict) -> str:
         parts.append(f"ε = {score(dp['epsilon'])} spent (target {score(run.get('epsilon_target'))})"
                      if dp else "no DP (ε = ∞)")
     if run.get("fit_seconds") is not None:
-        parts.append(f"fitted in {seconds(run['fit_seconds'])}")
+        parts.append(f"training took {seconds(run['fit_seconds'])} of the run")
     return "Run: " + ", ".join(parts)
 
 
@@ -464,7 +464,7 @@ def chosen_roles(selected: list[str], suggested: list[str]) -> list[str] | None:
 
 
 # ---------------------------------------------------------------- run history and comparison
-HISTORY_FIELDS = ("file", "method", "settings", "ε", "time", "fidelity", "utility",
+HISTORY_FIELDS = ("file", "method", "settings", "ε", "whole run", "fidelity", "utility",
                   "privacy verdict", "state")
 STATE_WORDS = {"running": "running", "done": "finished", "signed off": "finished, signed off",
                "failed": "failed", "cancelled": "cancelled", "discarded": "discarded"}
@@ -491,7 +491,7 @@ def history_row(label: str, job: Any, report: dict | None, state: str | None = N
     return {"run": label, "file": job.filename or "upload", "method": method,
             "settings": settings_text(config),
             "ε": epsilon,
-            "time": duration_words(ended - job.started_at) if ended else "running",
+            "whole run": duration_words(ended - job.started_at) if ended else "running",
             "fidelity": aggregate(head.fidelity) if head and head.fidelity is not None else "–",
             "utility": (f"{head.metric.upper()} {aggregate(head.utility)}"
                         if head and head.utility is not None else "–"),
