@@ -388,7 +388,9 @@ def method_step(table, schema: Schema, owner: str) -> None:
         return
     estimate = time_estimate(method, len(table.frame), schema, config)
     if estimate is not None:
-        st.caption(estimate_words(estimate))
+        st.caption(estimate_words(estimate) + (
+            " The job runs on the cluster: its own speed decides the time." if ray_address
+            else ""))
     if not rules_read:
         st.caption("Fix the business rules above to train.")
     if st.button("Train", type="primary", disabled=not rules_read):
