@@ -374,12 +374,14 @@ def check_rows(privacy: dict) -> pd.DataFrame:
         rows.append({"check": check.get("label"), "band": check.get("band"),
                      "statistic": figure(check.get("value")),
                      "95 % CI": interval(check.get("ci")),
-                     "medium from": figure(check.get("medium")),
+                     "medium risk from": figure(check.get("medium")),
                      "why": POWER_WHY if rule is not None and rule.template == "power"
                      else rule.sentence() if rule is not None
                      else "" if check.get("band") == "low" else check.get("reason") or ""})
-    return pd.DataFrame(rows, columns=["check", "band", "statistic", "95 % CI", "medium from",
-                                       "why"])
+    columns = ["check", "band", "statistic", "95 % CI", "medium risk from", "why"]
+    if not any(row["why"] for row in rows):  # every check low: an empty column says nothing
+        columns.remove("why")
+    return pd.DataFrame(rows, columns=columns)
 
 
 def privacy_lines(privacy: dict) -> list[str]:

@@ -350,7 +350,7 @@ def test_a_verdict_that_is_not_low_says_what_to_do_and_needs_a_written_justifica
         "share (now 25.0 % of the rows)" in summary
     assert "more rows, or a run with differential privacy" in summary
     assert any(e.label == "The checks behind the verdict" for e in at.expander)
-    checks = next(d.value for d in at.dataframe if "medium from" in d.value.columns)
+    checks = next(d.value for d in at.dataframe if "medium risk from" in d.value.columns)
     assert "inconclusive" in set(checks["band"])
     at.checkbox[0].check().run()
     at.text_input[0].input("Ada Lovelace").run()

@@ -191,8 +191,9 @@ def _note_power(attack: dict[str, Any], minimum: int) -> None:
 
 # ---------------------------------------------------------------- checks and rules
 
-LABELS = {"near_copy_05": "near copies (5 % level)", "near_copy_01": "near copies (1 % level)",
-          "exact_copy": "exact copies", "dcr_share": "DCR share",
+LABELS = {"near_copy_05": "near copies beyond the holdout's (5 % level)",
+          "near_copy_01": "near copies beyond the holdout's (1 % level)",
+          "exact_copy": "exact copies beyond the holdout's", "dcr_share": "DCR share",
           "mia_auc": "membership inference AUC",
           "mia_tpr": "membership inference at 1 % false positives"}
 
