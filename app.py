@@ -80,6 +80,7 @@ SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
 HEATMAPS_SIDE_BY_SIDE = 6
 WEAKEST_SHOWN = 4  # small multiples of the least faithful columns atop the fidelity tab
 DISTRIBUTION_BAR = 8  # px per bar on the page (a bar per table and value), drawn at full size
+DISTRIBUTION_WIDTH = 440  # px of plot: with 260 px of labels it fits a 900 px wide window
 RARE_VALUES_WARNING = (
     "Without differential privacy, rare real values can appear unchanged in the synthetic "
     "table: a category held by a single person, an extreme number, a rare combination. Read "
@@ -708,7 +709,8 @@ def review_step(report: dict) -> None:
         if names:
             column = st.selectbox("Distribution of", names)
             show_chart(st, charts.distribution(column, fidelity.distributions[column],
-                                               bar=DISTRIBUTION_BAR))
+                                               bar=DISTRIBUTION_BAR,
+                                               width=DISTRIBUTION_WIDTH))
         correlation = fidelity.correlation
         if correlation is not None:
             places = (st.columns(2) if len(correlation.columns) <= HEATMAPS_SIDE_BY_SIDE

@@ -34,9 +34,11 @@ PAD = alt.AutoSizeParams(type="pad")
 DASHES = [[5, 3], [1, 2], [8, 3, 2, 3], [2, 4]]  # one dash pattern per labelled line
 
 
-def distribution(column: str, shares: dict[str, list], bar: int = BAR) -> alt.Chart:
+def distribution(column: str, shares: dict[str, list], bar: int = BAR,
+                 width: int = WIDTH) -> alt.Chart:
     """Share of rows per bin or category: real (train), synthetic and holdout side by side,
-    `bar` px of height per bar (report.pdf's grid scales charts down; the page asks for more)."""
+    `bar` px of height per bar and a plot `width` px wide (report.pdf's grid scales charts
+    down; the page asks for more)."""
     labels = [visible(str(label)) for label in shares["labels"]]
     series = [name for name in SERIES_COLOURS if name in shares]
     rows = [{"value": label, "table": name, "share": float(shares[name][i])}
@@ -48,7 +50,7 @@ def distribution(column: str, shares: dict[str, list], bar: int = BAR) -> alt.Ch
         x=alt.X("share:Q", title="share of rows", axis=alt.Axis(format="%")),
         color=_colours(series),
         tooltip=["value:N", "table:N", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(width=WIDTH, height=max(60, bar * len(series) * len(labels)), autosize=PAD)
+    ).properties(width=width, height=max(60, bar * len(series) * len(labels)), autosize=PAD)
 
 
 def weakest_columns(columns: list[dict[str, Any]], distributions: dict[str, Any],
