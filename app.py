@@ -72,6 +72,7 @@ from tabsynth.ui_support import (
     verdict_summary,
     weak_utility,
     weakest_caption,
+    weakest_pairs,
 )
 
 SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
@@ -79,6 +80,9 @@ SAMPLE = Path(__file__).parent / "sample_data" / "patients.csv"
 # about 340 px each) fit side by side in a 900 px wide window; above it they stack.
 HEATMAPS_SIDE_BY_SIDE = 6
 WEAKEST_SHOWN = 4  # small multiples of the least faithful columns atop the fidelity tab
+PAIRS_CAPTION = ("How two columns go together in the real (training), synthetic and holdout "
+                 "rows: a single column can look right while its relation to another is lost. "
+                 "Ranked by how far the synthetic rows' 2-way distance exceeds the holdout's.")
 DISTRIBUTION_BAR = 8  # px per bar on the page (a bar per table and value), drawn at full size
 DISTRIBUTION_WIDTH = 440  # px of plot: with 260 px of labels it fits a 900 px wide window
 RARE_VALUES_WARNING = (
@@ -718,6 +722,10 @@ def review_step(report: dict) -> None:
             for place, matrix, title in zip(places, (correlation.real, correlation.synthetic),
                                             ("real (train)", "synthetic"), strict=True):
                 show_chart(place, charts.correlation_heatmap(correlation.columns, matrix, title))
+        if fidelity.pairs:
+            st.markdown("**Pairs of columns whose relation differs most**")
+            st.dataframe(weakest_pairs(fidelity.pairs), hide_index=True)
+            st.caption(PAIRS_CAPTION)
     with tabs[1]:
         head = Headline.from_report(report)
         at_chance = chance_note(head.target, head.metric, head.utility, head.utility_real)

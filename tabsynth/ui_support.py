@@ -67,6 +67,24 @@ METHOD_GUIDE = (
     "about relationships: a table with the right columns and formats, for trying things out.")
 MISSING_CODES = "missing codes"
 TREAT_AS_MISSING = "treat as missing"
+PAIR_WORDS = {"correlation": "rank correlation", "cramers_v": "Cramér's V"}
+
+
+def weakest_pairs(pairs: list[dict], count_shown: int = 5) -> pd.DataFrame:
+    """The pairs of columns whose relation the synthetic rows follow least closely, by how far
+    their 2-way distance exceeds a fresh real sample's (the holdout's): the relation in the
+    real, synthetic and holdout rows, and both distances."""
+    ranked = sorted(pairs, key=lambda p: -((p.get("tvd") or 0.0)
+                                           - (p.get("holdout_tvd") or 0.0)))[:count_shown]
+    return pd.DataFrame([{
+        "columns": " × ".join(map(str, p.get("columns") or [])),
+        "measured as": PAIR_WORDS.get(p.get("metric"), str(p.get("metric"))),
+        "real": value(p.get("real")), "synthetic": value(p.get("synthetic")),
+        "holdout": value(p.get("holdout")),
+        "2-way TVD (synthetic)": value(p.get("tvd")),
+        "2-way TVD (holdout)": value(p.get("holdout_tvd"))} for p in ranked])
+
+
 def weakest_caption(weakest: list[dict]) -> str:
     """What the small multiples of the least faithful columns show, and whether any column
     departs from the real rows more than a fresh real sample (the holdout) does."""

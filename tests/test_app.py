@@ -76,6 +76,7 @@ def test_export_is_locked_until_sign_off() -> None:
     wait_until(lambda: any("Finished" in s.value for s in at.success), poll=at.run)
     assert not at.exception
     assert any("Downloads are locked" in i.value for i in at.info)
+    assert any("Pairs of columns whose relation differs most" in m.value for m in at.markdown)
     assert len(at.get("download_button")) == 0
     at.checkbox[0].check().run()
     assert len(at.get("download_button")) == 0  # name and role still missing

@@ -118,3 +118,16 @@ def test_weakest_caption_says_whether_any_column_departs_beyond_sampling() -> No
     beyond = _fidelity([("a", 0.12, 0.01), ("b", 0.02, 0.03)]).weakest_columns(6)
     assert "size sampling alone makes" in weakest_caption(within)
     assert "1 of these depart more than the holdout" in weakest_caption(beyond)
+
+
+def test_the_pages_weakest_pairs_come_by_their_excess_over_the_holdout() -> None:
+    from tabsynth.ui_support import weakest_pairs
+
+    pairs = [{"columns": ["a", "b"], "metric": "correlation", "real": 0.7, "synthetic": 0.4,
+              "holdout": 0.69, "tvd": 0.30, "holdout_tvd": 0.29},
+             {"columns": ["c", "d"], "metric": "cramers_v", "real": 0.9, "synthetic": 0.5,
+              "holdout": 0.88, "tvd": 0.20, "holdout_tvd": 0.05}]
+    table = weakest_pairs(pairs)
+    assert list(table["columns"]) == ["c × d", "a × b"]  # 0.15 beyond the holdout, then 0.01
+    assert list(table["measured as"]) == ["Cramér's V", "rank correlation"]
+    assert table.iloc[0]["synthetic"] == "0.500"
