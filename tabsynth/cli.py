@@ -298,9 +298,27 @@ def _synthesize(args: argparse.Namespace) -> int:
         saved = paths["model"]
         lines.append(f"model saved to {saved} (more rows: tabsynth generate {saved} --rows N "
                      "--out DIR)")
+    lines += _rule_hints(report, args)
     for line in lines:
         print(line, file=sys.stderr)
     return _gate(report, args.fail_on)
+
+
+def _rule_hints(report: dict, args: argparse.Namespace) -> list[str]:
+    """A hint when the run's table calls for a rule it was not given (a made-up date of birth
+    beside a learned age), for methods that enforce rules."""
+    from tabsynth.constraints.rules import suggested_rules
+    from tabsynth.schema import Schema
+    from tabsynth.synthesizers import method_info
+
+    if args.rules or not report.get("schema") or not method_info(args.method).load().conditional:
+        return []
+    suggested = suggested_rules(Schema.from_dict(report["schema"]))
+    if not suggested:
+        return []
+    return ["hint: a made-up column is drawn apart from the learned ones; a rules file with "
+            f"'{suggested[0]}' (--rules FILE) ties them, in this run or in "
+            "`tabsynth generate --rules`"]
 
 
 MODEL_FILE_NAME = "model.safetensors"

@@ -397,3 +397,16 @@ def test_keys_stay_unique_when_rules_draw_again(monkeypatch) -> None:
         assert len(calls) >= 2  # drawn again
         assert len(drawn) == rows and drawn["id"].is_unique
         assert checked(drawn, rules[0]).all()
+
+
+def test_a_run_without_the_rule_its_table_calls_for_gets_a_hint(patients) -> None:
+    import argparse
+
+    from tabsynth.cli import _rule_hints
+
+    _, schema, _ = patients
+    report = {"schema": schema.to_dict()}
+    hints = _rule_hints(report, argparse.Namespace(rules=None, method="autoregressive"))
+    assert len(hints) == 1 and "'age = years from date_of_birth to admitted_at'" in hints[0]
+    assert _rule_hints(report, argparse.Namespace(rules="r.txt", method="autoregressive")) == []
+    assert _rule_hints(report, argparse.Namespace(rules=None, method="gaussian-copula")) == []
