@@ -134,8 +134,10 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     # members above all) compares with the rows it was fitted on
     train, sampled_note = training_rows(train, config)
     started = time.perf_counter()
+    # every real value as read: a DP schema's kinds can turn a column of names into missing
+    # dates, and no made-up value may be one of those names
     synthesizer.fit(train[schema.names], schema, progress=emit, should_stop=should_stop,
-                    real_values=typed[schema.names])
+                    real_values=frame[schema.names])
     fit_seconds = time.perf_counter() - started
     # drawn again with the model: the rules only (a comment line of the file is not saved)
     synthesizer.run_rules = "\n".join(rule_lines(config.rules or "")) if rules else None

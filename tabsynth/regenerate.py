@@ -42,9 +42,13 @@ class CollisionGuard:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, columns: list[str]) -> CollisionGuard:
         guard = cls()
-        for column in columns:
-            guard._hashes |= {guard._digest(v) for v in frame[column].dropna().unique()}
+        guard.add(frame, columns)
         return guard
+
+    def add(self, frame: pd.DataFrame, columns: list[str]) -> None:
+        """Also the real values of these columns of `frame`."""
+        for column in columns:
+            self._hashes |= {self._digest(v) for v in frame[column].dropna().unique()}
 
     def stream_seed(self, seed: int) -> int:
         """The seed a made-up column is drawn from: keyed by this guard's secret.

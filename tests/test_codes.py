@@ -135,14 +135,16 @@ def test_dp_learned_schema_makes_the_same_decisions() -> None:
     makes dozens of such decisions: most draws, not every one, must agree."""
     assert "code:-1" in DETAILS["number"] and "code:0" not in DETAILS["number"]
     frame = patients()
-    agree = 0
+    agreeing = []
     for _ in range(5):
         learned = learn_schema(frame, SecretNoise(), sigma=30.0)
         decided = {c.name: (c.kind, c.missing_codes) for c in learned.columns}
-        agree += decided == {"Age": ("integer", None), "Gender": ("categorical", None),
-                             "Height": ("integer", [-1]), "ICUType": ("categorical", None),
-                             "Weight": ("numeric", [-1])} and learned["Weight"].decimals == 1
-    assert agree >= 3
+        if decided == {"Age": ("integer", None), "Gender": ("categorical", None),
+                       "Height": ("integer", [-1]), "ICUType": ("categorical", None),
+                       "Weight": ("numeric", [-1])} and learned["Weight"].decimals == 1:
+            agreeing.append(learned)
+    assert len(agreeing) >= 3
+    learned = agreeing[0]  # a draw whose noise made the expected decisions
     assert learned["Gender"].reason.endswith(FEW_VALUES_REASON)
     typed = coerce_frame(frame, learned, lenient=True)
     assert typed["Height"].isna().mean() == pytest.approx((frame["Height"] == -1).mean())

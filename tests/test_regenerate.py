@@ -37,3 +37,22 @@ def test_wide_keys_are_made_up_without_overflow() -> None:
             assert all(len(v) == 20 and v.isdigit() for v in values)
         else:
             assert all(0 < v < 2**63 for v in values)
+
+
+def test_made_up_values_avoid_real_identifying_text_of_every_column() -> None:
+    """A DP schema can learn a column of emails as categories (not made up): its real emails
+    still join the guard, so that a made-up email column cannot draw one of them again; a
+    column of few categories does not."""
+    import pandas as pd
+
+    from tabsynth.regenerate import CollisionGuard
+    from tabsynth.synthesizers.base import guarded_columns
+
+    known = pd.DataFrame({"contact": [f"user{i}@example.org" for i in range(50)],
+                          "c7": [f"other{i}@example.org" for i in range(50)],
+                          "tier": ["gold", "silver"] * 25})
+    columns = guarded_columns(known, ["c7"])
+    assert columns == ["c7", "contact"]
+    guard = CollisionGuard.from_frame(known, columns)
+    assert guard.is_real("user7@example.org") and guard.is_real("other3@example.org")
+    assert not guard.is_real("gold")

@@ -101,7 +101,10 @@ class Synthesizer(abc.ABC):
         self._dtypes = self._output_dtypes(train)
         regenerated = [c.name for c in schema.included if c.regenerated]
         known = real_values if real_values is not None else train
-        self._guard = CollisionGuard.from_frame(known, regenerated)
+        # real values as read and as typed (a date of birth written 07/19/1988 is also the day
+        # a made-up date could fall on)
+        self._guard = CollisionGuard.from_frame(known, guarded_columns(known, regenerated))
+        self._guard.add(coerce_frame(known, schema, lenient=True), regenerated)
         self._fit_all(train, regenerated, progress or ignore_progress,
                       should_stop or never_stop)
         return self
@@ -416,6 +419,26 @@ class Synthesizer(abc.ABC):
 
 
 RULE_ROUNDS = 5
+
+
+DISTINCT_SHARE = 0.5  # a text column with this share of distinct values holds identifying text
+
+
+def guarded_columns(known: pd.DataFrame, regenerated: list[str]) -> list[str]:
+    """The columns whose real values no made-up value may equal: the made-up ones, and every
+    text column whose values are mostly distinct (names, emails, keys), whatever kind the schema
+    gives it: a column a DP schema learned as categories still holds real names that another,
+    made-up column could otherwise draw again."""
+    chosen = list(regenerated)
+    for column in known.columns:
+        values = known[column]
+        if column in chosen or not (values.dtype == object
+                                    or pd.api.types.is_string_dtype(values)):
+            continue
+        present = values.dropna()
+        if len(present) and present.nunique() >= DISTINCT_SHARE * len(present):
+            chosen.append(column)
+    return chosen
 
 
 def settle_made_up(frame: pd.DataFrame, rules: list[Rule], schema: Schema,
