@@ -32,7 +32,7 @@ from tabsynth.export import (
     zip_name,
 )
 from tabsynth.formatting import aggregate, aggregate_interval, count, percent, score, small
-from tabsynth.io import excel_sheets
+from tabsynth.io import PARTIAL_ROWS_LIMITS, excel_sheets, read_table
 from tabsynth.jobs import DrawConstraints, JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
@@ -58,6 +58,7 @@ from tabsynth.ui_support import (
     fidelity_rows,
     history_row,
     panel_words,
+    partial_rows_error,
     privacy_lines,
     public_domain_example,
     rerun_settings,
@@ -146,6 +147,13 @@ DRAW_RULES_HELP = (
     "date_of_birth to admitted_at). A row whose compared cell is empty meets a rule.")
 RUN_RULES_NOTE = ("The review shows how many real rows break each rule (for you only: the "
                   "release lists the rules without it).")
+PARTIAL_ROWS_HELP = (
+    "A table (CSV, Parquet or Excel) with a header of this table's column names and one row "
+    "per row wanted: fill the cells to keep, leave the others empty. Each drawn row keeps its "
+    "filled cells and the model draws the rest given them, e.g. a column of ages and sexes "
+    "for which the rest of each record is drawn. The table stays in memory; its filled cells "
+    "are your own values, copied into the drawn rows as given.")
+PARTIAL_ROWS_COUNT_HELP = "One drawn row per partial row."
 DRAW_DP_NOTE = ("Differential privacy covers these rows too: drawing from the model is "
                 "post-processing, whatever the number of rows.")
 DRAW_NO_DP_NOTE = ("Without differential privacy, more rows give rare real rows more chances "
@@ -597,16 +605,19 @@ def draw_step(job, owner: str) -> None:
     dp = (registry().report(job).get("privacy") or {}).get("dp")
     st.caption(DRAW_NOTE + " " + (DRAW_DP_NOTE if dp else DRAW_NO_DP_NOTE))
     cols = st.columns([2, 2, 2, 1])
-    rows = cols[0].number_input("Rows to draw", 1, PAGE_DRAW_ROWS, 10_000, key="draw-rows")
     seed = cols[1].number_input("Seed of the draw", 0, 2**31 - 1,
                                 int(job.config.get("seed", 0)) + 1, key="draw-seed")
     fmt = cols[2].radio("Format", DRAW_FORMATS, horizontal=True, key="draw-format",
                         format_func=FORMAT_NAMES.get)
-    wanted = None
-    if method == "autoregressive":
-        wanted = draw_constraints_form(job)
-        if wanted is False:
-            return
+    wanted = draw_constraints_form(job) if method == "autoregressive" else None
+    if wanted is not None and wanted is not False and wanted.partial is not None:
+        rows = len(wanted.partial)
+        cols[0].metric("Rows to draw", count(rows), help=PARTIAL_ROWS_COUNT_HELP)
+    else:
+        rows = cols[0].number_input("Rows to draw", 1, PAGE_DRAW_ROWS, 10_000,
+                                    key="draw-rows")
+    if wanted is False:
+        return
     if cols[3].button("Draw"):
         registry().draw(job, int(rows), int(seed), fmt, wanted or None)
     if job.draws:
@@ -624,13 +635,47 @@ def draw_constraints_form(job):
         choices = balance_choices(job.schema_json)
         balance = st.selectbox("Balance a column (equal shares of its values)",
                                ["(no)", *choices], key="draw-balance")
+        balance = "" if balance == "(no)" else balance
+        partial = partial_rows_field(job, balance)
+    if partial is False:
+        return False
     problem = draw_constraint_error(job.schema_json, where, rules, job.model_path)
     if problem:
         st.error(problem)
         return False
-    if not (where.strip() or rules.strip() or balance != "(no)"):
+    if not (where.strip() or rules.strip() or balance or partial is not None):
         return None
-    return DrawConstraints(where.strip(), rules.strip(), "" if balance == "(no)" else balance)
+    return DrawConstraints(where.strip(), rules.strip(), balance, partial)
+
+
+def partial_rows_field(job, balance: str):
+    """A table of partial rows to complete: the table, None when none is given, False when it
+    cannot be used (the reason is shown). Read in memory, never written."""
+    uploaded = st.file_uploader("Partial rows to complete (optional)", key="draw-partial",
+                                type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"],
+                                help=PARTIAL_ROWS_HELP)
+    if uploaded is None:
+        return None
+    key = (getattr(uploaded, "file_id", None) or uploaded.name, uploaded.size)
+    cached = st.session_state.get("draw-partial-read")
+    if cached is None or cached[0] != key:
+        try:
+            read = read_table(uploaded.getvalue(), filename=uploaded.name,
+                              limits=PARTIAL_ROWS_LIMITS)
+        except TabsynthError as exc:
+            read = f"{uploaded.name}: {exc}"
+        st.session_state["draw-partial-read"] = cached = (key, read)
+    partial = cached[1]
+    problem = partial if isinstance(partial, str) else partial_rows_error(
+        job.schema_json, partial, balance, PAGE_DRAW_ROWS)
+    if problem:
+        st.error(problem)
+        return False
+    filled = int(partial.notna().to_numpy().sum())
+    st.caption(f"{count(partial.shape[0])} partial rows with {count(filled)} filled cells "
+               f"in {count(partial.shape[1])} columns: each drawn row keeps its partial "
+               "row's filled cells and draws the empty ones given them.")
+    return partial
 
 
 @st.fragment(run_every=1.0)

@@ -66,6 +66,9 @@ class ReadLimits:
     max_cells: int = 50_000_000  # rows x columns: what parsing holds in memory
 
 
+PARTIAL_ROWS_LIMITS = ReadLimits(min_rows=1)  # rows to complete: no training, one row will do
+
+
 def read_table(
     source: bytes | str | Path,
     filename: str | None = None,

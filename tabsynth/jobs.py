@@ -93,17 +93,20 @@ class Job:
 
 @dataclass(frozen=True)
 class DrawConstraints:
-    """What the page's draw form asked for, as typed: conditions, rules, a column to balance."""
+    """What the page's draw form asked for, as typed: conditions, rules, a column to balance,
+    and partial rows to complete (the user's own table, held in memory only)."""
 
     where: str = ""
     rules: str = ""
     balance: str = ""
+    partial: Any = field(default=None, compare=False)  # a DataFrame, or None
 
     def read(self, model: Any) -> Any:
         """The constraints read against the model (ConfigError on a bad one)."""
         from tabsynth.generate import read_constraints
 
-        return read_constraints(model, self.where, self.rules, None, self.balance)
+        return read_constraints(model, self.where, self.rules, None, self.balance,
+                                self.partial)
 
 
 @dataclass
@@ -123,6 +126,7 @@ class Draw:
     process: Any = None
     events: Any = None
     stop: Any = None
+    partial: bool = False  # one row per partial row of the user's table
 
     @property
     def finished(self) -> bool:
@@ -344,8 +348,11 @@ class JobRegistry:
         model = job.model_path
         if job.status != "done" or model is None:
             raise ConfigError("this run kept no model to draw more rows from")
+        partial = wanted is not None and wanted.partial is not None
+        if partial:
+            rows = len(wanted.partial)
         draw = Draw(id=uuid.uuid4().hex[:12], rows=rows, seed=seed, format=fmt,
-                    folder=job.folder / DRAWN_FOLDER / uuid.uuid4().hex[:12])
+                    folder=job.folder / DRAWN_FOLDER / uuid.uuid4().hex[:12], partial=partial)
         draw.events, draw.stop = self._context.Queue(), self._context.Event()
         draw.process = self._context.Process(
             target=_draw_worker, args=(str(model), str(draw.folder), rows, seed, fmt,

@@ -552,7 +552,9 @@ def rerun_settings(config: dict) -> dict:
 
 def draw_words(draw: Any) -> str:
     """A draw of more rows in one line: rows, seed, format and where it stands."""
-    what = f"{count(draw.rows)} rows, seed {draw.seed}, " + \
+    rows = f"{count(draw.rows)} partial rows completed" if getattr(draw, "partial", False) \
+        else f"{count(draw.rows)} rows"
+    what = f"{rows}, seed {draw.seed}, " + \
         {"csv": "CSV", "parquet": "Parquet"}.get(draw.format, draw.format)
     if draw.status == "running":
         return f"{what}: drawing ({percent(draw.fraction)})"
@@ -583,6 +585,31 @@ def draw_constraint_error(schema_json: str, where: str, rules: str,
             token_masks(drawn[1], merge_conditions(held))
     except TabsynthError as exc:
         return str(exc).replace("--where ", "")
+    return None
+
+
+def partial_rows_error(schema_json: str, partial: pd.DataFrame, balance: str = "",
+                       limit: int | None = None) -> str | None:
+    """What is wrong with a table of partial rows for a draw from the run's model: columns the
+    model lacks, a filled cell that does not read as its column's kind (named by its row, never
+    quoted), more rows than the page draws, or a column to balance beside them; None when
+    they read well."""
+    from tabsynth.synthesizers.completion import check_partial_rows, row_groups
+
+    if balance:
+        return ("partial rows say which values each row holds, so a column cannot be "
+                "balanced too: choose (no) under Balance a column, or fill that column in the "
+                "partial rows with the shares wanted")
+    if limit is not None and len(partial) > limit:
+        return (f"the partial rows are {count(len(partial))} rows; the page completes at "
+                f"most {count(limit)} at a time: split the table, or use the command line "
+                "(tabsynth generate --partial-rows)")
+    schema = Schema.from_json(schema_json)
+    try:
+        check_partial_rows(partial, schema)
+        row_groups(partial, schema)
+    except TabsynthError as exc:
+        return str(exc)
     return None
 
 

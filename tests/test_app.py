@@ -453,3 +453,33 @@ def test_rows_drawn_under_conditions_and_rules_from_the_page() -> None:
     _button(at, "Draw").click().run()
     wait_until(lambda: any("120 rows" in c.value and "ready" in c.value for c in at.caption),
                poll=at.run)
+
+    # partial rows to complete: read in memory, checked against the run's columns, drawn
+    def partial_field():
+        return next(u for u in at.file_uploader
+                    if u.label.startswith("Partial rows to complete"))
+
+    balance = next(s for s in at.selectbox if s.label.startswith("Balance a column"))
+    balance.set_value("(no)").run()
+    bad = pd.DataFrame({"segment": ["public"], "nope": [1]}).to_csv(index=False).encode()
+    partial_field().set_value(("partial.csv", bad, "text/csv")).run()
+    assert any("'nope'" in e.value and "columns the model does not have" in e.value
+               for e in at.error)
+    assert not any(b.label == "Draw" for b in at.button)
+    good = pd.DataFrame({"segment": ["public", None, "corporate"],
+                         "visits": [None, 4, 2]}).to_csv(index=False).encode()
+    partial_field().set_value(("partial.csv", good, "text/csv")).run()
+    assert [e.value for e in at.error] == before
+    next(s for s in at.selectbox if s.label.startswith("Balance a column")).set_value(
+        "segment").run()
+    assert any("cannot be balanced too" in e.value for e in at.error)
+    next(s for s in at.selectbox if s.label.startswith("Balance a column")).set_value(
+        "(no)").run()
+    assert [e.value for e in at.error] == before
+    assert any(c.value.startswith("3 partial rows with 4 filled cells in 2 columns")
+               for c in at.caption)
+    assert not any(n.label == "Rows to draw" for n in at.number_input)
+    _button(at, "Draw").click().run()
+    wait_until(lambda: any("3 partial rows completed" in c.value and "ready" in c.value
+                           for c in at.caption), poll=at.run)
+    assert not at.exception

@@ -239,6 +239,10 @@ def test_generate_completes_partial_rows(conditional_model_path, tmp_path, capsy
                      "--out", str(tmp_path / "y"), "--quiet", "--shard-rows", "5"])
     err = capsys.readouterr().err
     assert code == 2 and "partial row 8: " in err and "Zanzibar" not in err
+    partial.head(2).to_csv(path, index=False)  # a few rows are enough: nothing is trained
+    assert cli.main(["generate", str(conditional_model_path), "--partial-rows", str(path),
+                     "--out", str(tmp_path / "z"), "--quiet"]) == 0
+    assert len(pd.read_csv(tmp_path / "z" / "synthetic.csv")) == 2
 
 
 def _rules_file(folder: Path) -> Path:

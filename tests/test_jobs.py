@@ -89,3 +89,33 @@ def test_a_job_nobody_watches_still_expires(tmp_path: Path) -> None:
     assert job.status == "done" and job.ended_at is not None and folder.exists()
     registry.lifetime_seconds = 0.0
     assert registry.sweep() == [folder] and not folder.exists()
+
+
+def test_a_draw_completes_partial_rows_in_memory(tmp_path: Path) -> None:
+    """The page's draw of partial rows: one drawn row per partial row, its filled cells kept,
+    the others drawn; generation.json names the columns, never a value."""
+    import json
+
+    import pandas as pd
+
+    from tabsynth.jobs import DrawConstraints
+
+    registry = JobRegistry(root=tmp_path)
+    job = registry.start(_spec("autoregressive", "alice", epochs=2, evaluate=False))
+    wait_until(lambda: registry.get(job.id, "alice").finished)
+    assert job.status == "done", job.message
+    partial = pd.DataFrame({"segment": ["public", None, "corporate", "public"],
+                            "visits": [None, 7, 2, None]})
+    draw = registry.draw(job, 10_000, 5, "csv", DrawConstraints(partial=partial))
+    assert draw.rows == 4 and draw.partial
+    wait_until(lambda: registry.refresh_draw(draw) or draw.finished)
+    assert draw.status == "done", draw.message
+    drawn = pd.read_csv(draw.path)
+    assert len(drawn) == 4
+    assert drawn.loc[[0, 2, 3], "segment"].tolist() == ["public", "corporate", "public"]
+    assert drawn.loc[[1, 2], "visits"].tolist() == [7, 2]
+    assert drawn[["segment", "visits", "spend"]].notna().all().all()
+    record = json.loads((draw.folder / "generation.json").read_text())
+    assert record["constraints"]["partial_rows"] == {"rows": 4,
+                                                     "columns": ["segment", "visits"]}
+    assert "corporate" not in json.dumps(record)
