@@ -124,7 +124,8 @@ class Made(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, temperature: float = 1.0,
                device: str | torch.device = "cpu",
-               allowed: list[torch.Tensor | Callable | None] | None = None) -> torch.Tensor:
+               allowed: list[torch.Tensor | Callable | None] | None = None,
+               particles: int = 1) -> torch.Tensor:
         """Rows drawn step by step; each step updates only its own embedding and computes only
         its own logits (a wide table's step costs the hidden layers, not the whole output).
 
@@ -133,7 +134,14 @@ class Made(nn.Module):
         or a function of the tokens drawn so far (numpy) giving each row's (n, vocabulary).
         A masked step draws from the allowed tokens only and then resamples the n rows by the
         probability the mask kept (sequential importance resampling), so earlier steps follow
-        their distribution given the condition. Raises ValueError when no row can meet it."""
+        their distribution given the condition. With `particles` > 1, n x particles rows are
+        drawn up to the last masked step and n resampled from them there: fewer repeated
+        beginnings where the condition is unlikely for most rows. Raises ValueError when no
+        row can meet it."""
+        masked = [k for k, mask in enumerate(allowed or []) if mask is not None]
+        last_masked = masked[-1] if masked else -1
+        out = n
+        n = n * max(particles, 1) if masked else n
         tokens = torch.zeros((n, len(self.vocabularies)), dtype=torch.long, device=device)
         x = torch.cat([embed(tokens[:, k]) for k, embed in enumerate(self.embeddings)], dim=1)
         start = 0
@@ -162,6 +170,8 @@ class Made(nn.Module):
                 restricted = torch.where(kept[:, None] > 0, probabilities * rows_mask,
                                          rows_mask)
                 tokens[:, k] = torch.multinomial(restricted, 1, generator=generator)[:, 0]
+                if k == last_masked:
+                    n = out
                 chosen = torch.multinomial(kept, n, replacement=True, generator=generator)
                 tokens, x = tokens[chosen], x[chosen]
             width = self.embeddings[k].embedding_dim

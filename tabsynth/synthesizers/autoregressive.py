@@ -46,6 +46,9 @@ from tabsynth.synthesizers.saved import (
 PRIVATE_EPOCHS = 15
 PRIVATE_BATCH = 1000
 DROPOUT = 0.1  # census, one seed: quality 0.978 -> 0.982, 2-way TVD 0.029 -> 0.025
+CONDITION_PARTICLES = 8  # rows carried per row wanted under conditions (network.sample): census
+# and online_shoppers, 6 conditions, rows as many as rejection keeps: mean 1-way TVD to the
+# real rows meeting them 0.069 -> 0.058 (rejection from the model 0.057), 10x the time
 __all__ = ["PATIENCE", "PRIVATE_BATCH", "PRIVATE_EPOCHS", "Autoregressive"]
 
 
@@ -197,13 +200,16 @@ class Autoregressive(DpSynthesizer):
         pool = n * POOL_FACTOR if calibrate else n
         network = self.network.to(self.device).eval()
         generator = torch.Generator(device=self.device).manual_seed(seed)
-        step = network.rows_per_pass
+        # a constrained draw carries CONDITION_PARTICLES rows per row up to its last masked
+        # step, in passes as large as an unconstrained one
+        particles = CONDITION_PARTICLES if constrained else 1
+        step = max(1, network.rows_per_pass // particles)
         allowed = None if not constrained else [
             torch.from_numpy(m) if isinstance(m, np.ndarray) else m
             for m in step_allowed(self.codec, masks, by_rules)]
         try:
             parts = [network.sample(min(step, pool - start), generator, self.temperature,
-                                    self.device, allowed).cpu().numpy()
+                                    self.device, allowed, particles).cpu().numpy()
                      for start in range(0, pool, step)]
         except ValueError:
             raise ConfigError("no synthetic row can meet these conditions: the model gives "
