@@ -153,7 +153,6 @@ PARTIAL_ROWS_HELP = (
     "filled cells and the model draws the rest given them, e.g. a column of ages and sexes "
     "for which the rest of each record is drawn. The table stays in memory; its filled cells "
     "are your own values, copied into the drawn rows as given.")
-PARTIAL_ROWS_COUNT_HELP = "One drawn row per partial row."
 DRAW_DP_NOTE = ("Differential privacy covers these rows too: drawing from the model is "
                 "post-processing, whatever the number of rows.")
 DRAW_NO_DP_NOTE = ("Without differential privacy, more rows give rare real rows more chances "
@@ -612,7 +611,8 @@ def draw_step(job, owner: str) -> None:
     wanted = draw_constraints_form(job) if method == "autoregressive" else None
     if wanted is not None and wanted is not False and wanted.partial is not None:
         rows = len(wanted.partial)
-        cols[0].metric("Rows to draw", count(rows), help=PARTIAL_ROWS_COUNT_HELP)
+        cols[0].text_input("Rows to draw", f"{count(rows)}, one per partial row",
+                           disabled=True, key=f"draw-rows-partial-{rows}")
     else:
         rows = cols[0].number_input("Rows to draw", 1, PAGE_DRAW_ROWS, 10_000,
                                     key="draw-rows")
@@ -626,7 +626,7 @@ def draw_step(job, owner: str) -> None:
 
 def draw_constraints_form(job):
     """Conditions, rules and rebalancing for a draw; False when what was typed does not read."""
-    with st.expander("Only rows that meet conditions or rules (optional)"):
+    with st.expander("Conditions, rules, balance or partial rows to complete (optional)"):
         where = st.text_input("Conditions", key="draw-where", placeholder="age>=65, sex=F",
                               help=DRAW_WHERE_HELP)
         rules = st.text_area("Rules, one per line", key="draw-rules", help=DRAW_RULES_HELP,
