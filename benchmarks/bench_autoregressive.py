@@ -3,6 +3,7 @@
     python benchmarks/bench_autoregressive.py [--tables census,online_shoppers,acs_income]
         [--epsilons inf,1] [--dpgan-epsilons 1] [--seeds K] [--epochs N] [--device auto]
         [--mostly DIR]   # also score MOSTLY AI's tables written by bench_mostlyai.py
+        [--workers N]    # autoregressive on N Ray workers (TABSYNTH_RAY_ADDRESS=127.0.0.1:6379)
 
 For each table: the referee's split (shuffle with random_state=0, first 80 % train), one fit per
 method / epsilon / seed on train, as many synthetic rows as train, scored with the referee's
@@ -49,8 +50,10 @@ def fit(method: str, train: pd.DataFrame, target: str, epsilon: float,
     from tabsynth.schema import coerce_frame, format_for_export
     from tabsynth.synthesizers import make_synthesizer
 
+    workers = {"workers": args.workers} if method == "autoregressive" and args.workers > 1 \
+        else {}
     model = make_synthesizer(method, epsilon=epsilon, epochs=args.epochs, device=args.device,
-                             seed=seed, target=target)
+                             seed=seed, target=target, **workers)
     # as the default flow does: with DP, the schema is learned under the same budget
     schema = model.infer_schema(train, target=target)
     typed = coerce_frame(train, schema, lenient=model.schema_learned_privately)
@@ -64,6 +67,8 @@ def fit(method: str, train: pd.DataFrame, target: str, epsilon: float,
     synthetic = pd.read_csv(io.StringIO(written.to_csv(index=False)))
     claim = model.privacy_claim
     label = f"{method} ε={epsilon:g}" if math.isfinite(epsilon) else f"{method}, no DP"
+    if workers:
+        label += f", {args.workers} workers (Ray)"
     return {"label": label, "fit_s": fit_s, "epsilon": claim.epsilon if claim else None,
             "epochs": model.fit_info.get("epochs"), "synthetic": synthetic}
 
@@ -106,6 +111,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="train the autoregressive method on N workers of the Ray cluster "
+                             "at TABSYNTH_RAY_ADDRESS")
     parser.add_argument("--mostly", type=Path, default=None,
                         help="folder of bench_mostlyai.py outputs to score in the same table")
     args = parser.parse_args()

@@ -84,6 +84,40 @@ def test_rows_meet_every_condition_and_earlier_columns_follow_them(fitted) -> No
     assert (plain["level"] < 50).mean() > 0.5  # the conditions did the work
 
 
+def test_particles_keep_rows_under_a_rare_late_condition_diverse() -> None:
+    """A condition on the last column that few beginnings make likely: carrying several rows
+    per row wanted up to that step leaves many more distinct beginnings than resampling the
+    wanted rows alone (which repeats the few likely ones)."""
+    import torch
+
+    from tabsynth.autoregressive.constrain import step_allowed, token_masks
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 100, 3000).round(1)
+    rare = (x > 80) & (rng.uniform(size=3000) < 0.25)  # 5 % of the rows, all with x > 80
+    frame = pd.DataFrame({"x": x, "g": rng.choice(list("abcde"), 3000),
+                          "flag": np.where(rare, "rare", "common")})
+    schema = infer_schema(frame)
+    model = make_synthesizer("autoregressive", epochs=15, seed=0)
+    model.fit(coerce_frame(frame, schema), schema)
+    codec = model.codec
+    names = [c.name for c in codec.domain.columns]
+    assert names[codec.steps[-1].column] == "flag"  # drawn last
+    conditions = parse_conditions("flag=rare", schema)
+    allowed = [torch.from_numpy(m) if isinstance(m, np.ndarray) else m
+               for m in step_allowed(codec, token_masks(codec, conditions), [])]
+
+    def distinct_beginnings(particles: int) -> int:
+        tokens = model.network.sample(600, torch.Generator().manual_seed(5), allowed=allowed,
+                                      particles=particles).numpy()
+        assert len(tokens) == 600
+        return len({tuple(row) for row in tokens[:, :-1]})
+
+    assert distinct_beginnings(8) > 1.5 * distinct_beginnings(1)  # 296 against 155 here
+    rows = model.sample(300, seed=5, conditions=conditions)
+    assert len(rows) == 300 and (rows["flag"] == "rare").all()
+
+
 def test_a_category_and_a_strict_range_hold_exactly(fitted) -> None:
     frame, schema, model = fitted
     rows = model.sample(1500, seed=4, conditions=parse_conditions("group=B, 55<level<=65",
