@@ -32,7 +32,7 @@ from tabsynth.export import (
     zip_name,
 )
 from tabsynth.formatting import aggregate, aggregate_interval, count, percent, score, small
-from tabsynth.io import PARTIAL_ROWS_LIMITS, excel_sheets, read_table
+from tabsynth.io import excel_sheets, read_partial_rows
 from tabsynth.jobs import DrawConstraints, JobRegistry, JobSpec
 from tabsynth.pii import PII_KINDS
 from tabsynth.pipeline import RunConfig, load_table
@@ -148,11 +148,14 @@ DRAW_RULES_HELP = (
 RUN_RULES_NOTE = ("The review shows how many real rows break each rule (for you only: the "
                   "release lists the rules without it).")
 PARTIAL_ROWS_HELP = (
-    "A table (CSV, Parquet or Excel) with a header of this table's column names and one row "
-    "per row wanted: fill the cells to keep, leave the others empty. Each drawn row keeps its "
-    "filled cells and the model draws the rest given them, e.g. a column of ages and sexes "
-    "for which the rest of each record is drawn. The table stays in memory; its filled cells "
-    "are your own values, copied into the drawn rows as given.")
+    "A table (CSV, Parquet or Excel) whose first row names some of this table's columns, then "
+    "one row per row wanted: fill the cells to keep, leave the others empty. Each drawn row "
+    "keeps its filled cells and the model draws the rest given them, e.g. a column of ages "
+    "and sexes for which the rest of each record is drawn. The table stays in memory; its "
+    "filled cells are your own values, copied into the drawn rows as given, outside any "
+    "privacy guarantee. Without differential privacy, a partial row that matches a real "
+    "person's record can bring back values the model memorised of them.")
+PARTIAL_ROWS_STATE = "draw-partial-read"
 DRAW_DP_NOTE = ("Differential privacy covers these rows too: drawing from the model is "
                 "post-processing, whatever the number of rows.")
 DRAW_NO_DP_NOTE = ("Without differential privacy, more rows give rare real rows more chances "
@@ -555,6 +558,7 @@ def run_actions(job, discard_label: str) -> None:
         st.rerun()
     if discard.button(discard_label):
         st.session_state["prefill"] = rerun_settings(job.config)
+        st.session_state.pop(PARTIAL_ROWS_STATE, None)
         remember_run(job, None, "discarded")
         registry().discard(job)
         del st.query_params["job"]
@@ -656,18 +660,17 @@ def partial_rows_field(job, balance: str):
                                 help=PARTIAL_ROWS_HELP)
     if uploaded is None:
         return None
-    key = (getattr(uploaded, "file_id", None) or uploaded.name, uploaded.size)
-    cached = st.session_state.get("draw-partial-read")
+    # read and checked once per file, run and balance choice (not on every rerun)
+    key = (job.id, getattr(uploaded, "file_id", None) or uploaded.name, uploaded.size, balance)
+    cached = st.session_state.get(PARTIAL_ROWS_STATE)
     if cached is None or cached[0] != key:
         try:
-            read = read_table(uploaded.getvalue(), filename=uploaded.name,
-                              limits=PARTIAL_ROWS_LIMITS)
+            partial = read_partial_rows(uploaded.getvalue(), filename=uploaded.name)
+            problem = partial_rows_error(job.schema_json, partial, balance, PAGE_DRAW_ROWS)
         except TabsynthError as exc:
-            read = f"{uploaded.name}: {exc}"
-        st.session_state["draw-partial-read"] = cached = (key, read)
-    partial = cached[1]
-    problem = partial if isinstance(partial, str) else partial_rows_error(
-        job.schema_json, partial, balance, PAGE_DRAW_ROWS)
+            partial, problem = None, f"{uploaded.name}: {exc}"
+        st.session_state[PARTIAL_ROWS_STATE] = cached = (key, partial, problem)
+    _, partial, problem = cached
     if problem:
         st.error(problem)
         return False

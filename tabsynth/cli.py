@@ -424,13 +424,13 @@ def _partial_rows(args: argparse.Namespace) -> pd.DataFrame | None:
     """generate's --partial-rows, read as an upload is (the same limits and messages)."""
     if not args.partial_rows:
         return None
-    from tabsynth.io import PARTIAL_ROWS_LIMITS, read_table
+    from tabsynth.io import read_partial_rows
 
     path = Path(args.partial_rows)
     if not path.is_file():
         raise TabsynthError(f"--partial-rows {path}: no such file")
     try:
-        return read_table(path, limits=PARTIAL_ROWS_LIMITS)
+        return read_partial_rows(path)
     except TabsynthError as exc:
         raise TabsynthError(f"--partial-rows {path}: {exc}") from None
 

@@ -165,7 +165,9 @@ def drawn_section(manifest: dict[str, Any]) -> dict[str, Any]:
     partial = asked.get("partial_rows")
     if partial:
         lines.append(f"{partial.get('rows'):,} partial rows completed (filled columns: "
-                     f"{', '.join(map(str, partial.get('columns') or []))})")
+                     f"{', '.join(map(str, partial.get('columns') or []))}); their filled "
+                     "cells are the user's own values, copied as given, which no privacy "
+                     "guarantee of the model covers")
     return {"rows": manifest.get("rows"), "seed": manifest.get("seed"), "asked": lines}
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabsynth import __version__
 from tabsynth.constraints.conditions import Condition, allocate, merge_conditions
 from tabsynth.constraints.rules import Rule
 from tabsynth.errors import ConfigError
@@ -226,6 +227,7 @@ def generation_record(model: Synthesizer, plan: list[Shard], seed: int, fmt: str
     claim = model.privacy_claim
     made_up = [c.name for c in (model.schema.included if model.schema else []) if c.regenerated]
     return {
+        "tabsynth_version": __version__,  # the same version draws the same rows again
         "file": path.name, "format": fmt, "rows": plan[0].total if plan else 0,
         "shards": len(plan), "shard_rows": plan[0].rows if plan else 0,
         "seed": seed, "sha256": _sha256(path), "seconds": round(seconds, 3),

@@ -34,7 +34,8 @@ from tabsynth.number_text import (
     keep_as_text,
 )
 
-__all__ = ["ReadLimits", "TableError", "read_table", "reading_notes", "write_csv"]
+__all__ = ["ReadLimits", "TableError", "read_partial_rows", "read_table", "reading_notes",
+           "write_csv"]
 
 MISSING_TOKENS = frozenset(
     {"", "na", "n/a", "nan", "null", "none", "#n/a", "<na>", "nat", "-nan", "missing"}
@@ -67,6 +68,7 @@ class ReadLimits:
 
 
 PARTIAL_ROWS_LIMITS = ReadLimits(min_rows=1)  # rows to complete: no training, one row will do
+PARTIAL_ROWS_HEADER = "the first row must name the model's columns the rows fill in"
 
 
 def read_table(
@@ -682,3 +684,14 @@ def write_bytes_atomic(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def read_partial_rows(source: bytes | str | Path, filename: str | None = None) -> pd.DataFrame:
+    """A table of partial rows to complete: read as an upload is (the same limits and
+    messages), with a header row required and as few as one row."""
+    from tabsynth.header_check import NO_HEADER_HINT
+
+    try:
+        return read_table(source, filename, limits=PARTIAL_ROWS_LIMITS)
+    except TableError as exc:
+        raise TableError(str(exc).replace(NO_HEADER_HINT, PARTIAL_ROWS_HEADER)) from None

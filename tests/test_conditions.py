@@ -39,6 +39,14 @@ def fitted():
     return frame, schema, model
 
 
+def test_a_date_with_a_time_zone_is_refused_in_words() -> None:
+    frame = pd.DataFrame({"when": pd.date_range("2020-01-01", periods=40, freq="D"),
+                          "n": range(40)})
+    schema = infer_schema(frame)
+    with pytest.raises(ConfigError, match="has a time zone"):
+        parse_conditions("when>=2020-01-05T00:00+05:00", schema)
+
+
 def test_conditions_are_read_against_the_schema() -> None:
     schema = infer_schema(_table(200))
     parsed = parse_conditions("level>=40, group=B, level<55", schema)
@@ -276,7 +284,8 @@ def test_partial_rows_keep_their_cells_and_the_rest_follows_them(fitted) -> None
 def test_partial_rows_that_cannot_be_completed_are_named_by_row(fitted) -> None:
     frame, schema, model = fitted
     for partial, expected in (
-            (pd.DataFrame({"nope": [1]}), "columns the model does not have"),
+            (pd.DataFrame({"group": ["A"], SECRET: [1]}),  # a value read as a name
+             r"columns the model does not have \(column 2 of 2\)"),
             (pd.DataFrame({"group": ["A", "B", SECRET]}), "partial row 3: "),
             (pd.DataFrame({"level": ["40", SECRET]}), "partial row 2: "),
             (pd.DataFrame({"level": [], "group": []}), "hold no row")):

@@ -239,6 +239,11 @@ def test_generate_completes_partial_rows(conditional_model_path, tmp_path, capsy
                      "--out", str(tmp_path / "y"), "--quiet", "--shard-rows", "5"])
     err = capsys.readouterr().err
     assert code == 2 and "partial row 8: " in err and "Zanzibar" not in err
+    path.write_text("3,7\n4,8\n5,9\n", encoding="utf-8")  # no header row
+    code = cli.main(["generate", str(conditional_model_path), "--partial-rows", str(path),
+                     "--out", str(tmp_path / "h"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "first row must name the model's columns" in err and "tick" not in err
     partial.head(2).to_csv(path, index=False)  # a few rows are enough: nothing is trained
     assert cli.main(["generate", str(conditional_model_path), "--partial-rows", str(path),
                      "--out", str(tmp_path / "z"), "--quiet"]) == 0

@@ -209,6 +209,9 @@ def _number(text: str, kind: str, name: str, op: str) -> float:
         except (ValueError, TypeError):
             raise ConfigError(f"the value after {op!r} for date column {name!r} is not a date: "
                               "write it as YYYY-MM-DD") from None
+        if stamp.tzinfo is not None:  # the model's dates carry no time zone
+            raise ConfigError(f"the value after {op!r} for date column {name!r} has a time "
+                              "zone: write the date as the table does, without one")
         return float((stamp - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1))
     try:
         return float(text)

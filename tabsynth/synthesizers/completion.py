@@ -3,10 +3,11 @@ filled cells and draws its empty ones from the model given them.
 
 Rows whose filled learned cells are the same form one group and are drawn together under those
 cells as conditions (with the table-wide conditions and rules). A small group is drawn with at
-least PARTICLES rows, so that the resampling that conditions earlier columns on later ones has
-rows to choose from, and its first rows are kept. The made-up columns are drawn once for the
-whole table, so fresh keys stay unique. Filled cells of made-up columns are kept as given: they
-are the user's own values, written where the user asked for them.
+least GROUP_ROWS rows (each carrying the model's particles, so the resampling that conditions
+earlier columns on later ones has rows to choose from), and its first rows are kept. The
+made-up columns are drawn once for the whole table, so fresh keys stay unique. Filled cells of
+made-up columns are kept as given: they are the user's own values, written where the user asked
+for them.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tabsynth.schema import Schema
 if TYPE_CHECKING:
     from tabsynth.synthesizers.base import Synthesizer
 
-PARTICLES = 32  # rows drawn at least per group of equal partial rows
+GROUP_ROWS = 4  # rows drawn at least per group of equal partial rows (x 8 particles each)
 
 
 def check_partial_rows(partial: pd.DataFrame, schema: Schema) -> None:
@@ -38,11 +39,12 @@ def check_partial_rows(partial: pd.DataFrame, schema: Schema) -> None:
     if partial.empty or len(partial.columns) == 0:
         raise ConfigError("the partial rows hold no row: give a table with a header of column "
                           "names and one row per row to complete")
-    unknown = [str(c) for c in partial.columns if str(c) not in schema.names]
-    if unknown:
-        shown = ", ".join(repr(c) for c in unknown[:5]) + (", …" if len(unknown) > 5 else "")
-        raise ConfigError(f"the partial rows have columns the model does not have ({shown}); "
-                          f"its columns are {', '.join(schema.names[:12])}"
+    unknown = [i + 1 for i, c in enumerate(partial.columns) if str(c) not in schema.names]
+    if unknown:  # named by place: a file without a header row would have values as names
+        places = ", ".join(map(str, unknown[:8])) + (", …" if len(unknown) > 8 else "")
+        raise ConfigError(f"the partial rows have columns the model does not have (column "
+                          f"{places} of {len(partial.columns)}); the first row must name "
+                          f"the model's columns: {', '.join(schema.names[:12])}"
                           f"{', …' if len(schema.names) > 12 else ''}")
 
 
@@ -88,7 +90,7 @@ def complete_rows(model: Synthesizer, partial: pd.DataFrame, seed: int | None = 
         if not found and not rules:
             continue  # the rows drawn freely above are draws of this group already
         try:
-            drawn = model.learned_rows(max(len(positions), PARTICLES), group_seed, found,
+            drawn = model.learned_rows(max(len(positions), GROUP_ROWS), group_seed, found,
                                        rules)
         except ConfigError as exc:
             more = len(positions) - 1
