@@ -80,6 +80,7 @@ def run_one(name: str, private: bool, args: argparse.Namespace) -> dict:
     from tabsynth.jobs import JobRegistry, JobSpec
     from tabsynth.pipeline import load_table
     from tabsynth.schema import infer_schema
+    from tabsynth.ui_support import categorical_columns
 
     filename, data, target = _table(name, args.rows)
     table = load_table(data, filename=filename)
@@ -89,7 +90,8 @@ def run_one(name: str, private: bool, args: argparse.Namespace) -> dict:
     learned = len(schema.learned)
     made_up = sum(1 for c in schema.included if c.regenerated)
     estimate = estimate_run(args.method, len(table.frame), learned, epochs=args.epochs,
-                            private=private, made_up=made_up)
+                            private=private, made_up=made_up,
+                            categorical=categorical_columns(schema))
     config = {"method": args.method, "seed": 0, "target": schema.target,
               "epochs": args.epochs, "device": args.device}
     if private:
@@ -110,6 +112,7 @@ def run_one(name: str, private: bool, args: argparse.Namespace) -> dict:
     run = report["run"]
     return {"table": name, "mode": f"ε={args.epsilon:g}" if private else "no DP",
             "rows": len(table.frame), "train_rows": run["train_rows"], "columns": learned,
+            "categorical": categorical_columns(schema),
             "made_up": made_up, "epochs_expected": estimate.epochs if estimate else None,
             "epochs": run.get("epochs"), "max_epochs": run.get("max_epochs"),
             "stopping": run.get("stopping"),
@@ -122,14 +125,16 @@ def run_one(name: str, private: bool, args: argparse.Namespace) -> dict:
 
 def implied(result: dict) -> dict[str, float]:
     """The constants this run implies (tabsynth/estimate.py's units)."""
-    from tabsynth.estimate import THROUGHPUT
+    from tabsynth.estimate import EVALUATE_FIXED, EVALUATE_ROWS, THROUGHPUT
 
     actual, cols = result["actual"], result["columns"]
     train, rows = result["train_rows"], result["rows"]
     epochs = result["epochs"] or 1
     out = {"train s/(row·col·epoch)": actual["training"] / (train * cols * epochs),
            "sample s/(row·col)": actual["sampling"] / (train * cols),
-           "evaluate s/(row·col)": actual["evaluating"] / (rows * cols),
+           "evaluate s/(row·col·categories²), fixed part off":
+               (actual["evaluating"] - EVALUATE_FIXED) / (min(rows, EVALUATE_ROWS) * cols
+                                                          * max(result["categorical"], 1) ** 2),
            "write s": actual["writing"], "read+start s": actual["reading"]}
     if result["mode"] != "no DP":
         factor = THROUGHPUT["autoregressive"].dp_factor

@@ -101,10 +101,15 @@ DP_SCHEMA_PER_CELL = 2e-6  # learning kinds and formats from noisy counts
 # Faker values and fresh keys for the made-up (PII, key) columns: patients' 6 took 9e-5 s a
 # cell on a busy machine (2026-12-05)
 MADE_UP_PER_CELL = 6e-5
-# evaluation, census (48,842 rows × 15): 13.2 s; ×10: 26.5 s (bench_evaluation.py): the
-# distance queries and attack targets are capped, so rows past EVALUATE_ROWS cost far less
-EVALUATE_FIXED = 2.0
-EVALUATE_PER_CELL = 1.5e-5  # per table row · learned column, up to EVALUATE_ROWS rows
+# evaluation grows with the square of the learned columns of categories (the neighbour searches
+# and attacks branch on them; pairs of them): page jobs on the idle machine took 7 s
+# (online_shoppers, 12,330 rows, 18 columns of which 6 categories), 11.5 s (census, 48,842
+# rows, 15 of which 9) and 190 s (acs_income, 50,000 rows, 32 of which 29) (2026-12-05);
+# census ×10: 26.5 s (bench_evaluation.py): the distance queries and attack targets are
+# capped, so rows past EVALUATE_ROWS cost far less
+EVALUATE_FIXED = 5.0
+EVALUATE_PER_CELL = 1e-6  # per table row · learned column, up to EVALUATE_ROWS rows...
+EVALUATE_PER_CELL_CATEGORIES = 1.37e-7  # ...plus this times the columns of categories squared
 EVALUATE_ROWS = 50_000
 EVALUATE_BEYOND = 2e-6  # per row · column past EVALUATE_ROWS
 WRITE_FIXED = 5.0  # the reports' charts and the PDF (WeasyPrint): 4.9 s for 2,000 rows
@@ -179,11 +184,11 @@ def estimate_run(method: str, rows: int, columns: int, *, epochs: int | None = N
                  private: bool = False, evaluate: bool = True,
                  synthetic_rows: int | None = None, made_up: int = 0,
                  holdout_fraction: float = 0.2,
-                 batch_size: int | None = None) -> Estimate | None:
+                 batch_size: int | None = None, categorical: int = 0) -> Estimate | None:
     """The seconds each stage of a run should take on the 2-core CPU; None for a method
-    without constants. `rows`: the table's rows; `columns`: the learned columns; `made_up`:
-    the columns made up from scratch (PII, keys); `synthetic_rows`: None, as many as the
-    training rows."""
+    without constants. `rows`: the table's rows; `columns`: the learned columns;
+    `categorical`: how many of them hold categories (or yes / no); `made_up`: the columns made
+    up from scratch (PII, keys); `synthetic_rows`: None, as many as the training rows."""
     cost = THROUGHPUT.get(method)
     if cost is None:
         return None
@@ -201,7 +206,9 @@ def estimate_run(method: str, rows: int, columns: int, *, epochs: int | None = N
                         cost.step * steps)
         sample = cost.sample * (cost.dp_sample_factor if private else 1.0)
         cells = rows * (columns + made_up)
-        evaluated = (EVALUATE_FIXED + EVALUATE_PER_CELL * min(rows, EVALUATE_ROWS) * columns
+        per_cell = EVALUATE_PER_CELL + EVALUATE_PER_CELL_CATEGORIES * min(categorical,
+                                                                          columns) ** 2
+        evaluated = (EVALUATE_FIXED + per_cell * min(rows, EVALUATE_ROWS) * columns
                      + EVALUATE_BEYOND * max(0, rows - EVALUATE_ROWS) * columns)
         return {
             "reading": START_SECONDS + READ_PER_CELL * cells + cost.load,

@@ -174,7 +174,13 @@ def time_estimate(method: str, rows: int, schema: Schema, config: dict) -> Estim
                         made_up=sum(1 for c in schema.included if c.regenerated),
                         evaluate=config.get("evaluate", True),
                         holdout_fraction=config.get("holdout_fraction", 0.2),
-                        batch_size=config.get("batch_size"))
+                        batch_size=config.get("batch_size"),
+                        categorical=categorical_columns(schema))
+
+
+def categorical_columns(schema: Schema) -> int:
+    """The learned columns of categories or yes / no (what the evaluation's time grows with)."""
+    return sum(1 for c in schema.learned if c.kind in ("categorical", "boolean"))
 
 
 def estimate_words(estimate: Estimate) -> str:

@@ -217,6 +217,31 @@ def test_a_sharded_neighbour_search_gives_the_serial_answer(on_cluster: None,
     assert held_references() == {}
 
 
+def test_singling_out_folds_counted_on_the_cluster_give_the_serial_counts(
+        on_cluster: None, monkeypatch) -> None:
+    import ray
+
+    from tabsynth.evaluation import attacks
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 6, (4000, 3)).astype(np.int32)
+    folds = [attacks.Coded.of(codes[i::4]) for i in range(4)]
+    queries = (rng.integers(0, 3, (300, 2)), rng.integers(0, 6, (300, 2)),
+               rng.integers(0, 6, (300, 2)))  # columns, operators, values per query
+    serial = attacks.fold_counts(folds, queries)
+    monkeypatch.setattr(attacks, "CLUSTER_FOLD_ROWS", 1000)
+    put = []
+    original = ray.put
+    monkeypatch.setattr(ray, "put", lambda value, **kw: put.append(1) or original(value, **kw))
+    with cluster.sharing(4):
+        sharded = attacks.fold_counts(folds, queries)
+    assert put == [1]  # the queries went to the object store: the cluster counted the folds
+    for mine, theirs in zip(serial, sharded, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert any((counts == 1).any() for counts in serial)  # some queries single a row out
+    assert held_references() == {}
+
+
 def _mixed(rng: np.random.Generator, rows: int):
     import pandas as pd
 

@@ -14,7 +14,9 @@ between equally near synthetic rows go to a shuffled (seeded) order, and all dra
 Singling-out queries are tried on every training row, dealt into folds of as many rows as the
 holdout rows they are compared with, and the risk adds up each fold's excess over the holdout's
 rate (anonymeter cuts the training rows to the holdout's number, which dilutes the risk by about
-holdout / training rows; with equally many rows, one fold, the two agree).
+holdout / training rows; with equally many rows, one fold, the two agree). On a cluster, large
+folds are counted side by side by its workers, and the neighbour searches are cut into parts
+(neighbors.py).
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabsynth import cluster
 from tabsynth.evaluation.common import as_float, is_numeric
 from tabsynth.evaluation.neighbors import MixedIndex, encode_tables
 
 CONFIDENCE = 0.95
+CLUSTER_FOLD_ROWS = 40_000  # training rows from which a cluster counts the folds side by side
 # the report's note on how the attacks were run, in plain words (the docstring above is the
 # developers' version of it)
 METHOD_NOTE = (
@@ -214,10 +218,33 @@ class Folds:
                     ) -> np.ndarray:
         """Queries x folds: whether the query matches exactly one row of the fold (and, with
         own_rows_only, not a lent one)."""
-        hits = np.column_stack([table.count(*queries) == 1 for table in self.tables])
+        hits = np.column_stack([counts == 1 for counts in fold_counts(self.tables, queries)])
         if own_rows_only and self.lent is not None:
             hits[:, -1] &= self.lent.count(*queries, cap=1) == 0
         return hits
+
+
+def fold_counts(tables: list[Coded], queries: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """Each table's matches per query (capped at 2). On a cluster (a job run with a Ray
+    address), with several folds of CLUSTER_FOLD_ROWS training rows or more in all, each fold
+    is counted by a task of its own; the queries go to the object store once. The answer is
+    the same."""
+    rows = sum(len(table.codes) for table in tables)
+    if min(cluster.query_shards(), len(tables)) < 2 or rows < CLUSTER_FOLD_ROWS:
+        return [table.count(*queries) for table in tables]
+    import ray
+
+    count = ray.remote(num_cpus=1, max_retries=0)(_count_fold)
+    shared = ray.put(queries)
+    try:
+        return ray.get([count.remote(table, shared) for table in tables])
+    finally:
+        del shared  # the last reference: the object store frees the queries
+
+
+def _count_fold(table: Coded, queries: tuple[np.ndarray, ...]) -> np.ndarray:
+    """One fold's counts, by a worker of the cluster."""
+    return table.count(*queries)
 
 
 def fold_risk(fold_successes: list[int], n_attacks: int, n_control: int,
