@@ -224,10 +224,10 @@ def test_singling_out_folds_counted_on_the_cluster_give_the_serial_counts(
     from tabsynth.evaluation import attacks
 
     rng = np.random.default_rng(3)
-    codes = rng.integers(0, 6, (4000, 3)).astype(np.int32)
+    codes = rng.integers(0, 40, (4000, 3)).astype(np.int32)
     folds = [attacks.Coded.of(codes[i::4]) for i in range(4)]
-    queries = (rng.integers(0, 3, (300, 2)), rng.integers(0, 6, (300, 2)),
-               rng.integers(0, 6, (300, 2)))  # columns, operators, values per query
+    rows = codes[rng.choice(4000, 300, replace=False)]  # queries: a row's three values
+    queries = (np.tile([0, 1, 2], (300, 1)), np.zeros((300, 3), np.int64), rows)
     serial = attacks.fold_counts(folds, queries)
     monkeypatch.setattr(attacks, "CLUSTER_FOLD_ROWS", 1000)
     put = []
