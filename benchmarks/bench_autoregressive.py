@@ -50,8 +50,8 @@ def fit(method: str, train: pd.DataFrame, target: str, epsilon: float,
     from tabsynth.schema import coerce_frame, format_for_export
     from tabsynth.synthesizers import make_synthesizer
 
-    workers = {"workers": args.workers} if method == "autoregressive" and args.workers > 1 \
-        else {}
+    count = getattr(args, "workers", 1)  # bench_shape's arguments have no --workers
+    workers = {"workers": count} if method == "autoregressive" and count > 1 else {}
     model = make_synthesizer(method, epsilon=epsilon, epochs=args.epochs, device=args.device,
                              seed=seed, target=target, **workers)
     # as the default flow does: with DP, the schema is learned under the same budget
@@ -68,7 +68,7 @@ def fit(method: str, train: pd.DataFrame, target: str, epsilon: float,
     claim = model.privacy_claim
     label = f"{method} ε={epsilon:g}" if math.isfinite(epsilon) else f"{method}, no DP"
     if workers:
-        label += f", {args.workers} workers (Ray)"
+        label += f", {count} workers (Ray)"
     return {"label": label, "fit_s": fit_s, "epsilon": claim.epsilon if claim else None,
             "epochs": model.fit_info.get("epochs"), "synthetic": synthetic}
 
