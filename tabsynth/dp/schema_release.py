@@ -527,7 +527,12 @@ def _decide_text(spec: ColumnSpec, released: _Released) -> None:
         if kind == SINGLE_NAME:
             continue
         threshold, reason = value_check(kind)
-        if released.share(kind) >= threshold:
+        # made up, the column is lost: its kind's own count must clear the noise by as much as
+        # a made-up column's distinct count (a lone noisy cell can otherwise hold the whole
+        # share when the column's true cell falls under the noise: 3 labels of 300 rows under
+        # sigma 92 were read as web addresses)
+        if released.share(kind) >= threshold and released.clears(
+                released.details.get(kind, 0.0), margin=MADE_UP_MARGIN):
             spec.pii, spec.reason = kind, f"learned with differential privacy: {reason}"
             return
     if released.share(SINGLE_NAME) >= SINGLE_NAME_SHARE and distinct > 20 \
