@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"without DP, fit on a uniform sample of N rows of a larger train "
                        f"split, said in the report (default {MAX_TRAIN_ROWS:,}; a DP run "
                        "trains on every row)")
+    synth.add_argument("--sample-rate", type=float, default=None, metavar="P",
+                       help="read the input as a sample, keeping each row with probability P "
+                       "(0 < P <= 1) while streaming through it. Without it, an input over the "
+                       "reading limits (2,000,000 rows, 50,000,000 cells, 200 MiB) is read as "
+                       "a uniform sample of 2,000,000 rows; a DP run needs P for such an input, "
+                       "its coin flips secret")
     synth.add_argument("--rules", default=None, metavar="FILE", help=RULES_HELP + " (the "
                        "autoregressive method; the share of real rows breaking each is in the "
                        "review report)")
@@ -281,7 +287,8 @@ def _synthesize(args: argparse.Namespace) -> int:
 
         config.public_schema = load_public_schema(args.public_schema)
     bar = ProgressBar(enabled=not args.quiet)
-    read = ReadSettings(sheet=args.sheet, header=not args.no_header)
+    read = ReadSettings(sheet=args.sheet, header=not args.no_header,
+                        sample_rate=args.sample_rate)
     output = OutputSettings(escape_formulas=not args.no_escape_formulas, pdf=not args.no_pdf)
     if address is not None:
         report, paths = _synthesize_on_cluster(args, address, config, schema, read, output,
@@ -341,7 +348,8 @@ def _synthesize_on_cluster(args: argparse.Namespace, address: str, config: Any,
         data=source.read_bytes(), filename=source.name,
         config={f.name: getattr(config, f.name) for f in dataclasses.fields(config)},
         schema_json=schema.to_json() if schema is not None else None, sheet=read.sheet,
-        header=read.header, escape_formulas=output.escape_formulas, pdf=output.pdf)
+        header=read.header, escape_formulas=output.escape_formulas, pdf=output.pdf,
+        sample_rate=read.sample_rate)
     elsewhere = {}
     if args.save_model:  # the fitted model comes back as bytes too, written where asked
         payload.keep_model_as = MODEL_FILE_NAME

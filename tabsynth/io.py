@@ -65,6 +65,8 @@ class ReadLimits:
     min_rows: int = 10
     max_cell_bytes: int = 16 * 1024 * 1024
     max_cells: int = 50_000_000  # rows x columns: what parsing holds in memory
+    # a larger table is read as a sample, streaming through at most this much (unpacked)
+    max_stream_bytes: int = 16 * 1024 * MIB
 
 
 PARTIAL_ROWS_LIMITS = ReadLimits(min_rows=1)  # rows to complete: no training, one row will do
@@ -117,7 +119,7 @@ def read_table(
         frame = _read_excel(data, sheet, limits, notes, header)
     else:
         frame = _read_csv(data, limits, notes, header)
-    _check_frame(frame, limits)
+    check_frame(frame, limits)
     frame.attrs["notes"] = notes
     return frame
 
@@ -211,7 +213,7 @@ def _count_records(data: bytes, gzipped: bool, limits: ReadLimits,
     when the text cannot be parsed (reading it whole explains why)."""
     encoding = "utf-16" if first[:2] in _UTF16_BOMS else "utf-8-sig"
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    delimiter = _sniff_delimiter(first.decode(encoding, errors="replace"))
+    delimiter = sniff_delimiter(first.decode(encoding, errors="replace"))
 
     def lines() -> Iterator[str]:
         rest = ""
@@ -269,10 +271,10 @@ def _read_parquet(data: bytes, notes: list[str], limits: ReadLimits) -> pd.DataF
     except Exception as exc:  # pyarrow raises many types
         raise TableError(f"the Parquet file cannot be read ({type(exc).__name__}); "
                          "check that it is a complete, uncorrupted Parquet file") from None
-    return _plain_columns(frame, notes)
+    return plain_columns(frame, notes)
 
 
-def _plain_columns(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+def plain_columns(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """Typed columns from Parquet -> the plain dtypes the rest of tabsynth works with."""
     out = {}
     for column in frame.columns:
@@ -399,7 +401,7 @@ def _decode(data: bytes, notes: list[str]) -> str:
     return text
 
 
-def _sniff_delimiter(text: str) -> str:
+def sniff_delimiter(text: str) -> str:
     lines = [line for line in text[:SNIFF_CHARS].splitlines()[:50] if line.strip()]
     sample = "\n".join(lines)
     try:
@@ -415,8 +417,15 @@ def _sniff_delimiter(text: str) -> str:
 def _read_csv(data: bytes, limits: ReadLimits, notes: list[str],
               header_row: bool = True) -> pd.DataFrame:
     text = _decode(data, notes)
-    delimiter = _sniff_delimiter(text)
+    delimiter = sniff_delimiter(text)
     rows, lines = _csv_rows(text, delimiter, limits)
+    return csv_frame(rows, lines, delimiter, limits, notes, header_row)
+
+
+def csv_frame(rows: list[list[str]], lines: list[tuple[int, int]], delimiter: str,
+              limits: ReadLimits, notes: list[str], header_row: bool = True) -> pd.DataFrame:
+    """Parsed CSV records (with the physical lines each came from) -> a typed frame: the header
+    checked, every record's width checked, numbers and dates read from text."""
     if not rows:
         raise TableError("the file is empty: upload a table with a header row and data rows")
     if header_row:
@@ -429,18 +438,23 @@ def _read_csv(data: bytes, limits: ReadLimits, notes: list[str],
     if len(body) > limits.max_rows:
         raise TableError(_too_many_rows(len(body), limits))
     width = len(header)
-    for row, (first, last) in zip(body, lines, strict=True):
+    for row, span in zip(body, lines, strict=True):
         if len(row) != width:
-            where = f"line {first}" if first == last else f"lines {first}-{last}"
-            hint = (f"; a quote opened on line {first} seems never to close"
-                    if len(row) < width and any("\n" in cell for cell in row) else "")
-            raise TableError(
-                f"{where}: {len(row)} fields but the {'header' if header_row else 'first row'} "
-                f"has {width} "
-                f"(delimiter {delimiter!r}){hint}: fix or remove that row"
-            )
+            raise width_error(row, span, width, delimiter, header_row)
     frame = pd.DataFrame(body, columns=header, dtype=object)
     return _coerce_columns(frame, decimal_comma=delimiter != ",", notes=notes)
+
+
+def width_error(row: list[str], span: tuple[int, int], width: int, delimiter: str,
+                header_row: bool) -> TableError:
+    """A record whose number of fields differs from the header's: where, and what to do."""
+    first, last = span
+    where = f"line {first}" if first == last else f"lines {first}-{last}"
+    hint = (f"; a quote opened on line {first} seems never to close"
+            if len(row) < width and any("\n" in cell for cell in row) else "")
+    return TableError(
+        f"{where}: {len(row)} fields but the {'header' if header_row else 'first row'} "
+        f"has {width} (delimiter {delimiter!r}){hint}: fix or remove that row")
 
 
 def _csv_rows(text: str, delimiter: str,
@@ -559,7 +573,7 @@ def _formatted_numbers(values: pd.Series, texts: pd.Series, decimal_comma: bool,
     return pd.to_numeric(cleaned, errors="coerce")
 
 
-def _check_frame(frame: pd.DataFrame, limits: ReadLimits) -> None:
+def check_frame(frame: pd.DataFrame, limits: ReadLimits) -> None:
     if frame.shape[1] == 0:
         raise TableError("the table has no columns: the first row must be a header")
     names = [str(c).strip() for c in frame.columns]

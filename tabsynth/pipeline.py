@@ -16,6 +16,7 @@ from tabsynth.capacity import check_ctgan
 from tabsynth.constraints.conditions import Condition, allocate
 from tabsynth.constraints.rules import Rule, broken_share, parse_rules, rule_lines
 from tabsynth.device import device_name
+from tabsynth.dp.claim import sampled_input_words
 from tabsynth.errors import ConfigError, TableError, TabsynthError
 from tabsynth.evaluation.privacy import EXCLUDED
 from tabsynth.evaluation.roles import check_choice
@@ -27,6 +28,7 @@ from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 from tabsynth.release import PII_HANDLING
 from tabsynth.report_header import report_header
 from tabsynth.runs import LoadedTable, RunResult
+from tabsynth.sampled_read import RowSampling, read_sampled
 from tabsynth.schema import Schema, coerce_frame, unfit_notes
 from tabsynth.settings import OutputSettings, ReadSettings, RunConfig
 from tabsynth.split import secret_holdout_mask, split_holdout
@@ -38,19 +40,36 @@ __all__ = ["LoadedTable", "OutputSettings", "ReadSettings", "RunConfig", "RunRes
 
 def load_table(source: bytes | str | Path, filename: str | None = None,
                limits: ReadLimits | None = None, sheet: str | None = None,
-               header: bool = True) -> LoadedTable:
-    """Read raw bytes or a path and remember the input's SHA-256 for the audit record."""
+               header: bool = True, sampling: RowSampling | None = None) -> LoadedTable:
+    """Read raw bytes or a path and remember the input's SHA-256 for the audit record.
+
+    With `sampling`, a table over the reading limits (or any table, when it sets a rate) is
+    read as a sample, streaming through the input; without, it is refused."""
+    limits = limits or ReadLimits()
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
             raise TableError(f"input file not found: {path}")
-        data = path.read_bytes()
         filename = filename or path.name
-    else:
-        data = bytes(source)
+    if sampling is not None:
+        frame = read_sampled(source, filename, limits, header, sampling)
+        if frame is not None:
+            return LoadedTable(frame, _sha256(source), filename or "upload",
+                               reading_notes(frame), frame.attrs.get("sample_rate"))
+    data = Path(source).read_bytes() if isinstance(source, str | Path) else bytes(source)
     frame = read_table(data, filename=filename, limits=limits, sheet=sheet, header=header)
     return LoadedTable(frame, hashlib.sha256(data).hexdigest(), filename or "upload",
                        reading_notes(frame))
+
+
+def _sha256(source: bytes | str | Path) -> str:
+    if not isinstance(source, str | Path):
+        return hashlib.sha256(source).hexdigest()
+    digest = hashlib.sha256()
+    with Path(source).open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def synthesize(source: bytes | str | Path | LoadedTable, config: RunConfig, *,
@@ -63,8 +82,11 @@ def synthesize(source: bytes | str | Path | LoadedTable, config: RunConfig, *,
     emit = progress or (lambda _event: None)
     if not isinstance(source, LoadedTable):
         emit(ProgressEvent("read", 0.0, f"reading {filename or 'the table'}"))
+    sampling = RowSampling(rate=read.sample_rate, seed=None if config.private else config.seed,
+                           private=config.private) if read.sample_large else None
     table = source if isinstance(source, LoadedTable) else load_table(
-        source, filename=filename, limits=read.limits, sheet=read.sheet, header=read.header)
+        source, filename=filename, limits=read.limits, sheet=read.sheet, header=read.header,
+        sampling=sampling)
     result = run(table, config, schema=schema, progress=progress, should_stop=should_stop)
     if out_dir is not None:
         emit(ProgressEvent("write", 0.0, "writing the synthetic table and the reports"))
@@ -153,6 +175,8 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
         report["rules"] = rules_report(rules, typed, synthetic)
     if sampled_note:
         report["run"]["training_sample"] = sampled_note
+    if table.sample_rate is not None and report["privacy"]["dp"]:
+        report["privacy"]["dp"]["unit"] += sampled_input_words(table.sample_rate)
     if config.evaluate:
         regenerated = [c.name for c in schema.included if c.regenerated]
         claim = report["privacy"]["dp"]

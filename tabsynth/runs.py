@@ -22,6 +22,7 @@ class LoadedTable:
     sha256: str  # of the input's bytes
     filename: str
     notes: list[str] = field(default_factory=list)  # what reading guessed or changed
+    sample_rate: float | None = None  # each input row was kept with this probability
 
 
 @dataclass

@@ -73,6 +73,10 @@ class ReadSettings:
     sheet: str | None = None
     header: bool = True  # False: every row is data, the columns are named column_1, column_2, …
     limits: ReadLimits = field(default_factory=ReadLimits)
+    # a table over the limits is read as a uniform sample (a DP run: only with a rate);
+    # False refuses it
+    sample_large: bool = True
+    sample_rate: float | None = None  # keep each input row with this probability (Poisson)
 
 
 @dataclass

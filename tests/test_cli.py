@@ -119,9 +119,13 @@ def test_dp_gan_report_carries_the_accountants_claim(pii_csv: Path, tmp_path: Pa
     out = tmp_path / "dp"
     done = run_cli("synthesize", str(pii_csv), "--method", "dp-gan", "--epsilon", "1",
                    "--epochs", "2", "--batch-size", "100", "--public-schema", str(public),
-                   "--out", str(out), "--quiet")
+                   "--sample-rate", "0.9", "--out", str(out), "--quiet")
     assert done.returncode == 0, done.stderr
     dp = _report(out)["privacy"]["dp"]
+    # read as a Poisson sample at the rate set: the claim's unit says so, in both reports
+    assert "kept with probability 0.9 by a secret coin flip" in dp["unit"]
+    released = json.loads((out / "release.json").read_text(encoding="utf-8"))
+    assert released["privacy"]["dp"]["unit"] == dp["unit"]
     assert set(dp) >= {"epsilon", "delta", "accountant", "epsilon_preprocessing",
                        "epsilon_training", "unit"}
     assert 0 < dp["epsilon"] <= 1.0

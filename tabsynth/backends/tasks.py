@@ -28,6 +28,7 @@ class SynthesisPayload:
     escape_formulas: bool = True
     pdf: bool = True
     keep_model_as: str | None = None  # also return the fitted model's file under this name
+    sample_rate: float | None = None  # keep each input row with this probability
 
 
 def synthesize_task(payload: SynthesisPayload, progress: ProgressCallback,
@@ -41,7 +42,8 @@ def synthesize_task(payload: SynthesisPayload, progress: ProgressCallback,
     schema = Schema.from_json(payload.schema_json) if payload.schema_json else None
     result = synthesize(payload.data, RunConfig(**payload.config), filename=payload.filename,
                         schema=schema, read=ReadSettings(sheet=payload.sheet,
-                                                         header=payload.header),
+                                                         header=payload.header,
+                                                         sample_rate=payload.sample_rate),
                         progress=progress, should_stop=should_stop)
     progress(ProgressEvent("write", 0.0, "writing the synthetic table and the reports"))
     files = output_files(result, OutputSettings(escape_formulas=payload.escape_formulas,

@@ -91,6 +91,15 @@ def range_notes(column_notes: dict[str, str], epsilon: float) -> tuple[str, ...]
 UNIT = "adding or removing one row of the training split"
 
 
+def sampled_input_words(rate: float) -> str:
+    """What the unit means when the input was read as a Poisson sample at a rate set by the
+    user: the training rows are a secret sample of the input's, so the guarantee holds for
+    every input row too (the stronger figure sampling gives is not counted)."""
+    return (f", and so of the input: each input row was kept with probability {rate:g} by a "
+            "secret coin flip before the split, and the stronger guarantee this sampling "
+            "gives is not counted")
+
+
 @dataclass(frozen=True)
 class PrivacyClaim:
     """A formal differential-privacy guarantee, as the accountant computed it, and its scope."""
