@@ -340,12 +340,15 @@ def _synthesize_on_cluster(args: argparse.Namespace, address: str, config: Any,
     from tabsynth.backends.ray_cluster import run_on_cluster
     from tabsynth.backends.tasks import SynthesisPayload, synthesize_task
     from tabsynth.outputs import named_paths
+    from tabsynth.pipeline import sampled_table
 
     source = Path(args.input)
     if not source.is_file():
         raise TabsynthError(f"input file not found: {source}")
+    sample = sampled_table(source, read, config)  # a large input: only its sample travels
     payload = SynthesisPayload(
-        data=source.read_bytes(), filename=source.name,
+        data=b"" if sample is not None else source.read_bytes(), filename=source.name,
+        table=sample,
         config={f.name: getattr(config, f.name) for f in dataclasses.fields(config)},
         schema_json=schema.to_json() if schema is not None else None, sheet=read.sheet,
         header=read.header, escape_formulas=output.escape_formulas, pdf=output.pdf,

@@ -62,6 +62,29 @@ def load_table(source: bytes | str | Path, filename: str | None = None,
                        reading_notes(frame))
 
 
+def row_sampling(read: ReadSettings, config: RunConfig) -> RowSampling | None:
+    """How a run samples a large input while reading: seeded by the run's seed, or secret in a
+    DP run (which samples only at a rate the user set)."""
+    if not read.sample_large:
+        return None
+    return RowSampling(rate=read.sample_rate, seed=None if config.private else config.seed,
+                       private=config.private)
+
+
+def sampled_table(source: str | Path, read: ReadSettings,
+                  config: RunConfig) -> LoadedTable | None:
+    """A large input (or any, with a rate) read here as a sample, so that only the sample
+    travels to a cluster; None when the input is read whole where the run happens."""
+    sampling = row_sampling(read, config)
+    if sampling is None:
+        return None
+    frame = read_sampled(source, None, read.limits, read.header, sampling)
+    if frame is None:
+        return None
+    return LoadedTable(frame, _sha256(source), Path(source).name, reading_notes(frame),
+                       frame.attrs.get("sample_rate"))
+
+
 def _sha256(source: bytes | str | Path) -> str:
     if not isinstance(source, str | Path):
         return hashlib.sha256(source).hexdigest()
@@ -82,11 +105,9 @@ def synthesize(source: bytes | str | Path | LoadedTable, config: RunConfig, *,
     emit = progress or (lambda _event: None)
     if not isinstance(source, LoadedTable):
         emit(ProgressEvent("read", 0.0, f"reading {filename or 'the table'}"))
-    sampling = RowSampling(rate=read.sample_rate, seed=None if config.private else config.seed,
-                           private=config.private) if read.sample_large else None
     table = source if isinstance(source, LoadedTable) else load_table(
         source, filename=filename, limits=read.limits, sheet=read.sheet, header=read.header,
-        sampling=sampling)
+        sampling=row_sampling(read, config))
     result = run(table, config, schema=schema, progress=progress, should_stop=should_stop)
     if out_dir is not None:
         emit(ProgressEvent("write", 0.0, "writing the synthetic table and the reports"))
@@ -175,8 +196,10 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
         report["rules"] = rules_report(rules, typed, synthetic)
     if sampled_note:
         report["run"]["training_sample"] = sampled_note
-    if table.sample_rate is not None and report["privacy"]["dp"]:
-        report["privacy"]["dp"]["unit"] += sampled_input_words(table.sample_rate)
+    claim = report["privacy"]["dp"]
+    if table.sample_rate is not None and claim:
+        claim["unit"] += sampled_input_words(table.sample_rate, claim["epsilon"],
+                                             claim["delta"])
     if config.evaluate:
         regenerated = [c.name for c in schema.included if c.regenerated]
         claim = report["privacy"]["dp"]

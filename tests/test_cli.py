@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -124,6 +125,8 @@ def test_dp_gan_report_carries_the_accountants_claim(pii_csv: Path, tmp_path: Pa
     dp = _report(out)["privacy"]["dp"]
     # read as a Poisson sample at the rate set: the claim's unit says so, in both reports
     assert "kept with probability 0.9 by a secret coin flip" in dp["unit"]
+    amplified = math.log1p(0.9 * math.expm1(dp["epsilon"]))  # Poisson subsampling
+    assert f"input the guarantee is ε = {amplified:.3f}" in dp["unit"]
     released = json.loads((out / "release.json").read_text(encoding="utf-8"))
     assert released["privacy"]["dp"]["unit"] == dp["unit"]
     assert set(dp) >= {"epsilon", "delta", "accountant", "epsilon_preprocessing",

@@ -10,6 +10,7 @@ reference into the object store (so the cluster frees the rows).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -130,7 +131,8 @@ def test_cli_run_on_the_cluster_with_two_dp_workers(on_cluster: None, tmp_path: 
     out, model = tmp_path / "out", tmp_path / "kept" / "model.safetensors"
     done = run_cli("synthesize", str(source), "--method", "autoregressive", "--epsilon", "3",
                    "--epochs", "2", "--workers", "2", "--ray-address", ADDRESS, "--no-pdf",
-                   "--out", str(out), "--quiet", "--save-model", str(model))
+                   "--out", str(out), "--quiet", "--save-model", str(model),
+                   "--sample-rate", "0.9")  # read here as a sample: only the sample travels
     assert done.returncode == 0, done.stderr[-2000:]
     from tabsynth.synthesizers import Synthesizer
 
@@ -142,6 +144,9 @@ def test_cli_run_on_the_cluster_with_two_dp_workers(on_cluster: None, tmp_path: 
     claim = report["privacy"]["dp"]
     assert claim["epsilon"] <= 3.0 + 1e-9
     assert "trained on 2 workers" in claim["notes"]
+    assert "kept with probability 0.9 by a secret coin flip" in claim["unit"]
+    assert report["input"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert "secret coin flip" in report["input"]["notes"][0]
     assert report["run"]["training"]["workers"] == 2
     release = json.loads((out / "release.json").read_text(encoding="utf-8"))
     assert "trained on 2 workers" in json.dumps(release)

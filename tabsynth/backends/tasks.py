@@ -29,6 +29,8 @@ class SynthesisPayload:
     pdf: bool = True
     keep_model_as: str | None = None  # also return the fitted model's file under this name
     sample_rate: float | None = None  # keep each input row with this probability
+    # a large input read as a sample by the caller (a LoadedTable): travels instead of `data`
+    table: Any = None
 
 
 def synthesize_task(payload: SynthesisPayload, progress: ProgressCallback,
@@ -40,7 +42,8 @@ def synthesize_task(payload: SynthesisPayload, progress: ProgressCallback,
     from tabsynth.settings import OutputSettings, ReadSettings, RunConfig
 
     schema = Schema.from_json(payload.schema_json) if payload.schema_json else None
-    result = synthesize(payload.data, RunConfig(**payload.config), filename=payload.filename,
+    source = payload.table if payload.table is not None else payload.data
+    result = synthesize(source, RunConfig(**payload.config), filename=payload.filename,
                         schema=schema, read=ReadSettings(sheet=payload.sheet,
                                                          header=payload.header,
                                                          sample_rate=payload.sample_rate),

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tabsynth.formatting import score
+from tabsynth.formatting import score, small
 
 RESIDUAL_RISKS = (
     "the gradient noise, the Poisson sampling masks and the initial weights come from the "
@@ -91,13 +91,16 @@ def range_notes(column_notes: dict[str, str], epsilon: float) -> tuple[str, ...]
 UNIT = "adding or removing one row of the training split"
 
 
-def sampled_input_words(rate: float) -> str:
+def sampled_input_words(rate: float, epsilon: float, delta: float) -> str:
     """What the unit means when the input was read as a Poisson sample at a rate set by the
-    user: the training rows are a secret sample of the input's, so the guarantee holds for
-    every input row too (the stronger figure sampling gives is not counted)."""
-    return (f", and so of the input: each input row was kept with probability {rate:g} by a "
-            "secret coin flip before the split, and the stronger guarantee this sampling "
-            "gives is not counted")
+    user: the training rows are a secret sample of the input's, so every input row is protected
+    too, more strongly (amplification by Poisson subsampling, Balle, Barthe & Gaboardi 2018:
+    ε' = ln(1 + rate·(e^ε − 1)), δ' = rate·δ)."""
+    amplified = math.log1p(rate * math.expm1(epsilon))
+    return (f"; each input row was kept with probability {rate:g} by a secret coin flip before "
+            f"the split, so for adding or removing one row of the input the guarantee is "
+            f"ε = {score(amplified)} and δ = {small(rate * delta)} (amplification by Poisson "
+            f"sampling)")
 
 
 @dataclass(frozen=True)
