@@ -8,7 +8,8 @@ Each run is the command line a user types (`tabsynth synthesize ... --method aut
 --epochs E --no-pdf`, plus `--ray-address A --workers N` for the Ray modes) in a fresh process,
 so the driver's peak RSS is its own. Tables: census ×k (`censusK`: ../shared/datasets/census,
 stacked k times) and, with --generated-rows, a generated table of that many rows (6 numbers,
-4 categories with dependences; the reader takes at most 2,000,000 rows). The Ray modes need a
+4 categories with dependences; a larger table than 2,000,000 rows is read as a uniform
+sample of 2,000,000 while streaming through it). The Ray modes need a
 head already running at --address on this machine (the workers' RSS is read from /proc; see
 docs/scale.md for starting one); `ray1` runs the job as one task, `ray2` also trains on two
 workers (Ray Train). Fit seconds include preprocessing and Ray Train's start (tens of seconds

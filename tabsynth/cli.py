@@ -105,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="read the input as a sample, keeping each row with probability P "
                        "(0 < P <= 1) while streaming through it. Without it, an input over the "
                        "reading limits (2,000,000 rows, 50,000,000 cells, 200 MiB) is read as "
-                       "a uniform sample of 2,000,000 rows; a DP run needs P for such an input, "
-                       "its coin flips secret")
+                       "a uniform sample of 2,000,000 rows; a DP run needs P for such an input "
+                       "(one of 1, 0.5, 0.2, 0.1, ... 0.001), its coin flips secret")
     synth.add_argument("--rules", default=None, metavar="FILE", help=RULES_HELP + " (the "
                        "autoregressive method; the share of real rows breaking each is in the "
                        "review report)")

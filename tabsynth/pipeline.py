@@ -16,7 +16,7 @@ from tabsynth.capacity import check_ctgan
 from tabsynth.constraints.conditions import Condition, allocate
 from tabsynth.constraints.rules import Rule, broken_share, parse_rules, rule_lines
 from tabsynth.device import device_name
-from tabsynth.dp.claim import sampled_input_words
+from tabsynth.dp.claim import SAMPLING_PUBLIC, sampled_input_words
 from tabsynth.errors import ConfigError, TableError, TabsynthError
 from tabsynth.evaluation.privacy import EXCLUDED
 from tabsynth.evaluation.roles import check_choice
@@ -54,12 +54,18 @@ def load_table(source: bytes | str | Path, filename: str | None = None,
     if sampling is not None:
         frame = read_sampled(source, filename, limits, header, sampling)
         if frame is not None:
-            return LoadedTable(frame, _sha256(source), filename or "upload",
-                               reading_notes(frame), frame.attrs.get("sample_rate"))
+            return _loaded(frame, _sha256(source), filename or "upload")
     data = Path(source).read_bytes() if isinstance(source, str | Path) else bytes(source)
     frame = read_table(data, filename=filename, limits=limits, sheet=sheet, header=header)
-    return LoadedTable(frame, hashlib.sha256(data).hexdigest(), filename or "upload",
-                       reading_notes(frame))
+    return _loaded(frame, hashlib.sha256(data).hexdigest(), filename or "upload")
+
+
+def _loaded(frame: pd.DataFrame, sha256: str, filename: str) -> LoadedTable:
+    """The table as read, what reading noted moved out of the frame's attributes (pandas would
+    carry them into any Parquet file written from the frame or a slice of it)."""
+    notes, rate = reading_notes(frame), frame.attrs.get("sample_rate")
+    frame.attrs.clear()
+    return LoadedTable(frame, sha256, filename, notes, rate)
 
 
 def row_sampling(read: ReadSettings, config: RunConfig) -> RowSampling | None:
@@ -79,10 +85,7 @@ def sampled_table(source: str | Path, read: ReadSettings,
     if sampling is None:
         return None
     frame = read_sampled(source, None, read.limits, read.header, sampling)
-    if frame is None:
-        return None
-    return LoadedTable(frame, _sha256(source), Path(source).name, reading_notes(frame),
-                       frame.attrs.get("sample_rate"))
+    return None if frame is None else _loaded(frame, _sha256(source), Path(source).name)
 
 
 def _sha256(source: bytes | str | Path) -> str:
@@ -200,6 +203,8 @@ def run(table: LoadedTable, config: RunConfig, schema: Schema | None = None,
     if table.sample_rate is not None and claim:
         claim["unit"] += sampled_input_words(table.sample_rate, claim["epsilon"],
                                              claim["delta"])
+        claim["not_covered"] = [*claim["not_covered"][:1], SAMPLING_PUBLIC,
+                                *claim["not_covered"][1:]]
     if config.evaluate:
         regenerated = [c.name for c in schema.included if c.regenerated]
         claim = report["privacy"]["dp"]

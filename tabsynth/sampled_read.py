@@ -14,6 +14,7 @@ import codecs
 import csv
 import gzip
 import io
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from tabsynth.dp.noise import SecretNoise
 from tabsynth.errors import ConfigError, TableError
 from tabsynth.io import (
     CSV_DELIMITERS,
@@ -47,55 +49,76 @@ PARQUET_BATCH = 65_536  # rows held at a time while streaming a Parquet file
 RANDOM_BLOCK = 65_536  # reservoir draws made at a time
 
 
+# the rates a DP run may set: coarse, so that the rate says little of the row count it was
+# chosen for (it is treated as public)
+PRIVATE_RATES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)
+
+
 @dataclass(frozen=True)
 class RowSampling:
     """How a table is cut down while it is read."""
 
     rate: float | None = None  # keep each row with this probability, whatever the table's size
-    seed: int | None = None  # None: secret randomness from the operating system (a DP run)
+    seed: int | None = None  # the sample's seed without DP (a DP run's coin flips are secret)
     private: bool = False  # a DP run: a table over the limits needs a rate the user set
 
     def __post_init__(self) -> None:
         if self.rate is not None and not 0 < self.rate <= 1:
             raise ConfigError(f"--sample-rate must be above 0 and at most 1 (got {self.rate})")
+        if self.private and self.rate is not None and not any(
+                math.isclose(self.rate, allowed) for allowed in PRIVATE_RATES):
+            raise ConfigError(
+                f"--sample-rate {self.rate:g}: a differentially private run takes one of "
+                f"{', '.join(f'{r:g}' for r in PRIVATE_RATES)}, since a finer rate could tell "
+                "the row count it was chosen for")
 
-    def generator(self) -> np.random.Generator:
-        return np.random.default_rng(self.seed)
+    def keeper(self, capacity: int) -> _Keeper:
+        """What chooses the rows: a DP run's coin flips come from secret randomness."""
+        if self.rate is None:
+            return _Keeper(capacity, None, np.random.default_rng(self.seed).random)
+        if self.private:
+            coins, rate = SecretNoise(), self.rate
+            return _Keeper(capacity, rate, lambda size: coins.coin_flips(size, rate))
+        rng, rate = np.random.default_rng(self.seed), self.rate
+        return _Keeper(capacity, rate, lambda size: rng.random(size) < rate)
 
 
 @dataclass
 class _Keeper:
-    """Chooses rows as they stream past: a uniform reservoir of `capacity` rows, or each row
-    with probability `rate`. Keeps (position, row) pairs; positions restore the file's order."""
+    """Chooses rows as they stream past: a uniform reservoir of `capacity` rows (`draws` gives
+    uniform numbers), or each row by a coin flip (`draws` gives the flips' outcomes). Keeps
+    (position, row) pairs; positions restore the file's order."""
 
     capacity: int
     rate: float | None
-    rng: np.random.Generator
+    draws: Callable[[int], np.ndarray]
     seen: int = 0
 
     def __post_init__(self) -> None:
         self.kept: list[tuple[int, object]] = []
-        self._draws = np.empty(0)
+        self._block = np.empty(0)
         self._next = 0
 
     def offer(self, row: object) -> None:
         position = self.seen
         self.seen += 1
         if self.rate is not None:
-            if self._draw(position) < self.rate:
+            if self._draw():
                 self.kept.append((position, row))
+                if len(self.kept) > self.capacity:
+                    raise _over_capacity(self.rate, self.capacity)
             return
         if len(self.kept) < self.capacity:
             self.kept.append((position, row))
             return
-        slot = int(self._draw(position) * (position + 1))  # uniform on 0..position
+        slot = int(self._draw() * (position + 1))  # uniform on 0..position
         if slot < self.capacity:
             self.kept[slot] = (position, row)
 
-    def _draw(self, position: int) -> float:
-        if self._next >= len(self._draws):
-            self._draws, self._next = self.rng.random(RANDOM_BLOCK), 0
-        value = float(self._draws[self._next])
+    def _draw(self) -> float:
+        if self._next >= len(self._block):
+            self._block, self._next = self.draws(RANDOM_BLOCK), 0
+        value = self._block[self._next]
         self._next += 1
         return value
 
@@ -123,6 +146,8 @@ def read_sampled(source: bytes | str | Path, filename: str | None, limits: ReadL
                          f"{limits.max_stream_bytes / MIB:,.0f} MiB a sampled read streams "
                          "through: split it, or sample it down before reading")
     parquet = start[:4] == _PARQUET_MAGIC or name.removesuffix(".gz").endswith(".parquet")
+    if parquet and gzipped:
+        return None  # a gzipped Parquet file cannot be read in batches: read whole, as before
     if parquet:
         return _parquet_sample(opener, limits, sampling, size)
     return _text_sample(opener, gzipped, limits, header, sampling, size)
@@ -168,6 +193,8 @@ def _chunks(opener: Callable[[], BinaryIO], gzipped: bool,
                                      "sampled read streams through: split it")
                 yield chunk
     except (OSError, EOFError) as exc:
+        if not gzipped:
+            raise TableError(f"the file cannot be read ({type(exc).__name__})") from None
         raise TableError(f"the file looks gzip-compressed but cannot be decompressed "
                          f"({type(exc).__name__}): check that it is a complete .gz file"
                          ) from None
@@ -183,14 +210,18 @@ def _text_sample(opener: Callable[[], BinaryIO], gzipped: bool, limits: ReadLimi
     if b"\x00" in first[:65536] and first[:2] not in _UTF16_BOMS:
         raise TableError("the file contains binary data (NUL bytes), not text: upload CSV, "
                          "Parquet or .xlsx")
-    width = 1 + max(first.split(b"\n", 1)[0].count(d.encode()) for d in CSV_DELIMITERS)
-    if sampling.rate is None and _fits_text(opener, gzipped, limits, width, size):
+    newline = "\r" if b"\r" in first and b"\n" not in first else "\n"  # old Mac files: CR only
+    width = 1 + max(first.split(newline.encode(), 1)[0].count(d.encode())
+                    for d in CSV_DELIMITERS)
+    if sampling.rate is None and _fits_text(opener, gzipped, limits, header, width, size,
+                                            newline):
         return None
     _refuse_unset_rate(sampling, limits)
     encodings = ("utf-16",) if first[:2] in _UTF16_BOMS else _ENCODINGS
     for encoding in encodings:
         try:
-            frame = _stream_csv(opener, gzipped, limits, header, sampling, encoding, first)
+            frame = _stream_csv(opener, gzipped, limits, header, sampling, encoding, first,
+                                newline)
         except UnicodeDecodeError:
             continue
         if encoding not in ("utf-8-sig", "utf-16"):
@@ -201,40 +232,65 @@ def _text_sample(opener: Callable[[], BinaryIO], gzipped: bool, limits: ReadLimi
 
 
 def _fits_text(opener: Callable[[], BinaryIO], gzipped: bool, limits: ReadLimits,
-               width: int, size: int) -> bool:
-    """True when the text is within every reading limit (physical lines bound the records
-    from above), so that it can be read whole."""
+               header: bool, width: int, size: int, newline: str) -> bool:
+    """True when the text is within every reading limit, as reading it whole would decide, so
+    that it can be read whole: physical lines bound the records from above; only when they
+    exceed a limit are the records counted exactly (a quoted cell may span lines)."""
     if size > limits.max_bytes:
         return False
+    most_lines = limits.max_rows + (1 if header else 0)
     lines, unpacked = 1, 0
     for chunk in _chunks(opener, gzipped, limits):
-        lines += chunk.count(b"\n")
+        lines += chunk.count(newline.encode())
         unpacked += len(chunk)
-        if unpacked > limits.max_uncompressed_bytes or lines > limits.max_rows + 1:
+        if unpacked > limits.max_uncompressed_bytes:
             return False
-    return lines * width <= limits.max_cells
+    if lines <= most_lines and lines * width <= limits.max_cells:
+        return True
+    records = 0
+    for records, _ in enumerate(_records(opener, gzipped, limits, newline), 1):
+        if records > most_lines:
+            return False
+    return (records - (1 if header else 0)) * width <= limits.max_cells
+
+
+def _records(opener: Callable[[], BinaryIO], gzipped: bool, limits: ReadLimits,
+             newline: str, encoding: str = "latin-1") -> Iterator[list[str]]:
+    """The non-blank CSV records (latin-1 decodes any byte: for counting only)."""
+    first = next(_chunks(opener, gzipped, limits), b"")
+    delimiter = sniff_delimiter(first[:SNIFF_CHARS].decode(encoding, errors="replace"))
+    reader = csv.reader(_lines(opener, gzipped, limits, encoding, newline),
+                        delimiter=delimiter, strict=False)
+    try:
+        yield from (row for row in reader if "".join(row).strip())
+    except csv.Error:
+        return
+
+
+def _lines(opener: Callable[[], BinaryIO], gzipped: bool, limits: ReadLimits,
+           encoding: str, newline: str) -> Iterator[str]:
+    """The decoded text line by line, each with its line ending (strict decoding: a byte the
+    encoding cannot read raises UnicodeDecodeError)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    rest = ""
+    for chunk in _chunks(opener, gzipped, limits):
+        parts = (rest + decoder.decode(chunk)).split(newline)
+        rest = parts.pop()
+        yield from (part + newline for part in parts)
+    rest += decoder.decode(b"", final=True)
+    if rest:
+        yield rest
 
 
 def _stream_csv(opener: Callable[[], BinaryIO], gzipped: bool, limits: ReadLimits,
                 header_row: bool, sampling: RowSampling, encoding: str,
-                first: bytes) -> pd.DataFrame:
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+                first: bytes, newline: str) -> pd.DataFrame:
     sniffed = first[:SNIFF_CHARS].decode(encoding, errors="replace")
     delimiter = sniff_delimiter(sniffed)
     _check_text_like(sniffed)
-
-    def lines() -> Iterator[str]:
-        rest = ""
-        for chunk in _chunks(opener, gzipped, limits):
-            parts = (rest + decoder.decode(chunk)).split("\n")
-            rest = parts.pop()
-            yield from (part + "\n" for part in parts)
-        rest += decoder.decode(b"", final=True)
-        if rest:
-            yield rest
-
+    lines = _lines(opener, gzipped, limits, encoding, newline)
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_cell_bytes))
-    reader = csv.reader(lines(), delimiter=delimiter, strict=False)
+    reader = csv.reader(lines, delimiter=delimiter, strict=False)
     head: list[str] | None = None
     head_lines = (1, 1)
     keeper: _Keeper | None = None
@@ -249,7 +305,7 @@ def _stream_csv(opener: Callable[[], BinaryIO], gzipped: bool, limits: ReadLimit
                 raise csv.Error("field larger than field limit")
             if keeper is None:
                 width = len(row)
-                keeper = _Keeper(_capacity(limits, width), sampling.rate, sampling.generator())
+                keeper = sampling.keeper(_capacity(limits, width))
                 if header_row:
                     head, head_lines = row, span
                     continue
@@ -266,7 +322,6 @@ def _stream_csv(opener: Callable[[], BinaryIO], gzipped: bool, limits: ReadLimit
                          "check quoting") from None
     if keeper is None:
         raise TableError("the file is empty: upload a table with a header row and data rows")
-    _check_kept(len(keeper.kept), keeper.capacity, sampling)
     chosen = keeper.rows()
     rows = [row for row, _ in chosen]  # type: ignore[misc]
     spans = [span for _, span in chosen]  # type: ignore[misc]
@@ -308,20 +363,28 @@ def _parquet_sample(opener: Callable[[], BinaryIO], limits: ReadLimits,
         if sampling.rate is None and size <= limits.max_bytes and rows <= capacity:
             return None
         _refuse_unset_rate(sampling, limits)
-        rng = sampling.generator()
-        chosen = None if sampling.rate is not None else np.sort(
-            rng.choice(rows, min(capacity, rows), replace=False))
-        batches, start = [], 0
+        unpacked = sum(parquet.metadata.row_group(i).total_byte_size
+                       for i in range(parquet.metadata.num_row_groups))
+        if unpacked > limits.max_stream_bytes:
+            raise TableError(f"the Parquet file unpacks to {unpacked / MIB:,.0f} MiB, over the "
+                             f"{limits.max_stream_bytes / MIB:,.0f} MiB a sampled read streams "
+                             "through: split it")
+        keeper = sampling.keeper(capacity)
+        rng = np.random.default_rng(sampling.seed)  # the uniform sample's (never in DP)
+        wanted, left = min(capacity, rows), rows
+        batches = []
         try:
             for batch in parquet.iter_batches(batch_size=PARQUET_BATCH):
-                if chosen is None:
-                    local = np.flatnonzero(rng.random(batch.num_rows) < sampling.rate)
-                else:
-                    within = chosen[(chosen >= start) & (chosen < start + batch.num_rows)]
-                    local = within - start
-                batches.append(batch.take(pa.array(local)))
-                start += batch.num_rows
-                _check_kept(sum(b.num_rows for b in batches), capacity, sampling)
+                if sampling.rate is not None:  # a coin flip per row
+                    local = np.flatnonzero(keeper.draws(batch.num_rows))
+                    if sum(b.num_rows for b in batches) + len(local) > capacity:
+                        raise _over_capacity(sampling.rate, capacity)
+                else:  # selection sampling: wanted of the rows left, uniformly, batch by batch
+                    here = int(rng.hypergeometric(batch.num_rows, left - batch.num_rows,
+                                                  wanted)) if left > batch.num_rows else wanted
+                    local = np.sort(rng.choice(batch.num_rows, here, replace=False))
+                    wanted, left = wanted - here, left - batch.num_rows
+                batches.append(batch.take(pa.array(local, pa.int64())))
             table = pa.Table.from_batches(batches, schema=parquet.schema_arrow)
         except TableError:
             raise
@@ -348,12 +411,11 @@ def _refuse_unset_rate(sampling: RowSampling, limits: ReadLimits) -> None:
             "sample the table down before reading")
 
 
-def _check_kept(kept: int, capacity: int, sampling: RowSampling) -> None:
+def _over_capacity(rate: float, capacity: int) -> TableError:
     """A rate's sample must fit the limits too (no count in the words: a DP run's sample size
     is not for the screen)."""
-    if kept > capacity:
-        raise TableError(f"a sampling rate of {sampling.rate:g} keeps more rows than the "
-                         f"{capacity:,} the reading limits allow: choose a smaller rate")
+    return TableError(f"a sampling rate of {rate:g} keeps more rows than the {capacity:,} the "
+                      "reading limits allow: choose a smaller rate")
 
 
 def _capacity(limits: ReadLimits, width: int) -> int:
@@ -377,6 +439,9 @@ def _finished(frame: pd.DataFrame, notes: list[str], seen: int, capacity: int,
     else:
         notes.insert(0, f"each input row was kept with probability {sampling.rate:g} (the "
                         f"sampling rate you set): {kept:,} of the {seen:,} rows were read")
+    if sampling.private and kept < limits.min_rows:  # no count: the sample's size is private
+        raise TableError(f"the sample drawn at the rate you set holds fewer than "
+                         f"{limits.min_rows} rows, too few to train on: choose a larger rate")
     check_frame(frame, limits)
     frame.attrs["notes"] = notes
     frame.attrs["sample_rate"] = sampling.rate

@@ -27,7 +27,8 @@ def secret_holdout_mask(rows: int, fraction: float) -> np.ndarray:
         mask = coins.coin_flips(rows, fraction)
         if mask.sum() >= 2 and rows - mask.sum() >= 5:
             return mask
-    raise _too_few_rows(rows, fraction)
+    raise TableError(f"the table has too few rows to split off a {fraction:.0%} holdout and "
+                     "still train; provide more rows")  # no count: a DP run's is private
 
 
 def split_holdout(frame: pd.DataFrame, fraction: float, seed: int,

@@ -70,7 +70,7 @@ def test_a_table_over_the_row_limit_is_a_uniform_sample_of_the_limit(
 def test_the_reservoir_keeps_every_position_equally_often() -> None:
     counts = np.zeros(50)
     for seed in range(400):
-        keeper = sampled_read._Keeper(10, None, np.random.default_rng(seed))
+        keeper = sampled_read._Keeper(10, None, np.random.default_rng(seed).random)
         for position in range(50):
             keeper.offer(position)
         counts[keeper.rows()] += 1
@@ -142,3 +142,47 @@ def test_load_table_streams_a_file_over_the_byte_limit(tmp_path, csv_data: bytes
     assert len(loaded.frame) == ROWS  # every row fits the row limit: all of them are read
     _same_rows(loaded.frame, table)
     assert loaded.sha256 == load_table(path).sha256  # of the whole file
+
+
+def test_a_private_rate_is_coarse_and_its_coin_flips_ignore_the_seed(csv_data: bytes) -> None:
+    with pytest.raises(ConfigError, match=re.escape("one of 1, 0.5, 0.2")):
+        RowSampling(rate=0.3, private=True)  # a finer rate could tell the row count
+    assert RowSampling(rate=0.3).rate == 0.3  # without DP any rate will do
+    first, second = (read_sampled(csv_data, "people.csv", ReadLimits(), True,
+                                  RowSampling(rate=0.1, seed=5, private=True))
+                     for _ in range(2))
+    assert list(first["row_id"]) != list(second["row_id"])  # secret, not from the seed
+
+
+def test_a_private_sample_too_small_to_train_on_is_refused_without_its_count(
+        csv_data: bytes) -> None:
+    head = b"\n".join(csv_data.splitlines()[:41])  # 40 rows: about 0.04 kept
+    with pytest.raises(TableError, match="fewer than 10 rows") as refused:
+        read_sampled(head, "people.csv", ReadLimits(), True,
+                     RowSampling(rate=0.001, private=True))
+    assert not re.search(r"\b[0-9]\b", str(refused.value).replace("10 rows", ""))
+
+
+def test_old_mac_line_endings_are_read(table: pd.DataFrame, csv_data: bytes) -> None:
+    sample = read_sampled(csv_data.replace(b"\n", b"\r"), "people.csv", LIMIT, True,
+                          RowSampling(seed=1))
+    assert sample is not None and len(sample) == LIMIT.max_rows
+    _same_rows(sample, table)
+
+
+def test_the_limits_are_those_of_reading_whole() -> None:
+    """A quoted cell across lines makes more lines than records: it still fits. Without a
+    header row, every line is a row."""
+    quoted = ("a,b\n" + '"x\ny",1\n' * 30).encode()  # 61 lines, 30 records
+    assert read_sampled(quoted, "t.csv", ReadLimits(max_rows=40), True,
+                        RowSampling(private=True)) is None
+    rows = ("1,2\n" * 41).encode()  # 41 rows, no header
+    assert read_sampled(rows, "t.csv", ReadLimits(max_rows=40), True, RowSampling(seed=1),
+                        ) is None  # with a header row: 40 data rows
+    sample = read_sampled(rows, "t.csv", ReadLimits(max_rows=40), False, RowSampling(seed=1))
+    assert sample is not None and len(sample) == 40
+
+
+def test_gzipped_parquet_is_left_to_the_whole_read(parquet_data: bytes) -> None:
+    assert read_sampled(gzip.compress(parquet_data), "people.parquet.gz", LIMIT, True,
+                        RowSampling(seed=1)) is None

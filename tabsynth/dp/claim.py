@@ -26,7 +26,8 @@ PRV_COUNTS_RISK = ("the PRV accountant composes the discrete Gaussian count rele
                    "used here (the RDP accountant bounds them exactly)")
 RANDOMNESS = ("every random draw the guarantee relies on (count and histogram noise, 2-way "
               "table noise where the method uses it, gradient noise, Poisson sampling, the "
-              "holdout coin flips) came from "
+              "holdout coin flips, and the input's sampling coin flips when you set a "
+              "sampling rate) came from "
               "fresh seeds read from the operating system and never recorded; the run's seed "
               "only fixes sampling from the fitted model, and made-up columns are drawn from a "
               "secret key of the fit, never saved")
@@ -43,6 +44,12 @@ SCHEMA_DECLARED = ("the schema as given (column kinds, number of decimals, date 
                    "privacy")
 SCHEMA_LEARNED = ("the column names and their order (the header row); the column kinds and "
                   "formats were learned from noisy counts within this guarantee")
+
+
+READING_PUBLIC = ("how the input was read: its encoding, delimiter and header row, and whether "
+                  "every row parses, decided from every row of the input and treated as public")
+SAMPLING_PUBLIC = ("the sampling rate you set, treated as public (choose it without the row "
+                   "count in mind), and whether the sample fit the reading limits")
 
 
 def not_covered(public: dict, regenerated: list[str], schema_learned: bool = False,
@@ -69,7 +76,8 @@ def not_covered(public: dict, regenerated: list[str], schema_learned: bool = Fal
              "training rows) are left out of a differentially private release",
              "the holdout rows: they were set aside by secret coin flips and never seen "
              "by the model, but the evaluation measures them",
-             "the progress shown while training (the operator's screen only)"]
+             "the progress shown while training (the operator's screen only)",
+             READING_PUBLIC]
     if public:
         items.append("values declared public, which are used as given: "
                      + ", ".join(sorted(public)))
@@ -95,12 +103,23 @@ def sampled_input_words(rate: float, epsilon: float, delta: float) -> str:
     """What the unit means when the input was read as a Poisson sample at a rate set by the
     user: the training rows are a secret sample of the input's, so every input row is protected
     too, more strongly (amplification by Poisson subsampling, Balle, Barthe & Gaboardi 2018:
-    ε' = ln(1 + rate·(e^ε − 1)), δ' = rate·δ)."""
+    ε' = ln(1 + rate·(e^ε − 1)), δ' = rate·δ), both rounded up as written."""
     amplified = math.log1p(rate * math.expm1(epsilon))
+    shown = (score(_up(amplified, 3, decimals=True)) if amplified >= 0.001
+             else small(_up(amplified, 2)))
     return (f"; each input row was kept with probability {rate:g} by a secret coin flip before "
             f"the split, so for adding or removing one row of the input the guarantee is "
-            f"ε = {score(amplified)} and δ = {small(rate * delta)} (amplification by Poisson "
+            f"ε = {shown} and δ = {small(_up(rate * delta, 2))} (amplification by Poisson "
             f"sampling)")
+
+
+def _up(value: float, digits: int, decimals: bool = False) -> float:
+    """`value` rounded up at `digits` decimals, or significant digits: a guarantee is never
+    written stronger than it is."""
+    if value <= 0:
+        return value
+    places = digits if decimals else digits - 1 - math.floor(math.log10(value))
+    return math.ceil(value * 10 ** places - 1e-9) / 10 ** places
 
 
 @dataclass(frozen=True)
