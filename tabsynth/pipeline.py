@@ -21,6 +21,7 @@ from tabsynth.errors import ConfigError, TableError, TabsynthError
 from tabsynth.evaluation.privacy import EXCLUDED
 from tabsynth.evaluation.roles import check_choice
 from tabsynth.evaluation.run import evaluate
+from tabsynth.evaluation.utility import MAX_TRAIN_ROWS as UTILITY_TRAIN_ROWS
 from tabsynth.evaluation.utility import imbalanced, rebalanced_utility
 from tabsynth.io import ReadLimits, read_table, reading_notes
 from tabsynth.outputs import write_outputs
@@ -264,8 +265,8 @@ def rebalancing_check(synthesizer: Synthesizer, train: pd.DataFrame, holdout: pd
                       synthetic: pd.DataFrame, schema: Schema, rows: int, seed: int,
                       utility: dict[str, Any]) -> dict[str, Any] | None:
     """For a model that draws rows under conditions and an imbalanced classification target:
-    as many rows again with equal shares of each class, and what they do to a downstream model
-    beside the natural rows (None where that does not apply)."""
+    as many rows as a downstream model trains on, drawn again with equal shares of each class,
+    and what they do to that model beside the natural rows (None where that does not apply)."""
     target = utility.get("target")
     if not (synthesizer.conditional and utility.get("task") == "classification" and target
             and target in synthetic and imbalanced(train[target])):
@@ -276,6 +277,9 @@ def rebalancing_check(synthesizer: Synthesizer, train: pd.DataFrame, holdout: pd
         return None
     equal = [(value, 1 / len(classes)) for value in classes]
     regenerated = [c.name for c in schema.included if c.regenerated]
+    # as many as the model on the natural rows trains on: more would be drawn to be dropped
+    # (a million rows of a large table took five minutes here to give 20,000)
+    rows = min(rows, UTILITY_TRAIN_ROWS)
     try:  # a side check: a class the model cannot draw, or a model that cannot be fitted on
         # these rows (a column with no values), leaves it out rather than failing the run
         parts = [synthesizer.sample(n, seed=seed + 1 + i,

@@ -227,6 +227,24 @@ def test_rules_and_a_range_on_the_same_column_hold_together(patients) -> None:
     assert (rows["length_of_stay_days"] <= rows["age"]).all() and (rows["age"] <= 40).all()
 
 
+def test_the_rebalanced_rows_are_no_more_than_a_model_trains_on(
+        fitted, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large run's check draws the rows the downstream model trains on, not the run's size
+    again (a million rows took five minutes to give 20,000)."""
+    from tabsynth import pipeline
+
+    frame, schema, model = fitted
+    typed = coerce_frame(frame, schema)
+    drawn: list[int] = []
+    sample = model.sample
+    monkeypatch.setattr(model, "sample", lambda n, **kw: drawn.append(n) or sample(n, **kw))
+    monkeypatch.setattr(pipeline, "UTILITY_TRAIN_ROWS", 600)
+    check = pipeline.rebalancing_check(model, typed.iloc[:2400], typed.iloc[2400:],
+                                       model.sample(2400, seed=1), schema, 50_000, 0,
+                                       {"target": "label", "task": "classification"})
+    assert check is not None and sum(drawn[1:]) == 600  # the first draw: the natural rows
+
+
 def test_a_rebalanced_target_is_measured_beside_the_natural_rows(fitted) -> None:
     """An imbalanced target: as many rows again with equal class shares, and a model trained
     on each set scored on real rows."""
