@@ -471,3 +471,16 @@ def test_a_run_without_the_rule_its_table_calls_for_gets_a_hint(patients) -> Non
     assert len(hints) == 1 and "'age = years from date_of_birth to admitted_at'" in hints[0]
     assert _rule_hints(report, argparse.Namespace(rules="r.txt", method="autoregressive")) == []
     assert _rule_hints(report, argparse.Namespace(rules=None, method="gaussian-copula")) == []
+
+
+@pytest.mark.parametrize(("shares", "expected"), [
+    ({"yes": 30, "no": 70}, True), ({"yes": 40, "no": 60}, False),
+    ({"a": 20, "b": 40, "c": 40}, True), ({"a": 30, "b": 35, "c": 35}, False),
+    ({letter: 12 + (letter == "a") for letter in "abcdefgh"}, False)])
+def test_imbalance_is_measured_against_an_equal_share(shares: dict[str, int],
+                                                      expected: bool) -> None:
+    """Eight equal classes are balanced though each holds an eighth of the rows."""
+    from tabsynth.evaluation.utility import imbalanced
+
+    values = pd.Series([label for label, n in shares.items() for _ in range(n)])
+    assert imbalanced(values) is expected

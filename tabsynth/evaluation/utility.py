@@ -310,13 +310,16 @@ def _permutation_importance(model: Any, x: pd.DataFrame, y: pd.Series, columns: 
     return np.asarray(drops)
 
 
-IMBALANCED = 0.35  # a target whose rarest class holds less than this share of the rows
+# a target whose rarest class holds less than this share of an equal one (0.35 of the rows for
+# two classes; a uniform target of eight classes is not imbalanced)
+IMBALANCED = 0.7
 
 
 def imbalanced(values: pd.Series) -> bool:
-    """Whether a categorical target's rarest class is rare enough for rebalancing to matter."""
+    """Whether a categorical target's rarest class is rare enough for rebalancing to matter:
+    under IMBALANCED of the share each class would hold if all were equal."""
     shares = values.dropna().astype(str).value_counts(normalize=True)
-    return len(shares) >= 2 and float(shares.min()) < IMBALANCED
+    return len(shares) >= 2 and float(shares.min()) < IMBALANCED / len(shares)
 
 
 def rebalanced_utility(train: pd.DataFrame, holdout: pd.DataFrame, natural: pd.DataFrame,
