@@ -252,9 +252,13 @@ def _fail(message: str) -> None:
 
 def _schema(args: argparse.Namespace) -> int:
     from tabsynth.pipeline import load_table
+    from tabsynth.sampled_read import RowSampling
     from tabsynth.schema import infer_schema
 
-    table = load_table(args.input, sheet=args.sheet, header=not args.no_header)
+    # a proposal for you to review: a table over the reading limits is proposed from a uniform
+    # sample of it (seeded, so the same file gives the same proposal)
+    table = load_table(args.input, sheet=args.sheet, header=not args.no_header,
+                       sampling=RowSampling(seed=0))
     print(infer_schema(table.frame, target=args.target).to_json())
     return 0
 
