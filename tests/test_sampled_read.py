@@ -186,3 +186,19 @@ def test_the_limits_are_those_of_reading_whole() -> None:
 def test_gzipped_parquet_is_left_to_the_whole_read(parquet_data: bytes) -> None:
     assert read_sampled(gzip.compress(parquet_data), "people.parquet.gz", LIMIT, True,
                         RowSampling(seed=1)) is None
+
+
+@pytest.mark.parametrize(("rate", "epsilon", "delta"), [(0.5, 1.0, 1e-6), (0.2, 3.0, 1e-5),
+                                                        (0.001, 0.5, 1e-6), (1.0, 1.0, 1e-6)])
+def test_the_input_rows_guarantee_is_amplified_and_never_written_stronger(
+        rate: float, epsilon: float, delta: float) -> None:
+    from tabsynth.dp.claim import sampled_input_words
+
+    words = sampled_input_words(rate, epsilon, delta)
+    shown = re.search(r"input the guarantee is ε = ([0-9.e-]+) and δ = ([0-9.e-]+) ", words)
+    amplified = np.log1p(rate * np.expm1(epsilon))  # Poisson subsampling (Balle et al. 2018)
+    assert shown is not None and f"probability {rate:g}" in words
+    written_epsilon, written_delta = float(shown.group(1)), float(shown.group(2))
+    assert amplified <= written_epsilon <= amplified * 1.01 + 0.001  # rounded up, not down
+    assert rate * delta * (1 - 1e-9) <= written_delta <= rate * delta * 1.1  # float products
+    assert written_epsilon <= epsilon + 0.001
