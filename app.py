@@ -602,8 +602,8 @@ def draw_step(job, owner: str) -> None:
     st.subheader("Draw more rows")
     method = job.config.get("method", "")
     if job.model_path is None:
-        st.caption(f"More rows can be drawn from the models of faker, dp-gan and "
-                   f"autoregressive; this run's {method} model was not kept.")
+        st.caption(f"This run's {method} model could not be kept, so no more rows can be "
+                   "drawn from it; run it again to draw rows of another size.")
         return
     dp = (registry().report(job).get("privacy") or {}).get("dp")
     st.caption(DRAW_NOTE + " " + (DRAW_DP_NOTE if dp else DRAW_NO_DP_NOTE))

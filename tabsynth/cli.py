@@ -278,7 +278,7 @@ def _synthesize(args: argparse.Namespace) -> int:
     config.validate()
     _check_out_dir(Path(args.out))
     if args.save_model:
-        _check_savable(args.method, Path(args.save_model))
+        _check_model_path(Path(args.save_model))
     address = _cluster_address(args)
     schema = None
     if args.schema:
@@ -370,15 +370,8 @@ def _synthesize_on_cluster(args: argparse.Namespace, address: str, config: Any,
     return report, paths
 
 
-def _check_savable(method: str, path: Path) -> None:
-    """Refuse --save-model before any fitting when the method cannot be saved or the path
-    cannot be written."""
-    from tabsynth.synthesizers import method_info
-    from tabsynth.synthesizers.base import SAVABLE
-
-    if not method_info(method).load().savable():
-        raise TabsynthError(f"--save-model: {method} models cannot be saved yet; models of "
-                            f"{', '.join(SAVABLE)} can")
+def _check_model_path(path: Path) -> None:
+    """Refuse --save-model before any fitting when the path cannot be written."""
     if path.is_dir():
         raise TabsynthError(f"--save-model {path} is a folder; give a file name such as "
                             "model.safetensors")

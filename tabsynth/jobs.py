@@ -14,6 +14,7 @@ as a task on that cluster instead (backends/ray_cluster.py): the same events, ca
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import multiprocessing
 import os
@@ -160,7 +161,9 @@ def _worker(spec: JobSpec, folder: str, events: Any, stop: Any) -> None:
         result = synthesize(spec.data, config, filename=spec.filename, schema=schema,
                             read=ReadSettings(sheet=spec.sheet, header=spec.header),
                             out_dir=folder, progress=report, should_stop=stop.is_set)
-        if result.synthesizer.savable():  # kept for drawing more rows (the folder is private)
+        # kept for drawing more rows (the folder is private); a model that cannot be written
+        # leaves the run as it is, and the page says the model was not kept
+        with contextlib.suppress(TabsynthError):
             result.synthesizer.save(Path(folder) / MODEL_FILE)
         events.put({"type": "done", "time": time.time()})
     except Cancelled:

@@ -412,11 +412,14 @@ def test_runs_are_drawn_from_rerun_compared_and_discarded() -> None:
     seed = next(n for n in at.number_input if n.label == "Seed")
     assert seed.value == 3
     seed.set_value(8).run()
+    at.radio[0].set_value("gaussian-copula").run()
     _train_and_wait(at)
     compared = next(d.value for d in at.dataframe if list(d.value.columns) == ["Run 1", "Run 2"])
     assert compared.loc["settings", "Run 1"].startswith("seed 3")
     assert compared.loc["settings", "Run 2"].startswith("seed 8")
-    assert compared.loc["method"].tolist() == ["faker", "faker"]
+    assert compared.loc["method"].tolist() == ["faker", "gaussian-copula"]
+    assert any(n.label == "Rows to draw" for n in at.number_input)  # its model was kept too
+    assert not any("could not be kept" in c.value for c in at.caption)
 
     _button(at, "Discard this run").click().run()
     assert "job" not in at.query_params and not at.exception

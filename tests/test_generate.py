@@ -112,20 +112,24 @@ def test_the_generate_command(model_path, tmp_path, capsys) -> None:
     assert "--seed must be 0 or more" in capsys.readouterr().err
 
 
-def test_synthesize_saves_the_model_only_for_methods_that_can(tmp_path, capsys) -> None:
+def test_synthesize_saves_the_model_where_it_can_be_written(tmp_path, capsys) -> None:
     source = tmp_path / "t.csv"
     _table().to_csv(source, index=False)
     code = cli.main(["synthesize", str(source), "--method", "gaussian-copula", "--out",
-                     str(tmp_path / "run"), "--save-model", str(tmp_path / "m.safetensors")])
+                     str(tmp_path / "run"), "--save-model", str(tmp_path)])
     assert code == cli.EXIT_BAD_INPUT
-    assert "gaussian-copula models cannot be saved yet" in capsys.readouterr().err
-    assert not (tmp_path / "run").exists()
-    code = cli.main(["synthesize", str(source), "--method", "faker", "--out",
+    assert "is a folder; give a file name such as model.safetensors" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # refused before any fitting
+    code = cli.main(["synthesize", str(source), "--method", "gaussian-copula", "--out",
                      str(tmp_path / "run"), "--no-evaluate", "--no-pdf", "--quiet",
                      "--save-model", str(tmp_path / "m.safetensors")])
     assert code == 0
     assert "model saved to" in capsys.readouterr().err
-    assert Synthesizer.load(tmp_path / "m.safetensors").method == "faker"
+    out = tmp_path / "more"
+    assert cli.main(["generate", str(tmp_path / "m.safetensors"), "--rows", "40", "--out",
+                     str(out)]) == 0
+    drawn = pd.read_csv(out / "synthetic.csv")
+    assert len(drawn) == 40 and list(drawn.columns) == list(_table().columns)
 
 
 def test_drawn_rows_leave_with_a_sign_off_record_of_their_own(model, tmp_path) -> None:

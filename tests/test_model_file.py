@@ -28,7 +28,7 @@ def table() -> tuple[pd.DataFrame, object]:
     return coerce_frame(raw, schema), schema
 
 
-SAVABLE = [("faker", {}),
+SAVABLE = [("faker", {}), ("gaussian-copula", {}), ("ctgan", {"epochs": 1}),
            ("autoregressive", {"epochs": 1}),
            ("autoregressive", {"epochs": 1, "epsilon": 2.0}),
            ("dp-gan", {"epochs": 1, "batch_size": 100}),
@@ -57,11 +57,74 @@ def test_a_loaded_model_draws_the_same_rows(method, options, table, tmp_path) ->
     assert loaded._guard is None  # the hashes of real values stayed behind
 
 
-def test_sdv_models_say_which_methods_can_be_saved(table, tmp_path) -> None:
+@pytest.fixture(scope="module")
+def saved_ctgan(table, tmp_path_factory) -> Path:
+    frame, schema = table
+    path = tmp_path_factory.mktemp("ctgan") / "model.safetensors"
+    return make_synthesizer("ctgan", epochs=1, device="cpu").fit(frame, schema).save(path)
+
+
+def _objects(value, found: list) -> list:
+    """Every saved object (class and attributes) in an SDV model's description."""
+    if isinstance(value, dict):
+        if value.get("t") == "object":
+            found.append((value["class"], dict(value["v"])))
+        for inner in value.values():
+            _objects(inner, found)
+    elif isinstance(value, list):
+        for inner in value:
+            _objects(inner, found)
+    return found
+
+
+def test_a_saved_sdv_model_is_data_without_training_rows(saved_ctgan) -> None:
+    description, tensors = read_model_file(saved_ctgan)
+    objects = _objects(description["learned"], [])
+    classes = {name for name, _ in objects}
+    assert "ctgan.synthesizers.ctgan.CTGAN" in classes
+    assert "sklearn.mixture._bayesian_mixture.BayesianGaussianMixture" in classes
+    samplers = [state for name, state in objects if name.endswith("DataSampler")]
+    assert samplers and all(state["_rid_by_cat_cols"] is None for state in samplers)
+    assert all(state["_transformers_by_sdtype"] is None for name, state in objects
+               if name.endswith("DataProcessor"))
+    assert any(array.ndim == 2 and array.shape[0] == 256 for array in tensors.values())  # the
+    # generator's weights, as tensors
+
+
+def _plant_class(description: dict, name: str) -> None:
+    """Rename the first saved object's class (as a forged file would)."""
+    first = _objects(description["learned"], [])[0][0]
+    text = json.dumps(description["learned"]).replace(json.dumps(first), json.dumps(name), 1)
+    description["learned"] = json.loads(text)
+
+
+@pytest.mark.parametrize("name", ["os.system", "subprocess.Popen", "builtins.eval",
+                                  "tabsynth.jobs.JobRegistry", "sdv.single_table.copulas"])
+def test_an_sdv_model_names_only_allowed_classes(saved_ctgan, tmp_path, name) -> None:
+    path = _rewrite(saved_ctgan, tmp_path / "forged.safetensors",
+                    lambda d: _plant_class(d, name))
+    with pytest.raises(ConfigError, match="is damaged or incomplete: its ctgan model could not "
+                                          "be rebuilt"):
+        Synthesizer.load(path)
+
+
+def test_an_sdv_model_of_other_library_versions_is_refused(saved_ctgan, tmp_path) -> None:
+    def older(description: dict) -> None:
+        description["learned"]["versions"]["rdt"] = "0.1.0"
+
+    path = _rewrite(saved_ctgan, tmp_path / "older.safetensors", older)
+    with pytest.raises(ConfigError, match=r"this ctgan model was saved with other versions of "
+                                          r"the libraries it is built on \(rdt\) than the ones "
+                                          "installed; fit it again here"):
+        Synthesizer.load(path)
+
+
+def test_an_sdv_model_holding_something_unknown_is_not_saved(table, tmp_path) -> None:
     frame, schema = table
     model = make_synthesizer("gaussian-copula").fit(frame, schema)
-    with pytest.raises(ConfigError, match="gaussian-copula models cannot be saved yet; models "
-                                          "of faker, dp-gan, autoregressive can"):
+    model._model._hook = len  # a function: never written to a model file
+    with pytest.raises(ConfigError, match="this gaussian-copula model cannot be saved: a "
+                                          "builtin_function_or_method object cannot be saved"):
         model.save(tmp_path / "model.safetensors")
     assert not (tmp_path / "model.safetensors").exists()
 

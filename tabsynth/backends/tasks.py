@@ -7,9 +7,11 @@ the job's folder).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from tabsynth.errors import TabsynthError
 from tabsynth.progress import ProgressCallback, ProgressEvent, StopCheck
 
 Files = dict[str, bytes]
@@ -51,8 +53,9 @@ def synthesize_task(payload: SynthesisPayload, progress: ProgressCallback,
     progress(ProgressEvent("write", 0.0, "writing the synthetic table and the reports"))
     files = output_files(result, OutputSettings(escape_formulas=payload.escape_formulas,
                                                 pdf=payload.pdf))
-    if payload.keep_model_as and result.synthesizer.savable():
-        files[payload.keep_model_as] = result.synthesizer.model_bytes()
+    if payload.keep_model_as:
+        with contextlib.suppress(TabsynthError):  # the run stands; the page says so
+            files[payload.keep_model_as] = result.synthesizer.model_bytes()
     return jsonable(result.report), files
 
 

@@ -48,8 +48,9 @@ from tabsynth.regenerate import (
 from tabsynth.schema import DATE_UNITS, Schema, coerce_frame, infer_schema, with_choices
 from tabsynth.synthesizers.registry import method_info
 
-# the methods whose fitted models can be saved to a model file and loaded again
-SAVABLE = ("faker", "dp-gan", "autoregressive")
+
+class ModelVersionError(ConfigError):
+    """A model file written with library versions whose objects this install cannot rebuild."""
 
 
 class Synthesizer(abc.ABC):
@@ -307,11 +308,6 @@ class Synthesizer(abc.ABC):
                 continue
         return frame
 
-    @classmethod
-    def savable(cls) -> bool:
-        """Whether this method's fitted models can be written to a model file."""
-        return cls.method in SAVABLE
-
     def save(self, path: str | Path) -> Path:
         """Write the fitted model as a model file (model_file.py): weights as safetensors, the
         rest as a JSON description. The collision guard (hashes of real values of the made-up
@@ -370,6 +366,8 @@ class Synthesizer(abc.ABC):
             model = cls(**settings, device=device)
             model._restore_fit(description)
             model._restore_learned(description["learned"], tensors)
+        except ModelVersionError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError,
                 TabsynthError):  # their text can quote the file
             raise ConfigError(f"{path} is damaged or incomplete: its {info.name} model could "
@@ -400,13 +398,11 @@ class Synthesizer(abc.ABC):
 
     def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The learned columns' model as (plain data, named tensors)."""
-        raise ConfigError(f"{self.method} models cannot be saved yet; models of "
-                          f"{', '.join(SAVABLE)} can")
+        raise ConfigError(f"{self.method} models cannot be saved")
 
     def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
         """Rebuild the learned columns' model from what `_learned_state` gave."""
-        raise ConfigError(f"{self.method} models cannot be loaded; models of "
-                          f"{', '.join(SAVABLE)} can")
+        raise ConfigError(f"{self.method} models cannot be loaded")
 
     @abc.abstractmethod
     def _fit_learned(self, train: pd.DataFrame, progress: ProgressCallback,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from tabsynth.errors import ConfigError
 from tabsynth.progress import ProgressCallback, StopCheck
 from tabsynth.schema import Schema
-from tabsynth.synthesizers.base import Synthesizer
+from tabsynth.synthesizers.base import ModelVersionError, Synthesizer
 
 TABLE = "t"
 _SDTYPES = {"numeric": "numerical", "integer": "numerical", "categorical": "categorical",
@@ -57,6 +59,28 @@ class SdvSynthesizer(Synthesizer):
     def _fit_model(self, data: dict[str, pd.DataFrame], progress: ProgressCallback,
                    should_stop: StopCheck) -> None:
         self._model.fit(data)
+
+    def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted SDV model as plain data and tensors (`sdv_state`: never a pickle)."""
+        from tabsynth.synthesizers.sdv_state import to_plain
+
+        if self._model is None:
+            raise ConfigError("fit the model before saving it")
+        return to_plain(self._model, "sdv")
+
+    def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        from tabsynth.synthesizers.sdv_state import VersionMismatch, from_plain
+
+        try:
+            self._model = from_plain(learned, tensors)
+        except VersionMismatch as exc:
+            raise ModelVersionError(
+                f"this {self.method} model was saved with other versions of the libraries it "
+                f"is built on ({exc.libraries}) than the ones installed; fit it again here and "
+                "save it anew") from None
+        network = getattr(self._model, "_model", None)
+        if hasattr(network, "set_device"):  # CTGAN: its weights were read onto the CPU
+            network.set_device("cuda" if self.device == "cuda" else "cpu")
 
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         self._model.reset_sampling()
