@@ -113,7 +113,7 @@ def _checked(header: dict[str, Any], tensors: dict[str, np.ndarray],
                           f"reads format {FORMAT_VERSION}: {REFIT}")
     try:
         description = restored(json.loads(header.get("description", "")))
-    except (json.JSONDecodeError, ValueError, TypeError):
+    except (json.JSONDecodeError, ValueError, TypeError, RecursionError):
         raise ConfigError(f"{path} is damaged: its description is not readable JSON; "
                           f"{REFIT}") from None
     if not isinstance(description, dict):

@@ -108,6 +108,26 @@ def test_an_sdv_model_names_only_allowed_classes(saved_ctgan, tmp_path, name) ->
         Synthesizer.load(path)
 
 
+def test_a_copula_names_its_distributions_only_among_allowed_classes(table, tmp_path) -> None:
+    """copulas imports a distribution named by its class path when it fits: a file naming
+    another class there is refused, though drawing rows would not use it."""
+    frame, schema = table
+    saved = make_synthesizer("gaussian-copula").fit(frame, schema).save(
+        tmp_path / "copula.safetensors")
+    beta = json.dumps({"t": "class", "v": "copulas.univariate.beta.BetaUnivariate"})
+
+    def forge(description: dict) -> None:  # one column's distribution by path, not by class
+        text = json.dumps(description["learned"])
+        assert f'["distribution", {{"t": "dict", "v": [["segment", {beta}]' in text
+        description["learned"] = json.loads(text.replace(
+            f'["distribution", {{"t": "dict", "v": [["segment", {beta}]',
+            '["distribution", {"t": "dict", "v": [["segment", "os.system"]', 1))
+
+    with pytest.raises(ConfigError, match="its gaussian-copula model could not be rebuilt"):
+        Synthesizer.load(_rewrite(saved, tmp_path / "forged.safetensors", forge))
+    assert Synthesizer.load(saved).sample(5, seed=1).shape[0] == 5
+
+
 def test_an_sdv_model_of_other_library_versions_is_refused(saved_ctgan, tmp_path) -> None:
     def older(description: dict) -> None:
         description["learned"]["versions"]["rdt"] = "0.1.0"

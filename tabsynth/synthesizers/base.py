@@ -369,7 +369,7 @@ class Synthesizer(abc.ABC):
         except ModelVersionError as exc:
             raise ConfigError(f"{path}: {exc}") from None
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError,
-                TabsynthError):  # their text can quote the file
+                RecursionError, TabsynthError):  # their text can quote the file
             raise ConfigError(f"{path} is damaged or incomplete: its {info.name} model could "
                               f"not be rebuilt; {REFIT}") from None
         return model

@@ -73,6 +73,9 @@ ALLOWED = frozenset(f"{module}.{name}" for module, names in _CLASSES.items() for
 # attributes only fitting uses, whose values cannot or must not be saved (see the docstring)
 _LEFT_OUT = {"sdv.data_processing.data_processor.DataProcessor": {"_transformers_by_sdtype"},
              "ctgan.data_sampler.DataSampler": {"_rid_by_cat_cols"}}
+# attributes in which copulas names distributions by class path, imported when it fits (never
+# when it samples); a loaded file may name only allowed classes there all the same
+_CLASS_PATH_KEYS = {"distribution", "_default_distribution", "__kwargs__", "candidates"}
 _PLAIN = (str, bool, int, float, type(None))
 _TENSOR_DTYPES = {"float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8",
                   "uint16", "uint32", "uint64", "bool"}
@@ -286,6 +289,8 @@ class _Reader:
     def _object(self, item: dict[str, Any]) -> Any:
         cls = _allowed_class(item["class"])
         state = {str(key): self.value(value) for key, value in item["v"]}
+        for key in _CLASS_PATH_KEYS & state.keys():
+            _check_class_paths(state[key])
         made = cls.__new__(cls)
         setstate = getattr(cls, "__setstate__", None)
         if setstate is not None:
@@ -302,6 +307,17 @@ def _dtype_text(text: Any) -> str:
                               and all(c.isalnum() or c in "[]" for c in words[1:])):
         return words
     raise ValueError("not a saved dtype")
+
+
+def _check_class_paths(value: Any) -> None:
+    """Every text in `value` (a class path, or lists and mappings of them) names an allowed
+    class; ValueError otherwise."""
+    if isinstance(value, str) and value not in ALLOWED:
+        raise ValueError("a class path that is not allowed")
+    inner = value.values() if isinstance(value, dict) else value \
+        if isinstance(value, list | tuple | set) else ()
+    for item in inner:
+        _check_class_paths(item)
 
 
 def _allowed_class(name: Any) -> type:
