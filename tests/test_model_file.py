@@ -7,6 +7,7 @@ import json
 import math
 import os
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,10 @@ def test_a_saved_sdv_model_is_data_without_training_rows(saved_ctgan) -> None:
     assert samplers and all(state["_rid_by_cat_cols"] is None for state in samplers)
     assert all(state["_transformers_by_sdtype"] is None for name, state in objects
                if name.endswith("DataProcessor"))
+    assert all(state["loss_values"] is None for name, state in objects if name.endswith("CTGAN"))
+    means = [state["_missing_value_replacement"] for name, state in objects
+             if name.endswith("NullTransformer")]
+    assert means and all(mean is None for mean in means)  # the column means stay behind
     assert any(array.ndim == 2 and array.shape[0] == 256 for array in tensors.values())  # the
     # generator's weights, as tensors
 
@@ -126,6 +131,105 @@ def test_a_copula_names_its_distributions_only_among_allowed_classes(table, tmp_
     with pytest.raises(ConfigError, match="its gaussian-copula model could not be rebuilt"):
         Synthesizer.load(_rewrite(saved, tmp_path / "forged.safetensors", forge))
     assert Synthesizer.load(saved).sample(5, seed=1).shape[0] == 5
+
+
+@pytest.fixture(scope="module")
+def copula_with_gaps(table, tmp_path_factory) -> tuple[Synthesizer, Path]:
+    """A copula fitted where a third of `spend` is missing and `visits` is constant."""
+    frame, schema = table
+    frame = frame.copy()
+    frame.loc[frame.index % 3 == 0, "spend"] = np.nan
+    frame["visits"] = 4
+    model = make_synthesizer("gaussian-copula").fit(frame, schema)
+    return model, model.save(tmp_path_factory.mktemp("gaps") / "model.safetensors")
+
+
+def test_a_copula_with_gaps_and_a_constant_draws_the_same_rows_once_loaded(
+        copula_with_gaps, table) -> None:
+    """Objects met twice (RDT keeps each transformer in two places) are one object again once
+    loaded, so missing values are drawn the same way; a constant column's replaced methods
+    come back as the object's own."""
+    model, path = copula_with_gaps
+    learned = [c.name for c in table[1].learned]
+    loaded = Synthesizer.load(path)
+    before, after = model.sample(400, seed=7)[learned], loaded.sample(400, seed=7)[learned]
+    pd.testing.assert_frame_equal(before, after)
+    assert after["spend"].isna().any() and (after["visits"] == 4).all()
+    pd.testing.assert_frame_equal(after, loaded.sample(400, seed=7)[learned])
+
+
+def _edit_object(description: dict, cls: str, change) -> None:
+    """Apply `change(state_pairs)` to the first saved object of class `cls`."""
+    def visit(value) -> bool:
+        if isinstance(value, dict):
+            if value.get("t") == "object" and value["class"].endswith(cls):
+                change(value["v"])
+                return True
+            return any(visit(inner) for inner in value.values())
+        return isinstance(value, list) and any(visit(inner) for inner in value)
+
+    assert visit(description["learned"])
+
+
+def _set(pairs: list, key: str, value) -> None:
+    for pair in pairs:
+        if pair[0] == key:
+            pair[1] = value
+            return
+    pairs.append([key, value])
+
+
+_UNIVARIATE = "copulas.univariate.beta.BetaUnivariate"
+_MEMORY = {"t": "dict", "v": [["shape", {"t": "tuple", "v": [1]}], ["typestr", "<f8"],
+                              ["data", {"t": "tuple", "v": [64, False]}], ["version", 3]]}
+_PLACE = "an object where the model holds none of its kind"
+FORGERIES = {  # name: (class of the object edited, the edit, the reader's reason)
+    # numpy reads __array_interface__ from the instance: raw memory as a column's bound
+    "protocol attribute": ("FloatFormatter", lambda pairs: _set(
+        pairs, "__array_interface__", _MEMORY), "a protocol attribute"),
+    "memory as a bound": ("FloatFormatter", lambda pairs: _set(pairs, "_max_value", {
+        "t": "object", "class": _UNIVARIATE, "id": 10_000,
+        "v": [["__array_interface__", _MEMORY]]}), _PLACE),
+    "object where a number belongs": ("FloatFormatter", lambda pairs: _set(
+        pairs, "_min_value", {"t": "object", "class": _UNIVARIATE, "id": 10_000, "v": []}),
+        _PLACE),
+    "method shadowed": ("BetaUnivariate", lambda pairs: _set(pairs, "percent_point", 5),
+                        "shadows the class's own"),
+    "constant method elsewhere": ("BetaUnivariate", lambda pairs: _set(
+        pairs, "fit", {"t": "constant"}), "shadows the class's own"),
+    "class shadowing a method": ("BetaUnivariate", lambda pairs: _set(
+        pairs, "percent_point", {"t": "class", "v": "torch.nn.modules.activation.ReLU"}),
+        "shadows the class's own"),
+    "dtype by name": ("DataProcessor", lambda pairs: _set(pairs, "_dtypes", {
+        "t": "series", "name": None, "index": {"t": "range", "v": [0, 1, 1], "name": None},
+        "dtype": "int64[pyarrow]", "v": {"t": "objects", "shape": [1], "v": [1]}}),
+        "not a saved dtype"),
+    "constructor called": ("GaussianMultivariate", lambda pairs: _set(pairs, "columns", {
+        "t": "named", "class": "torch.nn.modules.linear.Linear", "v": [["in", 2]]}), _PLACE),
+    "number out of range": ("FloatFormatter", lambda pairs: _set(
+        pairs, "_rounding_digits", {"t": "scalar", "dtype": "<i8", "v": 2**70}),
+        "out of its type's range"),
+    "reference ahead": ("HyperTransformer", lambda pairs: _set(
+        pairs, "field_transformers", {"t": "ref", "v": 99_999}), "not read yet"),
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_a_forged_sdv_model_is_refused_before_it_draws(copula_with_gaps, tmp_path,
+                                                       forgery) -> None:
+    """Each forgery is stopped by the reader's rule for it (the reason), and loading says the
+    file is damaged (the trial draw would catch what slipped through)."""
+    from tabsynth.synthesizers.sdv_state import from_plain
+
+    cls, change, reason = FORGERIES[forgery]
+    path = _rewrite(copula_with_gaps[1], tmp_path / "forged.safetensors",
+                    lambda d: _edit_object(d, cls, change))
+    description, tensors = read_model_file(path)
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        from_plain(description["learned"], tensors)
+    with pytest.raises(ConfigError, match="is damaged or incomplete: its gaussian-copula model "
+                                          "could not be rebuilt"):
+        Synthesizer.load(path)
 
 
 def test_an_sdv_model_of_other_library_versions_is_refused(saved_ctgan, tmp_path) -> None:

@@ -69,18 +69,25 @@ class SdvSynthesizer(Synthesizer):
         return to_plain(self._model, "sdv")
 
     def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        """Rebuild the SDV model, then draw two rows as a check: whatever the file holds, a
+        model that cannot draw is reported as damaged here, not when rows are asked for."""
         from tabsynth.synthesizers.sdv_state import VersionMismatch, from_plain
 
         try:
             self._model = from_plain(learned, tensors)
+            network = getattr(self._model, "_model", None)
+            if hasattr(network, "set_device"):  # CTGAN: its weights were read onto the CPU
+                network.set_device("cuda" if self.device == "cuda" else "cpu")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._sample_learned(2, 0)
         except VersionMismatch as exc:
             raise ModelVersionError(
                 f"this {self.method} model was saved with other versions of the libraries it "
                 f"is built on ({exc.libraries}) than the ones installed; fit it again here and "
                 "save it anew") from None
-        network = getattr(self._model, "_model", None)
-        if hasattr(network, "set_device"):  # CTGAN: its weights were read onto the CPU
-            network.set_device("cuda" if self.device == "cuda" else "cpu")
+        except Exception:  # everything here comes from the file: its text may quote it
+            raise ValueError("the SDV model could not be rebuilt") from None
 
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
         self._model.reset_sampling()

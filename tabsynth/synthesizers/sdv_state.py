@@ -3,17 +3,23 @@ model file: never a pickle.
 
 SDV saves its models only with (cloud)pickle, and loading a pickle can run any code. Here the
 model's object graph is written out as JSON-ready data instead: every object's attributes as
-tagged values, numeric arrays and network weights as separate tensors. Loading rebuilds only
-classes named in `ALLOWED` (exact names, from the installed libraries' own modules; no other
-module is imported and nothing the file names is called), fills in their attributes the way
-unpickling does (the class's own `__setstate__`, where it has one) and calls nothing else;
-functions, generators and classes outside the list can be neither written nor read. The
+tagged values, numeric arrays and network weights as separate tensors, an object met twice as a
+reference to its first writing. Loading rebuilds the graph under rules checked in beside it
+(`sdv_classes.py`, generated from fits of both methods): only the classes listed there, and
+each attribute of each class may hold only the objects, classes and named tuples it held in
+those fits; any other attribute holds plain data (numbers, text, arrays, dates, lists and
+mappings of them). No attribute may be a double-underscore name (numpy and pandas read array
+and type protocols from an instance's own attributes) or shadow a method or property of its
+class, except the four copulas itself replaces on a constant column, which are written as
+"this object's constant counterpart". Nothing the file names is imported or called beyond the
+listed classes' own `__setstate__` (as unpickling does); no other module is imported. The
 libraries' versions are recorded and checked on load: their objects' attributes change between
 versions, so another version is refused with the advice to fit again.
 
 Left out of the file (None after loading; only fitting uses them): the default transformers
-SDV keeps for columns it has not seen (they hold Faker providers) and CTGAN's lists of
-training-row numbers per category (its conditional sampler, used during training only).
+SDV keeps for columns it has not seen (they hold Faker providers), CTGAN's lists of
+training-row numbers per category (its conditional sampler), its training losses, and the
+column means RDT keeps to fill missing values before fitting.
 """
 
 from __future__ import annotations
@@ -27,58 +33,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-LIBRARIES = ("sdv", "rdt", "copulas", "ctgan", "scikit-learn", "torch")
+from tabsynth.synthesizers.sdv_classes import ALLOWED, ATTRIBUTES, TOP_LEVEL
 
-# the classes a saved SDV model may hold, by module and name: nothing else is rebuilt
-_CLASSES = {
-    "sdv.single_table.copulas": ["GaussianCopulaSynthesizer"],
-    "sdv.single_table.ctgan": ["CTGANSynthesizer"],
-    "sdv.data_processing.data_processor": ["DataProcessor"],
-    "sdv.data_processing.numerical_formatter": ["NumericalFormatter"],
-    "sdv.data_processing.datetime_formatter": ["DatetimeFormatter"],
-    "sdv.metadata.metadata": ["Metadata"],
-    "sdv.metadata._single_table": ["_SingleTableMetadata"],
-    "rdt.hyper_transformer": ["HyperTransformer"],
-    "rdt.transformers.categorical": ["UniformEncoder", "OneHotEncoder", "LabelEncoder",
-                                     "FrequencyEncoder", "OrderedUniformEncoder",
-                                     "OrderedLabelEncoder"],
-    "rdt.transformers.ordinal": ["OrderedUniformEncoder"],
-    "rdt.transformers.boolean": ["BinaryEncoder"],
-    "rdt.transformers.datetime": ["UnixTimestampEncoder", "OptimizedTimestampEncoder"],
-    "rdt.transformers.null": ["NullTransformer"],
-    "rdt.transformers.numerical": ["FloatFormatter", "ClusterBasedNormalizer",
-                                   "GaussianNormalizer"],
-    "copulas.multivariate.gaussian": ["GaussianMultivariate"],
-    "copulas.univariate.beta": ["BetaUnivariate"],
-    "copulas.univariate.gamma": ["GammaUnivariate"],
-    "copulas.univariate.gaussian": ["GaussianUnivariate"],
-    "copulas.univariate.gaussian_kde": ["GaussianKDE"],
-    "copulas.univariate.log_laplace": ["LogLaplace"],
-    "copulas.univariate.student_t": ["StudentTUnivariate"],
-    "copulas.univariate.truncated_gaussian": ["TruncatedGaussian"],
-    "copulas.univariate.uniform": ["UniformUnivariate"],
-    "copulas.univariate.base": ["Univariate"],
-    "ctgan.synthesizers.ctgan": ["CTGAN", "Generator", "Residual"],
-    "ctgan.data_sampler": ["DataSampler"],
-    "ctgan.data_transformer": ["DataTransformer", "ColumnTransformInfo", "SpanInfo"],
-    "sklearn.mixture._bayesian_mixture": ["BayesianGaussianMixture"],
-    "torch.nn.modules.container": ["Sequential"],
-    "torch.nn.modules.linear": ["Linear"],
-    "torch.nn.modules.batchnorm": ["BatchNorm1d"],
-    "torch.nn.modules.activation": ["ReLU", "LeakyReLU"],
-    "torch.nn.modules.dropout": ["Dropout"],
-}
-ALLOWED = frozenset(f"{module}.{name}" for module, names in _CLASSES.items() for name in names)
+LIBRARIES = ("sdv", "rdt", "copulas", "ctgan", "scikit-learn", "torch")
 
 # attributes only fitting uses, whose values cannot or must not be saved (see the docstring)
 _LEFT_OUT = {"sdv.data_processing.data_processor.DataProcessor": {"_transformers_by_sdtype"},
-             "ctgan.data_sampler.DataSampler": {"_rid_by_cat_cols"}}
+             "ctgan.data_sampler.DataSampler": {"_rid_by_cat_cols"},
+             "ctgan.synthesizers.ctgan.CTGAN": {"loss_values"},
+             "rdt.transformers.null.NullTransformer": {"_missing_value_replacement"}}
 # attributes in which copulas names distributions by class path, imported when it fits (never
 # when it samples); a loaded file may name only allowed classes there all the same
 _CLASS_PATH_KEYS = {"distribution", "_default_distribution", "__kwargs__", "candidates"}
+# the double-underscore attributes copulas keeps (its constructor's arguments)
+_DUNDER_KEYS = {"__kwargs__", "__args__"}
+# the methods copulas replaces on a constant column by `_constant_<name>` of the same object
+CONSTANT_METHODS = {"cumulative_distribution", "percent_point", "probability_density", "sample"}
 _PLAIN = (str, bool, int, float, type(None))
 _TENSOR_DTYPES = {"float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8",
                   "uint16", "uint32", "uint64", "bool"}
+# what may stand where an object, a class or a named tuple does (kinds of `_Writer.value`)
+_RICH = {"object", "ref", "class", "named"}
 
 
 def versions() -> dict[str, str]:
@@ -98,6 +73,8 @@ class _Writer:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.tensors: dict[str, np.ndarray] = {}
+        self.written: dict[int, int] = {}  # id of an object -> its number in the file
+        self.alive: list[Any] = []  # the objects written (their ids stay theirs)
 
     def value(self, item: Any) -> Any:
         if type(item) in _PLAIN:
@@ -106,51 +83,58 @@ class _Writer:
             return {"t": "scalar", "dtype": item.dtype.str, "v": item.item()
                     if item.dtype.kind not in "mM" else int(item.view("i8"))}
         if isinstance(item, np.dtype):
-            return {"t": "dtype", "v": item.str if item.kind != "O" else "object"}
+            return self._dtype(item)
         if isinstance(item, np.ndarray):
             return self._array(item)
         if isinstance(item, collections.OrderedDict):
             return {"t": "odict", "v": [[self.value(k), self.value(v)] for k, v in item.items()]}
-        if isinstance(item, dict) and type(item) is dict:
+        if type(item) is dict:
             return {"t": "dict", "v": [[self.value(k), self.value(v)] for k, v in item.items()]}
-        if isinstance(item, list) and type(item) is list:
+        if type(item) is list:
             return {"t": "list", "v": [self.value(v) for v in item]}
-        if isinstance(item, set | frozenset):
+        if type(item) in (set, frozenset):
             return {"t": "set", "v": [self.value(v) for v in sorted(item, key=repr)]}
         if type(item) is tuple:
             return {"t": "tuple", "v": [self.value(v) for v in item]}
         if isinstance(item, tuple) and hasattr(item, "_fields"):  # a named tuple
-            return {"t": "named", "class": self._allowed(type(item)),
-                    "v": [self.value(v) for v in item]}
-        if isinstance(item, pd.Timestamp):
+            return {"t": "named", "class": _allowed_name(type(item)),
+                    "v": [[field, self.value(v)] for field, v in zip(item._fields, item,
+                                                                      strict=True)]}
+        if type(item) is pd.Timestamp:
             return {"t": "timestamp", "v": item.isoformat()}
-        if isinstance(item, pd.DataFrame):
+        if type(item) is pd.DataFrame:
             return {"t": "frame", "index": self.value(item.index),
                     "columns": self.value(item.columns),
                     "data": [self.value(item.iloc[:, i]) for i in range(item.shape[1])]}
-        if isinstance(item, pd.Series):
+        if type(item) is pd.Series:
             return {"t": "series", "name": self.value(item.name), "index": self.value(item.index),
-                    "dtype": self.value(item.dtype), "v": self._array(item.to_numpy())}
-        if isinstance(item, pd.RangeIndex):
+                    "dtype": self._dtype(item.dtype), "v": self._array(item.to_numpy())}
+        if type(item) is pd.RangeIndex:
             return {"t": "range", "v": [item.start, item.stop, item.step],
                     "name": self.value(item.name)}
         if type(item) is pd.Index:
-            return {"t": "index", "name": self.value(item.name), "dtype": self.value(item.dtype),
+            return {"t": "index", "name": self.value(item.name), "dtype": self._dtype(item.dtype),
                     "v": self._array(item.to_numpy())}
-        if isinstance(item, np.random.RandomState):
+        if type(item) is np.random.RandomState:
             return {"t": "random_state", "v": self.value(item.get_state())}
         if type(item) is random.Random:
             return {"t": "random", "v": self.value(item.getstate())}
         if isinstance(item, type):
-            return {"t": "class", "v": self._allowed(item)}
+            return {"t": "class", "v": _allowed_name(item)}
         torch = sys.modules.get("torch")
-        if torch is not None and isinstance(item, torch.device):
+        if torch is not None and type(item) is torch.device:
             return {"t": "device", "v": str(item)}
-        if torch is not None and isinstance(item, torch.Tensor):
+        if torch is not None and type(item) in (torch.Tensor, torch.nn.Parameter):
             return {"t": "parameter" if isinstance(item, torch.nn.Parameter) else "tensor",
                     "grad": bool(item.requires_grad),
                     "v": self._array(item.detach().cpu().numpy())}
         return self._object(item)
+
+    @staticmethod
+    def _dtype(dtype: Any) -> dict[str, Any]:
+        if not isinstance(dtype, np.dtype):
+            raise TypeError(f"a column of {dtype} cannot be saved")
+        return {"t": "dtype", "v": dtype.str if dtype.kind != "O" else "object"}
 
     def _array(self, array: np.ndarray) -> dict[str, Any]:
         if array.dtype.kind in "mM":  # dates and durations: as their int64 counts
@@ -168,21 +152,24 @@ class _Writer:
         return name
 
     def _object(self, item: Any) -> dict[str, Any]:
-        name = self._allowed(type(item))
+        if id(item) in self.written:
+            return {"t": "ref", "v": self.written[id(item)]}
+        name = _allowed_name(type(item))
         state = item.__getstate__() or {}
         if not isinstance(state, dict):
             raise TypeError(f"a {type(item).__name__} object cannot be saved")
+        number = self.written[id(item)] = len(self.written)
+        self.alive.append(item)
         left_out = _LEFT_OUT.get(name, set())
-        return {"t": "object", "class": name,
-                "v": [[key, None if key in left_out else self.value(value)]
+        return {"t": "object", "class": name, "id": number,
+                "v": [[key, None if key in left_out else self._attribute(item, key, value)]
                       for key, value in state.items()]}
 
-    @staticmethod
-    def _allowed(cls: type) -> str:
-        name = _qualified(cls)
-        if name not in ALLOWED:
-            raise TypeError(f"a {cls.__name__} object cannot be saved")
-        return name
+    def _attribute(self, owner: Any, key: str, value: Any) -> Any:
+        if key in CONSTANT_METHODS and getattr(value, "__self__", None) is owner and \
+                getattr(value, "__name__", "") == f"_constant_{key}":
+            return {"t": "constant"}  # copulas' constant column: its own counterpart method
+        return self.value(value)
 
 
 def to_plain(model: Any, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -194,13 +181,13 @@ def to_plain(model: Any, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndar
 
 def from_plain(data: dict[str, Any], tensors: dict[str, np.ndarray]) -> Any:
     """The SDV model `to_plain` wrote. ValueError when the file was written with other versions
-    of the libraries, or holds a class or a value that is not allowed."""
+    of the libraries, or holds a class or a value that is not allowed where it stands."""
     saved, installed = data.get("versions"), versions()
     if saved != installed:
         differ = ", ".join(name for name in LIBRARIES
                            if not isinstance(saved, dict) or saved.get(name) != installed[name])
         raise VersionMismatch(differ)
-    return _Reader(tensors).value(data["model"])
+    return _Reader(tensors).value(data["model"], TOP_LEVEL)
 
 
 class VersionMismatch(ValueError):
@@ -212,56 +199,108 @@ class VersionMismatch(ValueError):
 
 
 class _Reader:
-    """Rebuilds what `_Writer` wrote, creating only allowed classes."""
+    """Rebuilds what `_Writer` wrote, creating only allowed classes where they may stand."""
 
     def __init__(self, tensors: dict[str, np.ndarray]) -> None:
         self.tensors = tensors
+        self.made: dict[int, Any] = {}  # objects by their number in the file
 
-    def value(self, item: Any) -> Any:
-        if item is None or isinstance(item, str | bool | int | float):
+    def value(self, item: Any, may_hold: frozenset[str]) -> Any:
+        """`item` rebuilt; `may_hold` names the objects, classes and named tuples allowed here
+        ("object:<class>", "class:<class>", "named:<class>")."""
+        if item is None or type(item) in (str, bool, int, float):
             return item
-        if not isinstance(item, dict):
+        if type(item) is not dict or not isinstance(item.get("t"), str):
             raise ValueError("not a saved value")
         tag, inner = item["t"], item.get("v")
-        simple = {"list": lambda: [self.value(v) for v in inner],
-                  "tuple": lambda: tuple(self.value(v) for v in inner),
-                  "set": lambda: {self.value(v) for v in inner},
-                  "dict": lambda: {self.value(k): self.value(v) for k, v in inner},
+        if tag in _RICH:
+            return self._rich(tag, item, may_hold)
+
+        def each(values: Any) -> list[Any]:
+            return [self.value(v, may_hold) for v in values]
+
+        simple = {"list": lambda: each(inner),
+                  "tuple": lambda: tuple(each(inner)),
+                  "set": lambda: set(each(inner)),
+                  "dict": lambda: {self.value(k, _NOTHING): self.value(v, may_hold)
+                                   for k, v in inner},
                   "odict": lambda: collections.OrderedDict(
-                      (self.value(k), self.value(v)) for k, v in inner),
+                      (self.value(k, _NOTHING), self.value(v, may_hold)) for k, v in inner),
                   "timestamp": lambda: pd.Timestamp(str(inner)),
-                  "dtype": lambda: np.dtype(_dtype_text(inner)),
+                  "dtype": lambda: _dtype(item),
                   "array": lambda: self._array(item),
-                  "objects": lambda: self._objects(item),
+                  "objects": lambda: self._objects(item, may_hold),
                   "range": lambda: pd.RangeIndex(*[int(v) for v in inner],
-                                                 name=self.value(item["name"])),
-                  "index": lambda: pd.Index(self.value(inner), dtype=self.value(item["dtype"]),
-                                            name=self.value(item["name"])),
-                  "series": lambda: pd.Series(self.value(inner), index=self.value(item["index"]),
-                                              dtype=self.value(item["dtype"]),
-                                              name=self.value(item["name"])),
+                                                 name=self.value(item["name"], _NOTHING)),
+                  "index": lambda: pd.Index(self._plain_array(inner), dtype=_dtype(item["dtype"]),
+                                            name=self.value(item["name"], _NOTHING)),
+                  "series": lambda: pd.Series(self._plain_array(inner, may_hold),
+                                              index=self.value(item["index"], _NOTHING),
+                                              dtype=_dtype(item["dtype"]),
+                                              name=self.value(item["name"], _NOTHING)),
                   "frame": lambda: self._frame(item),
                   "scalar": lambda: self._scalar(item),
-                  "random_state": lambda: _random_state(self.value(inner)),
-                  "random": lambda: _random(self.value(inner)),
-                  "class": lambda: _allowed_class(inner),
-                  "named": lambda: _allowed_class(item["class"])(*self.value(
-                      {"t": "list", "v": inner})),
-                  "device": lambda: _torch().device(str(inner)),
+                  "random_state": lambda: _random_state(self.value(inner, _NOTHING)),
+                  "random": lambda: _random(self.value(inner, _NOTHING)),
+                  "device": lambda: _torch().device(_device_text(inner)),
                   "tensor": lambda: self._tensor(item, parameter=False),
-                  "parameter": lambda: self._tensor(item, parameter=True),
-                  "object": lambda: self._object(item)}
+                  "parameter": lambda: self._tensor(item, parameter=True)}
         if tag not in simple:
             raise ValueError("not a saved value")
         return simple[tag]()
+
+    def _rich(self, tag: str, item: dict[str, Any], may_hold: frozenset[str]) -> Any:
+        """An object, a reference to one, a class or a named tuple, where `may_hold` allows."""
+        if tag == "ref":
+            made = self.made.get(int(item["v"]))
+            if made is None:
+                raise ValueError("a reference to an object not read yet")
+            _check_place(f"object:{_qualified(type(made))}", may_hold)
+            return made
+        if tag == "class":
+            _check_place(f"class:{item['v']}", may_hold)
+            return _allowed_class(item["v"])
+        name = item["class"]
+        _check_place(f"{tag}:{name}", may_hold)
+        cls = _allowed_class(name)
+        rules = ATTRIBUTES.get(name, {})
+        if tag == "named":
+            if not (issubclass(cls, tuple) and hasattr(cls, "_fields")):
+                raise ValueError("not a named tuple")
+            fields = dict(item["v"])
+            return cls(*[self.value(fields[field], rules.get(field, _NOTHING))
+                         for field in cls._fields])
+        made = cls.__new__(cls)
+        number = int(item["id"])
+        if number in self.made:
+            raise ValueError("an object numbered twice")
+        self.made[number] = made
+        state = {}
+        for key, value in item["v"]:
+            key = _checked_key(cls, str(key), value)
+            state[key] = getattr(made, f"_constant_{key}") if value == {"t": "constant"} \
+                else self.value(value, rules.get(key, _NOTHING))
+            if key in _CLASS_PATH_KEYS:
+                _check_class_paths(state[key])
+        setstate = getattr(cls, "__setstate__", None)
+        if setstate is not None:
+            setstate(made, state)
+        else:
+            made.__dict__.update(state)
+        return made
 
     def _array(self, item: dict[str, Any]) -> np.ndarray:
         array = np.array(self.tensors[str(item["v"])])
         kind = item.get("as")
         return array.view(np.dtype(_dtype_text(kind))) if kind is not None else array
 
-    def _objects(self, item: dict[str, Any]) -> np.ndarray:
-        values = [self.value(v) for v in item["v"]]
+    def _plain_array(self, item: Any, may_hold: frozenset[str] = frozenset()) -> np.ndarray:
+        if type(item) is not dict or item.get("t") not in ("array", "objects"):
+            raise ValueError("not a saved array")
+        return self.value(item, may_hold)
+
+    def _objects(self, item: dict[str, Any], may_hold: frozenset[str]) -> np.ndarray:
+        values = [self.value(v, may_hold) for v in item["v"]]
         array = np.empty(len(values), dtype=object)
         array[:] = values
         return array.reshape([int(n) for n in item["shape"]])
@@ -270,12 +309,20 @@ class _Reader:
         dtype = np.dtype(_dtype_text(item["dtype"]))
         if dtype.kind in "mM":
             return np.int64(item["v"]).view(dtype)
-        return dtype.type(item["v"])
+        if dtype.kind not in "biufc" or type(item["v"]) not in (bool, int, float):
+            raise ValueError("not a saved number")
+        try:
+            return dtype.type(item["v"])
+        except OverflowError:
+            raise ValueError("a number out of its type's range") from None
 
     def _frame(self, item: dict[str, Any]) -> pd.DataFrame:
-        columns = self.value(item["columns"])
-        data = [self.value(v) for v in item["data"]]
-        frame = pd.concat(data, axis=1) if data else pd.DataFrame(index=self.value(item["index"]))
+        columns = self.value(item["columns"], _NOTHING)
+        data = [self.value(v, _NOTHING) for v in item["data"]]
+        if not all(type(column) is pd.Series for column in data):
+            raise ValueError("not a saved table")
+        frame = pd.concat(data, axis=1) if data else \
+            pd.DataFrame(index=self.value(item["index"], _NOTHING))
         frame.columns = columns
         return frame
 
@@ -286,18 +333,35 @@ class _Reader:
             return torch.nn.Parameter(tensor, requires_grad=bool(item["grad"]))
         return tensor.requires_grad_(bool(item["grad"]))
 
-    def _object(self, item: dict[str, Any]) -> Any:
-        cls = _allowed_class(item["class"])
-        state = {str(key): self.value(value) for key, value in item["v"]}
-        for key in _CLASS_PATH_KEYS & state.keys():
-            _check_class_paths(state[key])
-        made = cls.__new__(cls)
-        setstate = getattr(cls, "__setstate__", None)
-        if setstate is not None:
-            setstate(made, state)
-        else:
-            made.__dict__.update(state)
-        return made
+
+_NOTHING: frozenset[str] = frozenset()
+
+
+def _check_place(kind: str, may_hold: frozenset[str]) -> None:
+    if kind not in may_hold:
+        raise ValueError("an object where the model holds none of its kind")
+
+
+def _checked_key(cls: type, key: str, value: Any) -> str:
+    """An attribute name a file may set on `cls`: no double-underscore protocol names, nothing
+    that shadows a method, property or class-level value of the class (copulas' constant-column
+    methods excepted, and only as "constant")."""
+    if key.startswith("__") and key not in _DUNDER_KEYS:
+        raise ValueError("a protocol attribute")
+    if key in CONSTANT_METHODS and value == {"t": "constant"}:
+        if not callable(getattr(cls, f"_constant_{key}", None)):
+            raise ValueError("a constant method the class lacks")
+        return key
+    if hasattr(cls, key) and (callable(getattr(cls, key)) or
+                              not isinstance(getattr(cls, key), _PLAIN)):
+        raise ValueError("an attribute that shadows the class's own")
+    return key
+
+
+def _dtype(item: Any) -> np.dtype:
+    if type(item) is not dict or item.get("t") != "dtype":
+        raise ValueError("not a saved dtype")
+    return np.dtype(_dtype_text(item["v"]))
 
 
 def _dtype_text(text: Any) -> str:
@@ -309,6 +373,13 @@ def _dtype_text(text: Any) -> str:
     raise ValueError("not a saved dtype")
 
 
+def _device_text(text: Any) -> str:
+    if text in ("cpu", "cuda") or (isinstance(text, str) and text.startswith("cuda:")
+                                   and text[5:].isdigit()):
+        return str(text)
+    raise ValueError("not a saved device")
+
+
 def _check_class_paths(value: Any) -> None:
     """Every text in `value` (a class path, or lists and mappings of them) names an allowed
     class; ValueError otherwise."""
@@ -318,6 +389,13 @@ def _check_class_paths(value: Any) -> None:
         if isinstance(value, list | tuple | set) else ()
     for item in inner:
         _check_class_paths(item)
+
+
+def _allowed_name(cls: type) -> str:
+    name = _qualified(cls)
+    if name not in ALLOWED:
+        raise TypeError(f"a {cls.__name__} object cannot be saved")
+    return name
 
 
 def _allowed_class(name: Any) -> type:
@@ -344,3 +422,42 @@ def _torch() -> Any:
     import torch
 
     return torch
+
+
+def attribute_rules(data: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
+    """Per class and attribute, the objects, classes and named tuples a written model holds
+    there (what `sdv_classes.ATTRIBUTES` lists; see scripts/sdv_attribute_rules.py)."""
+    numbers: dict[int, str] = {}
+    rules: dict[str, dict[str, set[str]]] = {}
+
+    def holds(value: Any, found: set[str]) -> None:
+        if type(value) is list:
+            for inner in value:
+                holds(inner, found)
+        elif type(value) is dict:
+            tag = value.get("t")
+            if tag == "object":
+                numbers[value["id"]] = value["class"]
+                found.add(f"object:{value['class']}")
+                read(value["class"], value["v"])
+            elif tag == "ref":
+                found.add(f"object:{numbers[value['v']]}")
+            elif tag == "class":
+                found.add(f"class:{value['v']}")
+            elif tag == "named":
+                found.add(f"named:{value['class']}")
+                read(value["class"], value["v"])
+            else:
+                for key, inner in value.items():
+                    if key != "t":
+                        holds(inner, found)
+
+    def read(name: str, pairs: list[list[Any]]) -> None:
+        for key, inner in pairs:
+            found: set[str] = set()
+            holds(inner, found)
+            if found:
+                rules.setdefault(name, {}).setdefault(key, set()).update(found)
+
+    holds(data["model"], set())
+    return rules
