@@ -187,6 +187,8 @@ FORGERIES = {  # name: (class of the object edited, the edit, the reader's reaso
     # numpy reads __array_interface__ from the instance: raw memory as a column's bound
     "protocol attribute": ("FloatFormatter", lambda pairs: _set(
         pairs, "__array_interface__", _MEMORY), "a protocol attribute"),
+    "pandas type mark": ("FloatFormatter", lambda pairs: _set(pairs, "_typ", "dataframe"),
+                         "a protocol attribute"),
     "memory as a bound": ("FloatFormatter", lambda pairs: _set(pairs, "_max_value", {
         "t": "object", "class": _UNIVARIATE, "id": 10_000,
         "v": [["__array_interface__", _MEMORY]]}), _PLACE),

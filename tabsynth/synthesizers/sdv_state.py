@@ -346,8 +346,8 @@ def _checked_key(cls: type, key: str, value: Any) -> str:
     """An attribute name a file may set on `cls`: no double-underscore protocol names, nothing
     that shadows a method, property or class-level value of the class (copulas' constant-column
     methods excepted, and only as "constant")."""
-    if key.startswith("__") and key not in _DUNDER_KEYS:
-        raise ValueError("a protocol attribute")
+    if (key.startswith("__") and key not in _DUNDER_KEYS) or key == "_typ":
+        raise ValueError("a protocol attribute")  # _typ: how pandas tells its own types
     if key in CONSTANT_METHODS and value == {"t": "constant"}:
         if not callable(getattr(cls, f"_constant_{key}", None)):
             raise ValueError("a constant method the class lacks")
