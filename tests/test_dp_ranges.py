@@ -14,6 +14,7 @@ from tabsynth.dp.claim import range_notes
 from tabsynth.dp.domain import OTHER, learn_domain, plan_mechanisms
 from tabsynth.dp.ranges import (
     LEVELS,
+    _run,
     describe,
     grid_edges,
     level_counts,
@@ -72,6 +73,22 @@ def test_a_small_tables_columns_keep_their_tails_at_epsilon_one() -> None:
     for name, found in shares.items():
         assert float(np.median(found)) <= 0.15, (name, found)
     assert float(np.median(lowest_age)) <= 22, lowest_age  # the young stay
+
+
+def test_a_thinning_tail_extends_the_run_past_one_low_noisy_child() -> None:
+    """Outward of the mass found, the block of children that stands clearest of the noise (sum
+    per root of its size) joins the run: one child read low does not cut the tail behind it,
+    and the empty children beyond are left out; a tail that never clears the floor adds
+    nothing."""
+    anchors = np.array([True, False, False, False, False, False])
+    thinning = np.array([500.0, 20.0, 60.0, 50.0, 0.0, -30.0])
+    assert _run(anchors, thinning, 25.0).tolist() == [False, True, True, True, False, False]
+    assert not _run(anchors, np.array([500.0, 10.0, -20.0, 5.0, 0.0, 0.0]), 25.0).any()
+    # the root's rule, one step at most and each child clearing the floor itself, is kept
+    assert not _run(anchors, thinning, 25.0, steps=1).any()
+    inner = np.array([False, False, True, False, True, False])
+    assert _run(inner, np.array([40.0, 30.0, 900.0, 5.0, 800.0, 30.0]), 25.0, steps=1).tolist() \
+        == [False, True, False, True, False, True]
 
 
 def test_every_grid_level_is_one_charged_release() -> None:

@@ -43,7 +43,8 @@ TOP_RATE = 0.001  # chance that some empty cell of the coarsest level clears the
 SPURIOUS_RATE = 0.01  # the same for a finer level (its cells are tested inside kept ones only)
 RESIDUAL_WIDTHS = 1.5  # noise widths what a kept cell holds beyond its kept children must clear
 FINE_RESIDUAL_WIDTHS = 0.5  # the same inside a middle-level cell (its spread stays inside it)
-RUN_WIDTHS = 0.5  # noise widths a child must clear to extend a run outward
+RUN_WIDTHS = 0.5  # noise widths a block of children must clear (per root of its size) to
+# extend a run outward
 PRESENT_WIDTHS = 3.0  # noise widths the column's count of values must clear to keep one cell
 CUT_SHARE = 0.005  # values lost to the cut are named from this share of the column on
 MENTION_SHARE = 0.001  # coarse stretches are named once they hold this share of the values
@@ -209,18 +210,30 @@ def _spread(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int,
 
 def _run(anchors: np.ndarray, counts: np.ndarray, floor: float,
          steps: int | None = None) -> np.ndarray:
-    """Children not among ``anchors``: those between two anchors, and those outward of them up
-    to the first whose noisy count does not clear ``floor`` (tails are contiguous with the mass
-    already found; empty cells beyond stop the run after a step or two), at most ``steps`` on
-    each side."""
+    """Children not among ``anchors``: those between two anchors, and on each side the block
+    outward of them that stands clearest of the noise: the block of the next j children whose
+    summed count per square root of j is largest, taken when that clears ``floor`` (a tail
+    thinned out over several children shows in their sum where one low noisy child would have
+    stopped a step-by-step walk; empty children beyond lower the sum's standing, so the block
+    ends near the mass). With ``steps``, at most that many children on each side, each of
+    them clearing ``floor`` on its own."""
     first, last = np.flatnonzero(anchors)[[0, -1]]
     run = np.zeros(len(anchors), dtype=bool)
     run[first:last + 1] = True
     for step, stop in ((-1, -1), (1, len(anchors))):
-        i, taken = (first if step < 0 else last) + step, 0
-        while i != stop and counts[i] > floor and (steps is None or taken < steps):
-            run[i] = True
-            i, taken = i + step, taken + 1
+        outward = np.arange((first if step < 0 else last) + step, stop, step)
+        if steps is not None:
+            for i in outward[:steps]:
+                if counts[i] <= floor:
+                    break
+                run[i] = True
+            continue
+        if not outward.size:
+            continue
+        standing = np.cumsum(counts[outward]) / np.sqrt(np.arange(1, outward.size + 1))
+        best = int(np.argmax(standing))
+        if standing[best] > floor:
+            run[outward[:best + 1]] = True
     return run & ~anchors
 
 
