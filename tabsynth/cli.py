@@ -16,7 +16,7 @@ from tabsynth.progress import Cancelled, ProgressEvent
 from tabsynth.settings import DRAW_FORMATS as FORMATS
 from tabsynth.settings import MAX_TRAIN_ROWS, SHARD_ROWS
 from tabsynth.synthesizers import METHODS
-from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, methods_taking
+from tabsynth.synthesizers.registry import DEFAULT_METHOD, methods_taking
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synthesize", help="fit a synthesizer and write synthetic data")
     synth.add_argument("input", help="CSV (optionally .gz), Parquet or .xlsx file")
-    synth.add_argument("--method", choices=METHODS, default=CLI_DEFAULT_METHOD)
+    synth.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
+                       help=f"the synthesizer (default {DEFAULT_METHOD}, as on the page)")
     synth.add_argument("--rows", type=int, default=None,
                        help="rows to generate (default: as many as the train split)")
     synth.add_argument("--seed", type=int, default=0)

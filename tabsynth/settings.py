@@ -8,7 +8,7 @@ from typing import Any
 from tabsynth.dp.settings import checked_epsilon
 from tabsynth.errors import ConfigError
 from tabsynth.io import ReadLimits
-from tabsynth.synthesizers.registry import CLI_DEFAULT_METHOD, METHODS, method_info
+from tabsynth.synthesizers.registry import DEFAULT_METHOD, METHODS, method_info
 
 MAX_TRAIN_ROWS = 1_000_000
 
@@ -17,7 +17,7 @@ MAX_TRAIN_ROWS = 1_000_000
 class RunConfig:
     """How to split, fit, sample and evaluate; defaults are what the CLI uses."""
 
-    method: str = CLI_DEFAULT_METHOD
+    method: str = DEFAULT_METHOD
     rows: int | None = None
     seed: int = 0
     epochs: int | None = None
@@ -56,6 +56,9 @@ class RunConfig:
         if self.epochs is not None and not 1 <= self.epochs <= 10_000:
             raise ConfigError(f"--epochs must be between 1 and 10,000 (got {self.epochs})")
         checked_epsilon(self.epsilon, self.delta)
+        check_method_options(self.method, {"epochs": self.epochs, "batch_size": self.batch_size,
+                                           "epsilon": self.epsilon, "delta": self.delta,
+                                           "public": self.public_schema or None})
         check_workers(self.method, self.workers)
         if self.max_train_rows < 1_000:
             raise ConfigError(f"--max-train-rows must be at least 1,000 (got "
@@ -94,6 +97,28 @@ DRAW_FORMATS = ("csv", "parquet")
 
 
 MOST_WORKERS = 256
+
+
+# each option a method may not take, as the command line names it
+OPTION_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "epsilon": "--epsilon",
+                "delta": "--delta", "public": "--public-schema"}
+
+
+def check_method_options(method: str, given: dict[str, Any]) -> None:
+    """Refuse a setting the method would not use (it would otherwise be dropped in silence:
+    --epsilon with a method that makes no privacy claim would leave the run without one)."""
+    taken = method_info(method).options
+    for option, value in given.items():
+        if value is None or option in taken:
+            continue
+        takers = ", ".join(name for name, info in METHODS.items() if option in info.options)
+        flag = OPTION_FLAGS[option]
+        if option in ("epsilon", "delta", "public"):
+            raise ConfigError(f"{flag}: {method} gives no differential-privacy guarantee and "
+                              f"takes no privacy setting; the methods with one are {takers} "
+                              f"(choose one with --method)")
+        raise ConfigError(f"{flag}: {method} does not train in epochs or batches; leave "
+                          f"{flag} out, or choose a method that takes it ({takers})")
 
 
 def check_workers(method: str, workers: int) -> None:

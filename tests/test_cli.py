@@ -195,6 +195,12 @@ BAD_INPUTS = [
     ("zero epochs", "good.csv", None, ["--epochs", "0"], "--epochs"),
     ("odd batch size", "good.csv", None, ["--batch-size", "7"], "--batch-size"),
     ("zero epsilon", "good.csv", None, ["--method", "dp-gan", "--epsilon", "0"], "--epsilon"),
+    ("budget for a method without DP", "good.csv", None,
+     ["--method", "gaussian-copula", "--epsilon", "1"],
+     "--epsilon: gaussian-copula gives no differential-privacy guarantee and takes no privacy "
+     "setting; the methods with one are dp-gan, autoregressive"),
+    ("epochs for a method without", "good.csv", None, ["--method", "faker", "--epochs", "5"],
+     "--epochs: faker does not train in epochs or batches"),
     ("delta above 1", "good.csv", None, ["--method", "dp-gan", "--delta", "2"], "--delta"),
     ("missing public schema", "good.csv", None,
      ["--method", "dp-gan", "--public-schema", "nope.json"], "public schema file not found"),

@@ -300,7 +300,8 @@ def test_no_real_pii_value_in_any_output(method: str, tmp_path: Path) -> None:
     source = tmp_path / "customers.csv"
     table.to_csv(source, index=False)
     out = tmp_path / "out"
-    done = run_cli("synthesize", str(source), "--method", method, "--epochs", "1", "--seed",
+    epochs = ["--epochs", "1"] if method in ("ctgan", "dp-gan", "autoregressive") else []
+    done = run_cli("synthesize", str(source), "--method", method, *epochs, "--seed",
                    "1", "--no-evaluate", "--quiet", "--out", str(out))
     assert done.returncode == 0, done.stderr
     synthetic = pd.read_csv(out / "synthetic.csv")

@@ -11,7 +11,7 @@ from tabsynth.cli import build_parser
 from tabsynth.errors import ConfigError
 from tabsynth.settings import RunConfig
 from tabsynth.synthesizers import METHODS, make_synthesizer
-from tabsynth.synthesizers.registry import method_table
+from tabsynth.synthesizers.registry import DEFAULT_METHOD, method_table
 
 
 def test_readme_method_table_is_the_registrys() -> None:
@@ -43,11 +43,18 @@ def test_who_makes_a_dp_claim() -> None:
     assert not RunConfig(method="autoregressive").private
     assert RunConfig(method="autoregressive", epsilon=1.0).private
     assert not RunConfig(method="ctgan", epsilon=1.0).private
+    with pytest.raises(ConfigError, match="--epsilon: ctgan gives no differential-privacy "
+                                          "guarantee"):
+        RunConfig(method="ctgan", epsilon=1.0).validate()  # a budget is never dropped silently
+    with pytest.raises(ConfigError, match="--public-schema: faker gives no"):
+        RunConfig(method="faker", public_schema={"a": {}}).validate()
+    RunConfig(method="ctgan", epochs=3, batch_size=100).validate()
 
 
 def test_cli_offers_exactly_the_registered_methods() -> None:
     synthesize = build_parser()._subparsers._group_actions[0].choices["synthesize"]
     method = next(a for a in synthesize._actions if a.dest == "method")
     assert list(method.choices) == list(METHODS)
+    assert method.default == DEFAULT_METHOD == RunConfig().method == "autoregressive"
     with pytest.raises(ConfigError, match="choose one of faker, gaussian-copula"):
         RunConfig(method="tvae").validate()

@@ -127,8 +127,7 @@ _REGISTRY = (
         options=frozenset(OPTIONS), dp="optional"),
 )
 METHODS: dict[str, MethodInfo] = {info.name: info for info in _REGISTRY}
-DEFAULT_METHOD = "autoregressive"  # the page's default: the most faithful
-CLI_DEFAULT_METHOD = "gaussian-copula"  # the CLI's and API's default: fast, no GPU wanted
+DEFAULT_METHOD = "autoregressive"  # the page's, the CLI's and the API's: the most faithful
 
 
 def method_info(name: str) -> MethodInfo:
