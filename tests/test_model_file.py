@@ -209,10 +209,30 @@ FORGERIES = {  # name: (class of the object edited, the edit, the reader's reaso
     "constructor called": ("GaussianMultivariate", lambda pairs: _set(pairs, "columns", {
         "t": "named", "class": "torch.nn.modules.linear.Linear", "v": [["in", 2]]}), _PLACE),
     "number out of range": ("FloatFormatter", lambda pairs: _set(
-        pairs, "_rounding_digits", {"t": "scalar", "dtype": "<i8", "v": 2**70}),
+        pairs, "_min_value", {"t": "scalar", "dtype": "<i8", "v": 2**70}),
         "out of its type's range"),
     "reference ahead": ("HyperTransformer", lambda pairs: _set(
         pairs, "field_transformers", {"t": "ref", "v": 99_999}), "not read yet"),
+    # numpy does not check a random state's position, and a draw reads the key at it
+    "random state out of its key": ("FloatFormatter", lambda pairs: _set(
+        pairs, "random_states", {"t": "dict", "v": [["reverse_transform", {
+            "t": "random_state", "v": {"t": "tuple", "v": [
+                "MT19937", {"t": "array", "v": "sdv.0"}, -2**31, 0, 0.0]}}]]}),
+        "not a random state"),
+    "byte-width dtype": ("FloatFormatter", lambda pairs: _set(
+        pairs, "_dtype", {"t": "dtype", "v": "|S500000000"}), "not a saved dtype"),
+    "dtype as text": ("FloatFormatter", lambda pairs: _set(
+        pairs, "_dtype", "datetime64[ns, dateutil//etc/passwd]"),
+        "a value of another kind than the model holds there"),
+    "attribute the model lacks": ("FloatFormatter", lambda pairs: _set(pairs, "_extra", 1),
+                                  "an attribute the model does not have"),
+    "endless range": ("DataProcessor", lambda pairs: _set(pairs, "_dtypes", {
+        "t": "series", "name": None, "index": {"t": "range", "v": [0, 10**12, 1], "name": None},
+        "dtype": {"t": "dtype", "v": "object"}, "v": {"t": "objects", "shape": [1], "v": [1]}}),
+        "a range longer than any a model holds"),
+    # RDT resets the field map's transformers and draws with the sequence's
+    "transformers of another sequence": ("HyperTransformer", lambda pairs: _set(
+        pairs, "_transformers_sequence", {"t": "list", "v": []}), None),
 }
 
 
@@ -227,10 +247,35 @@ def test_a_forged_sdv_model_is_refused_before_it_draws(copula_with_gaps, tmp_pat
     path = _rewrite(copula_with_gaps[1], tmp_path / "forged.safetensors",
                     lambda d: _edit_object(d, cls, change))
     description, tensors = read_model_file(path)
-    with pytest.raises(ValueError, match=re.escape(reason)):
+    if reason is None:  # well formed: the check of the rebuilt model refuses it
         from_plain(description["learned"], tensors)
+    else:
+        with pytest.raises(ValueError, match=re.escape(reason)):
+            from_plain(description["learned"], tensors)
     with pytest.raises(ConfigError, match="is damaged or incomplete: its gaussian-copula model "
                                           "could not be rebuilt"):
+        Synthesizer.load(path)
+
+
+@pytest.mark.parametrize("size", ["_batch_size", "_embedding_dim"])
+def test_a_ctgan_asking_for_other_sizes_than_its_own_is_refused(saved_ctgan, tmp_path,
+                                                                size) -> None:
+    """CTGAN draws whole batches of noise and conditions: a file may not choose their size."""
+    path = _rewrite(saved_ctgan, tmp_path / "big.safetensors", lambda d: _edit_object(
+        d, "ctgan.CTGAN", lambda pairs: _set(pairs, size, 125_000)))
+    with pytest.raises(ConfigError, match="its ctgan model could not be rebuilt"):
+        Synthesizer.load(path)
+
+
+def test_a_column_dtype_naming_a_file_is_refused(saved, tmp_path) -> None:
+    """A model's column dtypes are those a table can have: pandas opens the file a
+    "dateutil/<path>" time zone names."""
+    def zone(description: dict) -> None:
+        name = next(iter(description["dtypes"]))
+        description["dtypes"][name] = "datetime64[ns, dateutil//etc/hostname]"
+
+    path = _rewrite(saved, tmp_path / "zone.safetensors", zone)
+    with pytest.raises(ConfigError, match="is damaged or incomplete: its faker model"):
         Synthesizer.load(path)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +49,27 @@ from tabsynth.regenerate import (
 )
 from tabsynth.schema import DATE_UNITS, Schema, coerce_frame, infer_schema, with_choices
 from tabsynth.synthesizers.registry import method_info
+
+_DTYPE = re.compile(r"(?:u?int|U?Int)(?:8|16|32|64)|(?:float|Float)(?:16|32|64)|bool|boolean"
+                    r"|object|string|str|category"
+                    r"|datetime64\[(?:s|ms|us|ns)(?:, (?P<zone>[A-Za-z0-9_+\-/]{1,64}))?\]")
+
+
+def saved_dtype(text: Any) -> str:
+    """A column's dtype as a model file gives it: one a table can have, its time zone (if any)
+    among the system's (pandas would open a file named by a "dateutil/<path>" zone)."""
+    match = _DTYPE.fullmatch(text) if isinstance(text, str) else None
+    if match is None or (match["zone"] and match["zone"] != "UTC"
+                         and match["zone"] not in _time_zones()):
+        raise ValueError("not a column dtype")
+    return text
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
 
 
 class ModelVersionError(ConfigError):
@@ -389,7 +412,7 @@ class Synthesizer(abc.ABC):
 
     def _restore_fit(self, description: dict[str, Any]) -> None:
         self.schema = Schema.from_dict(description["schema"])
-        self._dtypes = {str(k): str(v) for k, v in description["dtypes"].items()}
+        self._dtypes = {str(k): saved_dtype(v) for k, v in description["dtypes"].items()}
         self._regen_state = {str(name): RegenerationState(float(rate)) for name, rate in
                              description["made_up_missing_rates"].items()}
         self.fit_info = dict(description.get("fit_info") or {})

@@ -13,6 +13,7 @@ from tabsynth.synthesizers.registry import method_info
 from tabsynth.synthesizers.sdv_adapter import SdvSynthesizer
 
 DEFAULTS = method_info("ctgan").defaults
+LARGEST_BATCH = 20_000  # a loaded model drawing in larger batches is refused
 
 
 class Ctgan(SdvSynthesizer):
@@ -29,6 +30,19 @@ class Ctgan(SdvSynthesizer):
 
         return CTGANSynthesizer(metadata, epochs=self.epochs, batch_size=self.batch_size,
                                 enable_gpu=self.device == "cuda", verbose=False)
+
+    def _check_loaded(self) -> None:
+        """A loaded CTGAN draws whole batches of noise and conditions: their sizes must be
+        its settings' and its generator's (a file could ask for any size)."""
+        super()._check_loaded()
+        network = self._model._model
+        first = network._generator.seq[0].fc
+        batch = network._batch_size
+        if not (type(batch) is int and 0 < batch <= LARGEST_BATCH and batch == self.batch_size
+                and type(network.pac) is int and 0 < network.pac <= batch
+                and network._embedding_dim + network._data_sampler.dim_cond_vec()
+                == first.in_features):
+            raise ValueError("sizes that are not the model's own")
 
     def _fit_model(self, data: dict[str, pd.DataFrame], progress: ProgressCallback,
                    should_stop: StopCheck) -> None:

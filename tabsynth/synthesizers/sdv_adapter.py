@@ -44,6 +44,7 @@ class SdvSynthesizer(Synthesizer):
     def __init__(self, device: str = "auto") -> None:
         super().__init__(device)
         self._model: Any = None
+        self._from_file = False  # read from a model file (another's, perhaps)
 
     def _build(self, metadata: Any) -> Any:
         raise NotImplementedError
@@ -69,17 +70,18 @@ class SdvSynthesizer(Synthesizer):
         return to_plain(self._model, "sdv")
 
     def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
-        """Rebuild the SDV model, then draw two rows as a check: whatever the file holds, a
-        model that cannot draw is reported as damaged here, not when rows are asked for."""
+        """Rebuild the SDV model, check it (`_check_loaded`), then draw two rows as a check:
+        whatever the file holds, a model that cannot draw is reported as damaged here."""
         from tabsynth.synthesizers.sdv_state import VersionMismatch, from_plain
 
         try:
-            self._model = from_plain(learned, tensors)
-            network = getattr(self._model, "_model", None)
-            if hasattr(network, "set_device"):  # CTGAN: its weights were read onto the CPU
-                network.set_device("cuda" if self.device == "cuda" else "cpu")
-            with warnings.catch_warnings():
+            with warnings.catch_warnings():  # their text can quote the file
                 warnings.simplefilter("ignore")
+                self._model = from_plain(learned, tensors)
+                network = getattr(self._model, "_model", None)
+                if hasattr(network, "set_device"):  # CTGAN: its weights were read onto the CPU
+                    network.set_device("cuda" if self.device == "cuda" else "cpu")
+                self._check_loaded()
                 self._sample_learned(2, 0)
         except VersionMismatch as exc:
             raise ModelVersionError(
@@ -88,8 +90,29 @@ class SdvSynthesizer(Synthesizer):
                 "save it anew") from None
         except Exception:  # everything here comes from the file: its text may quote it
             raise ValueError("the SDV model could not be rebuilt") from None
+        self._from_file = True
+
+    def _check_loaded(self) -> None:
+        """What a loaded model draws with, checked against itself (ValueError): RDT draws with
+        the transformers of its sequence but resets those of its field map, so the two must be
+        the same objects."""
+        hyper = self._model._data_processor._hyper_transformer
+        fields = {id(t) for t in hyper.field_transformers.values() if t is not None}
+        if fields != {id(t) for t in hyper._transformers_sequence}:
+            raise ValueError("transformers that are not the model's own")
 
     def _sample_learned(self, n: int, seed: int) -> pd.DataFrame:
+        if not self._from_file:
+            return self._sdv_rows(n, seed)
+        try:
+            return self._sdv_rows(n, seed)
+        except MemoryError:
+            raise
+        except Exception:  # a model read from a file: what fails is the file's doing
+            raise ConfigError(f"the model file is damaged: its {self.method} model could not "
+                              "draw these rows; fit the model again and save it anew") from None
+
+    def _sdv_rows(self, n: int, seed: int) -> pd.DataFrame:
         self._model.reset_sampling()
         self._model._set_random_state(seed)
         with warnings.catch_warnings():

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import collections
 import importlib
-import random
+import math
+import re
 import sys
 from typing import Any
 
@@ -42,6 +43,9 @@ _LEFT_OUT = {"sdv.data_processing.data_processor.DataProcessor": {"_transformers
              "ctgan.data_sampler.DataSampler": {"_rid_by_cat_cols"},
              "ctgan.synthesizers.ctgan.CTGAN": {"loss_values"},
              "rdt.transformers.null.NullTransformer": {"_missing_value_replacement"}}
+# attributes not written at all: CTGAN's random states, which its own __setstate__ would hand
+# unchecked to numpy and torch (a draw reads the state's position); a draw seeds anew
+_DROPPED = {"ctgan.synthesizers.ctgan.CTGAN": {"_numpy_random_state", "_torch_random_state"}}
 # attributes in which copulas names distributions by class path, imported when it fits (never
 # when it samples); a loaded file may name only allowed classes there all the same
 _CLASS_PATH_KEYS = {"distribution", "_default_distribution", "__kwargs__", "candidates"}
@@ -117,8 +121,6 @@ class _Writer:
                     "v": self._array(item.to_numpy())}
         if type(item) is np.random.RandomState:
             return {"t": "random_state", "v": self.value(item.get_state())}
-        if type(item) is random.Random:
-            return {"t": "random", "v": self.value(item.getstate())}
         if isinstance(item, type):
             return {"t": "class", "v": _allowed_name(item)}
         torch = sys.modules.get("torch")
@@ -160,10 +162,10 @@ class _Writer:
             raise TypeError(f"a {type(item).__name__} object cannot be saved")
         number = self.written[id(item)] = len(self.written)
         self.alive.append(item)
-        left_out = _LEFT_OUT.get(name, set())
+        left_out, dropped = _LEFT_OUT.get(name, set()), _DROPPED.get(name, set())
         return {"t": "object", "class": name, "id": number,
                 "v": [[key, None if key in left_out else self._attribute(item, key, value)]
-                      for key, value in state.items()]}
+                      for key, value in state.items() if key not in dropped]}
 
     def _attribute(self, owner: Any, key: str, value: Any) -> Any:
         if key in CONSTANT_METHODS and getattr(value, "__self__", None) is owner and \
@@ -230,8 +232,7 @@ class _Reader:
                   "dtype": lambda: _dtype(item),
                   "array": lambda: self._array(item),
                   "objects": lambda: self._objects(item, may_hold),
-                  "range": lambda: pd.RangeIndex(*[int(v) for v in inner],
-                                                 name=self.value(item["name"], _NOTHING)),
+                  "range": lambda: _range(inner, self.value(item["name"], _NOTHING)),
                   "index": lambda: pd.Index(self._plain_array(inner), dtype=_dtype(item["dtype"]),
                                             name=self.value(item["name"], _NOTHING)),
                   "series": lambda: pd.Series(self._plain_array(inner, may_hold),
@@ -241,7 +242,6 @@ class _Reader:
                   "frame": lambda: self._frame(item),
                   "scalar": lambda: self._scalar(item),
                   "random_state": lambda: _random_state(self.value(inner, _NOTHING)),
-                  "random": lambda: _random(self.value(inner, _NOTHING)),
                   "device": lambda: _torch().device(_device_text(inner)),
                   "tensor": lambda: self._tensor(item, parameter=False),
                   "parameter": lambda: self._tensor(item, parameter=True)}
@@ -268,8 +268,8 @@ class _Reader:
             if not (issubclass(cls, tuple) and hasattr(cls, "_fields")):
                 raise ValueError("not a named tuple")
             fields = dict(item["v"])
-            return cls(*[self.value(fields[field], rules.get(field, _NOTHING))
-                         for field in cls._fields])
+            return cls(*[self.value(_checked_kind(rules, field, fields[field]),
+                                    rules.get(field, _NOTHING)) for field in cls._fields])
         made = cls.__new__(cls)
         number = int(item["id"])
         if number in self.made:
@@ -279,7 +279,7 @@ class _Reader:
         for key, value in item["v"]:
             key = _checked_key(cls, str(key), value)
             state[key] = getattr(made, f"_constant_{key}") if value == {"t": "constant"} \
-                else self.value(value, rules.get(key, _NOTHING))
+                else self.value(_checked_kind(rules, key, value), rules.get(key, _NOTHING))
             if key in _CLASS_PATH_KEYS:
                 _check_class_paths(state[key])
         setstate = getattr(cls, "__setstate__", None)
@@ -335,6 +335,19 @@ class _Reader:
 
 
 _NOTHING: frozenset[str] = frozenset()
+_DTYPE_TEXT = re.compile(r"object|[<>|=](?:[iuf][1248]|b1|[Mm]8\[(?:ns|us|ms|s|D)\])")
+_LONGEST_RANGE = 10**6  # a saved RangeIndex longer than this is refused
+
+
+def _checked_kind(rules: dict[str, frozenset[str]], key: str, raw: Any) -> Any:
+    """`raw`, when the fits held this kind of plain value under `key` (an attribute the fits
+    never set is refused)."""
+    if key not in rules:
+        raise ValueError("an attribute the model does not have")
+    kind = plain_kind(raw)
+    if kind is not None and kind not in rules[key]:
+        raise ValueError("a value of another kind than the model holds there")
+    return raw
 
 
 def _check_place(kind: str, may_hold: frozenset[str]) -> None:
@@ -365,12 +378,18 @@ def _dtype(item: Any) -> np.dtype:
 
 
 def _dtype_text(text: Any) -> str:
-    """A dtype's text from the file: plain numpy kinds only (never a class path)."""
-    words = str(text)
-    if words == "object" or (len(words) <= 24 and words[:1] in "<>|="
-                              and all(c.isalnum() or c in "[]" for c in words[1:])):
-        return words
+    """A dtype's text from the file: numbers, yes/no, dates and durations, or "object", as the
+    writer writes them (never a class path, a time zone or a byte width)."""
+    if isinstance(text, str) and _DTYPE_TEXT.fullmatch(text):
+        return text
     raise ValueError("not a saved dtype")
+
+
+def _range(bounds: Any, name: Any) -> pd.RangeIndex:
+    made = pd.RangeIndex(*[int(v) for v in bounds], name=name)
+    if len(made) > _LONGEST_RANGE:
+        raise ValueError("a range longer than any a model holds")
+    return made
 
 
 def _device_text(text: Any) -> str:
@@ -407,15 +426,23 @@ def _allowed_class(name: Any) -> type:
 
 
 def _random_state(state: Any) -> np.random.RandomState:
+    """A numpy random state, once its parts are those of a Mersenne Twister (numpy does not
+    check the position, and a draw reads the key at it)."""
     made = np.random.RandomState()
-    made.set_state(state)
+    made.set_state(checked_mt19937(state))
     return made
 
 
-def _random(state: Any) -> random.Random:
-    made = random.Random()
-    made.setstate(state)
-    return made
+def checked_mt19937(state: Any) -> tuple[Any, ...]:
+    """`state` when it is a legacy numpy Mersenne Twister state; ValueError otherwise."""
+    if not (type(state) is tuple and len(state) == 5 and state[0] == "MT19937"):
+        raise ValueError("not a random state")
+    key, position, has_gauss, gauss = state[1:]
+    if not (isinstance(key, np.ndarray) and key.dtype == np.uint32 and key.shape == (624,)
+            and type(position) is int and 0 <= position <= 624 and has_gauss in (0, 1)
+            and type(gauss) is float and math.isfinite(gauss)):
+        raise ValueError("not a random state")
+    return state
 
 
 def _torch() -> Any:
@@ -424,9 +451,26 @@ def _torch() -> Any:
     return torch
 
 
+def plain_kind(raw: Any) -> str | None:
+    """The kind of a written attribute's value when it is plain data ("kind:<tag>"; numbers are
+    one kind; None for no value, allowed everywhere, and for objects, classes and named tuples,
+    which are checked by class)."""
+    if raw is None:
+        return None
+    if type(raw) in (bool, int, float):
+        return "kind:number"
+    if type(raw) is str:
+        return "kind:str"
+    tag = raw.get("t") if type(raw) is dict else None
+    if tag in _RICH:
+        return None
+    return f"kind:{tag}"
+
+
 def attribute_rules(data: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
-    """Per class and attribute, the objects, classes and named tuples a written model holds
-    there (what `sdv_classes.ATTRIBUTES` lists; see scripts/sdv_attribute_rules.py)."""
+    """Per class and attribute, what a written model holds there: the objects, classes and
+    named tuples, and the kind of its value when that is plain data (what
+    `sdv_classes.ATTRIBUTES` lists; see scripts/sdv_attribute_rules.py)."""
     numbers: dict[int, str] = {}
     rules: dict[str, dict[str, set[str]]] = {}
 
@@ -456,8 +500,10 @@ def attribute_rules(data: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
         for key, inner in pairs:
             found: set[str] = set()
             holds(inner, found)
-            if found:
-                rules.setdefault(name, {}).setdefault(key, set()).update(found)
+            kind = plain_kind(inner)
+            if kind is not None:
+                found.add(kind)
+            rules.setdefault(name, {}).setdefault(key, set()).update(found)
 
     holds(data["model"], set())
     return rules
