@@ -205,3 +205,27 @@ def test_only_the_users_own_edits_survive_a_schema_learned_under_dp() -> None:
     assert claim.schema_learned
     mine = [item for item in claim.not_covered if item.startswith("your own edits")]
     assert len(mine) == 1 and "fnlwgt" in mine[0] and "native_country" in mine[0]
+
+
+def test_a_column_declared_public_takes_its_declared_kind(monkeypatch) -> None:
+    """On a small table the noise can read a label column as text (made up) or numbers; a
+    declared public domain settles its kind, at no cost, before the user's own edits."""
+    from tabsynth.dp.public import PublicColumn
+    from tabsynth.synthesizers import dp_base, make_synthesizer
+
+    frame = pd.DataFrame({"segment": ["retail", "corporate", "public"] * 40,
+                          "spend": np.linspace(1, 500, 120), "visits": np.arange(120) % 7})
+    noisy = infer_schema(frame)
+    noisy["segment"].kind, noisy["segment"].pii = "text", "name"  # as a noisy release may read
+    noisy["spend"].kind, noisy["spend"].dtype = "categorical", "object"
+    monkeypatch.setattr(dp_base, "learn_private_schema", lambda *_: (copy.deepcopy(noisy), None))
+    public = {"segment": PublicColumn(categories=["retail", "corporate", "public"]),
+              "spend": PublicColumn(bounds=(0.0, 600.0))}
+    model = make_synthesizer("autoregressive", epsilon=1.0, public=public)
+    schema = model.infer_schema(frame)
+    assert (schema["segment"].kind, schema["segment"].pii) == ("categorical", None)
+    assert not schema["segment"].regenerated
+    assert schema["spend"].kind == "numeric"
+    assert schema["visits"].kind == noisy["visits"].kind  # not declared: as learned
+    edited = model.infer_schema(frame, choices={"segment": {"include": False}})
+    assert not edited["segment"].include and edited["segment"].kind == "categorical"

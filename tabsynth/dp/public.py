@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tabsynth.errors import ConfigError
+from tabsynth.schema import Schema
 
 
 @dataclass
@@ -54,3 +55,28 @@ def parse_public_schema(text: str) -> dict[str, PublicColumn]:
                                     bounds=tuple(bounds) if bounds is not None else None,
                                     nullable=bool(entry.get("nullable", False)))
     return public
+
+
+def with_public_kinds(schema: Schema, public: dict[str, PublicColumn]) -> Schema:
+    """A column whose domain is declared public takes the kind its declaration gives, learned
+    from nothing: categories make it categorical (a yes/no column stays yes/no), bounds make
+    it numeric unless it was read as whole numbers or dates; it is not personal data. On a
+    small table the noise can read a label column as numbers or text; the declaration, public
+    knowledge, settles it at no cost."""
+    names = {spec.name for spec in schema.columns}
+    for name, declared in public.items():
+        if name not in names:
+            continue
+        spec = schema[name]
+        if declared.categories is not None and spec.kind not in ("categorical", "boolean"):
+            spec.kind, spec.dtype = "categorical", "object"
+        elif declared.bounds is not None and spec.kind not in ("numeric", "integer",
+                                                                 "datetime"):
+            spec.kind, spec.dtype = "numeric", "float64"
+        else:
+            continue
+        spec.pii = None
+        spec.decimals = spec.datetime_format = spec.bool_tokens = spec.date_unit = None
+        spec.id_prefix = spec.id_width = None
+        spec.reason = "kind from the domain you declared public"
+    return schema

@@ -22,7 +22,7 @@ from tabsynth.dp.claim import (
     range_notes,
     residual_risks,
 )
-from tabsynth.dp.public import PublicColumn
+from tabsynth.dp.public import PublicColumn, with_public_kinds
 from tabsynth.dp.ranges import LEVELS
 from tabsynth.dp.settings import checked_epsilon
 from tabsynth.dp.start import (
@@ -103,7 +103,7 @@ class DpSynthesizer(Synthesizer):
         if not self.private:
             return super().infer_schema(frame, target, choices)
         learned, self._schema_release = learn_private_schema(frame, self.budget, None)
-        schema = with_choices(learned, choices or {})
+        schema = with_choices(with_public_kinds(learned, self.budget.public), choices or {})
         schema.target = target
         schema.check_against(frame)
         self._schema_choices = sorted(choices or {})
