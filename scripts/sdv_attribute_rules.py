@@ -6,9 +6,10 @@ versions and refuses others):
 
     python scripts/sdv_attribute_rules.py > tabsynth/synthesizers/sdv_classes.py
 
-The rules are what fits of both SDV methods hold, on a table with every kind of column (numbers
-with missing values, a constant number, whole numbers, dates, yes/no, categories with missing
-values); copulas' univariate distributions stand in for one another.
+The rules are what fits of both SDV methods hold, before and after drawing rows, on a table with
+every kind of column (numbers with missing values, a constant number, whole numbers, dates,
+yes/no, categories with missing values); copulas' univariate distributions stand in for one
+another.
 """
 
 from __future__ import annotations
@@ -87,10 +88,13 @@ def main() -> None:
     rules: dict[str, dict[str, set[str]]] = {}
     for method, options in (("gaussian-copula", {}), ("ctgan", {"epochs": 1})):
         model = make_synthesizer(method, device="cpu", **options).fit(frame, schema)
-        data, _ = sdv_state.to_plain(model._model, "sdv")
-        for name, keys in sdv_state.attribute_rules(data).items():
-            for key, found in keys.items():
-                rules.setdefault(name, {}).setdefault(key, set()).update(found)
+        for drawn in (False, True):  # drawing rows sets attributes of its own
+            if drawn:
+                model.sample(50, seed=1)
+            data, _ = sdv_state.to_plain(model._model, "sdv")
+            for name, keys in sdv_state.attribute_rules(data).items():
+                for key, found in keys.items():
+                    rules.setdefault(name, {}).setdefault(key, set()).update(found)
     for keys in rules.values():
         for found in keys.values():
             for kind in ("object", "class"):

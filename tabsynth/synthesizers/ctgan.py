@@ -31,6 +31,9 @@ class Ctgan(SdvSynthesizer):
         return CTGANSynthesizer(metadata, epochs=self.epochs, batch_size=self.batch_size,
                                 enable_gpu=self.device == "cuda", verbose=False)
 
+    def _settings(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "batch_size": self.batch_size}
+
     def _check_loaded(self) -> None:
         """A loaded CTGAN draws whole batches of noise and conditions: their sizes must be
         its settings' and its generator's (a file could ask for any size)."""

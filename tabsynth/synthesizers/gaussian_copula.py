@@ -17,6 +17,9 @@ class GaussianCopula(SdvSynthesizer):
         super().__init__(device)
         self.default_distribution = default_distribution
 
+    def _settings(self) -> dict[str, Any]:
+        return {"default_distribution": self.default_distribution}
+
     def _build(self, metadata: Any) -> Any:
         from sdv.single_table import GaussianCopulaSynthesizer
 

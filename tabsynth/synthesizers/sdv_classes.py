@@ -36,6 +36,7 @@ ALLOWED = frozenset({
     'list',
     'number',
     'odict',
+    'random_state',
     'rdt.hyper_transformer.HyperTransformer',
     'rdt.transformers.categorical.OneHotEncoder',
     'rdt.transformers.categorical.UniformEncoder',
@@ -97,6 +98,7 @@ ATTRIBUTES = {
             'kind:number',
         }),
         'random_state': frozenset({
+            'kind:random_state',
         }),
         'univariates': frozenset({
             'kind:list',
@@ -448,6 +450,8 @@ ATTRIBUTES = {
         'dummies': frozenset({
             'kind:list',
         }),
+        'missing_value_generation': frozenset({
+        }),
         'output_columns': frozenset({
             'kind:list',
         }),
@@ -479,6 +483,8 @@ ATTRIBUTES = {
         }),
         'missing_value_encoding': frozenset({
             'kind:str',
+        }),
+        'missing_value_generation': frozenset({
         }),
         'output_columns': frozenset({
             'kind:list',
