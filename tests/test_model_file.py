@@ -300,6 +300,11 @@ def test_an_sdv_model_holding_something_unknown_is_not_saved(table, tmp_path) ->
     with pytest.raises(ConfigError, match="this gaussian-copula model cannot be saved: a "
                                           "builtin_function_or_method object cannot be saved"):
         model.save(tmp_path / "model.safetensors")
+    del model._model._hook
+    model._model._data_processor._extra = 1  # plain, but no fit sets it: a load would refuse
+    with pytest.raises(ConfigError, match="cannot be saved: it holds parts this version of "
+                                          "tabsynth would not open again"):
+        model.save(tmp_path / "model.safetensors")
     assert not (tmp_path / "model.safetensors").exists()
 
 

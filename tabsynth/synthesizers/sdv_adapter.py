@@ -62,12 +62,22 @@ class SdvSynthesizer(Synthesizer):
         self._model.fit(data)
 
     def _learned_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The fitted SDV model as plain data and tensors (`sdv_state`: never a pickle)."""
-        from tabsynth.synthesizers.sdv_state import to_plain
+        """The fitted SDV model as plain data and tensors (`sdv_state`: never a pickle), once
+        read back under the rules a later load applies: a model this version would refuse to
+        open is not written."""
+        from tabsynth.synthesizers.sdv_state import from_plain, to_plain
 
         if self._model is None:
             raise ConfigError("fit the model before saving it")
-        return to_plain(self._model, "sdv")
+        data, tensors = to_plain(self._model, "sdv")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from_plain(data, tensors)
+        except ValueError:
+            raise TypeError("it holds parts this version of tabsynth would not open again; "
+                            "the run itself is complete") from None
+        return data, tensors
 
     def _restore_learned(self, learned: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
         """Rebuild the SDV model, check it (`_check_loaded`), then draw two rows as a check:
