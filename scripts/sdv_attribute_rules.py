@@ -115,10 +115,16 @@ def main() -> None:
     for name, keys in sorted(rules.items()):
         print(f"    {name!r}: {{")
         for key, found in sorted(keys.items()):
-            print(f"        {key!r}: frozenset({{")
-            for kind in sorted(found):
-                print(f"            {kind!r},")
-            print("        }),")
+            line = f"        {key!r}: frozenset({{{', '.join(map(repr, sorted(found)))}}}),"
+            if not found:
+                print(f"        {key!r}: frozenset(),")
+            elif len(line) <= 100:
+                print(line)
+            else:
+                print(f"        {key!r}: frozenset({{")
+                for kind in sorted(found):
+                    print(f"            {kind!r},")
+                print("        }),")
         print("    },")
     print("}")
 

@@ -65,9 +65,7 @@ ALLOWED = frozenset({
 
 ATTRIBUTES = {
     'copulas.multivariate.gaussian.GaussianMultivariate': {
-        '__args__': frozenset({
-            'kind:tuple',
-        }),
+        '__args__': frozenset({'kind:tuple'}),
         '__kwargs__': frozenset({
             'class:copulas.univariate.beta.BetaUnivariate',
             'class:copulas.univariate.gamma.GammaUnivariate',
@@ -78,12 +76,8 @@ ATTRIBUTES = {
             'class:copulas.univariate.uniform.UniformUnivariate',
             'kind:dict',
         }),
-        'columns': frozenset({
-            'kind:list',
-        }),
-        'correlation': frozenset({
-            'kind:frame',
-        }),
+        'columns': frozenset({'kind:list'}),
+        'correlation': frozenset({'kind:frame'}),
         'distribution': frozenset({
             'class:copulas.univariate.beta.BetaUnivariate',
             'class:copulas.univariate.gamma.GammaUnivariate',
@@ -94,12 +88,8 @@ ATTRIBUTES = {
             'class:copulas.univariate.uniform.UniformUnivariate',
             'kind:dict',
         }),
-        'fitted': frozenset({
-            'kind:number',
-        }),
-        'random_state': frozenset({
-            'kind:random_state',
-        }),
+        'fitted': frozenset({'kind:number'}),
+        'random_state': frozenset({'kind:random_state'}),
         'univariates': frozenset({
             'kind:list',
             'object:copulas.univariate.beta.BetaUnivariate',
@@ -112,309 +102,131 @@ ATTRIBUTES = {
         }),
     },
     'copulas.univariate.beta.BetaUnivariate': {
-        '_constant_value': frozenset({
-            'kind:scalar',
-        }),
-        '_params': frozenset({
-            'kind:dict',
-        }),
-        'cumulative_distribution': frozenset({
-            'kind:constant',
-        }),
-        'fitted': frozenset({
-            'kind:number',
-        }),
-        'percent_point': frozenset({
-            'kind:constant',
-        }),
-        'probability_density': frozenset({
-            'kind:constant',
-        }),
-        'random_state': frozenset({
-        }),
-        'sample': frozenset({
-            'kind:constant',
-        }),
+        '_constant_value': frozenset({'kind:scalar'}),
+        '_params': frozenset({'kind:dict'}),
+        'cumulative_distribution': frozenset({'kind:constant'}),
+        'fitted': frozenset({'kind:number'}),
+        'percent_point': frozenset({'kind:constant'}),
+        'probability_density': frozenset({'kind:constant'}),
+        'random_state': frozenset(),
+        'sample': frozenset({'kind:constant'}),
     },
     'ctgan.data_sampler.DataSampler': {
-        '_data_length': frozenset({
-            'kind:number',
-        }),
-        '_discrete_column_category_prob': frozenset({
-            'kind:array',
-        }),
-        '_discrete_column_cond_st': frozenset({
-            'kind:array',
-        }),
-        '_discrete_column_matrix_st': frozenset({
-            'kind:array',
-        }),
-        '_discrete_column_n_category': frozenset({
-            'kind:array',
-        }),
-        '_n_categories': frozenset({
-            'kind:number',
-        }),
-        '_n_discrete_columns': frozenset({
-            'kind:number',
-        }),
-        '_rid_by_cat_cols': frozenset({
-        }),
+        '_data_length': frozenset({'kind:number'}),
+        '_discrete_column_category_prob': frozenset({'kind:array'}),
+        '_discrete_column_cond_st': frozenset({'kind:array'}),
+        '_discrete_column_matrix_st': frozenset({'kind:array'}),
+        '_discrete_column_n_category': frozenset({'kind:array'}),
+        '_n_categories': frozenset({'kind:number'}),
+        '_n_discrete_columns': frozenset({'kind:number'}),
+        '_rid_by_cat_cols': frozenset(),
     },
     'ctgan.data_transformer.ColumnTransformInfo': {
-        'column_name': frozenset({
-            'kind:str',
-        }),
-        'column_type': frozenset({
-            'kind:str',
-        }),
-        'output_dimensions': frozenset({
-            'kind:number',
-            'kind:scalar',
-        }),
-        'output_info': frozenset({
-            'kind:list',
-            'named:ctgan.data_transformer.SpanInfo',
-        }),
+        'column_name': frozenset({'kind:str'}),
+        'column_type': frozenset({'kind:str'}),
+        'output_dimensions': frozenset({'kind:number', 'kind:scalar'}),
+        'output_info': frozenset({'kind:list', 'named:ctgan.data_transformer.SpanInfo'}),
         'transform': frozenset({
             'object:rdt.transformers.categorical.OneHotEncoder',
             'object:rdt.transformers.numerical.ClusterBasedNormalizer',
         }),
     },
     'ctgan.data_transformer.DataTransformer': {
-        '_column_raw_dtypes': frozenset({
-            'kind:series',
-        }),
+        '_column_raw_dtypes': frozenset({'kind:series'}),
         '_column_transform_info_list': frozenset({
             'kind:list',
             'named:ctgan.data_transformer.ColumnTransformInfo',
         }),
-        '_max_clusters': frozenset({
-            'kind:number',
-        }),
-        '_weight_threshold': frozenset({
-            'kind:number',
-        }),
-        'dataframe': frozenset({
-            'kind:number',
-        }),
-        'output_dimensions': frozenset({
-            'kind:scalar',
-        }),
-        'output_info_list': frozenset({
-            'kind:list',
-            'named:ctgan.data_transformer.SpanInfo',
-        }),
+        '_max_clusters': frozenset({'kind:number'}),
+        '_weight_threshold': frozenset({'kind:number'}),
+        'dataframe': frozenset({'kind:number'}),
+        'output_dimensions': frozenset({'kind:scalar'}),
+        'output_info_list': frozenset({'kind:list', 'named:ctgan.data_transformer.SpanInfo'}),
     },
     'ctgan.data_transformer.SpanInfo': {
-        'activation_fn': frozenset({
-            'kind:str',
-        }),
-        'dim': frozenset({
-            'kind:number',
-            'kind:scalar',
-        }),
+        'activation_fn': frozenset({'kind:str'}),
+        'dim': frozenset({'kind:number', 'kind:scalar'}),
     },
     'ctgan.synthesizers.ctgan.CTGAN': {
-        '_batch_size': frozenset({
-            'kind:number',
-        }),
-        '_data_sampler': frozenset({
-            'object:ctgan.data_sampler.DataSampler',
-        }),
-        '_device': frozenset({
-            'kind:device',
-        }),
-        '_discriminator_decay': frozenset({
-            'kind:number',
-        }),
-        '_discriminator_dim': frozenset({
-            'kind:tuple',
-        }),
-        '_discriminator_lr': frozenset({
-            'kind:number',
-        }),
-        '_discriminator_steps': frozenset({
-            'kind:number',
-        }),
-        '_embedding_dim': frozenset({
-            'kind:number',
-        }),
-        '_enable_gpu': frozenset({
-            'kind:number',
-        }),
-        '_epochs': frozenset({
-            'kind:number',
-        }),
-        '_generator': frozenset({
-            'object:ctgan.synthesizers.ctgan.Generator',
-        }),
-        '_generator_decay': frozenset({
-            'kind:number',
-        }),
-        '_generator_dim': frozenset({
-            'kind:tuple',
-        }),
-        '_generator_lr': frozenset({
-            'kind:number',
-        }),
-        '_log_frequency': frozenset({
-            'kind:number',
-        }),
-        '_transformer': frozenset({
-            'object:ctgan.data_transformer.DataTransformer',
-        }),
-        '_verbose': frozenset({
-            'kind:number',
-        }),
-        'loss_values': frozenset({
-        }),
-        'pac': frozenset({
-            'kind:number',
-        }),
+        '_batch_size': frozenset({'kind:number'}),
+        '_data_sampler': frozenset({'object:ctgan.data_sampler.DataSampler'}),
+        '_device': frozenset({'kind:device'}),
+        '_discriminator_decay': frozenset({'kind:number'}),
+        '_discriminator_dim': frozenset({'kind:tuple'}),
+        '_discriminator_lr': frozenset({'kind:number'}),
+        '_discriminator_steps': frozenset({'kind:number'}),
+        '_embedding_dim': frozenset({'kind:number'}),
+        '_enable_gpu': frozenset({'kind:number'}),
+        '_epochs': frozenset({'kind:number'}),
+        '_generator': frozenset({'object:ctgan.synthesizers.ctgan.Generator'}),
+        '_generator_decay': frozenset({'kind:number'}),
+        '_generator_dim': frozenset({'kind:tuple'}),
+        '_generator_lr': frozenset({'kind:number'}),
+        '_log_frequency': frozenset({'kind:number'}),
+        '_transformer': frozenset({'object:ctgan.data_transformer.DataTransformer'}),
+        '_verbose': frozenset({'kind:number'}),
+        'loss_values': frozenset(),
+        'pac': frozenset({'kind:number'}),
     },
     'ctgan.synthesizers.ctgan.Generator': {
-        '_backward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_backward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_buffers': frozenset({
-            'kind:dict',
-        }),
-        '_forward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_always_called': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_is_full_backward_hook': frozenset({
-        }),
-        '_load_state_dict_post_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_load_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_modules': frozenset({
-            'kind:dict',
-            'object:torch.nn.modules.container.Sequential',
-        }),
-        '_non_persistent_buffers_set': frozenset({
-            'kind:set',
-        }),
-        '_parameters': frozenset({
-            'kind:dict',
-        }),
-        '_state_dict_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        'training': frozenset({
-            'kind:number',
-        }),
+        '_backward_hooks': frozenset({'kind:odict'}),
+        '_backward_pre_hooks': frozenset({'kind:odict'}),
+        '_buffers': frozenset({'kind:dict'}),
+        '_forward_hooks': frozenset({'kind:odict'}),
+        '_forward_hooks_always_called': frozenset({'kind:odict'}),
+        '_forward_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_forward_pre_hooks': frozenset({'kind:odict'}),
+        '_forward_pre_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_is_full_backward_hook': frozenset(),
+        '_load_state_dict_post_hooks': frozenset({'kind:odict'}),
+        '_load_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        '_modules': frozenset({'kind:dict', 'object:torch.nn.modules.container.Sequential'}),
+        '_non_persistent_buffers_set': frozenset({'kind:set'}),
+        '_parameters': frozenset({'kind:dict'}),
+        '_state_dict_hooks': frozenset({'kind:odict'}),
+        '_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        'training': frozenset({'kind:number'}),
     },
     'ctgan.synthesizers.ctgan.Residual': {
-        '_backward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_backward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_buffers': frozenset({
-            'kind:dict',
-        }),
-        '_forward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_always_called': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_is_full_backward_hook': frozenset({
-        }),
-        '_load_state_dict_post_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_load_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
+        '_backward_hooks': frozenset({'kind:odict'}),
+        '_backward_pre_hooks': frozenset({'kind:odict'}),
+        '_buffers': frozenset({'kind:dict'}),
+        '_forward_hooks': frozenset({'kind:odict'}),
+        '_forward_hooks_always_called': frozenset({'kind:odict'}),
+        '_forward_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_forward_pre_hooks': frozenset({'kind:odict'}),
+        '_forward_pre_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_is_full_backward_hook': frozenset(),
+        '_load_state_dict_post_hooks': frozenset({'kind:odict'}),
+        '_load_state_dict_pre_hooks': frozenset({'kind:odict'}),
         '_modules': frozenset({
             'kind:dict',
             'object:torch.nn.modules.activation.ReLU',
             'object:torch.nn.modules.batchnorm.BatchNorm1d',
             'object:torch.nn.modules.linear.Linear',
         }),
-        '_non_persistent_buffers_set': frozenset({
-            'kind:set',
-        }),
-        '_parameters': frozenset({
-            'kind:dict',
-        }),
-        '_state_dict_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        'training': frozenset({
-            'kind:number',
-        }),
+        '_non_persistent_buffers_set': frozenset({'kind:set'}),
+        '_parameters': frozenset({'kind:dict'}),
+        '_state_dict_hooks': frozenset({'kind:odict'}),
+        '_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        'training': frozenset({'kind:number'}),
     },
     'rdt.hyper_transformer.HyperTransformer': {
-        '_fitted': frozenset({
-            'kind:number',
-        }),
-        '_fitted_fields': frozenset({
-            'kind:set',
-        }),
-        '_input_columns': frozenset({
-            'kind:list',
-        }),
-        '_modified_config': frozenset({
-            'kind:number',
-        }),
-        '_multi_column_fields': frozenset({
-            'kind:dict',
-        }),
-        '_output_columns': frozenset({
-            'kind:list',
-        }),
-        '_specified_fields': frozenset({
-            'kind:set',
-        }),
+        '_fitted': frozenset({'kind:number'}),
+        '_fitted_fields': frozenset({'kind:set'}),
+        '_input_columns': frozenset({'kind:list'}),
+        '_modified_config': frozenset({'kind:number'}),
+        '_multi_column_fields': frozenset({'kind:dict'}),
+        '_output_columns': frozenset({'kind:list'}),
+        '_specified_fields': frozenset({'kind:set'}),
         '_transformers_sequence': frozenset({
             'kind:list',
             'object:rdt.transformers.categorical.UniformEncoder',
             'object:rdt.transformers.datetime.UnixTimestampEncoder',
             'object:rdt.transformers.numerical.FloatFormatter',
         }),
-        '_valid_output_sdtypes': frozenset({
-            'kind:list',
-        }),
-        'field_sdtypes': frozenset({
-            'kind:dict',
-        }),
+        '_valid_output_sdtypes': frozenset({'kind:list'}),
+        'field_sdtypes': frozenset({'kind:dict'}),
         'field_transformers': frozenset({
             'kind:dict',
             'object:rdt.transformers.categorical.UniformEncoder',
@@ -423,390 +235,161 @@ ATTRIBUTES = {
         }),
     },
     'rdt.transformers.categorical.OneHotEncoder': {
-        '_dummy_encoded': frozenset({
-            'kind:number',
-        }),
-        '_dummy_na': frozenset({
-            'kind:scalar',
-        }),
-        '_indexer': frozenset({
-            'kind:list',
-        }),
-        '_num_dummies': frozenset({
-            'kind:number',
-        }),
-        '_uniques': frozenset({
-            'kind:list',
-        }),
-        'column_prefix': frozenset({
-            'kind:str',
-        }),
-        'columns': frozenset({
-            'kind:list',
-        }),
-        'dtype': frozenset({
-            'kind:dtype',
-        }),
-        'dummies': frozenset({
-            'kind:list',
-        }),
-        'missing_value_generation': frozenset({
-        }),
-        'output_columns': frozenset({
-            'kind:list',
-        }),
-        'output_properties': frozenset({
-            'kind:dict',
-        }),
-        'random_seed': frozenset({
-            'kind:number',
-        }),
-        'random_states': frozenset({
-            'kind:dict',
-        }),
+        '_dummy_encoded': frozenset({'kind:number'}),
+        '_dummy_na': frozenset({'kind:scalar'}),
+        '_indexer': frozenset({'kind:list'}),
+        '_num_dummies': frozenset({'kind:number'}),
+        '_uniques': frozenset({'kind:list'}),
+        'column_prefix': frozenset({'kind:str'}),
+        'columns': frozenset({'kind:list'}),
+        'dtype': frozenset({'kind:dtype'}),
+        'dummies': frozenset({'kind:list'}),
+        'missing_value_generation': frozenset(),
+        'output_columns': frozenset({'kind:list'}),
+        'output_properties': frozenset({'kind:dict'}),
+        'random_seed': frozenset({'kind:number'}),
+        'random_states': frozenset({'kind:dict'}),
     },
     'rdt.transformers.categorical.UniformEncoder': {
-        'column_prefix': frozenset({
-            'kind:str',
-        }),
-        'columns': frozenset({
-            'kind:list',
-        }),
-        'dtype': frozenset({
-            'kind:dtype',
-        }),
-        'frequencies': frozenset({
-            'kind:dict',
-        }),
-        'intervals': frozenset({
-            'kind:dict',
-        }),
-        'missing_value_encoding': frozenset({
-            'kind:str',
-        }),
-        'missing_value_generation': frozenset({
-        }),
-        'output_columns': frozenset({
-            'kind:list',
-        }),
-        'output_properties': frozenset({
-            'kind:dict',
-        }),
-        'random_seed': frozenset({
-            'kind:number',
-        }),
-        'random_states': frozenset({
-            'kind:dict',
-        }),
+        'column_prefix': frozenset({'kind:str'}),
+        'columns': frozenset({'kind:list'}),
+        'dtype': frozenset({'kind:dtype'}),
+        'frequencies': frozenset({'kind:dict'}),
+        'intervals': frozenset({'kind:dict'}),
+        'missing_value_encoding': frozenset({'kind:str'}),
+        'missing_value_generation': frozenset(),
+        'output_columns': frozenset({'kind:list'}),
+        'output_properties': frozenset({'kind:dict'}),
+        'random_seed': frozenset({'kind:number'}),
+        'random_states': frozenset({'kind:dict'}),
     },
     'rdt.transformers.datetime.UnixTimestampEncoder': {
-        '_dtype': frozenset({
-            'kind:dtype',
-        }),
-        '_has_multiple_timezones': frozenset({
-            'kind:number',
-        }),
-        '_max_value': frozenset({
-            'kind:scalar',
-        }),
-        '_min_value': frozenset({
-            'kind:scalar',
-        }),
-        '_timezone_offset': frozenset({
-        }),
-        'column_prefix': frozenset({
-            'kind:str',
-        }),
-        'columns': frozenset({
-            'kind:list',
-        }),
-        'datetime_format': frozenset({
-            'kind:str',
-        }),
-        'enforce_min_max_values': frozenset({
-            'kind:number',
-        }),
-        'missing_value_generation': frozenset({
-            'kind:str',
-        }),
-        'missing_value_replacement': frozenset({
-            'kind:str',
-        }),
-        'null_transformer': frozenset({
-            'object:rdt.transformers.null.NullTransformer',
-        }),
-        'output_columns': frozenset({
-            'kind:list',
-        }),
-        'output_properties': frozenset({
-            'kind:dict',
-        }),
-        'random_seed': frozenset({
-            'kind:number',
-        }),
-        'random_states': frozenset({
-            'kind:dict',
-        }),
+        '_dtype': frozenset({'kind:dtype'}),
+        '_has_multiple_timezones': frozenset({'kind:number'}),
+        '_max_value': frozenset({'kind:scalar'}),
+        '_min_value': frozenset({'kind:scalar'}),
+        '_timezone_offset': frozenset(),
+        'column_prefix': frozenset({'kind:str'}),
+        'columns': frozenset({'kind:list'}),
+        'datetime_format': frozenset({'kind:str'}),
+        'enforce_min_max_values': frozenset({'kind:number'}),
+        'missing_value_generation': frozenset({'kind:str'}),
+        'missing_value_replacement': frozenset({'kind:str'}),
+        'null_transformer': frozenset({'object:rdt.transformers.null.NullTransformer'}),
+        'output_columns': frozenset({'kind:list'}),
+        'output_properties': frozenset({'kind:dict'}),
+        'random_seed': frozenset({'kind:number'}),
+        'random_states': frozenset({'kind:dict'}),
     },
     'rdt.transformers.null.NullTransformer': {
-        '_max_value': frozenset({
-        }),
-        '_min_value': frozenset({
-        }),
-        '_missing_value_generation': frozenset({
-            'kind:str',
-        }),
-        '_missing_value_replacement': frozenset({
-        }),
-        '_null_percentage': frozenset({
-            'kind:scalar',
-        }),
-        'nulls': frozenset({
-            'kind:scalar',
-        }),
+        '_max_value': frozenset(),
+        '_min_value': frozenset(),
+        '_missing_value_generation': frozenset({'kind:str'}),
+        '_missing_value_replacement': frozenset(),
+        '_null_percentage': frozenset({'kind:scalar'}),
+        'nulls': frozenset({'kind:scalar'}),
     },
     'rdt.transformers.numerical.ClusterBasedNormalizer': {
         '_bgm_transformer': frozenset({
             'object:sklearn.mixture._bayesian_mixture.BayesianGaussianMixture',
         }),
-        '_dtype': frozenset({
-            'kind:dtype',
-        }),
-        'column_prefix': frozenset({
-            'kind:str',
-        }),
-        'columns': frozenset({
-            'kind:list',
-        }),
-        'computer_representation': frozenset({
-            'kind:str',
-        }),
-        'enforce_min_max_values': frozenset({
-            'kind:number',
-        }),
-        'learn_rounding_scheme': frozenset({
-            'kind:number',
-        }),
-        'max_clusters': frozenset({
-            'kind:number',
-        }),
-        'missing_value_generation': frozenset({
-            'kind:str',
-        }),
-        'missing_value_replacement': frozenset({
-            'kind:str',
-        }),
-        'null_transformer': frozenset({
-            'object:rdt.transformers.null.NullTransformer',
-        }),
-        'output_columns': frozenset({
-            'kind:list',
-        }),
-        'output_properties': frozenset({
-            'kind:dict',
-        }),
-        'random_seed': frozenset({
-            'kind:number',
-        }),
-        'random_states': frozenset({
-            'kind:dict',
-        }),
-        'valid_component_indicator': frozenset({
-            'kind:array',
-        }),
-        'weight_threshold': frozenset({
-            'kind:number',
-        }),
+        '_dtype': frozenset({'kind:dtype'}),
+        'column_prefix': frozenset({'kind:str'}),
+        'columns': frozenset({'kind:list'}),
+        'computer_representation': frozenset({'kind:str'}),
+        'enforce_min_max_values': frozenset({'kind:number'}),
+        'learn_rounding_scheme': frozenset({'kind:number'}),
+        'max_clusters': frozenset({'kind:number'}),
+        'missing_value_generation': frozenset({'kind:str'}),
+        'missing_value_replacement': frozenset({'kind:str'}),
+        'null_transformer': frozenset({'object:rdt.transformers.null.NullTransformer'}),
+        'output_columns': frozenset({'kind:list'}),
+        'output_properties': frozenset({'kind:dict'}),
+        'random_seed': frozenset({'kind:number'}),
+        'random_states': frozenset({'kind:dict'}),
+        'valid_component_indicator': frozenset({'kind:array'}),
+        'weight_threshold': frozenset({'kind:number'}),
     },
     'rdt.transformers.numerical.FloatFormatter': {
-        '_dtype': frozenset({
-            'kind:dtype',
-        }),
-        '_max_value': frozenset({
-            'kind:scalar',
-        }),
-        '_min_value': frozenset({
-            'kind:scalar',
-        }),
-        '_rounding_digits': frozenset({
-            'kind:number',
-        }),
-        'column_prefix': frozenset({
-            'kind:str',
-        }),
-        'columns': frozenset({
-            'kind:list',
-        }),
-        'computer_representation': frozenset({
-            'kind:str',
-        }),
-        'enforce_min_max_values': frozenset({
-            'kind:number',
-        }),
-        'learn_rounding_scheme': frozenset({
-            'kind:number',
-        }),
-        'missing_value_generation': frozenset({
-            'kind:str',
-        }),
-        'missing_value_replacement': frozenset({
-            'kind:str',
-        }),
-        'null_transformer': frozenset({
-            'object:rdt.transformers.null.NullTransformer',
-        }),
-        'output_columns': frozenset({
-            'kind:list',
-        }),
-        'output_properties': frozenset({
-            'kind:dict',
-        }),
-        'random_seed': frozenset({
-            'kind:number',
-        }),
-        'random_states': frozenset({
-            'kind:dict',
-        }),
+        '_dtype': frozenset({'kind:dtype'}),
+        '_max_value': frozenset({'kind:scalar'}),
+        '_min_value': frozenset({'kind:scalar'}),
+        '_rounding_digits': frozenset({'kind:number'}),
+        'column_prefix': frozenset({'kind:str'}),
+        'columns': frozenset({'kind:list'}),
+        'computer_representation': frozenset({'kind:str'}),
+        'enforce_min_max_values': frozenset({'kind:number'}),
+        'learn_rounding_scheme': frozenset({'kind:number'}),
+        'missing_value_generation': frozenset({'kind:str'}),
+        'missing_value_replacement': frozenset({'kind:str'}),
+        'null_transformer': frozenset({'object:rdt.transformers.null.NullTransformer'}),
+        'output_columns': frozenset({'kind:list'}),
+        'output_properties': frozenset({'kind:dict'}),
+        'random_seed': frozenset({'kind:number'}),
+        'random_states': frozenset({'kind:dict'}),
     },
     'sdv.data_processing.data_processor.DataProcessor': {
-        '_COLUMN_RELATIONSHIP_TO_TRANSFORMER': frozenset({
-            'kind:dict',
-        }),
-        '_dtypes': frozenset({
-            'kind:series',
-        }),
-        '_enforce_min_max_values': frozenset({
-            'kind:number',
-        }),
-        '_enforce_rounding': frozenset({
-            'kind:number',
-        }),
-        '_hyper_transformer': frozenset({
-            'object:rdt.hyper_transformer.HyperTransformer',
-        }),
-        '_id_columns_use_old_behavior': frozenset({
-            'kind:list',
-        }),
-        '_keys': frozenset({
-            'kind:list',
-        }),
-        '_locales': frozenset({
-            'kind:list',
-        }),
-        '_model_kwargs': frozenset({
-            'kind:dict',
-        }),
-        '_prepared_for_fitting': frozenset({
-            'kind:number',
-        }),
-        '_primary_key': frozenset({
-        }),
-        '_transformers_by_sdtype': frozenset({
-        }),
-        '_warned_overflow': frozenset({
-            'kind:number',
-        }),
-        'fitted': frozenset({
-            'kind:number',
-        }),
+        '_COLUMN_RELATIONSHIP_TO_TRANSFORMER': frozenset({'kind:dict'}),
+        '_dtypes': frozenset({'kind:series'}),
+        '_enforce_min_max_values': frozenset({'kind:number'}),
+        '_enforce_rounding': frozenset({'kind:number'}),
+        '_hyper_transformer': frozenset({'object:rdt.hyper_transformer.HyperTransformer'}),
+        '_id_columns_use_old_behavior': frozenset({'kind:list'}),
+        '_keys': frozenset({'kind:list'}),
+        '_locales': frozenset({'kind:list'}),
+        '_model_kwargs': frozenset({'kind:dict'}),
+        '_prepared_for_fitting': frozenset({'kind:number'}),
+        '_primary_key': frozenset(),
+        '_transformers_by_sdtype': frozenset(),
+        '_warned_overflow': frozenset({'kind:number'}),
+        'fitted': frozenset({'kind:number'}),
         'formatters': frozenset({
             'kind:dict',
             'object:sdv.data_processing.datetime_formatter.DatetimeFormatter',
             'object:sdv.data_processing.numerical_formatter.NumericalFormatter',
         }),
-        'grouped_columns_to_transformers': frozenset({
-            'kind:dict',
-        }),
-        'metadata': frozenset({
-            'object:sdv.metadata._single_table._SingleTableMetadata',
-        }),
-        'table_name': frozenset({
-            'kind:str',
-        }),
+        'grouped_columns_to_transformers': frozenset({'kind:dict'}),
+        'metadata': frozenset({'object:sdv.metadata._single_table._SingleTableMetadata'}),
+        'table_name': frozenset({'kind:str'}),
     },
     'sdv.data_processing.datetime_formatter.DatetimeFormatter': {
-        '_dtype': frozenset({
-            'kind:dtype',
-        }),
-        'datetime_format': frozenset({
-            'kind:str',
-        }),
+        '_dtype': frozenset({'kind:dtype'}),
+        'datetime_format': frozenset({'kind:str'}),
     },
     'sdv.data_processing.numerical_formatter.NumericalFormatter': {
-        '_dtype': frozenset({
-            'kind:dtype',
-        }),
-        '_max_value': frozenset({
-            'kind:scalar',
-        }),
-        '_min_value': frozenset({
-            'kind:scalar',
-        }),
-        '_rounding_digits': frozenset({
-            'kind:number',
-        }),
-        'decimal_places': frozenset({
-        }),
-        'enforce_min_max_values': frozenset({
-            'kind:number',
-        }),
-        'enforce_rounding': frozenset({
-            'kind:number',
-        }),
+        '_dtype': frozenset({'kind:dtype'}),
+        '_max_value': frozenset({'kind:scalar'}),
+        '_min_value': frozenset({'kind:scalar'}),
+        '_rounding_digits': frozenset({'kind:number'}),
+        'decimal_places': frozenset(),
+        'enforce_min_max_values': frozenset({'kind:number'}),
+        'enforce_rounding': frozenset({'kind:number'}),
     },
     'sdv.metadata._single_table._SingleTableMetadata': {
-        '_primary_key_candidates': frozenset({
-        }),
-        '_updated': frozenset({
-            'kind:number',
-        }),
-        '_valid_column_relationships': frozenset({
-            'kind:list',
-        }),
-        '_version': frozenset({
-            'kind:str',
-        }),
-        'alternate_keys': frozenset({
-            'kind:list',
-        }),
-        'column_relationships': frozenset({
-            'kind:list',
-        }),
-        'columns': frozenset({
-            'kind:dict',
-        }),
-        'primary_key': frozenset({
-        }),
-        'sequence_index': frozenset({
-        }),
-        'sequence_key': frozenset({
-        }),
+        '_primary_key_candidates': frozenset(),
+        '_updated': frozenset({'kind:number'}),
+        '_valid_column_relationships': frozenset({'kind:list'}),
+        '_version': frozenset({'kind:str'}),
+        'alternate_keys': frozenset({'kind:list'}),
+        'column_relationships': frozenset({'kind:list'}),
+        'columns': frozenset({'kind:dict'}),
+        'primary_key': frozenset(),
+        'sequence_index': frozenset(),
+        'sequence_key': frozenset(),
     },
     'sdv.metadata.metadata.Metadata': {
-        '_multi_table_updated': frozenset({
-            'kind:number',
-        }),
-        'relationships': frozenset({
-            'kind:list',
-        }),
+        '_multi_table_updated': frozenset({'kind:number'}),
+        'relationships': frozenset({'kind:list'}),
         'tables': frozenset({
             'kind:dict',
             'object:sdv.metadata._single_table._SingleTableMetadata',
         }),
     },
     'sdv.single_table.copulas.GaussianCopulaSynthesizer': {
-        '_chained_constraints': frozenset({
-            'kind:list',
-        }),
-        '_constraints_fitted': frozenset({
-            'kind:number',
-        }),
-        '_creation_date': frozenset({
-            'kind:str',
-        }),
-        '_data_processor': frozenset({
-            'object:sdv.data_processing.data_processor.DataProcessor',
-        }),
+        '_chained_constraints': frozenset({'kind:list'}),
+        '_constraints_fitted': frozenset({'kind:number'}),
+        '_creation_date': frozenset({'kind:str'}),
+        '_data_processor': frozenset({'object:sdv.data_processing.data_processor.DataProcessor'}),
         '_default_distribution': frozenset({
             'class:copulas.univariate.beta.BetaUnivariate',
             'class:copulas.univariate.gamma.GammaUnivariate',
@@ -816,511 +399,188 @@ ATTRIBUTES = {
             'class:copulas.univariate.truncated_gaussian.TruncatedGaussian',
             'class:copulas.univariate.uniform.UniformUnivariate',
         }),
-        '_fitted': frozenset({
-            'kind:number',
-        }),
-        '_fitted_date': frozenset({
-            'kind:str',
-        }),
-        '_fitted_sdv_enterprise_version': frozenset({
-        }),
-        '_fitted_sdv_version': frozenset({
-            'kind:str',
-        }),
-        '_input_metadata': frozenset({
-            'object:sdv.metadata.metadata.Metadata',
-        }),
-        '_model': frozenset({
-            'object:copulas.multivariate.gaussian.GaussianMultivariate',
-        }),
-        '_num_rows': frozenset({
-            'kind:number',
-        }),
-        '_numerical_distributions': frozenset({
-            'kind:dict',
-        }),
-        '_original_columns': frozenset({
-            'kind:index',
-        }),
-        '_original_metadata': frozenset({
-            'object:sdv.metadata.metadata.Metadata',
-        }),
-        '_random_state_set': frozenset({
-            'kind:number',
-        }),
-        '_reject_sampling_constraints': frozenset({
-            'kind:list',
-        }),
-        '_synthesizer_id': frozenset({
-            'kind:str',
-        }),
-        '_table_name': frozenset({
-            'kind:str',
-        }),
-        'default_distribution': frozenset({
-            'kind:str',
-        }),
-        'enforce_min_max_values': frozenset({
-            'kind:number',
-        }),
-        'enforce_rounding': frozenset({
-            'kind:number',
-        }),
-        'locales': frozenset({
-            'kind:list',
-        }),
-        'metadata': frozenset({
-            'object:sdv.metadata.metadata.Metadata',
-        }),
-        'numerical_distributions': frozenset({
-            'kind:dict',
-        }),
+        '_fitted': frozenset({'kind:number'}),
+        '_fitted_date': frozenset({'kind:str'}),
+        '_fitted_sdv_enterprise_version': frozenset(),
+        '_fitted_sdv_version': frozenset({'kind:str'}),
+        '_input_metadata': frozenset({'object:sdv.metadata.metadata.Metadata'}),
+        '_model': frozenset({'object:copulas.multivariate.gaussian.GaussianMultivariate'}),
+        '_num_rows': frozenset({'kind:number'}),
+        '_numerical_distributions': frozenset({'kind:dict'}),
+        '_original_columns': frozenset({'kind:index'}),
+        '_original_metadata': frozenset({'object:sdv.metadata.metadata.Metadata'}),
+        '_random_state_set': frozenset({'kind:number'}),
+        '_reject_sampling_constraints': frozenset({'kind:list'}),
+        '_synthesizer_id': frozenset({'kind:str'}),
+        '_table_name': frozenset({'kind:str'}),
+        'default_distribution': frozenset({'kind:str'}),
+        'enforce_min_max_values': frozenset({'kind:number'}),
+        'enforce_rounding': frozenset({'kind:number'}),
+        'locales': frozenset({'kind:list'}),
+        'metadata': frozenset({'object:sdv.metadata.metadata.Metadata'}),
+        'numerical_distributions': frozenset({'kind:dict'}),
     },
     'sdv.single_table.ctgan.CTGANSynthesizer': {
-        '_chained_constraints': frozenset({
-            'kind:list',
-        }),
-        '_constraints_fitted': frozenset({
-            'kind:number',
-        }),
-        '_creation_date': frozenset({
-            'kind:str',
-        }),
-        '_data_processor': frozenset({
-            'object:sdv.data_processing.data_processor.DataProcessor',
-        }),
-        '_fitted': frozenset({
-            'kind:number',
-        }),
-        '_fitted_date': frozenset({
-            'kind:str',
-        }),
-        '_fitted_sdv_enterprise_version': frozenset({
-        }),
-        '_fitted_sdv_version': frozenset({
-            'kind:str',
-        }),
-        '_input_metadata': frozenset({
-            'object:sdv.metadata.metadata.Metadata',
-        }),
-        '_model': frozenset({
-            'object:ctgan.synthesizers.ctgan.CTGAN',
-        }),
-        '_model_kwargs': frozenset({
-            'kind:dict',
-        }),
-        '_original_columns': frozenset({
-            'kind:index',
-        }),
-        '_original_metadata': frozenset({
-            'object:sdv.metadata.metadata.Metadata',
-        }),
-        '_random_state_set': frozenset({
-            'kind:number',
-        }),
-        '_reject_sampling_constraints': frozenset({
-            'kind:list',
-        }),
-        '_synthesizer_id': frozenset({
-            'kind:str',
-        }),
-        '_table_name': frozenset({
-            'kind:str',
-        }),
-        'batch_size': frozenset({
-            'kind:number',
-        }),
-        'discriminator_decay': frozenset({
-            'kind:number',
-        }),
-        'discriminator_dim': frozenset({
-            'kind:tuple',
-        }),
-        'discriminator_lr': frozenset({
-            'kind:number',
-        }),
-        'discriminator_steps': frozenset({
-            'kind:number',
-        }),
-        'embedding_dim': frozenset({
-            'kind:number',
-        }),
-        'enable_gpu': frozenset({
-            'kind:number',
-        }),
-        'enforce_min_max_values': frozenset({
-            'kind:number',
-        }),
-        'enforce_rounding': frozenset({
-            'kind:number',
-        }),
-        'epochs': frozenset({
-            'kind:number',
-        }),
-        'generator_decay': frozenset({
-            'kind:number',
-        }),
-        'generator_dim': frozenset({
-            'kind:tuple',
-        }),
-        'generator_lr': frozenset({
-            'kind:number',
-        }),
-        'locales': frozenset({
-            'kind:list',
-        }),
-        'log_frequency': frozenset({
-            'kind:number',
-        }),
-        'metadata': frozenset({
-            'object:sdv.metadata.metadata.Metadata',
-        }),
-        'pac': frozenset({
-            'kind:number',
-        }),
-        'verbose': frozenset({
-            'kind:number',
-        }),
+        '_chained_constraints': frozenset({'kind:list'}),
+        '_constraints_fitted': frozenset({'kind:number'}),
+        '_creation_date': frozenset({'kind:str'}),
+        '_data_processor': frozenset({'object:sdv.data_processing.data_processor.DataProcessor'}),
+        '_fitted': frozenset({'kind:number'}),
+        '_fitted_date': frozenset({'kind:str'}),
+        '_fitted_sdv_enterprise_version': frozenset(),
+        '_fitted_sdv_version': frozenset({'kind:str'}),
+        '_input_metadata': frozenset({'object:sdv.metadata.metadata.Metadata'}),
+        '_model': frozenset({'object:ctgan.synthesizers.ctgan.CTGAN'}),
+        '_model_kwargs': frozenset({'kind:dict'}),
+        '_original_columns': frozenset({'kind:index'}),
+        '_original_metadata': frozenset({'object:sdv.metadata.metadata.Metadata'}),
+        '_random_state_set': frozenset({'kind:number'}),
+        '_reject_sampling_constraints': frozenset({'kind:list'}),
+        '_synthesizer_id': frozenset({'kind:str'}),
+        '_table_name': frozenset({'kind:str'}),
+        'batch_size': frozenset({'kind:number'}),
+        'discriminator_decay': frozenset({'kind:number'}),
+        'discriminator_dim': frozenset({'kind:tuple'}),
+        'discriminator_lr': frozenset({'kind:number'}),
+        'discriminator_steps': frozenset({'kind:number'}),
+        'embedding_dim': frozenset({'kind:number'}),
+        'enable_gpu': frozenset({'kind:number'}),
+        'enforce_min_max_values': frozenset({'kind:number'}),
+        'enforce_rounding': frozenset({'kind:number'}),
+        'epochs': frozenset({'kind:number'}),
+        'generator_decay': frozenset({'kind:number'}),
+        'generator_dim': frozenset({'kind:tuple'}),
+        'generator_lr': frozenset({'kind:number'}),
+        'locales': frozenset({'kind:list'}),
+        'log_frequency': frozenset({'kind:number'}),
+        'metadata': frozenset({'object:sdv.metadata.metadata.Metadata'}),
+        'pac': frozenset({'kind:number'}),
+        'verbose': frozenset({'kind:number'}),
     },
     'sklearn.mixture._bayesian_mixture.BayesianGaussianMixture': {
-        '_sklearn_version': frozenset({
-            'kind:str',
-        }),
-        'converged_': frozenset({
-            'kind:number',
-        }),
-        'covariance_prior': frozenset({
-        }),
-        'covariance_prior_': frozenset({
-            'kind:array',
-        }),
-        'covariance_type': frozenset({
-            'kind:str',
-        }),
-        'covariances_': frozenset({
-            'kind:array',
-        }),
-        'degrees_of_freedom_': frozenset({
-            'kind:array',
-        }),
-        'degrees_of_freedom_prior': frozenset({
-        }),
-        'degrees_of_freedom_prior_': frozenset({
-            'kind:number',
-        }),
-        'init_params': frozenset({
-            'kind:str',
-        }),
-        'lower_bound_': frozenset({
-            'kind:scalar',
-        }),
-        'lower_bounds_': frozenset({
-            'kind:list',
-        }),
-        'max_iter': frozenset({
-            'kind:number',
-        }),
-        'mean_precision_': frozenset({
-            'kind:array',
-        }),
-        'mean_precision_prior': frozenset({
-        }),
-        'mean_precision_prior_': frozenset({
-            'kind:number',
-        }),
-        'mean_prior': frozenset({
-        }),
-        'mean_prior_': frozenset({
-            'kind:array',
-        }),
-        'means_': frozenset({
-            'kind:array',
-        }),
-        'n_components': frozenset({
-            'kind:number',
-        }),
-        'n_features_in_': frozenset({
-            'kind:number',
-        }),
-        'n_init': frozenset({
-            'kind:number',
-        }),
-        'n_iter_': frozenset({
-            'kind:number',
-        }),
-        'precisions_': frozenset({
-            'kind:array',
-        }),
-        'precisions_cholesky_': frozenset({
-            'kind:array',
-        }),
-        'random_state': frozenset({
-            'kind:scalar',
-        }),
-        'reg_covar': frozenset({
-            'kind:number',
-        }),
-        'tol': frozenset({
-            'kind:number',
-        }),
-        'verbose': frozenset({
-            'kind:number',
-        }),
-        'verbose_interval': frozenset({
-            'kind:number',
-        }),
-        'warm_start': frozenset({
-            'kind:number',
-        }),
-        'weight_concentration_': frozenset({
-            'kind:tuple',
-        }),
-        'weight_concentration_prior': frozenset({
-            'kind:number',
-        }),
-        'weight_concentration_prior_': frozenset({
-            'kind:number',
-        }),
-        'weight_concentration_prior_type': frozenset({
-            'kind:str',
-        }),
-        'weights_': frozenset({
-            'kind:array',
-        }),
+        '_sklearn_version': frozenset({'kind:str'}),
+        'converged_': frozenset({'kind:number'}),
+        'covariance_prior': frozenset(),
+        'covariance_prior_': frozenset({'kind:array'}),
+        'covariance_type': frozenset({'kind:str'}),
+        'covariances_': frozenset({'kind:array'}),
+        'degrees_of_freedom_': frozenset({'kind:array'}),
+        'degrees_of_freedom_prior': frozenset(),
+        'degrees_of_freedom_prior_': frozenset({'kind:number'}),
+        'init_params': frozenset({'kind:str'}),
+        'lower_bound_': frozenset({'kind:scalar'}),
+        'lower_bounds_': frozenset({'kind:list'}),
+        'max_iter': frozenset({'kind:number'}),
+        'mean_precision_': frozenset({'kind:array'}),
+        'mean_precision_prior': frozenset(),
+        'mean_precision_prior_': frozenset({'kind:number'}),
+        'mean_prior': frozenset(),
+        'mean_prior_': frozenset({'kind:array'}),
+        'means_': frozenset({'kind:array'}),
+        'n_components': frozenset({'kind:number'}),
+        'n_features_in_': frozenset({'kind:number'}),
+        'n_init': frozenset({'kind:number'}),
+        'n_iter_': frozenset({'kind:number'}),
+        'precisions_': frozenset({'kind:array'}),
+        'precisions_cholesky_': frozenset({'kind:array'}),
+        'random_state': frozenset({'kind:scalar'}),
+        'reg_covar': frozenset({'kind:number'}),
+        'tol': frozenset({'kind:number'}),
+        'verbose': frozenset({'kind:number'}),
+        'verbose_interval': frozenset({'kind:number'}),
+        'warm_start': frozenset({'kind:number'}),
+        'weight_concentration_': frozenset({'kind:tuple'}),
+        'weight_concentration_prior': frozenset({'kind:number'}),
+        'weight_concentration_prior_': frozenset({'kind:number'}),
+        'weight_concentration_prior_type': frozenset({'kind:str'}),
+        'weights_': frozenset({'kind:array'}),
     },
     'torch.nn.modules.activation.ReLU': {
-        '_backward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_backward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_buffers': frozenset({
-            'kind:dict',
-        }),
-        '_forward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_always_called': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_is_full_backward_hook': frozenset({
-        }),
-        '_load_state_dict_post_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_load_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_modules': frozenset({
-            'kind:dict',
-        }),
-        '_non_persistent_buffers_set': frozenset({
-            'kind:set',
-        }),
-        '_parameters': frozenset({
-            'kind:dict',
-        }),
-        '_state_dict_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        'inplace': frozenset({
-            'kind:number',
-        }),
-        'training': frozenset({
-            'kind:number',
-        }),
+        '_backward_hooks': frozenset({'kind:odict'}),
+        '_backward_pre_hooks': frozenset({'kind:odict'}),
+        '_buffers': frozenset({'kind:dict'}),
+        '_forward_hooks': frozenset({'kind:odict'}),
+        '_forward_hooks_always_called': frozenset({'kind:odict'}),
+        '_forward_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_forward_pre_hooks': frozenset({'kind:odict'}),
+        '_forward_pre_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_is_full_backward_hook': frozenset(),
+        '_load_state_dict_post_hooks': frozenset({'kind:odict'}),
+        '_load_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        '_modules': frozenset({'kind:dict'}),
+        '_non_persistent_buffers_set': frozenset({'kind:set'}),
+        '_parameters': frozenset({'kind:dict'}),
+        '_state_dict_hooks': frozenset({'kind:odict'}),
+        '_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        'inplace': frozenset({'kind:number'}),
+        'training': frozenset({'kind:number'}),
     },
     'torch.nn.modules.batchnorm.BatchNorm1d': {
-        '_backward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_backward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_buffers': frozenset({
-            'kind:dict',
-        }),
-        '_forward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_always_called': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_is_full_backward_hook': frozenset({
-        }),
-        '_load_state_dict_post_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_load_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_modules': frozenset({
-            'kind:dict',
-        }),
-        '_non_persistent_buffers_set': frozenset({
-            'kind:set',
-        }),
-        '_parameters': frozenset({
-            'kind:dict',
-        }),
-        '_state_dict_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        'affine': frozenset({
-            'kind:number',
-        }),
-        'eps': frozenset({
-            'kind:number',
-        }),
-        'momentum': frozenset({
-            'kind:number',
-        }),
-        'num_features': frozenset({
-            'kind:number',
-        }),
-        'track_running_stats': frozenset({
-            'kind:number',
-        }),
-        'training': frozenset({
-            'kind:number',
-        }),
+        '_backward_hooks': frozenset({'kind:odict'}),
+        '_backward_pre_hooks': frozenset({'kind:odict'}),
+        '_buffers': frozenset({'kind:dict'}),
+        '_forward_hooks': frozenset({'kind:odict'}),
+        '_forward_hooks_always_called': frozenset({'kind:odict'}),
+        '_forward_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_forward_pre_hooks': frozenset({'kind:odict'}),
+        '_forward_pre_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_is_full_backward_hook': frozenset(),
+        '_load_state_dict_post_hooks': frozenset({'kind:odict'}),
+        '_load_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        '_modules': frozenset({'kind:dict'}),
+        '_non_persistent_buffers_set': frozenset({'kind:set'}),
+        '_parameters': frozenset({'kind:dict'}),
+        '_state_dict_hooks': frozenset({'kind:odict'}),
+        '_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        'affine': frozenset({'kind:number'}),
+        'eps': frozenset({'kind:number'}),
+        'momentum': frozenset({'kind:number'}),
+        'num_features': frozenset({'kind:number'}),
+        'track_running_stats': frozenset({'kind:number'}),
+        'training': frozenset({'kind:number'}),
     },
     'torch.nn.modules.container.Sequential': {
-        '_backward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_backward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_buffers': frozenset({
-            'kind:dict',
-        }),
-        '_forward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_always_called': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_is_full_backward_hook': frozenset({
-        }),
-        '_load_state_dict_post_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_load_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
+        '_backward_hooks': frozenset({'kind:odict'}),
+        '_backward_pre_hooks': frozenset({'kind:odict'}),
+        '_buffers': frozenset({'kind:dict'}),
+        '_forward_hooks': frozenset({'kind:odict'}),
+        '_forward_hooks_always_called': frozenset({'kind:odict'}),
+        '_forward_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_forward_pre_hooks': frozenset({'kind:odict'}),
+        '_forward_pre_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_is_full_backward_hook': frozenset(),
+        '_load_state_dict_post_hooks': frozenset({'kind:odict'}),
+        '_load_state_dict_pre_hooks': frozenset({'kind:odict'}),
         '_modules': frozenset({
             'kind:dict',
             'object:ctgan.synthesizers.ctgan.Residual',
             'object:torch.nn.modules.linear.Linear',
         }),
-        '_non_persistent_buffers_set': frozenset({
-            'kind:set',
-        }),
-        '_parameters': frozenset({
-            'kind:dict',
-        }),
-        '_state_dict_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        'training': frozenset({
-            'kind:number',
-        }),
+        '_non_persistent_buffers_set': frozenset({'kind:set'}),
+        '_parameters': frozenset({'kind:dict'}),
+        '_state_dict_hooks': frozenset({'kind:odict'}),
+        '_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        'training': frozenset({'kind:number'}),
     },
     'torch.nn.modules.linear.Linear': {
-        '_backward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_backward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_buffers': frozenset({
-            'kind:dict',
-        }),
-        '_forward_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_always_called': frozenset({
-            'kind:odict',
-        }),
-        '_forward_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_forward_pre_hooks_with_kwargs': frozenset({
-            'kind:odict',
-        }),
-        '_is_full_backward_hook': frozenset({
-        }),
-        '_load_state_dict_post_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_load_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_modules': frozenset({
-            'kind:dict',
-        }),
-        '_non_persistent_buffers_set': frozenset({
-            'kind:set',
-        }),
-        '_parameters': frozenset({
-            'kind:dict',
-        }),
-        '_state_dict_hooks': frozenset({
-            'kind:odict',
-        }),
-        '_state_dict_pre_hooks': frozenset({
-            'kind:odict',
-        }),
-        'in_features': frozenset({
-            'kind:number',
-        }),
-        'out_features': frozenset({
-            'kind:number',
-            'kind:scalar',
-        }),
-        'training': frozenset({
-            'kind:number',
-        }),
+        '_backward_hooks': frozenset({'kind:odict'}),
+        '_backward_pre_hooks': frozenset({'kind:odict'}),
+        '_buffers': frozenset({'kind:dict'}),
+        '_forward_hooks': frozenset({'kind:odict'}),
+        '_forward_hooks_always_called': frozenset({'kind:odict'}),
+        '_forward_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_forward_pre_hooks': frozenset({'kind:odict'}),
+        '_forward_pre_hooks_with_kwargs': frozenset({'kind:odict'}),
+        '_is_full_backward_hook': frozenset(),
+        '_load_state_dict_post_hooks': frozenset({'kind:odict'}),
+        '_load_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        '_modules': frozenset({'kind:dict'}),
+        '_non_persistent_buffers_set': frozenset({'kind:set'}),
+        '_parameters': frozenset({'kind:dict'}),
+        '_state_dict_hooks': frozenset({'kind:odict'}),
+        '_state_dict_pre_hooks': frozenset({'kind:odict'}),
+        'in_features': frozenset({'kind:number'}),
+        'out_features': frozenset({'kind:number', 'kind:scalar'}),
+        'training': frozenset({'kind:number'}),
     },
 }
