@@ -62,9 +62,9 @@ MECHANISMS_PER_COLUMN = 3  # family histogram, detail histogram, distinct count
 MARGIN = 3.0  # noise widths a count must clear before it counts as present
 MADE_UP_MARGIN = 4.5  # ... and the distinct count, before a column is made up (see above)
 MIXED_SHARE = 0.05  # a column with more values outside its main family is read as labels
-# noise widths the count of values with more decimals must clear before one more place is
-# kept: a plain sum of up to 12 empty cells passes 3 widths in about 1 read in 740, which put
-# a spurious place on some column of a wide table; 4 widths, about 1 in 31,000
+# noise widths the count of values with decimals (or with more decimals) must clear before a
+# place is kept: empty cells pass 3 widths in about 1 read in 740, which put a spurious place
+# on some column of a wide table; 4 widths, about 1 in 31,000
 DECIMALS_MARGIN = 4.0
 MINOR_SHARE = 0.01  # a minority below this share of a column is ignored (rounded away)
 UNIQUE_SHARE = 0.9  # distinct values per present value of a key or identifier
@@ -357,7 +357,7 @@ def _decide_number(spec: ColumnSpec, released: _Released) -> None:
     """Whole numbers unless the noisy count of values with decimals stands clear of the noise
     (a few noise widths: a small minority of decimals is rounded away); then the fewest
     decimals that leave no clear mass of finer values."""
-    integral = not released.clears(released.cells["fraction"])
+    integral = not released.clears(released.cells["fraction"], margin=DECIMALS_MARGIN)
     spec.kind, spec.dtype = ("integer", "int64") if integral else ("numeric", "float64")
     spec.reason = "learned with differential privacy: " + (
         "whole numbers" if integral else "numbers with decimals")
