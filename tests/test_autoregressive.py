@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tabsynth.dp.ranges import LEVELS
+from tabsynth.dp.ranges import GRID_RELEASES
 from tabsynth.errors import ConfigError
 from tabsynth.schema import infer_schema
 from tabsynth.synthesizers import make_synthesizer
@@ -127,8 +127,8 @@ def test_private_fit_spends_what_it_claims_with_fresh_noise() -> None:
     assert claim.epsilon_training > 0 and claim.epsilon_preprocessing > 0
     info = fits[0].fit_info
     # the row count, then one histogram per categorical column and per numeric one its exact
-    # values and one per grid level
-    assert info["noisy_releases"] == {"row count": 1, "histogram": 3 + 1 + LEVELS}
+    # values and the grid levels' releases
+    assert info["noisy_releases"] == {"row count": 1, "histogram": 3 + 1 + GRID_RELEASES}
     first, second = (fit.sample(300, seed=3) for fit in fits)
     assert not first.equals(second), "the same --seed must not replay a DP fit's noise"
     assert torch.initial_seed() == 123, "a DP fit must not leave its secret seed behind"

@@ -20,11 +20,13 @@ from tabsynth.dp.noise import SecretNoise, release_threshold
 from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.ranges import (
     CUT_SHARE,
-    LEVELS,
+    GRID_RELEASES,
+    LEVEL_RELEASES,
     Reading,
     describe,
     grid_edges,
     level_counts,
+    level_sigmas,
     read_levels,
 )
 from tabsynth.errors import ConfigError
@@ -132,7 +134,7 @@ def plan_mechanisms(schema: Schema, public: dict[str, PublicColumn]) -> tuple[in
     """(Gaussian mechanisms, of which unknown-domain histograms) a DP fit's preprocessing spends.
 
     One histogram is one mechanism of L2 sensitivity 1 (a row adds 1 to one cell): per learned
-    column its histogram (a numeric column also one histogram per grid level, dp/ranges.py), per
+    column its histogram (a numeric column also its grid levels' releases, dp/ranges.py), per
     regenerated column its missing count, and one noisy row count for the whole table.
     """
     mechanisms, unknown = 1, 0  # the noisy row count
@@ -142,7 +144,7 @@ def plan_mechanisms(schema: Schema, public: dict[str, PublicColumn]) -> tuple[in
         elif spec.name in public:
             continue
         elif _ranged(spec):
-            mechanisms += 1 + LEVELS  # exact-value histogram (unknown domain) + grid levels
+            mechanisms += 1 + GRID_RELEASES  # exact-value histogram (unknown domain) + grid
             unknown += 1
         elif spec.kind == "boolean":
             mechanisms += 1  # public domain {True, False, missing}: counts only
@@ -315,8 +317,11 @@ def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: 
     private = release.noise is not None
     reading = None
     if private:
-        noisy_levels = [release(counts) for counts in level_counts(rest)]
-        reading = read_levels(noisy_levels, release.sigma, present, present_width, points)
+        noisy_levels = [np.mean([release(counts) for _ in range(releases)], axis=0)
+                        for counts, releases in zip(level_counts(rest), LEVEL_RELEASES,
+                                                    strict=True)]
+        reading = read_levels(noisy_levels, level_sigmas(release.sigma), present,
+                              present_width, points)
         mass, tail = reading.mass, 0.0  # the reading's cut already drops stray noise
     else:
         mass = np.histogram(np.clip(rest, grid[0], grid[-1]), bins=grid)[0].astype(float) \

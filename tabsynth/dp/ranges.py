@@ -6,9 +6,13 @@ and [0, 10^-3) at zero. Each coarser level joins LEVEL_BRANCHING neighbouring ce
 level below, outward from zero on each side, LEVELS levels in all (40, 5 and 0.625 cells per
 decade). The levels and their edges are constants: nothing in them depends on the data.
 
-Release. One histogram per level. A row adds 1 to exactly one cell of each level, so each level
-is one discrete Gaussian mechanism of L2 sensitivity 1, charged to the fit's accountant at the
-domain's sigma (``plan_mechanisms`` in dp/domain.py counts LEVELS per numeric column).
+Release. Each level's histogram is released LEVEL_RELEASES times (a row adds 1 to exactly one
+cell of each level, so each release is one discrete Gaussian mechanism of L2 sensitivity 1,
+charged to the fit's accountant at the domain's sigma: ``plan_mechanisms`` in dp/domain.py
+counts GRID_RELEASES per numeric column), and a level released r times is read as the mean of
+its releases, with noise sigma / sqrt(r). The middle level decides where a column's range
+ends (whether a thin tail beside the kept cells is kept, or noise is read as values far
+out), so it gets the extra releases.
 
 Reading: post-processing of the noisy counts and of counts already released (the row, missing
 and point-mass counts), with constants only. From the coarsest level down, a cell is kept when
@@ -39,11 +43,18 @@ BINS_PER_DECADE = 40
 GRID_LOW_DECADE, GRID_HIGH_DECADE = -3, 10
 LEVEL_BRANCHING = 8  # cells of a level joined into one of the next level up (each side of zero)
 LEVELS = 3  # 40, 5 and 0.625 cells per decade
-TOP_RATE = 0.001  # chance that some empty cell of the coarsest level clears the cut
-SPURIOUS_RATE = 0.01  # the same for a finer level (its cells are tested inside kept ones only)
-RESIDUAL_WIDTHS = 1.5  # noise widths what a kept cell holds beyond its kept children must clear
+LEVEL_RELEASES = (1, 3, 1)  # releases of each level (finest first), read as their mean
+GRID_RELEASES = sum(LEVEL_RELEASES)
+# a stray kept cell puts values where the column has none (up to 10^10 at the coarsest level)
+TOP_RATE = 0.0001  # chance that some empty cell of the coarsest level clears the cut
+SPURIOUS_RATE = 0.001  # the same for a finer level (its cells are tested inside kept ones only)
+# Mass placed outside the kept cells widens the column's range, so noise alone must rarely
+# place any: at 1.5 widths for a kept cell's rest and 0.5 for a run's block (the best of up to
+# 7 blocks), census at epsilon 1 drew ages up to 376 or 2,371 in 1 fit in 5. A rest clears
+# 2.5 widths by noise about once in 160; the best block 3 widths about once in 170.
+RESIDUAL_WIDTHS = 2.5  # noise widths what a kept cell holds beyond its kept children must clear
 FINE_RESIDUAL_WIDTHS = 0.5  # the same inside a middle-level cell (its spread stays inside it)
-RUN_WIDTHS = 0.5  # noise widths a block of children must clear (per root of its size) to
+RUN_WIDTHS = 3.0  # noise widths a block of children must clear (per root of its size) to
 # extend a run outward
 PRESENT_WIDTHS = 3.0  # noise widths the column's count of values must clear to keep one cell
 CUT_SHARE = 0.005  # values lost to the cut are named from this share of the column on
@@ -106,9 +117,16 @@ class Reading:
     coarsened: list[Stretch] = field(default_factory=list)
 
 
-def read_levels(noisy: list[np.ndarray], sigma: float, present: float | None,
+def level_sigmas(sigma: float) -> list[float]:
+    """The noise width of each level's mean of releases (finest first), each release at
+    ``sigma``."""
+    return [sigma / np.sqrt(r) for r in LEVEL_RELEASES]
+
+
+def read_levels(noisy: list[np.ndarray], sigmas: float | list[float], present: float | None,
                 present_width: float, points: list[float] | None = None) -> Reading:
-    """Mass per fine cell from the noisy level histograms (finest first).
+    """Mass per fine cell from the noisy level histograms (finest first), read with the noise
+    width of each level (``sigmas``; one number: the same for all).
 
     ``present`` is a noisy count of the values these histograms hold and ``present_width`` the
     width of its noise (None when unknown). It is the mass of a root above the coarsest level:
@@ -119,21 +137,24 @@ def read_levels(noisy: list[np.ndarray], sigma: float, present: float | None,
     its count clears RESIDUAL_WIDTHS noise widths (no stray cell far from the data can be).
     """
     reading = Reading(np.zeros(len(level_maps()[0])))
+    sigmas = [float(sigmas)] * len(noisy) if np.isscalar(sigmas) else list(sigmas)
     top = len(noisy) - 1
+    sigma = sigmas[top]
     counts = noisy[top].astype(float)
     kept = counts > _cut(sigma, len(counts), TOP_RATE)
     if points:
         beside_points = np.zeros(len(counts), dtype=bool)
         beside_points[level_maps()[top][_fine_cells(np.asarray(points, dtype=float))]] = True
         kept |= beside_points & (counts > RESIDUAL_WIDTHS * sigma)
-    if not kept.any() and present is not None and present > PRESENT_WIDTHS * present_width:
-        kept[int(np.argmax(counts))] = True
+    if not kept.any() and not points and present is not None \
+            and present > PRESENT_WIDTHS * present_width:
+        kept[int(np.argmax(counts))] = True  # a column without point masses is never empty
     for node in np.flatnonzero(kept):
-        _descend(reading, noisy, sigma, top, int(node), max(float(counts[node]), 0.0))
+        _descend(reading, noisy, sigmas, top, int(node), max(float(counts[node]), 0.0))
     if present is not None and kept.any():
         rest = present - float(counts[kept].sum())
         if rest > RESIDUAL_WIDTHS * np.sqrt(present_width**2 + kept.sum() * sigma**2):
-            _spread(reading, noisy, sigma, top + 1, np.arange(len(counts)), counts, kept, rest)
+            _spread(reading, noisy, sigmas, top + 1, np.arange(len(counts)), counts, kept, rest)
     return reading
 
 
@@ -142,8 +163,8 @@ def _cut(sigma: float, tests: int, rate: float = SPURIOUS_RATE) -> float:
     return sigma * float(norm.isf(rate / max(tests, 1)))
 
 
-def _descend(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int, node: int,
-             estimate: float, toward: int = 0) -> None:
+def _descend(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], level: int,
+             node: int, estimate: float, toward: int = 0) -> None:
     """Give a node's mass (``estimate``) to its fine cells, as finely as the noise allows: kept
     children take their own noisy counts and are read the same way; the rest (all of it when
     no child is kept) is spread by ``_spread``. ``toward`` (-1 / +1) says on which side of the
@@ -154,12 +175,13 @@ def _descend(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int
         return
     children = np.unique(level_maps()[level - 1][cells])
     counts = noisy[level - 1][children].astype(float)
+    sigma = sigmas[level - 1]  # the children's noise
     kept = counts > _cut(sigma, len(noisy[level - 1]))
     for child, count in zip(children[kept], counts[kept], strict=True):
-        _descend(reading, noisy, sigma, level - 1, int(child), float(count))
+        _descend(reading, noisy, sigmas, level - 1, int(child), float(count))
     rest = estimate - float(counts[kept].sum())
     widths = RESIDUAL_WIDTHS if level > 1 else FINE_RESIDUAL_WIDTHS
-    if kept.any() and rest <= widths * sigma * np.sqrt(1 + kept.sum()):
+    if kept.any() and rest <= widths * np.sqrt(sigmas[level] ** 2 + kept.sum() * sigma**2):
         # the difference is lost in the noise of many kept children; the children next to
         # them may still clear the noise of their own sum
         run = _run(kept, counts, RUN_WIDTHS * sigma) if level > 1 else np.zeros_like(kept)
@@ -167,17 +189,19 @@ def _descend(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int
         if not run.any() or beside <= RESIDUAL_WIDTHS * sigma * np.sqrt(run.sum()):
             return  # cut
         rest = beside
-    _spread(reading, noisy, sigma, level, children, counts, kept, rest, toward)
+    _spread(reading, noisy, sigmas, level, children, counts, kept, rest, toward)
 
 
-def _spread(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int,
+def _spread(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], level: int,
             children: np.ndarray, counts: np.ndarray, kept: np.ndarray, rest: float,
             toward: int = 0) -> None:
     """Give ``rest`` to the children of a node at ``level`` that are not kept: inside a
     middle-level cell evenly over its other fine cells (a coarse piece of one such cell);
     higher up, to the children along a run (``_run``) from the kept ones (or, with none kept,
     from the child next to the mass already found, else the largest) in proportion to their
-    clipped noisy counts, each read further down with the side its mass lies on."""
+    clipped noisy counts, or to the one child beside them when no block clears the noise
+    (``_beside``), each read further down with the side its mass lies on."""
+    sigma = sigmas[level - 1]  # the children's noise
     if level == 1:
         targets = ~kept
         weights = targets / max(targets.sum(), 1)
@@ -191,6 +215,8 @@ def _spread(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int,
         targets = (anchors & ~kept) | _run(
             anchors, counts, (RESIDUAL_WIDTHS if root else RUN_WIDTHS) * sigma,
             1 if root else None)
+        if not targets.any() and not root:
+            targets = _beside(anchors, counts)
         weights = np.clip(counts, 0, None) * targets
         total = weights.sum()
         weights = weights / total if total > 0 else targets / max(targets.sum(), 1)
@@ -201,11 +227,22 @@ def _spread(reading: Reading, noisy: list[np.ndarray], sigma: float, level: int,
         if level > 1:
             side = 0 if not found.size else (1 if position < found[0] else
                                              -1 if position > found[-1] else 0)
-            _descend(reading, noisy, sigma, level - 1, int(child), rest * share, side)
+            _descend(reading, noisy, sigmas, level - 1, int(child), rest * share, side)
             continue
         where = np.flatnonzero(level_maps()[level - 1] == child)
         reading.mass[where] += rest * share / len(where)
         reading.coarsened.append(Stretch(int(where[0]), int(where[-1]), rest * share))
+
+
+def _beside(anchors: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The one child next to the anchors, on the side whose neighbour has the larger noisy
+    count: where a rest that clears the noise goes when no block of children does."""
+    first, last = np.flatnonzero(anchors)[[0, -1]]
+    sides = [i for i in (first - 1, last + 1) if 0 <= i < len(anchors)]
+    out = np.zeros(len(anchors), dtype=bool)
+    if sides:
+        out[max(sides, key=lambda i: counts[i])] = True
+    return out
 
 
 def _run(anchors: np.ndarray, counts: np.ndarray, floor: float,

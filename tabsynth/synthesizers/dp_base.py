@@ -23,7 +23,7 @@ from tabsynth.dp.claim import (
     residual_risks,
 )
 from tabsynth.dp.public import PublicColumn, with_public_kinds
-from tabsynth.dp.ranges import LEVELS
+from tabsynth.dp.ranges import GRID_RELEASES, LEVELS
 from tabsynth.dp.settings import checked_epsilon
 from tabsynth.dp.start import (
     Budget,
@@ -213,8 +213,8 @@ class DpSynthesizer(Synthesizer):
                  f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
                  f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
                  "histograms: per category or yes/no column its values; per number, date or "
-                 f"whole-number-category column its exact values and {LEVELS} fixed grid "
-                 "levels; missing counts of made-up columns)"
+                 f"whole-number-category column its exact values and {GRID_RELEASES} "
+                 f"releases of {LEVELS} fixed grid levels; missing counts of made-up columns)"
                  f"{self._schema_notes(plan)}"
                  f"{self._extra_notes(plan)}. "
                  "The sampling rate, default delta and default number of output rows come from "
