@@ -26,8 +26,10 @@ the same way; otherwise it is cut. A stretch too thin to show at fine resolution
 at a coarser one instead of being zeroed. The released row count less the missing and
 point-mass counts is a root above the coarsest level, read the same way, and when no coarsest
 cell clears the cut while that count clearly clears its noise, the largest coarsest cell is
-kept: a column is never left empty while its noisy count is clearly positive. Every coarse
-piece is recorded (``Reading.coarsened``) so that the domain can name it (``describe``)."""
+kept: a column without point masses is never left empty while its noisy count is clearly
+positive (one with point masses is not empty; a stray cell far from them would invent values).
+Every coarse piece is recorded (``Reading.coarsened``) so that the domain can name it
+(``describe``)."""
 
 from __future__ import annotations
 
@@ -50,8 +52,8 @@ TOP_RATE = 0.0001  # chance that some empty cell of the coarsest level clears th
 SPURIOUS_RATE = 0.001  # the same for a finer level (its cells are tested inside kept ones only)
 # Mass placed outside the kept cells widens the column's range, so noise alone must rarely
 # place any: at 1.5 widths for a kept cell's rest and 0.5 for a run's block (the best of up to
-# 7 blocks), census at epsilon 1 drew ages up to 376 or 2,371 in 1 fit in 5. A rest clears
-# 2.5 widths by noise about once in 160; the best block 3 widths about once in 170.
+# 7 blocks), census at epsilon 1 drew ages up to 376 or 2,371 in about 1 fit in 6. A rest
+# clears 2.5 widths by noise about once in 160; the best block 3 widths about once in 170.
 RESIDUAL_WIDTHS = 2.5  # noise widths what a kept cell holds beyond its kept children must clear
 FINE_RESIDUAL_WIDTHS = 0.5  # the same inside a middle-level cell (its spread stays inside it)
 RUN_WIDTHS = 3.0  # noise widths a block of children must clear (per root of its size) to
@@ -132,7 +134,8 @@ def read_levels(noisy: list[np.ndarray], sigmas: float | list[float], present: f
     width of its noise (None when unknown). It is the mass of a root above the coarsest level:
     what it holds beyond the kept coarsest cells is read like any kept cell's rest, and when no
     coarsest cell clears the cut while it clearly clears its noise, the largest coarsest cell
-    is kept, so a column is never left empty while it clearly holds values. A coarsest cell
+    is kept (without ``points``), so a column is never left empty while it clearly holds
+    values. A coarsest cell
     holding one of the column's released ``points`` is known to hold values: it is kept once
     its count clears RESIDUAL_WIDTHS noise widths (no stray cell far from the data can be).
     """
