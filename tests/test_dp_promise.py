@@ -24,7 +24,7 @@ from tabsynth.dp.noise import (
     discrete_gaussian_tail,
     release_threshold,
 )
-from tabsynth.dp.schema_release import learn_schema
+from tabsynth.dp.schema_release import MECHANISMS_PER_COLUMN, learn_schema
 from tabsynth.export import SignOff, export_files
 from tabsynth.pipeline import LoadedTable, RunConfig, run, secret_holdout_mask
 from tabsynth.schema import coerce_frame, infer_schema
@@ -219,11 +219,14 @@ def test_preprocessing_makes_exactly_the_releases_the_plan_charged(base) -> None
     assert releases["missing count"] == sum(c.regenerated for c in schema.included)
 
 
+@pytest.mark.parametrize("learned", [False, True], ids=["given schema", "schema under DP"])
 @pytest.mark.parametrize("method", [DpGan, Autoregressive])
-def test_every_kind_of_column_makes_exactly_the_releases_the_plan_charged(method) -> None:
+def test_every_kind_of_column_makes_exactly_the_releases_the_plan_charged(
+        method, learned: bool) -> None:
     """Dates, whole-number categories, a declared public column, a made-up one, numbers and
-    labels: each release is one the accountant charged, for both DP methods (the fit itself
-    refuses a mismatch; this checks the count against the columns, too)."""
+    labels, with the schema given or learned under DP: each release is one the accountant
+    charged, for both DP methods (the fit itself refuses a mismatch; this checks the count
+    against the columns, too)."""
     from tabsynth.dp.domain import plan_mechanisms
     from tabsynth.dp.public import PublicColumn
 
@@ -233,17 +236,24 @@ def test_every_kind_of_column_makes_exactly_the_releases_the_plan_charged(method
         day=pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, rows), "D"),
         code=rng.choice([1, 2, 3, 4], rows),
         score=rng.uniform(0, 100, rows).round(1))
-    schema = infer_schema(frame)
-    assert schema["code"].kind == "categorical" and schema["day"].kind == "datetime"
-    assert schema["note"].regenerated
     public = {"score": PublicColumn(bounds=(0.0, 100.0))}
-    model = method(epsilon=1.0, epochs=1, batch_size=100, device="cpu",
-                   public=public).fit(coerce_frame(frame, schema), schema)
+    model = method(epsilon=1.0, epochs=1, batch_size=100, device="cpu", public=public)
+    if learned:
+        schema = model.infer_schema(frame)
+        schema_releases = len(frame.columns) * MECHANISMS_PER_COLUMN
+    else:
+        schema, schema_releases = infer_schema(frame), 0
+        assert schema["code"].kind == "categorical" and schema["day"].kind == "datetime"
+        assert schema["note"].regenerated
+        frame = coerce_frame(frame, schema)
+    model.fit(frame, schema)
     releases = model.fit_info["noisy_releases"]
     planned, _ = plan_mechanisms(schema, public)
-    assert sum(v for k, v in releases.items() if k != "pair table") == model.plan.mechanisms
-    assert releases["histogram"] + releases["row count"] + releases["missing count"] == planned
-    assert releases["missing count"] == 1  # the made-up free text's missing rate
+    schema_made = sum(v for k, v in releases.items() if k.startswith("schema: "))
+    assert schema_made == schema_releases
+    assert sum(v for k, v in releases.items() if k != "pair table") - schema_made \
+        == model.plan.mechanisms == planned
+    assert releases.get("missing count", 0) == sum(c.regenerated for c in schema.included)
 
 
 def test_sizes_derive_from_the_noisy_row_count(base) -> None:

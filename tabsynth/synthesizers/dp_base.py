@@ -168,7 +168,7 @@ class DpSynthesizer(Synthesizer):
         assert start.noise is not None
         releases = dict(self._schema_release.releases) if self._schema_release else {}
         self.fit_info["noisy_releases"] = {**releases, **start.noise.releases}
-        _check_releases(self.fit_info["noisy_releases"], start.plan)
+        _check_releases(start.noise.releases, start.plan, self._schema_release)
         self.fit_info.update(self._accounting_info(start))
         self._claim = self._claim_from(start, regenerated)
         self._schema_release = self._schema_choices = None  # a later fit learns its own
@@ -233,11 +233,15 @@ class DpSynthesizer(Synthesizer):
                                                     total))
 
 
-def _check_releases(releases: dict[str, int], plan: BudgetPlan | None) -> None:
-    """Every noisy release the fit made is one the accountant charged, and the other way
-    round; a mismatch is a defect in this program, and no model comes out of it."""
+def _check_releases(releases: dict[str, int], plan: BudgetPlan | None,
+                    schema: SchemaRelease | None) -> None:
+    """Every noisy release the fit made (``releases``; a schema learned under DP made its own,
+    ``schema``) is one the accountant charged, and the other way round; a mismatch is a defect
+    in this program, and no model comes out of it."""
     pairs = releases.get("pair table", 0)
     counted = sum(count for kind, count in releases.items() if kind != "pair table")
-    if plan is None or counted != plan.mechanisms or pairs != plan.pair_mechanisms:
+    schema_counted = sum(schema.releases.values()) if schema else 0
+    if plan is None or counted != plan.mechanisms or pairs != plan.pair_mechanisms \
+            or schema_counted != (schema.mechanisms if schema else 0):
         raise RuntimeError("the noisy releases of this fit differ from what its privacy "
                            "accounting charged; the fit is stopped and nothing is kept")
