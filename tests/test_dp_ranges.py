@@ -274,3 +274,26 @@ def test_dates_under_dp_keep_to_their_years() -> None:
     assert days("2025-10-01") <= column.edges[-2] <= days("2026-04-01")
     old = domain["born"]
     assert days("1930-01-01") <= old.edges[1] and old.edges[-2] <= days("1980-01-01")
+
+
+def test_the_largest_whole_number_on_the_grid_can_be_drawn() -> None:
+    """Codes 1-9 too rare for point masses: the cell holding 9 is [8.91, 9.44); its top edge
+    rounded to 9 made 8 the largest value the decoder could give (online_shoppers' Region 9,
+    4 % of the rows, never appeared)."""
+    from tabsynth.dp.domain import _Counter, _quantile_bins
+    from tabsynth.dp.noise import SecretNoise
+
+    values = np.repeat(np.arange(1, 10), 1000).astype(float)
+    release = _Counter(SecretNoise(), 2.0)
+    edges, _, _, _ = _quantile_bins(values, release, True, float(len(values)), 2.0, [])
+    assert edges[0] <= 1 and edges[-1] - 1 >= 9, edges  # the decoder draws up to edge - 1
+
+
+def test_a_declared_whole_number_range_reaches_its_upper_bound() -> None:
+    """Bounds [1, 9] declared public: 9 can be drawn (the bins used to end at 9, so 8 was the
+    largest value)."""
+    from tabsynth.dp.domain import _public_column
+    from tabsynth.dp.public import PublicColumn
+
+    column = _public_column("stars", "integer", PublicColumn(bounds=(1.0, 9.0)))
+    assert column.edges[0] == 1 and column.edges[-1] - 1 == 9, column.edges

@@ -338,8 +338,9 @@ def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: 
         occupied = np.flatnonzero(mass > 0)
         edges = np.unique(np.concatenate([[grid[occupied[0]]], edges[1:-1],
                                           [grid[occupied[-1] + 1]]]))
-    if integer:
-        edges = np.unique(np.round(edges))
+    if integer:  # a DP cell [a, b) holds the whole numbers ceil(a) .. ceil(b) - 1 (rounding
+        # its top edge down lost the largest value: codes 1-9 came out 1-8)
+        edges = np.unique(np.ceil(edges - 1e-9) if private else np.round(edges))
         if len(edges) == 1:
             edges = np.array([edges[0], edges[0] + 1])
     # weight of each final bin: interpolated share of the grid mass
@@ -376,7 +377,8 @@ def _public_column(name: str, kind: str, declared: PublicColumn) -> ColumnDomain
             raise ConfigError(f"public schema, column {name!r}: a numeric column needs bounds")
         low, high = declared.bounds
         integer = kind == "integer"
-        edges = np.linspace(low, high, MAX_BINS + 1)
+        # whole numbers: bins up to high + 1, as the decoder draws up to a bin's top edge - 1
+        edges = np.linspace(low, high + integer, MAX_BINS + 1)
         if integer:
             edges = np.unique(np.round(edges))
         return ColumnDomain(name, "numeric", integer=integer, datetime=kind == "datetime",

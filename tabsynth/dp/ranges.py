@@ -45,7 +45,7 @@ BINS_PER_DECADE = 40
 GRID_LOW_DECADE, GRID_HIGH_DECADE = -3, 10
 LEVEL_BRANCHING = 8  # cells of a level joined into one of the next level up (each side of zero)
 LEVELS = 3  # 40, 5 and 0.625 cells per decade
-LEVEL_RELEASES = (1, 3, 1)  # releases of each level (finest first), read as their mean
+LEVEL_RELEASES = (1, 1, 1)  # releases of each level (finest first), read as their mean
 GRID_RELEASES = sum(LEVEL_RELEASES)
 # a stray kept cell puts values where the column has none (up to 10^10 at the coarsest level)
 TOP_RATE = 0.0001  # chance that some empty cell of the coarsest level clears the cut
