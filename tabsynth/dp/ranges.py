@@ -10,9 +10,9 @@ Release. Each level's histogram is released LEVEL_RELEASES times (a row adds 1 t
 cell of each level, so each release is one discrete Gaussian mechanism of L2 sensitivity 1,
 charged to the fit's accountant at the domain's sigma: ``plan_mechanisms`` in dp/domain.py
 counts GRID_RELEASES per numeric column), and a level released r times is read as the mean of
-its releases, with noise sigma / sqrt(r). The middle level decides where a column's range
-ends (whether a thin tail beside the kept cells is kept, or noise is read as values far
-out), so it gets the extra releases.
+its releases, with noise sigma / sqrt(r). One each: three releases of the middle level (which
+decides where a range ends) added two mechanisms per column, which raised every histogram's
+noise by 16 % and cost census 0.03 of quality at epsilon 1 for tails that were barely better.
 
 Reading: post-processing of the noisy counts and of counts already released (the row, missing
 and point-mass counts), with constants only. From the coarsest level down, a cell is kept when
