@@ -214,8 +214,8 @@ class DpSynthesizer(Synthesizer):
                  f"steps at rate {plan.sample_rate:.4g}; {plan.mechanisms} discrete Gaussian "
                  f"count releases (sigma {plan.sigma_preprocessing:.1f}: the row count, "
                  "histograms: per category or yes/no column its values; per number, date or "
-                 f"whole-number-category column its exact values and {GRID_RELEASES} "
-                 f"releases of {LEVELS} fixed grid levels; missing counts of made-up columns)"
+                 f"whole-number-category column its exact values and {LEVELS} fixed grid "
+                 f"levels{_grid_releases()}; missing counts of made-up columns)"
                  f"{self._schema_notes(plan)}"
                  f"{self._extra_notes(plan)}. "
                  "The sampling rate, default delta and default number of output rows come from "
@@ -231,6 +231,11 @@ class DpSynthesizer(Synthesizer):
                             randomness=RANDOMNESS, notes=notes,
                             range_notes=range_notes(self.fit_info.get("domain_warnings") or {},
                                                     total))
+
+
+def _grid_releases() -> str:
+    """How often the grid levels are released, where that is more than once each."""
+    return "" if GRID_RELEASES == LEVELS else f" ({GRID_RELEASES} releases in all)"
 
 
 def _check_releases(releases: dict[str, int], plan: BudgetPlan | None,
