@@ -17,7 +17,8 @@ writes them. Per numeric column of the real table:
   (the fewest that write every value; whole numbers: 0);
 * overshoot: how far the synthetic column reaches past the real one (train and holdout), as
   a share of the real range (min to max), below or above; the table cell is the worst column
-  (noise read as values far out: census ages of 376 from an age range 17 to 90 is 4.0);
+  (noise read as values far out: census ages of 376 from an age range 17 to 90 is 4.0), and
+  the share of synthetic rows past the real range;
 * codes: for columns whose proposed schema reads a missing-value code (-1, 999, ...), the share
   of holdout rows holding the code against the synthetic share ("none" when no column has one).
 
@@ -66,6 +67,15 @@ def overshoot(real: pd.Series, synthetic: pd.Series) -> float:
     return max(float(values.min() - made.min()), float(made.max() - values.max()), 0.0) / span
 
 
+def past_share(real: pd.Series, synthetic: pd.Series) -> float:
+    """Share of the synthetic values outside the real range (values the column never had)."""
+    made = pd.to_numeric(synthetic, errors="coerce").dropna()
+    values = pd.to_numeric(real, errors="coerce").dropna()
+    if made.empty or values.empty:
+        return 0.0
+    return float(((made < values.min()) | (made > values.max())).mean())
+
+
 def same_decimals(real: pd.Series, synthetic: pd.Series) -> bool:
     made = pd.to_numeric(synthetic, errors="coerce").dropna()
     values = pd.to_numeric(real, errors="coerce").dropna()
@@ -90,7 +100,8 @@ def measure(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
     tails = {c: outside_share(holdout[c], synthetic[c]) for c in numeric}
     decimals = {c: same_decimals(train[c], synthetic[c]) for c in numeric}
     beyond = {c: overshoot(pd.concat([train[c], holdout[c]]), synthetic[c]) for c in numeric}
-    return {"tails": tails, "decimals": decimals, "overshoot": beyond,
+    past = {c: past_share(pd.concat([train[c], holdout[c]]), synthetic[c]) for c in numeric}
+    return {"tails": tails, "decimals": decimals, "overshoot": beyond, "past": past,
             "codes": code_shares(holdout, synthetic, codes)}
 
 
@@ -157,7 +168,8 @@ def _row(table: str, label: str, results: list[dict], scores: bool) -> str:
             f"{100 * max(r['tails'][worst] for r in results):.1f} %") if worst else "—"
     far = max(columns, key=lambda c: max(r["overshoot"][c] for r in results)) if columns \
         else None
-    reach = f"{far} {max(r['overshoot'][far] for r in results):.2f}" if far else "—"
+    reach = (f"{far} {max(r['overshoot'][far] for r in results):.2f} "
+             f"({100 * max(r['past'][far] for r in results):.2f} % of rows past)") if far else "—"
     agree = [statistics.mean(float(r["decimals"][c]) for r in results) for c in columns]
     decimals = f"{sum(a == 1.0 for a in agree)}/{len(columns)}"
     coded = results[0]["codes"]
@@ -177,8 +189,10 @@ def _detail(results: list[dict]) -> None:
         shares = [100 * r["tails"][column] for r in results]
         agree = all(r["decimals"][column] for r in results)
         reach = max(r["overshoot"][column] for r in results)
+        past = 100 * max(r["past"][column] for r in results)
         print(f"    {column}: holdout outside {np.mean(shares):.2f} % (worst seed "
-              f"{max(shares):.2f} %), overshoot {reach:.2f} (worst seed), decimals "
+              f"{max(shares):.2f} %), overshoot {reach:.2f} ({past:.2f} % of rows past the "
+              f"real range; worst seed), decimals "
               f"{'agree' if agree else 'differ'}")
 
 

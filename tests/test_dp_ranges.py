@@ -166,6 +166,41 @@ def test_noise_alone_rarely_widens_a_range_far_past_its_values() -> None:
     assert np.mean(outside) <= 0.005, np.mean(outside)
 
 
+def sessions(rows: int, seed: int) -> pd.DataFrame:
+    """Visit durations with a long right tail (the top 1 % spread over a decade), page counts,
+    a channel, a rate capped at 0.2 by one row in ten, and a code column 1-9."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "duration": np.round(rng.lognormal(6.0, 1.1, rows), 1),
+        "pages": rng.poisson(4, rows),
+        "channel": rng.choice(list("abcd"), rows),
+        "rate": np.where(rng.random(rows) < 0.1, 0.2, np.round(rng.uniform(0, 0.2, rows), 3)),
+        "region": rng.choice(np.arange(1, 10), rows, p=[0.3, 0.2, 0.15, 0.1, 0.1, 0.06, 0.05,
+                                                      0.03, 0.01]),
+    })
+
+
+def test_a_range_reaches_past_its_last_mass_only_where_a_tail_can_lie() -> None:
+    """9,000 rows at ε = 1: a duration's thin top tail does not clear the noise, and the range
+    used to end at the last mass read, leaving about 1 % of fresh rows above it. The range now
+    reaches one middle-level cell further, but not past a wall (a rate capped at 0.2 by many
+    rows), not below zero, and not into new codes."""
+    frame, fresh = sessions(9000, 0), sessions(20000, 1)
+    schema = infer_schema(frame)
+    schema["region"].kind = "categorical"  # codes (their proposed kind): no reach
+    above, tops = [], {"rate": [], "region": []}
+    for _ in range(5):
+        domain, _ = private_domain(frame, schema)
+        above.append(outside(domain["duration"], fresh["duration"]))
+        for name, found in tops.items():
+            produced = [*domain[name].points, *domain[name].edges]
+            found.append(max(produced))
+            assert min(produced) >= 0, f"{name} reaches below zero"
+    assert np.mean(above) <= 0.008, above
+    assert max(tops["rate"]) < 0.25, tops["rate"]  # the cell holding 0.2 ends at 0.237
+    assert max(tops["region"]) <= 10, tops["region"]  # whole numbers up to edge - 1
+
+
 def test_a_column_is_never_left_empty_while_its_count_is_clearly_positive() -> None:
     """Values too spread for any coarsest cell to clear the cut: with the column's count
     clearly above its noise, its largest coarsest cell is kept; with a count lost in the noise

@@ -2,8 +2,9 @@
 
 Every learned column is one step whose token is its domain component (category, point mass,
 quantile bin, missing, other); a column with bins adds a second step, the position inside the
-bin on FINE_STEPS parts of equal mass (the domain's inner points; equal width in a DP fit or
-for declared bounds), so a heavy tail's top bin is not filled uniformly.
+bin on FINE_STEPS parts of equal mass (the domain's inner points; in a DP fit equal steps of
+the grid's log scale, for declared bounds equal width), so a heavy tail's top bin is not filled
+uniformly.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def _bins_of(column: ColumnDomain, components: np.ndarray) -> np.ndarray:
 def _inner_share(column: ColumnDomain, components: np.ndarray,
                  linear: np.ndarray) -> np.ndarray:
     """Position inside the bin (linear in value) -> share of the bin's mass below it."""
-    inner = column.inner  # empty (uniform) for DP, declared bounds and older models
+    inner = column.inner  # empty (uniform) for declared bounds and older models
     if not inner:
         return linear
     edges, levels = np.asarray(column.edges), np.linspace(0, 1, FINE_STEPS + 1)

@@ -42,6 +42,12 @@ TAIL_MASS = 0.001  # exact mode: share of the mass left outside the bounds, each
 POINT_MASS_SHARE = 0.005
 CUT_WIDTHS = 3.0  # noise widths the values lost to the cut must clear to be named
 INNER_STEPS = 16  # equal-mass steps inside each quantile bin (the autoregressive fine tokens)
+# A DP range of amounts ends this many fine grid cells (one middle-level cell, a factor of
+# 1.58) past the last mass read, where a tail too thin to clear the noise most likely lies:
+# online_shoppers at ε = 1 (9,864 rows) had 0.92 % of holdout rows outside the synthetic
+# ranges, 0.52 % with it. Not for codes or dates (values past the last one read would be new
+# codes or dates), not past a released point mass at the end, and never across zero.
+TAIL_REACH = 8
 
 
 @dataclass
@@ -56,7 +62,8 @@ class ColumnDomain:
     points: list[float] = field(default_factory=list)  # numeric: released point masses
     edges: list[float] = field(default_factory=list)  # numeric: bin edges (len = bins + 1)
     # numeric: per bin, INNER_STEPS + 1 points from its low to its high edge splitting the
-    # grid mass inside it equally; empty (uniform inside each bin) with DP or declared bounds
+    # grid mass inside it equally, or with DP in equal steps of the grid's log scale; empty
+    # (uniform inside each bin) for declared bounds
     inner: list[list[float]] = field(default_factory=list)
     has_missing: bool = False
     has_other: bool = False
@@ -270,8 +277,9 @@ def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
     # point masses, and the width of that sum's noise
     values_left = noisy_n - missing_noisy - float(np.sum(point_weights))
     width = release.sigma * np.sqrt(2 + len(points))
+    reach = TAIL_REACH if spec.kind in ("numeric", "integer") else 0  # not codes or dates
     edges, bin_weights, inner, reading = _quantile_bins(rest, release, integer, values_left,
-                                                        width, on_grid)
+                                                        width, on_grid, reach)
     weights = point_weights + bin_weights + ([missing_noisy] if has_missing else [])
     if not points and not edges:
         note = ("too few rows for this ε to learn the range privately: the column is left "
@@ -309,10 +317,11 @@ def _range_note(reading: Reading | None, points: list[float], point_weights: lis
 
 
 def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: float,
-                   present_width: float, points: list[float],
+                   present_width: float, points: list[float], reach: int = 0,
                    ) -> tuple[list[float], list[float], list[list[float]], Reading | None]:
     """Bin edges at the (noisy) grid mass's quantiles, each bin's weight, its inner points
-    (exact mode only) and, with noise, how the levels were read (see dp/ranges.py)."""
+    and, with noise, how the levels were read (see dp/ranges.py); with noise the range ends
+    ``reach`` fine cells past the mass read (``_reach_out``)."""
     grid = grid_edges()
     private = release.noise is not None
     reading = None
@@ -335,9 +344,8 @@ def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: 
     quantiles = np.concatenate([[tail], np.linspace(0, 1, MAX_BINS + 1)[1:-1], [1 - tail]])
     edges = np.unique(np.interp(quantiles, cumulative, grid))
     if private:  # the outermost edges of the mass read, not interpolated inside a cell
-        occupied = np.flatnonzero(mass > 0)
-        edges = np.unique(np.concatenate([[grid[occupied[0]]], edges[1:-1],
-                                          [grid[occupied[-1] + 1]]]))
+        low, high = _reach_out(np.flatnonzero(mass > 0), points, reach)
+        edges = np.unique(np.concatenate([[grid[low]], edges[1:-1], [grid[high]]]))
     if integer:  # a DP cell [a, b) holds the whole numbers ceil(a) .. ceil(b) - 1 (rounding
         # its top edge down lost the largest value: codes 1-9 came out 1-8)
         edges = np.unique(np.ceil(edges - 1e-9) if private else np.round(edges))
@@ -348,9 +356,41 @@ def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: 
     shares = np.diff(at_edges)
     # within-bin quantiles only from exact counts: after the noise cut-off a DP grid keeps few
     # cells, and equal-mass steps would pile values onto them (census ε = 1: 2-way TVD 0.061 ->
-    # 0.067); a DP domain's bins are filled uniformly between their edges
-    inner = [] if private else _inner_points(edges, at_edges, grid, cumulative)
+    # 0.067); a DP domain's bins take equal steps of the grid's log scale, so that a wide top
+    # bin is not cut into linear parts whose first one alone spans its mass (census ε = 1:
+    # quality 0.929 -> 0.941)
+    inner = _log_steps(edges, grid) if private else _inner_points(edges, at_edges, grid,
+                                                                   cumulative)
     return [float(e) for e in edges], [float(s * total) for s in shares], inner, reading
+
+
+def _reach_out(occupied: np.ndarray, points: list[float], reach: int) -> tuple[int, int]:
+    """The grid edges (indices) a DP range spans: its first and last cell holding mass, each
+    moved ``reach`` cells outward, unless a released point mass lies within twice ``reach``
+    cells of that end or past it (a wall, such as rates capped at 0.2 by many rows, beside
+    which the reading may already have spread a rest over one middle-level cell) or the move
+    would cross zero."""
+    grid = grid_edges()
+    zero = (len(grid) - 1) // 2  # the cell [0, 10^GRID_LOW_DECADE)
+    low, high = int(occupied[0]), int(occupied[-1]) + 1
+    if not points or min(points) >= grid[min(low + 2 * reach, high)]:
+        low = max(low - reach, zero if low >= zero else 0)
+    if not points or max(points) < grid[max(high - 2 * reach, low)]:
+        high = min(high + reach, zero if high <= zero else len(grid) - 1)
+    return low, high
+
+
+def _log_steps(edges: np.ndarray, grid: np.ndarray) -> list[list[float]]:
+    """Per bin, INNER_STEPS + 1 points from its low to its high edge in equal steps of the
+    grid's cell index (log scale; linear inside one cell): no count goes into them."""
+    index = np.arange(len(grid), dtype=float)
+    at = np.interp(edges, grid, index)
+    inner = []
+    for b in range(len(edges) - 1):
+        points = np.interp(np.linspace(at[b], at[b + 1], INNER_STEPS + 1), index, grid)
+        points[0], points[-1] = edges[b], edges[b + 1]
+        inner.append([float(p) for p in np.maximum.accumulate(points)])
+    return inner
 
 
 def _inner_points(edges: np.ndarray, at_edges: np.ndarray, grid: np.ndarray,

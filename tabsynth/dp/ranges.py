@@ -152,12 +152,15 @@ def read_levels(noisy: list[np.ndarray], sigmas: float | list[float], present: f
     if not kept.any() and not points and present is not None \
             and present > PRESENT_WIDTHS * present_width:
         kept[int(np.argmax(counts))] = True  # a column without point masses is never empty
+    near = _fine_cells(np.asarray(points, dtype=float)) if points else None
     for node in np.flatnonzero(kept):
-        _descend(reading, noisy, sigmas, top, int(node), max(float(counts[node]), 0.0))
+        _descend(reading, noisy, sigmas, top, int(node), max(float(counts[node]), 0.0),
+                 near=near)
     if present is not None and kept.any():
         rest = present - float(counts[kept].sum())
         if rest > RESIDUAL_WIDTHS * np.sqrt(present_width**2 + kept.sum() * sigma**2):
-            _spread(reading, noisy, sigmas, top + 1, np.arange(len(counts)), counts, kept, rest)
+            _spread(reading, noisy, sigmas, top + 1, np.arange(len(counts)), counts, kept, rest,
+                    near=near)
     return reading
 
 
@@ -167,11 +170,13 @@ def _cut(sigma: float, tests: int, rate: float = SPURIOUS_RATE) -> float:
 
 
 def _descend(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], level: int,
-             node: int, estimate: float, toward: int = 0) -> None:
+             node: int, estimate: float, toward: int = 0,
+             near: np.ndarray | None = None) -> None:
     """Give a node's mass (``estimate``) to its fine cells, as finely as the noise allows: kept
     children take their own noisy counts and are read the same way; the rest (all of it when
     no child is kept) is spread by ``_spread``. ``toward`` (-1 / +1) says on which side of the
-    node the mass already found lies, 0 when none is known."""
+    node the mass already found lies, 0 when none is known; ``near`` holds the fine cells of
+    the column's released point masses."""
     cells = level_maps()[level] == node
     if level == 0:
         reading.mass[cells] += estimate
@@ -181,7 +186,7 @@ def _descend(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], lev
     sigma = sigmas[level - 1]  # the children's noise
     kept = counts > _cut(sigma, len(noisy[level - 1]))
     for child, count in zip(children[kept], counts[kept], strict=True):
-        _descend(reading, noisy, sigmas, level - 1, int(child), float(count))
+        _descend(reading, noisy, sigmas, level - 1, int(child), float(count), near=near)
     rest = estimate - float(counts[kept].sum())
     widths = RESIDUAL_WIDTHS if level > 1 else FINE_RESIDUAL_WIDTHS
     if kept.any() and rest <= widths * np.sqrt(sigmas[level] ** 2 + kept.sum() * sigma**2):
@@ -192,16 +197,16 @@ def _descend(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], lev
         if not run.any() or beside <= RESIDUAL_WIDTHS * sigma * np.sqrt(run.sum()):
             return  # cut
         rest = beside
-    _spread(reading, noisy, sigmas, level, children, counts, kept, rest, toward)
+    _spread(reading, noisy, sigmas, level, children, counts, kept, rest, toward, near)
 
 
 def _spread(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], level: int,
             children: np.ndarray, counts: np.ndarray, kept: np.ndarray, rest: float,
-            toward: int = 0) -> None:
+            toward: int = 0, near: np.ndarray | None = None) -> None:
     """Give ``rest`` to the children of a node at ``level`` that are not kept: inside a
     middle-level cell evenly over its other fine cells (a coarse piece of one such cell);
     higher up, to the children along a run (``_run``) from the kept ones (or, with none kept,
-    from the child next to the mass already found, else the largest) in proportion to their
+    from the child next to the mass already found, else ``_anchor``) in proportion to their
     clipped noisy counts, or to the one child beside them when no block clears the noise
     (``_beside``), each read further down with the side its mass lies on."""
     sigma = sigmas[level - 1]  # the children's noise
@@ -211,7 +216,7 @@ def _spread(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], leve
     else:
         anchors = kept.copy()
         if not kept.any():
-            anchors[0 if toward < 0 else -1 if toward > 0 else int(np.argmax(counts))] = True
+            anchors[_anchor(children, counts, level, toward, near)] = True
         # a coarsest cell spans 1.6 decades: beside the mass found, one only, clearly above
         # the noise (a stray one would throw values far out)
         root = level == len(level_maps())
@@ -230,11 +235,27 @@ def _spread(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], leve
         if level > 1:
             side = 0 if not found.size else (1 if position < found[0] else
                                              -1 if position > found[-1] else 0)
-            _descend(reading, noisy, sigmas, level - 1, int(child), rest * share, side)
+            _descend(reading, noisy, sigmas, level - 1, int(child), rest * share, side, near)
             continue
         where = np.flatnonzero(level_maps()[level - 1] == child)
         reading.mass[where] += rest * share / len(where)
         reading.coarsened.append(Stretch(int(where[0]), int(where[-1]), rest * share))
+
+
+def _anchor(children: np.ndarray, counts: np.ndarray, level: int, toward: int,
+            near: np.ndarray | None) -> int:
+    """Where a node's rest starts when none of its children is kept: the child on the side of
+    the mass already found; in a node holding released point masses, the largest of the
+    children holding them (the rest of a code column lies among its codes: the largest child
+    anywhere in a coarsest cell took codes 1-9 up to 38; children beyond the codes take mass
+    only through a run that clears the noise); else the largest child."""
+    if toward:
+        return 0 if toward < 0 else len(children) - 1
+    if near is not None:
+        holding = np.flatnonzero(np.isin(children, level_maps()[level - 1][near]))
+        if holding.size:
+            return int(holding[np.argmax(counts[holding])])
+    return int(np.argmax(counts))
 
 
 def _beside(anchors: np.ndarray, counts: np.ndarray) -> np.ndarray:
