@@ -236,6 +236,20 @@ def test_whole_number_categories_keep_their_rare_values_range() -> None:
     assert outside(column, frame["browser"]) <= 0.02
 
 
+def test_a_domain_note_names_a_coarse_stretch_at_the_end_of_the_range_read() -> None:
+    """The same thin stretch under 38, learned as a column's domain at ε = 0.3: the note names
+    the lowest part of the range. It is measured on the range read, not on the range after it
+    reaches past the last mass (measured on that, the stretch no longer touched the low end
+    and was named as lying inside)."""
+    rng = np.random.default_rng(4)
+    values = np.concatenate([rng.uniform(40, 90, 4700), rng.uniform(15, 38, 300)])
+    frame = pd.DataFrame({"age": values})
+    schema = Schema([ColumnSpec("age", "numeric", "float64")])
+    for _ in range(3):
+        domain, _ = private_domain(frame, schema, epsilon=0.3)
+        assert domain["age"].note.startswith("the lowest"), domain["age"].note
+
+
 def test_a_private_fit_names_what_the_noise_coarsened() -> None:
     from tabsynth.synthesizers import make_synthesizer
 

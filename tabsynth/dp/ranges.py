@@ -126,7 +126,8 @@ def level_sigmas(sigma: float) -> list[float]:
 
 
 def read_levels(noisy: list[np.ndarray], sigmas: float | list[float], present: float | None,
-                present_width: float, points: list[float] | None = None) -> Reading:
+                present_width: float, points: list[float] | None = None,
+                codes: bool = False) -> Reading:
     """Mass per fine cell from the noisy level histograms (finest first), read with the noise
     width of each level (``sigmas``; one number: the same for all).
 
@@ -138,6 +139,8 @@ def read_levels(noisy: list[np.ndarray], sigmas: float | list[float], present: f
     values. A coarsest cell
     holding one of the column's released ``points`` is known to hold values: it is kept once
     its count clears RESIDUAL_WIDTHS noise widths (no stray cell far from the data can be).
+    With ``codes`` (the values are codes, the points the released ones), a rest whose node
+    keeps no child starts among the children holding released codes (``_anchor``).
     """
     reading = Reading(np.zeros(len(level_maps()[0])))
     sigmas = [float(sigmas)] * len(noisy) if np.isscalar(sigmas) else list(sigmas)
@@ -152,7 +155,7 @@ def read_levels(noisy: list[np.ndarray], sigmas: float | list[float], present: f
     if not kept.any() and not points and present is not None \
             and present > PRESENT_WIDTHS * present_width:
         kept[int(np.argmax(counts))] = True  # a column without point masses is never empty
-    near = _fine_cells(np.asarray(points, dtype=float)) if points else None
+    near = _fine_cells(np.asarray(points, dtype=float)) if points and codes else None
     for node in np.flatnonzero(kept):
         _descend(reading, noisy, sigmas, top, int(node), max(float(counts[node]), 0.0),
                  near=near)
