@@ -179,7 +179,7 @@ def _descend(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], lev
     children take their own noisy counts and are read the same way; the rest (all of it when
     no child is kept) is spread by ``_spread``. ``toward`` (-1 / +1) says on which side of the
     node the mass already found lies, 0 when none is known; ``near`` holds the fine cells of
-    the column's released point masses."""
+    a code column's released codes (None for other columns)."""
     cells = level_maps()[level] == node
     if level == 0:
         reading.mass[cells] += estimate
@@ -248,10 +248,10 @@ def _spread(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], leve
 def _anchor(children: np.ndarray, counts: np.ndarray, level: int, toward: int,
             near: np.ndarray | None) -> int:
     """Where a node's rest starts when none of its children is kept: the child on the side of
-    the mass already found; in a node holding released point masses, the largest of the
-    children holding them (the rest of a code column lies among its codes: the largest child
-    anywhere in a coarsest cell took codes 1-9 up to 38; children beyond the codes take mass
-    only through a run that clears the noise); else the largest child."""
+    the mass already found; in a node holding a code column's released codes (``near``), the
+    largest of the children holding them (the rest of a code column lies among its codes: the
+    largest child anywhere in a coarsest cell took codes 1-9 up to 38; children beyond the
+    codes take mass only through a run that clears the noise); else the largest child."""
     if toward:
         return 0 if toward < 0 else len(children) - 1
     if near is not None:
