@@ -140,7 +140,7 @@ def read_levels(noisy: list[np.ndarray], sigmas: float | list[float], present: f
     holding one of the column's released ``points`` is known to hold values: it is kept once
     its count clears RESIDUAL_WIDTHS noise widths (no stray cell far from the data can be).
     With ``codes`` (the values are codes, the points the released ones), a rest whose node
-    keeps no child starts among the children holding released codes (``_anchor``).
+    keeps no child starts from the children holding released codes (``_anchor``).
     """
     reading = Reading(np.zeros(len(level_maps()[0])))
     sigmas = [float(sigmas)] * len(noisy) if np.isscalar(sigmas) else list(sigmas)
@@ -246,19 +246,21 @@ def _spread(reading: Reading, noisy: list[np.ndarray], sigmas: list[float], leve
 
 
 def _anchor(children: np.ndarray, counts: np.ndarray, level: int, toward: int,
-            near: np.ndarray | None) -> int:
-    """Where a node's rest starts when none of its children is kept: the child on the side of
-    the mass already found; in a node holding a code column's released codes (``near``), the
-    largest of the children holding them (the rest of a code column lies among its codes: the
+            near: np.ndarray | None) -> np.ndarray:
+    """The children (indices) a node's rest starts from when none of them is kept: the child
+    on the side of the mass already found; in a node holding a code column's released codes
+    (``near``), every child holding them (the rest of a code column lies among its codes: the
     largest child anywhere in a coarsest cell took codes 1-9 up to 38; children beyond the
-    codes take mass only through a run that clears the noise); else the largest child."""
+    codes take mass only through a run that clears the noise, and a run from one of them alone
+    had to cross its neighbours' empty cells, which lost online_shoppers' Informational codes
+    4 and up in 1 fit in 8); else the largest child."""
     if toward:
-        return 0 if toward < 0 else len(children) - 1
+        return np.array([0 if toward < 0 else len(children) - 1])
     if near is not None:
         holding = np.flatnonzero(np.isin(children, level_maps()[level - 1][near]))
         if holding.size:
-            return int(holding[np.argmax(counts[holding])])
-    return int(np.argmax(counts))
+            return holding
+    return np.array([int(np.argmax(counts))])
 
 
 def _beside(anchors: np.ndarray, counts: np.ndarray) -> np.ndarray:
