@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tabsynth.dp.claim import range_notes
-from tabsynth.dp.domain import OTHER, learn_domain, plan_mechanisms
+from tabsynth.dp.domain import OTHER, TAIL_REACH, _reach_out, learn_domain, plan_mechanisms
 from tabsynth.dp.ranges import (
     GRID_RELEASES,
     LEVEL_RELEASES,
@@ -264,6 +264,29 @@ def test_whole_number_categories_keep_their_rare_values_range() -> None:
     assert column.kind == "numeric" and column.integer and OTHER not in column.component_labels
     assert 1.0 in column.points
     assert outside(column, frame["browser"]) <= 0.02
+
+
+def test_an_end_near_zero_on_the_columns_scale_reaches_zero() -> None:
+    """The rule itself, on cells held by mass: a rate from 0.002 to 0.2 reaches zero (a point
+    at zero or just under its end does not stop it), the same mirrored below zero; amounts from
+    1 to 100 do not, nor does a point far under them (0.005) pull them there across the gap;
+    codes and dates (no reach) keep their ends."""
+    grid = grid_edges()
+    zero = (len(grid) - 1) // 2
+
+    def cells(low: float, high: float) -> np.ndarray:
+        first, last = np.searchsorted(grid, [low, high], side="right") - 1
+        return np.arange(first, last + 1)
+
+    rate = cells(0.002, 0.2)
+    assert _reach_out(rate, [], TAIL_REACH)[0] == zero
+    assert _reach_out(rate, [0.0, 0.2], TAIL_REACH)[0] == zero
+    assert _reach_out(rate, [0.0012], TAIL_REACH)[0] == zero
+    assert _reach_out(rate, [], 0)[0] == rate[0]  # codes, dates: no reach
+    assert _reach_out(cells(-0.2, -0.002), [], TAIL_REACH)[1] == zero
+    for points in ([], [0.005]):
+        low, _ = _reach_out(cells(1.0, 100.0), points, TAIL_REACH)
+        assert grid[low] >= 0.5, (points, grid[low])
 
 
 def test_a_code_columns_rest_starts_from_every_released_code() -> None:

@@ -13,10 +13,17 @@ from conftest import TEST_DATA
 
 from tabsynth.dp.claim import SCHEMA_DECLARED, SCHEMA_LEARNED
 from tabsynth.dp.noise import SecretNoise
-from tabsynth.dp.schema_release import MECHANISMS_PER_COLUMN, learn_schema
+from tabsynth.dp.schema_release import (
+    DETAILS,
+    FAMILY_CELLS,
+    MECHANISMS_PER_COLUMN,
+    _decide_text,
+    _Released,
+    learn_schema,
+)
 from tabsynth.dp.start import Budget, learn_private_schema
 from tabsynth.pipeline import LoadedTable, RunConfig, run
-from tabsynth.schema import coerce_frame, infer_schema, schema_choices
+from tabsynth.schema import ColumnSpec, coerce_frame, infer_schema, schema_choices
 
 ODD_KEY = "R-1234567"
 
@@ -145,6 +152,30 @@ def test_a_small_label_column_is_not_made_up_for_being_small() -> None:
     for _ in range(10):  # the family may be misread at this noise; never made up, though
         learned = learn_schema(frame, SecretNoise(), sigma=92.0)
         assert not learned["country"].regenerated and not learned["code"].regenerated
+
+
+def _text_released(details: dict[str, float], distinct: float, present: float,
+                   sigma: float = 92.0) -> _Released:
+    """Noisy releases of a column of words, as the DP schema reads them (given, no noise)."""
+    cells = dict.fromkeys(FAMILY_CELLS, 0.0) | {"text": present}
+    return _Released(cells, "text", dict.fromkeys(DETAILS["text"], 0.0) | details, distinct,
+                     sigma)
+
+
+def test_a_name_cell_standing_out_of_the_noise_only_a_little_makes_nothing_up() -> None:
+    """Twelve labels of 300 rows under sigma 92: their own cell (two short words) falls under
+    the noise while a noisy single-name cell clears 3 widths, and the distinct count reads 40.
+    The labels used to be read as first names and made up (about once in 3,000 reads); a
+    name column now needs the evidence every made-up kind needs (4.5 widths). A real column
+    of names still is one."""
+    labels = ColumnSpec("country", "categorical", "object")
+    _decide_text(labels, _text_released({"words:2:short": 150.0, "single_name": 290.0},
+                                        distinct=40.0, present=300.0))
+    assert labels.pii is None and not labels.regenerated
+    names = ColumnSpec("given", "categorical", "object")
+    _decide_text(names, _text_released({"words:1:short": 100.0, "single_name": 2900.0},
+                                       distinct=600.0, present=3000.0))
+    assert names.pii == "first_name" and names.regenerated
 
 
 @pytest.mark.parametrize("lenient", [False, True])

@@ -19,6 +19,7 @@ from tabsynth import formatting
 from tabsynth.dp.noise import SecretNoise, release_threshold
 from tabsynth.dp.public import PublicColumn
 from tabsynth.dp.ranges import (
+    BINS_PER_DECADE,
     CUT_SHARE,
     GRID_LOW_DECADE,
     GRID_RELEASES,
@@ -384,7 +385,8 @@ def _reach_out(occupied: np.ndarray, points: list[float], reach: int) -> tuple[i
     cells of that end or past it (a wall, such as rates capped at 0.2 by many rows, beside
     which the reading may already have spread a rest over one middle-level cell) or the move
     would cross zero; with ``reach``, an end near zero on the column's scale moves to zero,
-    wall or not (ZERO_REACH_SHARE)."""
+    wall or not (ZERO_REACH_SHARE; released point masses next to that end count as part of
+    the range, a point at zero does not stop it)."""
     grid = grid_edges()
     zero = (len(grid) - 1) // 2  # the cell [0, 10^GRID_LOW_DECADE)
     low, high = int(occupied[0]), int(occupied[-1]) + 1
@@ -392,17 +394,34 @@ def _reach_out(occupied: np.ndarray, points: list[float], reach: int) -> tuple[i
         low = max(low - reach, zero if low >= zero else 0)
     if not points or max(points) < grid[max(high - 2 * reach, low)]:
         high = min(high + reach, zero if high <= zero else len(grid) - 1)
-    lowest, highest = min([grid[low], *points]), max([grid[high], *points])
-    if reach and low > zero and lowest > 0 and _near_zero(lowest, highest):
-        low = zero
-    if reach and high < zero and highest < 0 and _near_zero(-highest, -lowest):
-        high = zero
+    if reach and low > zero:  # the mass read lies above zero
+        near = _near_end(grid[low], [p for p in points if 0 < p < grid[low]], reach)
+        if _near_zero(near, max([grid[high], *points])):
+            low = zero
+    if reach and high < zero:  # ... or below it
+        near = _near_end(-grid[high], [-p for p in points if grid[high] < p < 0], reach)
+        if _near_zero(near, -min([grid[low], *points])):
+            high = zero
     return low, high
 
 
+def _near_end(end: float, beyond: list[float], reach: int) -> float:
+    """The size of a range's end nearer zero (``end``, positive), taking the released point
+    masses ``beyond`` it (between it and zero) as part of the range while each lies within
+    ``reach`` fine cells of the end so far: a point far past the mass read (fees from 1 up,
+    a point at 0.005) does not pull the range toward zero across the gap."""
+    factor = 10.0 ** (reach / BINS_PER_DECADE)
+    for point in sorted(beyond, reverse=True):
+        if point * factor < end:
+            break
+        end = point
+    return end
+
+
 def _near_zero(near: float, far: float) -> bool:
-    """Whether a range from ``near`` to ``far`` (both positive) reaches zero
-    (ZERO_REACH_SHARE)."""
+    """Whether a range whose ends are ``near`` and ``far`` from zero (sizes) reaches zero:
+    its near end lies in the grid's first decade and within ZERO_REACH_SHARE of its far
+    end."""
     return near < 10.0 ** (GRID_LOW_DECADE + 1) and near <= ZERO_REACH_SHARE * far
 
 
