@@ -169,6 +169,11 @@ class _Released:
         like keys, and unique keys of a few hundred rows must still be found."""
         return self.clears(self.distinct, margin=MADE_UP_MARGIN)
 
+    def holds_enough(self, cell: str) -> bool:
+        """A detail cell's count clears the noise by MADE_UP_MARGIN widths, as a column's PII
+        kind must before the column is made up."""
+        return self.clears(self.details.get(cell, 0.0), margin=MADE_UP_MARGIN)
+
     @property
     def distinct_share(self) -> float:
         return float(np.clip(self.distinct / self.present, 0.0, 1.0))
@@ -539,16 +544,14 @@ def _decide_text(spec: ColumnSpec, released: _Released) -> None:
         # a made-up column's distinct count (a lone noisy cell can otherwise hold the whole
         # share when the column's true cell falls under the noise: 3 labels of 300 rows under
         # sigma 92 were read as web addresses)
-        if released.share(kind) >= threshold and released.clears(
-                released.details.get(kind, 0.0), margin=MADE_UP_MARGIN):
+        if released.share(kind) >= threshold and released.holds_enough(kind):
             spec.pii, spec.reason = kind, f"learned with differential privacy: {reason}"
             return
     # the same evidence as the kinds above: 12 labels of 300 rows under sigma 92 were read
     # as first names about once in 3,000 reads (a noisy name cell alone cleared the noise
     # while the labels' own cell fell under it, and the distinct count read over 20)
     if released.share(SINGLE_NAME) >= SINGLE_NAME_SHARE and distinct > 20 \
-            and unique > 0.02 and varied and released.clears(
-                released.details.get(SINGLE_NAME, 0.0), margin=MADE_UP_MARGIN):
+            and unique > 0.02 and varied and released.holds_enough(SINGLE_NAME):
         hint = header_hint(spec.name)
         spec.pii = hint if hint in ("first_name", "last_name") else "first_name"
         spec.reason = "learned with differential privacy: values are known first or last names"
