@@ -317,7 +317,11 @@ def test_a_domain_note_names_a_coarse_stretch_at_the_end_of_the_range_read() -> 
     schema = Schema([ColumnSpec("age", "numeric", "float64")])
     for _ in range(3):
         domain, _ = private_domain(frame, schema, epsilon=0.3)
-        assert domain["age"].note.startswith("the lowest"), domain["age"].note
+        age = domain["age"]
+        if age.edges[0] < 38:  # the stretch kept, coarsely
+            assert age.note.startswith("the lowest"), age.note
+        else:  # now and then the noise cuts it whole: the note then names the cut
+            assert "too thin to learn" in age.note, age.note
 
 
 def test_a_private_fit_names_what_the_noise_coarsened() -> None:
