@@ -306,6 +306,52 @@ def test_a_code_columns_rest_starts_from_every_released_code() -> None:
     assert grid[held[0]] > 3.0 and grid[held[-1] + 1] > 5.0, (grid[held[0]], grid[held[-1] + 1])
 
 
+class _NoNoise:
+    """Stands in for the secret noise: every release is the exact count (the readings still
+    use the noise width they are given), so that a rule is tested apart from the noise."""
+
+    def counts(self, counts: np.ndarray, sigma: float, kind: str) -> np.ndarray:
+        return np.asarray(counts, dtype=float)
+
+
+def _exact_codes(values: np.ndarray):
+    frame = pd.DataFrame({"pages": values})
+    schema = Schema([ColumnSpec("pages", "categorical", "int64")])
+    return learn_domain(frame, schema, 1.0, 1e-6, {}, _NoNoise(), float(len(frame)))["pages"]
+
+
+@pytest.mark.parametrize("lowest", [0, 1])
+def test_a_count_read_as_codes_reaches_past_its_last_value_and_draws_there(lowest: int) -> None:
+    """Whole numbers read as categories whose released values are 0, 1, 2 (0 the most): a
+    count, whose rarer values thin out above the ones the noise let through (online_shoppers'
+    Informational: 0-2 released, 1.2 % of its rows at 6-24 too rare for any cell, all lost at
+    ε = 1). Its range reaches past its last mass (here 5) like an amount's, and the bin
+    reaching there holds mass (rounded up to whole numbers, the reach was a bin of its own with
+    weight 0: the model never drew past 5). Codes from 1 (1, 2, 3 released) keep their last
+    value. Exact counts, read with a noise width of 1."""
+    counts = {0: 15_000, 1: 3_000, 2: 1_500, 3: 90, 4: 60, 5: 30}
+    column = _exact_codes(np.repeat([k + lowest for k in counts], list(counts.values())))
+    assert column.points == [float(k + lowest) for k in range(3)], column.points
+    top = column.edges[-1] - 1  # the decoder draws up to a bin's top edge - 1
+    bins = column.weights[len(column.points):len(column.points) + column.n_bins]
+    if lowest:
+        assert top == 5 + lowest, column.edges
+    else:
+        assert top > 5 and bins[-1] > 0, (column.edges, bins)
+
+
+def test_whole_number_bins_weigh_the_values_they_hold() -> None:
+    """Codes 3, 4 and 5 on the grid, each in a bin of its own: each bin's weight is its own
+    code's count. Interpolated at the whole numbers themselves, the bin of 4 took 96 % of code
+    5's mass (5 lies at the top of its fine cell [4.73, 5.01)), and 5 was drawn half as often
+    as 4 instead of twice."""
+    counts = {1: 15_000, 2: 3_000, 3: 80, 4: 30, 5: 60}
+    column = _exact_codes(np.repeat(list(counts), list(counts.values())))
+    assert column.points == [1.0, 2.0] and column.edges[:3] == [3.0, 4.0, 5.0], column.edges
+    bins = column.weights[len(column.points):len(column.points) + column.n_bins]
+    assert bins[:3] == pytest.approx([80, 30, 60], abs=1), bins
+
+
 def test_a_domain_note_names_a_coarse_stretch_at_the_end_of_the_range_read() -> None:
     """The same thin stretch under 38, learned as a column's domain at ε = 0.3: the note names
     the lowest part of the range. It is measured on the range read, not on the range after it

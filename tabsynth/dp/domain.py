@@ -288,9 +288,10 @@ def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
     values_left = noisy_n - missing_noisy - float(np.sum(point_weights))
     width = release.sigma * np.sqrt(2 + len(points))
     codes = numbers_as_categories(spec)
-    reach = TAIL_REACH if spec.kind in ("numeric", "integer") and not is_date else 0
+    counts = codes and _counts_from_zero(points, point_weights)
+    reach = TAIL_REACH if (spec.kind in ("numeric", "integer") or counts) and not is_date else 0
     edges, bin_weights, inner, reading = _quantile_bins(rest, release, integer, values_left,
-                                                        width, on_grid, reach, codes)
+                                                        width, on_grid, reach, codes, counts)
     weights = point_weights + bin_weights + ([missing_noisy] if has_missing else [])
     if not points and not edges:
         note = ("too few rows for this ε to learn the range privately: the column is left "
@@ -304,6 +305,17 @@ def _numeric_column(spec: ColumnSpec, values: pd.Series, release: _Counter,
     return ColumnDomain(spec.name, "numeric", integer=integer, datetime=is_date, points=points,
                         edges=edges, inner=inner, has_missing=has_missing,
                         weights=[max(w, 0.0) for w in weights], note=note)
+
+
+def _counts_from_zero(points: list[float], weights: list[float]) -> bool:
+    """Whether a code column's released point masses read as a count's: the whole numbers 0,
+    1, 2, ... with none missing, 0 the most frequent. Its rest then lies above them, where a
+    count's tail thins out (online_shoppers' Informational: 0-2 released, 3-24 in the grid), so
+    its range reaches past the last mass read like an amount's, and its points stand below that
+    mass rather than capping it."""
+    if len(points) < 2 or points != [float(k) for k in range(len(points))]:
+        return False
+    return int(np.argmax(weights)) == 0
 
 
 def _range_note(reading: Reading | None, points: list[float], point_weights: list[float],
@@ -331,12 +343,13 @@ def _range_note(reading: Reading | None, points: list[float], point_weights: lis
 
 def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: float,
                    present_width: float, points: list[float], reach: int = 0,
-                   codes: bool = False,
+                   codes: bool = False, counts: bool = False,
                    ) -> tuple[list[float], list[float], list[list[float]], Reading | None]:
     """Bin edges at the (noisy) grid mass's quantiles, each bin's weight, its inner points
     and, with noise, how the levels were read (see dp/ranges.py); with noise the range ends
-    ``reach`` fine cells past the mass read (``_reach_out``); ``codes``: the column's values
-    are codes, whose rest lies among the released ones (dp/ranges.py read_levels)."""
+    ``reach`` fine cells past the mass read (``_reach_out``; ``counts``: the points are a
+    count's lowest values, ``_counts_from_zero``); ``codes``: the column's values are codes,
+    whose rest lies among the released ones (dp/ranges.py read_levels)."""
     grid = grid_edges()
     private = release.noise is not None
     reading = None
@@ -359,15 +372,18 @@ def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: 
     quantiles = np.concatenate([[tail], np.linspace(0, 1, MAX_BINS + 1)[1:-1], [1 - tail]])
     edges = np.unique(np.interp(quantiles, cumulative, grid))
     if private:  # the outermost edges of the mass read, not interpolated inside a cell
-        low, high = _reach_out(np.flatnonzero(mass > 0), points, reach)
+        low, high = _reach_out(np.flatnonzero(mass > 0), points, reach, counts)
         edges = np.unique(np.concatenate([[grid[low]], edges[1:-1], [grid[high]]]))
     if integer:  # a DP cell [a, b) holds the whole numbers ceil(a) .. ceil(b) - 1 (rounding
         # its top edge down lost the largest value: codes 1-9 came out 1-8)
         edges = np.unique(np.ceil(edges - 1e-9) if private else np.round(edges))
         if len(edges) == 1:
             edges = np.array([edges[0], edges[0] + 1])
+    whole = integer and private
+    if private:
+        edges = _join_empty_ends(edges, grid, cumulative, whole)
     # weight of each final bin: interpolated share of the grid mass
-    at_edges = np.interp(edges, grid, cumulative)
+    at_edges = _mass_below(edges, grid, cumulative, whole)
     shares = np.diff(at_edges)
     # within-bin quantiles only from exact counts: after the noise cut-off a DP grid keeps few
     # cells, and equal-mass steps would pile values onto them (census ε = 1: 2-way TVD 0.061 ->
@@ -379,11 +395,41 @@ def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: 
     return [float(e) for e in edges], [float(s * total) for s in shares], inner, reading
 
 
-def _reach_out(occupied: np.ndarray, points: list[float], reach: int) -> tuple[int, int]:
+def _mass_below(edges: np.ndarray, grid: np.ndarray, cumulative: np.ndarray,
+                whole: bool) -> np.ndarray:
+    """The share of the grid mass below each bin edge. A DP whole-number bin [a, b) holds the
+    values a .. b - 1, whose fine cells may reach past b (code 5 lies in the cell [4.73, 5.01)):
+    its inner edges split the mass half-way between whole numbers, and its outer edges take
+    all of it (interpolated at 5 itself, 96 % of code 5's mass went to the bin of 4)."""
+    if not whole:
+        return np.interp(edges, grid, cumulative)
+    at_edges = np.interp(edges - 0.5, grid, cumulative)
+    at_edges[0], at_edges[-1] = 0.0, 1.0
+    return at_edges
+
+
+def _join_empty_ends(edges: np.ndarray, grid: np.ndarray, cumulative: np.ndarray,
+                     whole: bool) -> np.ndarray:
+    """The bins with their end bins joined to their neighbours while they hold no mass: a
+    whole-number range's reach past its last mass (``_reach_out``) is a bin of its own once the
+    edges are rounded up, and with no mass the model never drew from it (online_shoppers'
+    Informational at ε = 1 reached code 9 in a bin [6, 10) of weight 0, and no synthetic value
+    passed 5); joined, the end bin's mass spreads over the reach as an amount's does."""
+    at_edges = _mass_below(edges, grid, cumulative, whole)
+    while len(edges) > 2 and at_edges[-1] - at_edges[-2] <= 0:
+        edges, at_edges = np.delete(edges, -2), np.delete(at_edges, -2)
+    while len(edges) > 2 and at_edges[1] - at_edges[0] <= 0:
+        edges, at_edges = np.delete(edges, 1), np.delete(at_edges, 1)
+    return edges
+
+
+def _reach_out(occupied: np.ndarray, points: list[float], reach: int,
+               counts: bool = False) -> tuple[int, int]:
     """The grid edges (indices) a DP range spans: its first and last cell holding mass, each
     moved ``reach`` cells outward, unless a released point mass lies within twice ``reach``
     cells of that end or past it (a wall, such as rates capped at 0.2 by many rows, beside
-    which the reading may already have spread a rest over one middle-level cell) or the move
+    which the reading may already have spread a rest over one middle-level cell; with
+    ``counts`` the points are a count's lowest values and wall no top end) or the move
     would cross zero; with ``reach``, an end near zero on the column's scale moves to zero,
     wall or not (ZERO_REACH_SHARE; released point masses next to that end count as part of
     the range, a point at zero does not stop it)."""
@@ -392,7 +438,7 @@ def _reach_out(occupied: np.ndarray, points: list[float], reach: int) -> tuple[i
     low, high = int(occupied[0]), int(occupied[-1]) + 1
     if not points or min(points) >= grid[min(low + 2 * reach, high)]:
         low = max(low - reach, zero if low >= zero else 0)
-    if not points or max(points) < grid[max(high - 2 * reach, low)]:
+    if not points or counts or max(points) < grid[max(high - 2 * reach, low)]:
         high = min(high + reach, zero if high <= zero else len(grid) - 1)
     if reach and low > zero:  # the mass read lies above zero
         near = _near_end(grid[low], [p for p in points if 0 < p < grid[low]], reach)
