@@ -340,16 +340,19 @@ def test_a_count_read_as_codes_reaches_past_its_last_value_and_draws_there(lowes
         assert top > 5 and bins[-1] > 0, (column.edges, bins)
 
 
-def test_whole_number_bins_weigh_the_values_they_hold() -> None:
-    """Codes 3, 4 and 5 on the grid, each in a bin of its own: each bin's weight is its own
-    code's count. Interpolated at the whole numbers themselves, the bin of 4 took 96 % of code
-    5's mass (5 lies at the top of its fine cell [4.73, 5.01)), and 5 was drawn half as often
-    as 4 instead of twice."""
-    counts = {1: 15_000, 2: 3_000, 3: 80, 4: 30, 5: 60}
-    column = _exact_codes(np.repeat(list(counts), list(counts.values())))
-    assert column.points == [1.0, 2.0] and column.edges[:3] == [3.0, 4.0, 5.0], column.edges
-    bins = column.weights[len(column.points):len(column.points) + column.n_bins]
-    assert bins[:3] == pytest.approx([80, 30, 60], abs=1), bins
+def test_a_reach_past_whole_numbers_is_joined_to_the_bin_below_it() -> None:
+    """Mass read up to code 5; the reach rounded up to whole numbers made [6, 10) a bin of its
+    own holding no mass, which the model never draws from. It is joined to the bin below, so
+    that bin's mass spreads over the reach; bins holding mass are left as they are."""
+    from tabsynth.dp.domain import _join_empty_ends
+
+    grid = grid_edges()
+    mass = np.histogram(np.repeat([3.0, 4.0, 5.0], [90, 60, 30]), bins=grid)[0]
+    cumulative = np.concatenate([[0.0], np.cumsum(mass)]) / mass.sum()
+    joined = _join_empty_ends(np.array([3.0, 4.0, 5.0, 6.0, 10.0]), grid, cumulative)
+    assert list(joined) == [3.0, 4.0, 5.0, 10.0]
+    held = np.array([3.0, 4.0, 5.0, 6.0])
+    assert list(_join_empty_ends(held, grid, cumulative)) == list(held)
 
 
 def test_a_domain_note_names_a_coarse_stretch_at_the_end_of_the_range_read() -> None:

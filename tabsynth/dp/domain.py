@@ -379,11 +379,10 @@ def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: 
         edges = np.unique(np.ceil(edges - 1e-9) if private else np.round(edges))
         if len(edges) == 1:
             edges = np.array([edges[0], edges[0] + 1])
-    whole = integer and private
     if private:
-        edges = _join_empty_ends(edges, grid, cumulative, whole)
+        edges = _join_empty_ends(edges, grid, cumulative)
     # weight of each final bin: interpolated share of the grid mass
-    at_edges = _mass_below(edges, grid, cumulative, whole)
+    at_edges = np.interp(edges, grid, cumulative)
     shares = np.diff(at_edges)
     # within-bin quantiles only from exact counts: after the noise cut-off a DP grid keeps few
     # cells, and equal-mass steps would pile values onto them (census ε = 1: 2-way TVD 0.061 ->
@@ -395,27 +394,13 @@ def _quantile_bins(rest: np.ndarray, release: _Counter, integer: bool, present: 
     return [float(e) for e in edges], [float(s * total) for s in shares], inner, reading
 
 
-def _mass_below(edges: np.ndarray, grid: np.ndarray, cumulative: np.ndarray,
-                whole: bool) -> np.ndarray:
-    """The share of the grid mass below each bin edge. A DP whole-number bin [a, b) holds the
-    values a .. b - 1, whose fine cells may reach past b (code 5 lies in the cell [4.73, 5.01)):
-    its inner edges split the mass half-way between whole numbers, and its outer edges take
-    all of it (interpolated at 5 itself, 96 % of code 5's mass went to the bin of 4)."""
-    if not whole:
-        return np.interp(edges, grid, cumulative)
-    at_edges = np.interp(edges - 0.5, grid, cumulative)
-    at_edges[0], at_edges[-1] = 0.0, 1.0
-    return at_edges
-
-
-def _join_empty_ends(edges: np.ndarray, grid: np.ndarray, cumulative: np.ndarray,
-                     whole: bool) -> np.ndarray:
+def _join_empty_ends(edges: np.ndarray, grid: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
     """The bins with their end bins joined to their neighbours while they hold no mass: a
     whole-number range's reach past its last mass (``_reach_out``) is a bin of its own once the
     edges are rounded up, and with no mass the model never drew from it (online_shoppers'
     Informational at ε = 1 reached code 9 in a bin [6, 10) of weight 0, and no synthetic value
     passed 5); joined, the end bin's mass spreads over the reach as an amount's does."""
-    at_edges = _mass_below(edges, grid, cumulative, whole)
+    at_edges = np.interp(edges, grid, cumulative)
     while len(edges) > 2 and at_edges[-1] - at_edges[-2] <= 0:
         edges, at_edges = np.delete(edges, -2), np.delete(at_edges, -2)
     while len(edges) > 2 and at_edges[1] - at_edges[0] <= 0:
