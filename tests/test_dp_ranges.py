@@ -425,7 +425,9 @@ def test_dates_under_dp_keep_to_their_years() -> None:
     """Admission dates over two years, 3,000 rows, ε = 1: the bins between the outermost
     (whose coarse ends may stretch further) stay within weeks of the real range (on a grid
     measured from 1970 its cells were three years wide: bins ran from 2021 to 2027);
-    far-off dates still hold theirs."""
+    far-off dates still hold theirs. Median edges of three secret fits: in about 1 fit in 100
+    to 300 the noise reads the born column's last decade as a coarse piece that reaches past
+    1980."""
     rng = np.random.default_rng(4)
     rows = 3000
     start = pd.Timestamp("2024-01-01")
@@ -435,17 +437,19 @@ def test_dates_under_dp_keep_to_their_years() -> None:
     frame = pd.DataFrame({"admitted_at": admitted, "born": born})
     schema = Schema([ColumnSpec("admitted_at", "datetime", "datetime64[ns]"),
                      ColumnSpec("born", "datetime", "datetime64[ns]")])
-    domain, _ = private_domain(frame, schema)
+    domains = [private_domain(frame, schema)[0] for _ in range(3)]
 
     def days(text: str) -> float:
         return float((pd.Timestamp(text) - pd.Timestamp("1970-01-01")).days)
 
-    column = domain["admitted_at"]
-    assert column.edges[0] <= days("2024-01-01") and column.edges[-1] >= days("2025-12-30")
-    assert days("2023-10-01") <= column.edges[1] <= days("2024-04-01")
-    assert days("2025-10-01") <= column.edges[-2] <= days("2026-04-01")
-    old = domain["born"]
-    assert days("1930-01-01") <= old.edges[1] and old.edges[-2] <= days("1980-01-01")
+    def edge(column: str, index: int) -> float:
+        return float(np.median([domain[column].edges[index] for domain in domains]))
+
+    assert edge("admitted_at", 0) <= days("2024-01-01")
+    assert edge("admitted_at", -1) >= days("2025-12-30")
+    assert days("2023-10-01") <= edge("admitted_at", 1) <= days("2024-04-01")
+    assert days("2025-10-01") <= edge("admitted_at", -2) <= days("2026-04-01")
+    assert days("1930-01-01") <= edge("born", 1) and edge("born", -2) <= days("1980-01-01")
 
 
 def test_the_largest_whole_number_on_the_grid_can_be_drawn() -> None:
