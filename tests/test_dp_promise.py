@@ -24,7 +24,7 @@ from tabsynth.dp.noise import (
     discrete_gaussian_tail,
     release_threshold,
 )
-from tabsynth.dp.schema_release import MECHANISMS_PER_COLUMN, learn_schema
+from tabsynth.dp.schema_release import MECHANISMS_PER_COLUMN, learn_schema_and_rows
 from tabsynth.export import SignOff, export_files
 from tabsynth.pipeline import LoadedTable, RunConfig, run, secret_holdout_mask
 from tabsynth.schema import coerce_frame, infer_schema
@@ -300,13 +300,13 @@ def test_dp_run_infers_its_schema_from_the_training_rows(monkeypatch) -> None:
     monkeypatch.setattr("tabsynth.pipeline.secret_holdout_mask", lambda rows, fraction: mask)
     seen = {}
 
-    real_learn = learn_schema
+    real_learn = learn_schema_and_rows
 
     def spy(source, noise, sigma, target=None):
         seen["values"] = set(source["group"])
         return real_learn(source, noise, sigma, target)
 
-    monkeypatch.setattr("tabsynth.dp.start.learn_schema", spy)
+    monkeypatch.setattr("tabsynth.dp.start.learn_schema_and_rows", spy)
     config = RunConfig(method="dp-gan", epsilon=1.0, epochs=1, batch_size=50, device="cpu",
                        evaluate=False)
     result = run(LoadedTable(frame, "0" * 64, "people.csv"), config)

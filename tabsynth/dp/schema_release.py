@@ -188,15 +188,24 @@ class _Released:
 def learn_schema(frame: pd.DataFrame, noise: SecretNoise, sigma: float,
                  target: str | None = None) -> Schema:
     """Each column's spec from its three noisy releases (``MECHANISMS_PER_COLUMN``)."""
-    columns = [_learn_column(frame[c], str(c), noise, sigma) for c in frame.columns]
-    schema = Schema(columns=columns, target=target)
+    return learn_schema_and_rows(frame, noise, sigma, target)[0]
+
+
+def learn_schema_and_rows(frame: pd.DataFrame, noise: SecretNoise, sigma: float,
+                          target: str | None = None) -> tuple[Schema, float]:
+    """The schema, and the table's row count read from the same releases: each column's
+    family histogram (missing cell included) sums to the row count plus noise, and the median
+    over columns is taken (post-processing: nothing more is released)."""
+    learned = [_learn_column(frame[c], str(c), noise, sigma) for c in frame.columns]
+    schema = Schema(columns=[spec for spec, _ in learned], target=target)
     if target is not None:
         schema.check_against(frame)
-    return schema
+    rows = float(np.median([total for _, total in learned])) if learned else 0.0
+    return schema, rows
 
 
 def _learn_column(values: pd.Series, name: str, noise: SecretNoise,
-                  sigma: float) -> ColumnSpec:
+                  sigma: float) -> tuple[ColumnSpec, float]:
     counts = values.value_counts(dropna=True)
     shapes = _shapes(counts.index)
     cell_counts = np.zeros(len(FAMILY_CELLS), dtype=np.int64)
@@ -220,7 +229,7 @@ def _learn_column(values: pd.Series, name: str, noise: SecretNoise,
     if spec.pii is None and spec.kind == "text":
         spec.pii = "free_text"
         spec.reason = "free text may hold personal data; regenerated"
-    return spec
+    return spec, float(noisy.sum())
 
 
 def _family_cell(family: str, detail: str) -> str:

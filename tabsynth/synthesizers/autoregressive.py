@@ -64,7 +64,7 @@ class Autoregressive(DpSynthesizer):
                  calibrate: bool | None = None,
                  epsilon: float | None = None, delta: float | None = None,
                  accountant: str = "rdp", max_grad_norm: float = 1.0,
-                 preprocessing_share: float = 0.5,
+                 preprocessing_share: float | None = None,
                  public: dict[str, PublicColumn] | None = None, seed: int = 0,
                  target: str | None = None, workers: int = 1) -> None:
         super().__init__(epsilon, delta, accountant, preprocessing_share, public, device)

@@ -64,7 +64,7 @@ class DpSynthesizer(Synthesizer):
     _schema_choices: list[str] | None = None
 
     def __init__(self, epsilon: float | None, delta: float | None, accountant: str,
-                 preprocessing_share: float, public: dict[str, PublicColumn] | None,
+                 preprocessing_share: float | None, public: dict[str, PublicColumn] | None,
                  device: str = "auto") -> None:
         super().__init__(device)
         self.budget = Budget(checked_epsilon(epsilon, delta, accountant), delta, accountant,
