@@ -41,7 +41,8 @@ def patients(rows: int, seed: int) -> pd.DataFrame:
 
 
 def private_domain(frame: pd.DataFrame, schema: Schema, epsilon: float = 1.0):
-    """The domain a DP fit at ``epsilon`` learns (the autoregressive method's budget share)."""
+    """The domain a DP fit at ``epsilon`` learns at half of it for the domain (the least the
+    autoregressive method gives it: the most noise)."""
     start = begin(frame, schema, [], Budget(epsilon, None, "rdp", 0.5), 1000, 15)
     return learn_domain(frame, schema, start.plan.sigma_preprocessing,
                         start.plan.delta_threshold, {}, start.noise, start.rows), start

@@ -66,5 +66,10 @@ def test_a_small_table_fitted_by_default_spends_the_larger_share_on_its_domain()
                for share in DOMAIN_SHARES}
     assert synthesizer.plan.sigma_preprocessing == planned[DOMAIN_SHARES[1]]
     assert planned[DOMAIN_SHARES[1]] < planned[DOMAIN_SHARES[0]]
+    assert "chosen from the row count read" in synthesizer.privacy_claim.notes
+    declared = make_synthesizer("autoregressive", epsilon=1.0, epochs=1).fit(
+        frame, synthesizer.schema)
+    assert declared.plan.sigma_preprocessing == planned[DOMAIN_SHARES[0]]
+    assert "chosen from the row count read" not in declared.privacy_claim.notes
     gan = make_synthesizer("dp-gan", epsilon=1.0, epochs=1)
     assert gan.budget.preprocessing_share == 0.5  # the GAN keeps its own split

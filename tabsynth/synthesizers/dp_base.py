@@ -133,6 +133,13 @@ class DpSynthesizer(Synthesizer):
     def released_rows(self) -> int | None:
         return self._released_rows
 
+    def _share_notes(self) -> str:
+        """Where the domain's share of epsilon came from, when it was left to the data."""
+        if self.budget.preprocessing_share is not None or not self.schema_learned_privately:
+            return ""
+        return (" The count releases' share of epsilon was chosen from the row count read "
+                "from the schema's noisy histograms (more on a small table).")
+
     def _output_dtypes(self, train: pd.DataFrame) -> dict[str, str]:
         if not self.private:
             return super()._output_dtypes(train)
@@ -219,7 +226,7 @@ class DpSynthesizer(Synthesizer):
                  f"{self._schema_notes(plan)}"
                  f"{self._extra_notes(plan)}. "
                  "The sampling rate, default delta and default number of output rows come from "
-                 "the noisy row count.")
+                 f"the noisy row count.{self._share_notes()}")
         return PrivacyClaim(epsilon=total, delta=plan.delta, accountant=plan.accountant,
                             epsilon_preprocessing=pre, epsilon_training=training,
                             epsilon_marginals=marginals, epsilon_schema=schema,
