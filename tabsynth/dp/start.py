@@ -38,13 +38,13 @@ SCHEMA_SHARE = 0.25
 # Of epsilon, for the domain's histograms (alone) when the synthesizer leaves it to the data
 # (``domain_share``): half while their noise at half of epsilon is small next to the rows, up
 # to 70 % where it is large. At epsilon 1 (three seeds per run, holdout rows outside a numeric
-# column's synthetic range): online_shoppers (noise 1/160 of its rows at half) had a column
-# over 1 % in each of four runs at half and in none of four at 70 %, quality 0.83-0.88 ->
-# 0.86-0.88, TSTR the same (mean 0.833 both); census (1/840) kept TSTR 0.888 at half against
-# 0.881-0.884 at 70 %.
+# column's synthetic range): online_shoppers (noise 1/157 of its rows at half) had a column
+# over 1 % in each of four runs at half and in one of seven at 70 %, quality 0.83-0.88 ->
+# 0.86-0.88, TSTR about the same; census (1/840) kept TSTR 0.888 at half against 0.881-0.884
+# at 70 %.
 DOMAIN_SHARES = (0.5, 0.7)
-NOISE_PER_ROW = (1 / 600, 1 / 200)  # the noise (at half) per row where the share starts rising,
-# and where it reaches its top
+# the domain's noise at half of epsilon per row: where the share starts rising, and its top
+NOISE_PER_ROW = (1 / 600, 1 / 200)
 
 
 def check_public_names(public: dict, learned: list[str]) -> None:
